@@ -1,0 +1,212 @@
+//! The streaming analyzer: a flow table fed one `Packet` at a time.
+//!
+//! Memory is bounded by the flows that are active, not by the capture's length:
+//! finished connections and idle streams are evicted as capture time passes and
+//! their summaries handed out, in flow order as far as possible.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use rustc_hash::FxHashMap;
+
+use super::flow_key::FlowKey;
+use super::summary::FlowSummary;
+use super::tcp_flow::TcpFlow;
+use super::udp_flow::UdpFlow;
+use super::FrameAnalysis;
+use crate::decode::{Packet, Transport};
+
+const NS: u64 = 1_000_000_000;
+/// A closed connection is kept this long (2 × MSL) for late retransmissions.
+const FINISHED_TCP_IDLE_NS: u64 = 120 * NS;
+/// An open connection silent this long is written out (it may resume as a new flow).
+const OPEN_TCP_IDLE_NS: u64 = 3600 * NS;
+/// A UDP stream silent this long is over (Zeek's `udp_inactivity_timeout`).
+const UDP_IDLE_NS: u64 = 60 * NS;
+/// How often (in capture time) to look for flows to evict.
+const SWEEP_EVERY_NS: u64 = 10 * NS;
+/// Evicted summaries wait for older flows so output stays in flow order, up to this many.
+const MAX_HELD: usize = 100_000;
+
+#[derive(Debug, Clone)]
+enum Flow {
+    Tcp(Box<TcpFlow>),
+    Udp(UdpFlow),
+}
+
+impl Flow {
+    fn id(&self) -> u64 {
+        match self {
+            Flow::Tcp(f) => f.id,
+            Flow::Udp(f) => f.id,
+        }
+    }
+
+    fn summary(&self) -> FlowSummary {
+        match self {
+            Flow::Tcp(f) => FlowSummary::from(f.as_ref()),
+            Flow::Udp(f) => FlowSummary::from(f),
+        }
+    }
+
+    fn expired(&self, now: u64) -> bool {
+        match self {
+            Flow::Tcp(f) => {
+                let idle = now.saturating_sub(f.last_ts);
+                idle > if f.is_finished() {
+                    FINISHED_TCP_IDLE_NS
+                } else {
+                    OPEN_TCP_IDLE_NS
+                }
+            }
+            Flow::Udp(f) => now.saturating_sub(f.last_ts) > UDP_IDLE_NS,
+        }
+    }
+}
+
+/// Turns packets into per-frame analysis and, in the end, flow summaries.
+#[derive(Debug, Default)]
+pub struct Analyzer {
+    table: FxHashMap<FlowKey, Flow>,
+    next_id: u64,
+    /// Summaries of evicted flows, waiting to be released in id order.
+    held: BTreeMap<u64, FlowSummary>,
+    ready: Vec<FlowSummary>,
+    last_sweep: u64,
+    frame: FrameAnalysis,
+}
+
+impl Analyzer {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Analyses one decoded packet. Frames that failed to decode, and frames with no
+    /// TCP or UDP layer (ARP, ICMP, later fragments), belong to no flow.
+    pub fn process(&mut self, packet: &Packet) -> &FrameAnalysis {
+        self.frame = FrameAnalysis::default();
+        if packet.ts_ns >= self.last_sweep + SWEEP_EVERY_NS {
+            self.sweep(packet.ts_ns);
+        }
+        let (Some(ip), Some(transport), None) = (&packet.ip, &packet.transport, &packet.error)
+        else {
+            return &self.frame;
+        };
+        let ip_len = u32::from(ip.header_len) + ip.payload_len;
+        match transport {
+            Transport::Tcp(tcp) => {
+                let src = SocketAddr::new(ip.src, tcp.sport);
+                let dst = SocketAddr::new(ip.dst, tcp.dport);
+                let key = FlowKey::new(6, src, dst);
+                let pure_syn = tcp.flags.syn() && !tcp.flags.ack();
+                // A SYN with a new sequence number on a finished connection opens a new one.
+                let reused = pure_syn
+                    && matches!(self.table.get(&key), Some(Flow::Tcp(f))
+                        if f.is_finished() && !(f.role_of(src) == super::Role::Client && f.client_syn_seq == Some(tcp.seq)));
+                if reused {
+                    if let Some(old) = self.table.remove(&key) {
+                        self.retire(old);
+                    }
+                }
+                let flow = match self.table.get_mut(&key) {
+                    Some(Flow::Tcp(f)) => f,
+                    _ => {
+                        self.next_id += 1;
+                        let (flow, _) = TcpFlow::new(self.next_id, src, dst, tcp, packet.ts_ns);
+                        self.table.insert(key, Flow::Tcp(Box::new(flow)));
+                        match self.table.get_mut(&key) {
+                            Some(Flow::Tcp(f)) => f,
+                            _ => unreachable!("just inserted"),
+                        }
+                    }
+                };
+                let role = flow.role_of(src);
+                self.frame.flow = Some(flow.id);
+                self.frame.sender = Some(role);
+                flow.process(
+                    role,
+                    tcp,
+                    packet.frame,
+                    packet.ts_ns,
+                    ip_len,
+                    &mut self.frame,
+                );
+            }
+            Transport::Udp(udp) => {
+                let src = SocketAddr::new(ip.src, udp.sport);
+                let dst = SocketAddr::new(ip.dst, udp.dport);
+                let key = FlowKey::new(17, src, dst);
+                let next_id = &mut self.next_id;
+                let flow = self.table.entry(key).or_insert_with(|| {
+                    *next_id += 1;
+                    Flow::Udp(UdpFlow::new(*next_id, src, dst, packet.ts_ns))
+                });
+                if let Flow::Udp(flow) = flow {
+                    let role = flow.role_of(src);
+                    self.frame.flow = Some(flow.id);
+                    self.frame.sender = Some(role);
+                    flow.process(role, udp.payload_len(), ip_len, packet.ts_ns);
+                }
+            }
+            Transport::Icmp(_) => {}
+        }
+        &self.frame
+    }
+
+    /// Summaries of flows that have ended so far, in flow order where possible.
+    pub fn take_finished(&mut self) -> Vec<FlowSummary> {
+        std::mem::take(&mut self.ready)
+    }
+
+    /// Ends the capture: every remaining flow's summary, in flow order.
+    pub fn finish(mut self) -> Vec<FlowSummary> {
+        let mut out = std::mem::take(&mut self.ready);
+        let mut rest: Vec<FlowSummary> = self.held.into_values().collect();
+        rest.extend(self.table.values().map(Flow::summary));
+        rest.sort_by_key(|s| s.flow);
+        out.extend(rest);
+        out
+    }
+
+    /// Number of flows currently in the table.
+    pub fn active_flows(&self) -> usize {
+        self.table.len()
+    }
+
+    /// A reused 4-tuple ends the old connection; its summary waits for the next sweep.
+    fn retire(&mut self, flow: Flow) {
+        self.held.insert(flow.id(), flow.summary());
+    }
+
+    fn sweep(&mut self, now: u64) {
+        self.last_sweep = now;
+        let expired: Vec<FlowKey> = self
+            .table
+            .iter()
+            .filter(|(_, f)| f.expired(now))
+            .map(|(k, _)| *k)
+            .collect();
+        for key in expired {
+            if let Some(flow) = self.table.remove(&key) {
+                self.held.insert(flow.id(), flow.summary());
+            }
+        }
+        self.release();
+    }
+
+    /// Moves held summaries out once no older flow is still active.
+    fn release(&mut self) {
+        let oldest_active = self.table.values().map(Flow::id).min().unwrap_or(u64::MAX);
+        loop {
+            let overfull = self.held.len() > MAX_HELD;
+            let Some(entry) = self.held.first_entry() else {
+                break;
+            };
+            if *entry.key() < oldest_active || overfull {
+                self.ready.push(entry.remove());
+            } else {
+                break;
+            }
+        }
+    }
+}

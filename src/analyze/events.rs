@@ -1,0 +1,199 @@
+//! What analysis says about each frame: its flow, expert flags, state transitions.
+//!
+//! Every output (text, JSON, charts, reports) consumes these values and nothing else.
+
+use std::fmt;
+
+use arrayvec::ArrayVec;
+use serde::{Serialize, Serializer};
+
+use super::TcpState;
+
+/// Which side of a connection an endpoint is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Sent the first SYN (or, mid-stream, the higher / ephemeral port).
+    Client,
+    Server,
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Client => "client",
+            Role::Server => "server",
+        }
+    }
+
+    pub fn peer(self) -> Role {
+        match self {
+            Role::Client => Role::Server,
+            Role::Server => Role::Client,
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Serialize for Role {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+/// Why an endpoint changed state: the segment and the RFC 9293 rule, in plain words.
+///
+/// An enum rather than free text so the report can say it in English or Chinese.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Why {
+    /// CLOSED → SYN_SENT: active open.
+    SentSyn,
+    /// LISTEN → SYN_RECEIVED: a SYN arrived at a listening socket.
+    ReceivedSyn,
+    /// LISTEN → SYN_RECEIVED, inferred from the SYN-ACK because the SYN was not captured.
+    SentSynAckSynUnseen,
+    /// SYN_SENT → SYN_RECEIVED: the peer's SYN crossed ours.
+    SimultaneousOpen,
+    /// SYN_SENT → ESTABLISHED: SYN-ACK acknowledging our SYN.
+    ReceivedSynAck,
+    /// SYN_RECEIVED → ESTABLISHED: the ACK covers our SYN.
+    AckOfSyn,
+    /// ESTABLISHED → FIN_WAIT_1 or CLOSE_WAIT → LAST_ACK: we close.
+    SentFin,
+    /// ESTABLISHED → CLOSE_WAIT or FIN_WAIT_2 → TIME_WAIT: the peer closed.
+    ReceivedFin,
+    /// FIN_WAIT_1 → CLOSING: the peer's FIN crossed ours.
+    SimultaneousClose,
+    /// FIN_WAIT_1 → FIN_WAIT_2, CLOSING → TIME_WAIT, LAST_ACK → CLOSED: our FIN is acknowledged.
+    AckOfFin,
+    /// any → CLOSED: we aborted.
+    SentRst,
+    /// any → CLOSED: the peer aborted.
+    ReceivedRst,
+    /// SYN_SENT → CLOSED: the SYN was answered by RST: nobody listens on that port.
+    Refused,
+}
+
+impl Why {
+    /// The English explanation printed by `inspect` and written into JSON.
+    pub fn text(self) -> &'static str {
+        match self {
+            Why::SentSyn => "sent SYN (active open)",
+            Why::ReceivedSyn => "received SYN on a listening socket",
+            Why::SentSynAckSynUnseen => "sent SYN-ACK (its SYN was not captured)",
+            Why::SimultaneousOpen => "received SYN while in SYN_SENT (simultaneous open)",
+            Why::ReceivedSynAck => "received SYN-ACK acknowledging its SYN",
+            Why::AckOfSyn => "received ACK of its SYN",
+            Why::SentFin => "sent FIN",
+            Why::ReceivedFin => "received FIN",
+            Why::SimultaneousClose => {
+                "received FIN before its own FIN was acknowledged (simultaneous close)"
+            }
+            Why::AckOfFin => "received ACK covering its FIN",
+            Why::SentRst => "sent RST (abort)",
+            Why::ReceivedRst => "received RST",
+            Why::Refused => "received RST answering its SYN (connection refused)",
+        }
+    }
+}
+
+impl Serialize for Why {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.text())
+    }
+}
+
+/// One state change of one endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Transition {
+    pub endpoint: Role,
+    /// The frame the change is attributed to (the segment sent or received).
+    pub frame: u64,
+    #[serde(skip)]
+    pub ts_ns: u64,
+    pub from: TcpState,
+    pub to: TcpState,
+    pub why: Why,
+}
+
+/// Wireshark's TCP expert flags (DESIGN §4 names), as a bit set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub struct AnalysisFlags(pub u16);
+
+impl AnalysisFlags {
+    pub const RETRANSMISSION: u16 = 1 << 0;
+    pub const FAST_RETRANSMISSION: u16 = 1 << 1;
+    pub const SPURIOUS_RETRANSMISSION: u16 = 1 << 2;
+    pub const OUT_OF_ORDER: u16 = 1 << 3;
+    pub const DUPLICATE_ACK: u16 = 1 << 4;
+    pub const ZERO_WINDOW: u16 = 1 << 5;
+    pub const ZERO_WINDOW_PROBE: u16 = 1 << 6;
+    pub const WINDOW_FULL: u16 = 1 << 7;
+    pub const LOST_SEGMENT: u16 = 1 << 8;
+    pub const KEEP_ALIVE: u16 = 1 << 9;
+
+    const NAMES: [(u16, &'static str); 10] = [
+        (Self::RETRANSMISSION, "retransmission"),
+        (Self::FAST_RETRANSMISSION, "fast_retransmission"),
+        (Self::SPURIOUS_RETRANSMISSION, "spurious_retransmission"),
+        (Self::OUT_OF_ORDER, "out_of_order"),
+        (Self::DUPLICATE_ACK, "duplicate_ack"),
+        (Self::ZERO_WINDOW, "zero_window"),
+        (Self::ZERO_WINDOW_PROBE, "zero_window_probe"),
+        (Self::WINDOW_FULL, "window_full"),
+        (Self::LOST_SEGMENT, "lost_segment"),
+        (Self::KEEP_ALIVE, "keep_alive"),
+    ];
+
+    pub fn has(self, bit: u16) -> bool {
+        self.0 & bit != 0
+    }
+
+    pub fn set(&mut self, bit: u16) {
+        self.0 |= bit;
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0 == 0
+    }
+
+    /// True for any of the three retransmission kinds.
+    pub fn is_retransmission(self) -> bool {
+        self.has(Self::RETRANSMISSION | Self::FAST_RETRANSMISSION | Self::SPURIOUS_RETRANSMISSION)
+    }
+
+    pub fn names(self) -> impl Iterator<Item = &'static str> {
+        Self::NAMES
+            .into_iter()
+            .filter(move |(bit, _)| self.has(*bit))
+            .map(|(_, name)| name)
+    }
+}
+
+impl Serialize for AnalysisFlags {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.names())
+    }
+}
+
+/// Everything analysis found out about one frame.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FrameAnalysis {
+    /// The flow the frame belongs to (TCP connection or UDP stream).
+    pub flow: Option<u64>,
+    /// Which side sent it.
+    pub sender: Option<Role>,
+    /// Sequence number relative to the sender's initial sequence number.
+    pub rel_seq: Option<u32>,
+    /// Acknowledgment number relative to the receiver's initial sequence number.
+    pub rel_ack: Option<u32>,
+    pub flags: AnalysisFlags,
+    /// For a duplicate ACK: how many duplicates of this ACK so far (Wireshark's "#n").
+    pub dup_ack_count: u32,
+    /// State changes this frame caused (or, for a SYN seen earlier, confirmed).
+    pub transitions: ArrayVec<Transition, 6>,
+}

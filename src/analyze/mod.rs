@@ -1,0 +1,24 @@
+//! Streaming analysis of decoded packets: flows, both endpoints' TCP states,
+//! Wireshark's expert flags, RTT, Zeek's `conn_state` and `history`.
+//!
+//! Pure: it sees only `Packet`s and their timestamps, never a clock or a socket.
+
+mod analyzer;
+mod endpoint;
+mod events;
+mod expert;
+mod flow_key;
+mod rtt;
+pub mod seq;
+mod summary;
+mod tcp_flow;
+mod tcp_state;
+mod udp_flow;
+mod zeek;
+
+pub use analyzer::Analyzer;
+pub use endpoint::{on_segment, Changes, Segment, TcpEndpoint};
+pub use events::{AnalysisFlags, FrameAnalysis, Role, Transition, Why};
+pub use flow_key::FlowKey;
+pub use summary::{FlowSummary, PerRole, RttMs, TcpSummary, TransitionRecord, UdpStats};
+pub use tcp_state::TcpState;

@@ -1,0 +1,198 @@
+//! `FlowSummary`: the per-connection record of `flows --json` (DESIGN §4).
+
+use std::net::SocketAddr;
+
+use serde::Serialize;
+
+use super::tcp_flow::{Counters, TcpFlow};
+use super::udp_flow::UdpFlow;
+use super::{TcpState, Transition};
+use crate::timestamp::{millis, Seconds};
+
+/// Per-role pair of numbers, serialised as `{"client":…,"server":…}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct PerRole {
+    pub client: u64,
+    pub server: u64,
+}
+
+impl From<[u64; 2]> for PerRole {
+    fn from(v: [u64; 2]) -> Self {
+        PerRole {
+            client: v[0],
+            server: v[1],
+        }
+    }
+}
+
+/// RTT statistics in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct RttMs {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handshake: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mean: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+    pub samples: u64,
+}
+
+/// UDP-only statistics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct UdpStats {
+    pub datagrams: u64,
+    /// Client datagrams answered by the server (request/response pairs).
+    pub answered: u64,
+}
+
+/// TCP-only fields.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TcpSummary {
+    pub client_states: Vec<TcpState>,
+    pub server_states: Vec<TcpState>,
+    pub client_transitions: Vec<TransitionRecord>,
+    pub server_transitions: Vec<TransitionRecord>,
+    pub retransmissions: u64,
+    pub fast_retransmissions: u64,
+    pub spurious_retransmissions: u64,
+    pub dup_acks: u64,
+    pub out_of_order: u64,
+    pub zero_windows: u64,
+    pub zero_window_probes: u64,
+    pub window_full: u64,
+    pub lost_segments: u64,
+    pub keep_alives: u64,
+    pub rtt_ms: RttMs,
+}
+
+/// A transition as written in `client_transitions` / `server_transitions`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct TransitionRecord {
+    pub frame: u64,
+    pub ts: Seconds,
+    pub from: TcpState,
+    pub to: TcpState,
+    pub why: super::Why,
+}
+
+impl From<&Transition> for TransitionRecord {
+    fn from(t: &Transition) -> Self {
+        TransitionRecord {
+            frame: t.frame,
+            ts: Seconds(t.ts_ns),
+            from: t.from,
+            to: t.to,
+            why: t.why,
+        }
+    }
+}
+
+/// One connection or UDP stream, finished or at the end of the capture.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FlowSummary {
+    pub flow: u64,
+    pub proto: &'static str,
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    pub first_ts: Seconds,
+    pub last_ts: Seconds,
+    pub duration: Seconds,
+    pub packets: PerRole,
+    pub bytes: PerRole,
+    pub ip_bytes: PerRole,
+    #[serde(flatten)]
+    pub tcp: Option<TcpSummary>,
+    pub conn_state: &'static str,
+    pub history: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub udp: Option<UdpStats>,
+}
+
+fn records(ts: &[Transition]) -> Vec<TransitionRecord> {
+    let mut v: Vec<TransitionRecord> = ts.iter().map(TransitionRecord::from).collect();
+    // A SYN_RECEIVED confirmed late points back at its SYN: keep the list in frame order.
+    v.sort_by_key(|t| t.frame);
+    v
+}
+
+impl From<&TcpFlow> for FlowSummary {
+    fn from(f: &TcpFlow) -> Self {
+        let Counters {
+            retransmissions,
+            fast_retransmissions,
+            spurious_retransmissions,
+            dup_acks,
+            out_of_order,
+            zero_windows,
+            zero_window_probes,
+            window_full,
+            lost_segments,
+            keep_alives,
+        } = f.counters;
+        let [client, server] = &f.endpoints;
+        FlowSummary {
+            flow: f.id,
+            proto: "tcp",
+            client: f.client,
+            server: f.server,
+            first_ts: Seconds(f.first_ts),
+            last_ts: Seconds(f.last_ts),
+            duration: Seconds(f.last_ts.saturating_sub(f.first_ts)),
+            packets: f.packets.into(),
+            bytes: f.bytes.into(),
+            ip_bytes: f.ip_bytes.into(),
+            tcp: Some(TcpSummary {
+                client_states: client.states(),
+                server_states: server.states(),
+                client_transitions: records(&client.transitions),
+                server_transitions: records(&server.transitions),
+                retransmissions,
+                fast_retransmissions,
+                spurious_retransmissions,
+                dup_acks,
+                out_of_order,
+                zero_windows,
+                zero_window_probes,
+                window_full,
+                lost_segments,
+                keep_alives,
+                rtt_ms: RttMs {
+                    handshake: f.rtt.handshake_ns.map(millis),
+                    min: f.rtt.min_ns.map(millis),
+                    mean: f.rtt.mean_ns().map(millis),
+                    max: f.rtt.max_ns.map(millis),
+                    samples: f.rtt.samples,
+                },
+            }),
+            conn_state: f.zeek.tcp_conn_state(),
+            history: f.zeek.history.clone(),
+            udp: None,
+        }
+    }
+}
+
+impl From<&UdpFlow> for FlowSummary {
+    fn from(f: &UdpFlow) -> Self {
+        FlowSummary {
+            flow: f.id,
+            proto: "udp",
+            client: f.client,
+            server: f.server,
+            first_ts: Seconds(f.first_ts),
+            last_ts: Seconds(f.last_ts),
+            duration: Seconds(f.last_ts.saturating_sub(f.first_ts)),
+            packets: f.packets.into(),
+            bytes: f.bytes.into(),
+            ip_bytes: f.ip_bytes.into(),
+            tcp: None,
+            conn_state: f.zeek.udp_conn_state(),
+            history: f.zeek.history.clone(),
+            udp: Some(UdpStats {
+                datagrams: f.packets[0] + f.packets[1],
+                answered: f.answered,
+            }),
+        }
+    }
+}

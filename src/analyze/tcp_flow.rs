@@ -1,0 +1,247 @@
+//! One TCP connection: both endpoints' state machines, sequence analysis per
+//! direction, Zeek history, counters and RTT.
+
+use std::net::SocketAddr;
+
+use super::endpoint::{on_segment, Changes, Segment, TcpEndpoint};
+use super::expert::{self, Direction};
+use super::rtt::RttStats;
+use super::zeek::ZeekTracker;
+use super::{AnalysisFlags, FrameAnalysis, Role, TcpState};
+use crate::decode::TcpInfo;
+
+/// Expert-flag counts of one connection.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counters {
+    pub retransmissions: u64,
+    pub fast_retransmissions: u64,
+    pub spurious_retransmissions: u64,
+    pub dup_acks: u64,
+    pub out_of_order: u64,
+    pub zero_windows: u64,
+    pub zero_window_probes: u64,
+    pub window_full: u64,
+    pub lost_segments: u64,
+    pub keep_alives: u64,
+}
+
+impl Counters {
+    fn count(&mut self, flags: AnalysisFlags) {
+        let bump = |bit: u16, n: &mut u64| {
+            if flags.has(bit) {
+                *n += 1;
+            }
+        };
+        bump(AnalysisFlags::RETRANSMISSION, &mut self.retransmissions);
+        bump(
+            AnalysisFlags::FAST_RETRANSMISSION,
+            &mut self.fast_retransmissions,
+        );
+        bump(
+            AnalysisFlags::SPURIOUS_RETRANSMISSION,
+            &mut self.spurious_retransmissions,
+        );
+        bump(AnalysisFlags::DUPLICATE_ACK, &mut self.dup_acks);
+        bump(AnalysisFlags::OUT_OF_ORDER, &mut self.out_of_order);
+        bump(AnalysisFlags::ZERO_WINDOW, &mut self.zero_windows);
+        bump(
+            AnalysisFlags::ZERO_WINDOW_PROBE,
+            &mut self.zero_window_probes,
+        );
+        bump(AnalysisFlags::WINDOW_FULL, &mut self.window_full);
+        bump(AnalysisFlags::LOST_SEGMENT, &mut self.lost_segments);
+        bump(AnalysisFlags::KEEP_ALIVE, &mut self.keep_alives);
+    }
+}
+
+/// A TCP connection as seen at the capture point.
+#[derive(Debug, Clone)]
+pub struct TcpFlow {
+    pub id: u64,
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    /// Indexed by `role_index`: client, then server.
+    pub endpoints: [TcpEndpoint; 2],
+    dirs: [Direction; 2],
+    pub zeek: ZeekTracker,
+    pub first_ts: u64,
+    pub last_ts: u64,
+    pub packets: [u64; 2],
+    /// Payload bytes per direction (Zeek's orig_bytes / resp_bytes).
+    pub bytes: [u64; 2],
+    /// IP-level bytes per direction (Zeek's orig_ip_bytes / resp_ip_bytes).
+    pub ip_bytes: [u64; 2],
+    pub counters: Counters,
+    pub rtt: RttStats,
+    /// Time of the most recent client SYN, for the handshake RTT.
+    last_syn_ts: Option<u64>,
+    synack_seen: bool,
+    /// Sequence number of the client's last SYN, to tell a reused 4-tuple from a retransmission.
+    pub client_syn_seq: Option<u32>,
+}
+
+/// Index of a role in the per-role arrays.
+pub fn role_index(role: Role) -> usize {
+    match role {
+        Role::Client => 0,
+        Role::Server => 1,
+    }
+}
+
+/// Mutable references to element `i` and the other one of a pair.
+fn pair_mut<T>(pair: &mut [T; 2], i: usize) -> (&mut T, &mut T) {
+    let (a, b) = pair.split_at_mut(1);
+    if i == 0 {
+        (&mut a[0], &mut b[0])
+    } else {
+        (&mut b[0], &mut a[0])
+    }
+}
+
+impl TcpFlow {
+    /// Starts a flow from its first segment, sent from `src` to `dst`.
+    /// Returns the flow and the role of `src`.
+    pub fn new(id: u64, src: SocketAddr, dst: SocketAddr, tcp: &TcpInfo, ts: u64) -> (Self, Role) {
+        let f = tcp.flags;
+        let (client, server, src_role, client_ep, server_ep) = if f.syn() && !f.ack() {
+            // The sender of the first pure SYN is the client.
+            (
+                src,
+                dst,
+                Role::Client,
+                TcpEndpoint::new(Role::Client, TcpState::Closed),
+                TcpEndpoint::new(Role::Server, TcpState::Listen),
+            )
+        } else if f.syn() && f.ack() {
+            // SYN not captured: the SYN-ACK's receiver is a client already in SYN_SENT.
+            (
+                dst,
+                src,
+                Role::Server,
+                TcpEndpoint::new(Role::Client, TcpState::SynSent).with_isn(tcp.ack.wrapping_sub(1)),
+                TcpEndpoint::new(Role::Server, TcpState::Listen),
+            )
+        } else {
+            // Mid-stream: both sides are already ESTABLISHED.
+            let src_is_client = super::flow_key::midstream_client_is(src, dst);
+            let (client, server) = if src_is_client {
+                (src, dst)
+            } else {
+                (dst, src)
+            };
+            (
+                client,
+                server,
+                if src_is_client {
+                    Role::Client
+                } else {
+                    Role::Server
+                },
+                TcpEndpoint::new(Role::Client, TcpState::Established),
+                TcpEndpoint::new(Role::Server, TcpState::Established),
+            )
+        };
+        let flow = TcpFlow {
+            id,
+            client,
+            server,
+            endpoints: [client_ep, server_ep],
+            dirs: [Direction::default(), Direction::default()],
+            zeek: ZeekTracker::default(),
+            first_ts: ts,
+            last_ts: ts,
+            packets: [0; 2],
+            bytes: [0; 2],
+            ip_bytes: [0; 2],
+            counters: Counters::default(),
+            rtt: RttStats::default(),
+            last_syn_ts: None,
+            synack_seen: false,
+            client_syn_seq: None,
+        };
+        (flow, src_role)
+    }
+
+    /// Role of the endpoint at `addr` (which must be one of the two).
+    pub fn role_of(&self, addr: SocketAddr) -> Role {
+        if addr == self.client {
+            Role::Client
+        } else {
+            Role::Server
+        }
+    }
+
+    /// True when both endpoints are done (CLOSED or TIME_WAIT): a new SYN starts a new connection.
+    pub fn is_finished(&self) -> bool {
+        self.endpoints.iter().all(|e| e.state.is_finished())
+    }
+
+    /// Processes one segment sent by `role`, filling `out`.
+    pub fn process(
+        &mut self,
+        role: Role,
+        tcp: &TcpInfo,
+        frame: u64,
+        ts: u64,
+        ip_len: u32,
+        out: &mut FrameAnalysis,
+    ) {
+        let i = role_index(role);
+        let f = tcp.flags;
+        let seg = Segment {
+            frame,
+            ts_ns: ts,
+            flags: f,
+            seq: tcp.seq,
+            ack: tcp.ack,
+            len: tcp.len,
+        };
+        self.last_ts = ts;
+        self.packets[i] += 1;
+        self.bytes[i] += u64::from(tcp.len);
+        self.ip_bytes[i] += u64::from(ip_len);
+
+        {
+            let (fwd, rev) = pair_mut(&mut self.dirs, i);
+            if f.syn() {
+                expert::note_syn(fwd, rev, tcp.options.wscale);
+            }
+            let verdict = expert::analyze(fwd, rev, &seg, tcp.window, self.rtt.handshake_ns);
+            out.rel_seq = fwd.relative(tcp.seq);
+            out.rel_ack = if f.ack() { rev.relative(tcp.ack) } else { None };
+            out.flags = verdict.flags;
+            out.dup_ack_count = verdict.dup_ack_count;
+            self.counters.count(verdict.flags);
+            if let Some(rtt) = verdict.rtt_ns {
+                self.rtt.add(rtt);
+            }
+            if verdict.below_nextseq {
+                self.zeek.scaled(role, 't');
+            }
+        }
+
+        // Handshake RTT: SYN → SYN-ACK → the client's first ACK.
+        if f.syn() && !f.ack() && role == Role::Client {
+            self.last_syn_ts = Some(ts);
+            self.client_syn_seq = Some(tcp.seq);
+        } else if f.syn() && f.ack() {
+            self.synack_seen = true;
+        } else if role == Role::Client
+            && f.ack()
+            && self.synack_seen
+            && self.rtt.handshake_ns.is_none()
+        {
+            if let Some(syn_ts) = self.last_syn_ts {
+                self.rtt.handshake_ns = Some(ts.saturating_sub(syn_ts));
+            }
+        }
+
+        let mut changes = Changes::new();
+        let (sender, receiver) = pair_mut(&mut self.endpoints, i);
+        on_segment(sender, receiver, &seg, &mut changes);
+        out.transitions = changes;
+
+        self.zeek
+            .tcp_segment(role, f, out.rel_seq.unwrap_or(0), tcp.len, tcp.window);
+    }
+}

@@ -1,0 +1,50 @@
+//! What can go wrong reading a capture, with the numbers a user needs to act on it.
+
+use std::path::PathBuf;
+
+/// Errors from opening or reading a capture file.
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureError {
+    #[error("cannot open {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is empty: a capture file starts with a pcap or pcapng header")]
+    Empty { path: PathBuf },
+    #[error(
+        "{path} is not a pcap or pcapng file (it starts with {magic}); \
+         convert it with `editcap -F pcap IN OUT` or check the path"
+    )]
+    NotACapture { path: PathBuf, magic: String },
+    #[error(
+        "{path} is truncated: the record after frame {after_frame} is cut short \
+         (the writer was probably killed); the {after_frame} whole frames before it were read"
+    )]
+    Truncated { path: PathBuf, after_frame: u64 },
+    #[error(
+        "{path} is corrupt after frame {after_frame}: {detail}; \
+         the {after_frame} whole frames before it were read"
+    )]
+    Corrupt {
+        path: PathBuf,
+        after_frame: u64,
+        detail: String,
+    },
+    #[error(
+        "{path}: frame {frame} names interface {interface}, but the file describes only {known}"
+    )]
+    UnknownInterface {
+        path: PathBuf,
+        frame: u64,
+        interface: u32,
+        known: usize,
+    },
+    #[error("cannot compile filter {filter:?}: {detail}")]
+    Filter { filter: String, detail: String },
+}

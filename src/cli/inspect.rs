@@ -1,0 +1,69 @@
+//! `protolab inspect FILE`: every frame decoded, one line each (or NDJSON).
+
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+
+use crate::capture::{FileReader, FrameFilter};
+use crate::output::{frame_line, write_frame_json};
+use crate::replay::{replay, Next};
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// A pcap or pcapng file (tcpdump, Wireshark, dumpcap, protolab).
+    pub file: PathBuf,
+    /// One JSON object per frame (NDJSON), as documented in DESIGN §4.
+    #[arg(long)]
+    pub json: bool,
+    /// Show only frames matching this BPF expression (libpcap syntax, as tcpdump).
+    /// All frames are still analysed, so states stay right.
+    #[arg(short = 'f', long = "filter", value_name = "BPF")]
+    pub filter: Option<String>,
+    /// Stop after showing this many frames.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u64>,
+}
+
+pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
+    let mut filter = args.filter.as_deref().map(FrameFilter::new).transpose()?;
+    let mut reader = FileReader::open(&args.file)?;
+    let bar = super::progress::file_progress(reader.bytes_total());
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut shown = 0u64;
+    let mut t0 = None;
+    let replayed = replay(
+        &mut reader,
+        |frame, packet, analysis| -> anyhow::Result<Next> {
+            let t0 = *t0.get_or_insert(packet.ts_ns);
+            if let Some(f) = filter.as_mut() {
+                if !f.matches(frame)? {
+                    return Ok(Next::Continue);
+                }
+            }
+            if args.json {
+                write_frame_json(&mut out, packet, analysis)?;
+            } else {
+                writeln!(out, "{}", frame_line(packet, analysis, t0))?;
+            }
+            shown += 1;
+            Ok(if args.limit.is_some_and(|l| shown >= l) {
+                Next::Stop
+            } else {
+                Next::Continue
+            })
+        },
+        |tick| {
+            bar.set_position(tick.bytes_read);
+            Ok(())
+        },
+    )?;
+    bar.finish_and_clear();
+    out.flush()?;
+    match replayed.error {
+        Some(e) => Err(e.into()),
+        None => Ok(ExitCode::SUCCESS),
+    }
+}

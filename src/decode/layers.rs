@@ -1,0 +1,370 @@
+//! Copies etherparse's slices into protolab's owned `Packet`, layer by layer,
+//! and adds the length checks lax slicing leaves to the caller.
+
+use std::net::IpAddr;
+
+use arrayvec::ArrayVec;
+use etherparse::err::{self, packet::SliceError, LenError};
+use etherparse::{
+    ArpOperation, Ipv6ExtensionSlice, LaxLinkExtSlice, LaxNetSlice, LaxSlicedPacket, LenSource,
+    LinkSlice, TcpOptionElement, TransportSlice,
+};
+
+use super::link::why;
+use super::{
+    ArpInfo, ArpOp, DecodeError, EthInfo, Fragment, IcmpInfo, IpInfo, Layer, MacAddr, Packet,
+    TcpFlags, TcpInfo, TcpOptions, Transport, UdpInfo,
+};
+
+/// Fills `packet` from the sliced frame. `frame` is the whole captured frame, so
+/// payload positions can be stored as offsets into it.
+pub fn fill(packet: &mut Packet, sliced: &LaxSlicedPacket<'_>, frame: &[u8], truncated: bool) {
+    packet.eth = ethernet(sliced);
+    let mut first_error = sliced
+        .stop_err
+        .as_ref()
+        .map(|(e, _)| slice_error(e, truncated));
+
+    match &sliced.net {
+        Some(LaxNetSlice::Arp(arp)) => packet.arp = arp_info(arp),
+        Some(LaxNetSlice::Ipv4(v4)) => {
+            let h = v4.header();
+            let header_len = u16::from(h.ihl()) * 4;
+            let total_len = h.total_len();
+            let available = v4.header().slice().len() + v4.payload().payload.len();
+            let offset = h.fragments_offset().value() as u32 * 8;
+            let frag = (h.more_fragments() || offset > 0).then_some(Fragment {
+                offset,
+                more: h.more_fragments(),
+            });
+            packet.ip = Some(IpInfo {
+                version: 4,
+                src: IpAddr::V4(h.source_addr()),
+                dst: IpAddr::V4(h.destination_addr()),
+                ttl: h.ttl(),
+                id: Some(u32::from(h.identification())),
+                proto: v4.payload().ip_number.0,
+                header_len,
+                payload_len: u32::from(total_len.saturating_sub(header_len)),
+                options_len: h.options().len() as u8,
+                ext: ArrayVec::new(),
+                frag,
+            });
+            if first_error.is_none() {
+                first_error = if total_len < header_len {
+                    Some(DecodeError::Ipv4TotalLengthTooSmall {
+                        total_len,
+                        header_len,
+                    })
+                } else if usize::from(total_len) > available && !truncated {
+                    Some(DecodeError::LengthPastFrame {
+                        layer: Layer::Ipv4,
+                        field: "total length",
+                        claimed: usize::from(total_len),
+                        available,
+                        within: "in the frame",
+                    })
+                } else {
+                    None
+                };
+            }
+        }
+        Some(LaxNetSlice::Ipv6(v6)) => {
+            let h = v6.header();
+            let ext_len = v6.extensions().slice().len();
+            let mut ext = ArrayVec::new();
+            let mut id = None;
+            let mut frag = None;
+            for e in v6.extensions().clone() {
+                let number = match e {
+                    Ipv6ExtensionSlice::HopByHop(_) => 0,
+                    Ipv6ExtensionSlice::Routing(_) => 43,
+                    Ipv6ExtensionSlice::Fragment(f) => {
+                        id = Some(f.identification());
+                        let offset = u32::from(f.fragment_offset().value()) * 8;
+                        if f.more_fragments() || offset > 0 {
+                            frag = Some(Fragment {
+                                offset,
+                                more: f.more_fragments(),
+                            });
+                        }
+                        44
+                    }
+                    Ipv6ExtensionSlice::DestinationOptions(_) => 60,
+                    Ipv6ExtensionSlice::Authentication(_) => 51,
+                };
+                let _ = ext.try_push(number);
+            }
+            let payload_length = usize::from(h.payload_length());
+            let available = v6.payload().payload.len() + ext_len;
+            packet.ip = Some(IpInfo {
+                version: 6,
+                src: IpAddr::V6(h.source_addr()),
+                dst: IpAddr::V6(h.destination_addr()),
+                ttl: h.hop_limit(),
+                id,
+                proto: v6.payload().ip_number.0,
+                header_len: (40 + ext_len) as u16,
+                payload_len: payload_length.saturating_sub(ext_len) as u32,
+                options_len: 0,
+                ext,
+                frag,
+            });
+            if first_error.is_none() && payload_length > available && !truncated {
+                first_error = Some(DecodeError::LengthPastFrame {
+                    layer: Layer::Ipv6,
+                    field: "payload length",
+                    claimed: payload_length + 40,
+                    available: available + 40,
+                    within: "in the frame",
+                });
+            }
+        }
+        None => {}
+    }
+
+    let ip_payload = packet.ip.as_ref().map(|ip| ip.payload_len);
+    match &sliced.transport {
+        Some(TransportSlice::Tcp(tcp)) => {
+            let header_len = usize::from(tcp.data_offset()) * 4;
+            let ip_payload = ip_payload.unwrap_or(tcp.slice().len() as u32) as usize;
+            if ip_payload < header_len && first_error.is_none() {
+                first_error = Some(DecodeError::TcpHeaderPastPayload {
+                    header_len,
+                    ip_payload,
+                });
+            }
+            packet.payload = range_in(frame, tcp.payload());
+            packet.transport = Some(Transport::Tcp(TcpInfo {
+                sport: tcp.source_port(),
+                dport: tcp.destination_port(),
+                seq: tcp.sequence_number(),
+                ack: tcp.acknowledgment_number(),
+                flags: tcp_flags(tcp),
+                window: tcp.window_size(),
+                len: ip_payload.saturating_sub(header_len) as u32,
+                header_len: header_len as u8,
+                options: tcp_options(tcp),
+            }));
+        }
+        Some(TransportSlice::Udp(udp)) => {
+            let len = udp.length();
+            if first_error.is_none() {
+                let ip_payload = ip_payload.unwrap_or(u32::from(len)) as usize;
+                if len < 8 {
+                    first_error = Some(DecodeError::UdpLengthTooSmall { len });
+                } else if usize::from(len) > ip_payload {
+                    first_error = Some(DecodeError::LengthPastFrame {
+                        layer: Layer::Udp,
+                        field: "length",
+                        claimed: usize::from(len),
+                        available: ip_payload,
+                        within: "of IP payload",
+                    });
+                }
+            }
+            packet.payload = range_in(frame, udp.payload());
+            packet.transport = Some(Transport::Udp(UdpInfo {
+                sport: udp.source_port(),
+                dport: udp.destination_port(),
+                len,
+            }));
+        }
+        Some(TransportSlice::Icmpv4(icmp)) => {
+            packet.payload = range_in(frame, icmp.payload());
+            packet.transport = Some(Transport::Icmp(icmp_info(4, icmp.slice(), [8, 0])));
+        }
+        Some(TransportSlice::Icmpv6(icmp)) => {
+            packet.payload = range_in(frame, icmp.payload());
+            packet.transport = Some(Transport::Icmp(icmp_info(6, icmp.slice(), [128, 129])));
+        }
+        _ => {}
+    }
+    packet.error = first_error;
+}
+
+fn ethernet(sliced: &LaxSlicedPacket<'_>) -> Option<EthInfo> {
+    let Some(LinkSlice::Ethernet2(eth)) = &sliced.link else {
+        return None;
+    };
+    let mut vlan = ArrayVec::new();
+    let mut ether_type = eth.ether_type().0;
+    for ext in &sliced.link_exts {
+        if let LaxLinkExtSlice::Vlan(tag) = ext {
+            let _ = vlan.try_push(tag.vlan_identifier().value());
+            ether_type = tag.ether_type().0;
+        }
+    }
+    Some(EthInfo {
+        src: MacAddr(eth.source()),
+        dst: MacAddr(eth.destination()),
+        vlan,
+        ether_type,
+    })
+}
+
+fn arp_info(arp: &etherparse::ArpPacketSlice<'_>) -> Option<ArpInfo> {
+    let mac = |b: &[u8]| -> Option<MacAddr> { Some(MacAddr(b.try_into().ok()?)) };
+    let ip = |b: &[u8]| -> Option<IpAddr> {
+        let v4: [u8; 4] = b.try_into().ok()?;
+        Some(IpAddr::from(v4))
+    };
+    Some(ArpInfo {
+        op: match arp.operation() {
+            ArpOperation::REQUEST => ArpOp::Request,
+            ArpOperation::REPLY => ArpOp::Reply,
+            other => ArpOp::Other(other.0),
+        },
+        sender_mac: mac(arp.sender_hw_addr())?,
+        sender_ip: ip(arp.sender_protocol_addr())?,
+        target_mac: mac(arp.target_hw_addr())?,
+        target_ip: ip(arp.target_protocol_addr())?,
+    })
+}
+
+fn tcp_flags(tcp: &etherparse::TcpSlice<'_>) -> TcpFlags {
+    let bits = [
+        (tcp.fin(), TcpFlags::FIN),
+        (tcp.syn(), TcpFlags::SYN),
+        (tcp.rst(), TcpFlags::RST),
+        (tcp.psh(), TcpFlags::PSH),
+        (tcp.ack(), TcpFlags::ACK),
+        (tcp.urg(), TcpFlags::URG),
+        (tcp.ece(), TcpFlags::ECE),
+        (tcp.cwr(), TcpFlags::CWR),
+        (tcp.ns(), TcpFlags::NS),
+    ];
+    TcpFlags(
+        bits.iter()
+            .filter(|(set, _)| *set)
+            .fold(0, |acc, (_, bit)| acc | bit),
+    )
+}
+
+fn tcp_options(tcp: &etherparse::TcpSlice<'_>) -> TcpOptions {
+    let mut options = TcpOptions::default();
+    // A malformed option ends option parsing, as in Wireshark; the segment stays valid.
+    for option in tcp.options_iterator().map_while(Result::ok) {
+        match option {
+            TcpOptionElement::MaximumSegmentSize(mss) => options.mss = Some(mss),
+            TcpOptionElement::WindowScale(ws) => options.wscale = Some(ws),
+            TcpOptionElement::SelectiveAcknowledgementPermitted => options.sack_perm = true,
+            TcpOptionElement::Timestamp(val, ecr) => options.ts = Some((val, ecr)),
+            TcpOptionElement::SelectiveAcknowledgement(first, rest) => {
+                let _ = options.sack.try_push(first);
+                for block in rest.into_iter().flatten() {
+                    let _ = options.sack.try_push(block);
+                }
+            }
+            TcpOptionElement::Noop => {}
+        }
+    }
+    options
+}
+
+fn icmp_info(version: u8, header: &[u8], echo_types: [u8; 2]) -> IcmpInfo {
+    let icmp_type = header[0];
+    let echo = (echo_types.contains(&icmp_type) && header.len() >= 8).then(|| {
+        (
+            u16::from_be_bytes([header[4], header[5]]),
+            u16::from_be_bytes([header[6], header[7]]),
+        )
+    });
+    IcmpInfo {
+        version,
+        icmp_type,
+        code: header[1],
+        echo,
+    }
+}
+
+/// Where `part` lies inside `whole`, as byte offsets (both come from the same frame).
+fn range_in(whole: &[u8], part: &[u8]) -> std::ops::Range<usize> {
+    let start = (part.as_ptr() as usize).saturating_sub(whole.as_ptr() as usize);
+    let start = start.min(whole.len());
+    start..(start + part.len()).min(whole.len())
+}
+
+fn slice_error(e: &SliceError, truncated: bool) -> DecodeError {
+    match e {
+        SliceError::Len(len) => len_error(len, truncated),
+        SliceError::Ip(err::ip::HeaderError::UnsupportedIpVersion { version_number }) => {
+            DecodeError::IpVersion {
+                layer: Layer::Ip,
+                version: *version_number,
+            }
+        }
+        SliceError::Ip(err::ip::HeaderError::Ipv4HeaderLengthSmallerThanHeader { ihl })
+        | SliceError::Ipv4(err::ipv4::HeaderError::HeaderLengthSmallerThanHeader { ihl }) => {
+            DecodeError::Ipv4Ihl { ihl: *ihl }
+        }
+        SliceError::Ipv4(err::ipv4::HeaderError::UnexpectedVersion { version_number }) => {
+            DecodeError::IpVersion {
+                layer: Layer::Ipv4,
+                version: *version_number,
+            }
+        }
+        SliceError::Ipv6(err::ipv6::HeaderError::UnexpectedVersion { version_number }) => {
+            DecodeError::IpVersion {
+                layer: Layer::Ipv6,
+                version: *version_number,
+            }
+        }
+        SliceError::Tcp(err::tcp::HeaderError::DataOffsetTooSmall { data_offset }) => {
+            DecodeError::TcpDataOffset {
+                offset: *data_offset,
+            }
+        }
+        SliceError::Ipv6Exts(err::ipv6_exts::HeaderError::HopByHopNotAtStart) => {
+            DecodeError::HopByHopNotFirst
+        }
+        SliceError::Ipv6Exts(err::ipv6_exts::HeaderError::IpAuth(_)) | SliceError::Ipv4Exts(_) => {
+            DecodeError::AuthZeroLength
+        }
+        SliceError::LinuxSll(e) => DecodeError::Other {
+            layer: Layer::Sll,
+            detail: e.to_string(),
+        },
+        SliceError::Macsec(e) => DecodeError::Other {
+            layer: Layer::Ethernet,
+            detail: e.to_string(),
+        },
+    }
+}
+
+fn len_error(len: &LenError, truncated: bool) -> DecodeError {
+    let layer = match len.layer {
+        err::Layer::Ethernet2Header | err::Layer::EtherPayload => Layer::Ethernet,
+        err::Layer::VlanHeader => Layer::Vlan,
+        err::Layer::LinuxSllHeader => Layer::Sll,
+        err::Layer::IpHeader => Layer::Ip,
+        err::Layer::Ipv4Header | err::Layer::Ipv4Packet => Layer::Ipv4,
+        err::Layer::Ipv6Header | err::Layer::Ipv6Packet => Layer::Ipv6,
+        err::Layer::IpAuthHeader
+        | err::Layer::Ipv6ExtHeader
+        | err::Layer::Ipv6HopByHopHeader
+        | err::Layer::Ipv6DestOptionsHeader
+        | err::Layer::Ipv6RouteHeader
+        | err::Layer::Ipv6FragHeader => Layer::Ipv6Ext,
+        err::Layer::UdpHeader | err::Layer::UdpPayload => Layer::Udp,
+        err::Layer::TcpHeader => Layer::Tcp,
+        err::Layer::Icmpv4 | err::Layer::Icmpv4Timestamp | err::Layer::Icmpv4TimestampReply => {
+            Layer::Icmp
+        }
+        err::Layer::Icmpv6 => Layer::Icmpv6,
+        err::Layer::Arp => Layer::Arp,
+        _ => Layer::Frame,
+    };
+    let why = match len.len_source {
+        LenSource::Slice => why(truncated),
+        LenSource::Ipv4HeaderTotalLen | LenSource::Ipv6HeaderPayloadLen => "within the IP length",
+        LenSource::UdpHeaderLen => "within the UDP length",
+        _ => "available",
+    };
+    DecodeError::Truncated {
+        layer,
+        needed: len.required_len,
+        available: len.len,
+        why,
+    }
+}

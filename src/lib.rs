@@ -1,0 +1,26 @@
+//! protolab — a protocol lab for people learning and teaching TCP/IP.
+//!
+//! It decodes captures layer by layer, infers the TCP state of **both** endpoints
+//! from the packets, flags what Wireshark's expert system would flag, and
+//! summarises every connection with Zeek's `conn_state` and `history`.
+//!
+//! # Layout
+//!
+//! - [`capture`] — sources of frames: pcap/pcapng files (pcap-parser), BPF filters (libpcap).
+//! - [`decode`] — `RawFrame` → [`decode::Packet`]; the only module that knows etherparse.
+//! - [`analyze`] — flows, per-endpoint TCP state machines, expert flags, RTT, Zeek codes.
+//! - [`replay`] — the read → decode → analyse loop shared by the commands.
+//! - [`output`] — printers: one line per frame, NDJSON, the flows table.
+//! - [`cli`] — argument parsing and the subcommands; `main` only calls [`cli::run`].
+//! - [`timestamp`] — nanosecond times printed without floating-point loss.
+//!
+//! The core (`decode`, `analyze`, `output`) is pure: values in, values out; time
+//! comes from packet timestamps. I/O lives at the edges (`capture`, `cli`).
+
+pub mod analyze;
+pub mod capture;
+pub mod cli;
+pub mod decode;
+pub mod output;
+pub mod replay;
+pub mod timestamp;

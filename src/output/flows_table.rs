@@ -1,0 +1,85 @@
+//! The human-readable table of `flows`: one row per connection, then each
+//! endpoint's path through the TCP states.
+
+use std::fmt::Write as _;
+
+use crate::analyze::{FlowSummary, TcpState};
+
+/// The table header line.
+pub fn flows_header() -> String {
+    format!(
+        "{:>5} {:<5} {:<24} {:<24} {:>13} {:>17} {:>10} {:<6} {}",
+        "flow",
+        "proto",
+        "client",
+        "server",
+        "packets c/s",
+        "bytes c/s",
+        "duration",
+        "state",
+        "history"
+    )
+}
+
+fn path(states: &[TcpState]) -> String {
+    states
+        .iter()
+        .map(|s| s.name())
+        .collect::<Vec<_>>()
+        .join(" > ")
+}
+
+/// One flow's row, plus its state paths and notable counters on following lines.
+pub fn flow_rows(f: &FlowSummary) -> String {
+    let mut s = String::new();
+    let duration = f.duration.to_string();
+    let _ = write!(
+        s,
+        "{:>5} {:<5} {:<24} {:<24} {:>13} {:>17} {:>10} {:<6} {}",
+        f.flow,
+        f.proto,
+        f.client.to_string(),
+        f.server.to_string(),
+        format!("{}/{}", f.packets.client, f.packets.server),
+        format!("{}/{}", f.bytes.client, f.bytes.server),
+        &duration[..duration.len() - 3],
+        f.conn_state,
+        f.history
+    );
+    if let Some(tcp) = &f.tcp {
+        let _ = write!(s, "\n      client: {}", path(&tcp.client_states));
+        let _ = write!(s, "\n      server: {}", path(&tcp.server_states));
+        let notes: Vec<String> = [
+            (tcp.retransmissions, "retransmissions"),
+            (tcp.fast_retransmissions, "fast retransmissions"),
+            (tcp.spurious_retransmissions, "spurious retransmissions"),
+            (tcp.dup_acks, "duplicate ACKs"),
+            (tcp.out_of_order, "out-of-order"),
+            (tcp.lost_segments, "segments not captured"),
+            (tcp.zero_windows, "zero windows"),
+            (tcp.zero_window_probes, "zero-window probes"),
+            (tcp.window_full, "window full"),
+            (tcp.keep_alives, "keep-alives"),
+        ]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect();
+        if !notes.is_empty() {
+            let _ = write!(s, "\n      {}", notes.join(", "));
+        }
+        if let Some(hs) = tcp.rtt_ms.handshake {
+            let _ = write!(s, "\n      handshake RTT {hs:.3} ms");
+            if let (Some(min), Some(mean), Some(max)) =
+                (tcp.rtt_ms.min, tcp.rtt_ms.mean, tcp.rtt_ms.max)
+            {
+                let _ = write!(
+                    s,
+                    "; data RTT min/mean/max {min:.3}/{mean:.3}/{max:.3} ms ({} samples)",
+                    tcp.rtt_ms.samples
+                );
+            }
+        }
+    }
+    s
+}

@@ -1,0 +1,88 @@
+//! The NDJSON record of one frame for `inspect --json` (DESIGN §4).
+
+use serde::Serialize;
+
+use crate::analyze::{AnalysisFlags, FrameAnalysis, Transition};
+use crate::decode::{ArpInfo, EthInfo, IcmpInfo, IpInfo, Packet, TcpInfo, Transport, UdpInfo};
+use crate::timestamp::Seconds;
+
+#[derive(Serialize)]
+struct TcpJson<'a> {
+    #[serde(flatten)]
+    tcp: &'a TcpInfo,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rel_seq: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rel_ack: Option<u32>,
+}
+
+#[derive(Serialize)]
+struct FrameJson<'a> {
+    frame: u64,
+    ts: Seconds,
+    caplen: u32,
+    len: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    eth: Option<&'a EthInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    arp: Option<&'a ArpInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ip: Option<&'a IpInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tcp: Option<TcpJson<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    udp: Option<&'a UdpInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    icmp: Option<&'a IcmpInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    flow: Option<u64>,
+    #[serde(skip_serializing_if = "AnalysisFlags::is_empty")]
+    analysis: AnalysisFlags,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dup_ack: Option<u32>,
+    #[serde(skip_serializing_if = "<[Transition]>::is_empty")]
+    transitions: &'a [Transition],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+/// Writes one frame as a single JSON line.
+pub fn write_frame_json(
+    out: &mut impl std::io::Write,
+    p: &Packet,
+    a: &FrameAnalysis,
+) -> std::io::Result<()> {
+    let (tcp, udp, icmp) = match &p.transport {
+        Some(Transport::Tcp(t)) => (
+            Some(TcpJson {
+                tcp: t,
+                rel_seq: a.rel_seq,
+                rel_ack: a.rel_ack,
+            }),
+            None,
+            None,
+        ),
+        Some(Transport::Udp(u)) => (None, Some(u), None),
+        Some(Transport::Icmp(i)) => (None, None, Some(i)),
+        None => (None, None, None),
+    };
+    let record = FrameJson {
+        frame: p.frame,
+        ts: Seconds(p.ts_ns),
+        caplen: p.caplen,
+        len: p.len,
+        eth: p.eth.as_ref(),
+        arp: p.arp.as_ref(),
+        ip: p.ip.as_ref(),
+        tcp,
+        udp,
+        icmp,
+        flow: a.flow,
+        analysis: a.flags,
+        dup_ack: (a.dup_ack_count > 0).then_some(a.dup_ack_count),
+        transitions: &a.transitions,
+        error: p.error.as_ref().map(ToString::to_string),
+    };
+    serde_json::to_writer(&mut *out, &record)?;
+    out.write_all(b"\n")
+}

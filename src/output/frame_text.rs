@@ -1,0 +1,158 @@
+//! The readable one-line-per-frame form of `inspect`, in the spirit of `tcpdump -nn`,
+//! with the analysis (expert flags, state changes) appended.
+
+use std::fmt::Write as _;
+use std::net::{IpAddr, SocketAddr};
+
+use crate::analyze::FrameAnalysis;
+use crate::decode::{ArpOp, IcmpInfo, Packet, TcpInfo, Transport};
+use crate::timestamp::Seconds;
+
+/// Formats one frame. `t0_ns` is the first frame's time; times print relative to it.
+pub fn frame_line(p: &Packet, a: &FrameAnalysis, t0_ns: u64) -> String {
+    let mut s = String::with_capacity(160);
+    let rel = Seconds(p.ts_ns.saturating_sub(t0_ns)).to_string();
+    // Six decimals, as tcpdump and Wireshark print by default.
+    let _ = write!(s, "{:>5} {} ", p.frame, &rel[..rel.len() - 3]);
+    if let Some(eth) = &p.eth {
+        for id in &eth.vlan {
+            let _ = write!(s, "vlan {id} ");
+        }
+    }
+    if let Some(arp) = &p.arp {
+        let _ = match arp.op {
+            ArpOp::Request => write!(
+                s,
+                "ARP request who-has {} tell {}",
+                arp.target_ip, arp.sender_ip
+            ),
+            ArpOp::Reply => write!(s, "ARP reply {} is-at {}", arp.sender_ip, arp.sender_mac),
+            ArpOp::Other(op) => write!(s, "ARP op {op} {} > {}", arp.sender_ip, arp.target_ip),
+        };
+    } else if let Some(ip) = &p.ip {
+        match &p.transport {
+            Some(Transport::Tcp(tcp)) => tcp_text(&mut s, ip.src, ip.dst, tcp, a),
+            Some(Transport::Udp(udp)) => {
+                let _ = write!(
+                    s,
+                    "{} > {} UDP len {}",
+                    SocketAddr::new(ip.src, udp.sport),
+                    SocketAddr::new(ip.dst, udp.dport),
+                    udp.payload_len()
+                );
+            }
+            Some(Transport::Icmp(icmp)) => icmp_text(&mut s, ip.src, ip.dst, icmp),
+            None => {
+                let _ = write!(
+                    s,
+                    "{} > {} IPv{} proto {}",
+                    ip.src, ip.dst, ip.version, ip.proto
+                );
+            }
+        }
+        if let Some(frag) = ip.frag {
+            let _ = write!(s, " frag id {} offset {}", ip.id.unwrap_or(0), frag.offset);
+            if frag.more {
+                s.push_str(" more");
+            }
+        }
+        if ip.options_len > 0 {
+            let _ = write!(s, " ip-options {}B", ip.options_len);
+        }
+    } else if let Some(eth) = &p.eth {
+        let _ = write!(
+            s,
+            "{} > {} ethertype 0x{:04x}",
+            eth.src, eth.dst, eth.ether_type
+        );
+    } else {
+        s.push_str("(no decodable layers)");
+    }
+    if let Some(flow) = a.flow {
+        let _ = write!(s, "  flow {flow}");
+    }
+    if !a.flags.is_empty() {
+        s.push_str("  [");
+        for (i, name) in a.flags.names().enumerate() {
+            if i > 0 {
+                s.push_str(", ");
+            }
+            s.push_str(&name.replace('_', " "));
+            if name == "duplicate_ack" {
+                let _ = write!(s, " #{}", a.dup_ack_count);
+            }
+        }
+        s.push(']');
+    }
+    for t in &a.transitions {
+        let _ = write!(s, "  | {} {} -> {}", t.endpoint, t.from, t.to);
+        if t.frame != p.frame {
+            let _ = write!(s, " (at frame {})", t.frame);
+        }
+    }
+    if let Some(e) = &p.error {
+        let _ = write!(s, "  !! {e}");
+    }
+    s
+}
+
+fn tcp_text(s: &mut String, src: IpAddr, dst: IpAddr, tcp: &TcpInfo, a: &FrameAnalysis) {
+    let _ = write!(
+        s,
+        "{} > {} TCP [{}] seq {}",
+        SocketAddr::new(src, tcp.sport),
+        SocketAddr::new(dst, tcp.dport),
+        tcp.flags.tcpdump(),
+        a.rel_seq.unwrap_or(tcp.seq)
+    );
+    if tcp.flags.ack() {
+        let _ = write!(s, " ack {}", a.rel_ack.unwrap_or(tcp.ack));
+    }
+    let _ = write!(s, " win {} len {}", tcp.window, tcp.len);
+    let o = &tcp.options;
+    if !o.is_empty() {
+        let mut parts: Vec<String> = Vec::new();
+        if let Some(mss) = o.mss {
+            parts.push(format!("mss {mss}"));
+        }
+        if o.sack_perm {
+            parts.push("sackOK".into());
+        }
+        if let Some((val, ecr)) = o.ts {
+            parts.push(format!("TS val {val} ecr {ecr}"));
+        }
+        if let Some(ws) = o.wscale {
+            parts.push(format!("wscale {ws}"));
+        }
+        if !o.sack.is_empty() {
+            let blocks: Vec<String> = o.sack.iter().map(|(l, r)| format!("{l}:{r}")).collect();
+            parts.push(format!("sack {}", blocks.join(" ")));
+        }
+        let _ = write!(s, " <{}>", parts.join(","));
+    }
+}
+
+fn icmp_text(s: &mut String, src: IpAddr, dst: IpAddr, icmp: &IcmpInfo) {
+    let name = match (icmp.version, icmp.icmp_type) {
+        (4, 8) | (6, 128) => "echo request",
+        (4, 0) | (6, 129) => "echo reply",
+        (4, 3) | (6, 1) => "destination unreachable",
+        (4, 11) | (6, 3) => "time exceeded",
+        (6, 135) => "neighbor solicitation",
+        (6, 136) => "neighbor advertisement",
+        _ => "",
+    };
+    let proto = if icmp.version == 6 { "ICMPv6" } else { "ICMP" };
+    let _ = write!(s, "{src} > {dst} {proto}");
+    if !name.is_empty() {
+        let _ = write!(s, " {name}");
+    }
+    match icmp.echo {
+        Some((id, seq)) => {
+            let _ = write!(s, " id {id} seq {seq}");
+        }
+        None => {
+            let _ = write!(s, " type {} code {}", icmp.icmp_type, icmp.code);
+        }
+    }
+}

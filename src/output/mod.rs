@@ -1,0 +1,11 @@
+//! Printers: turn packets, frame analysis and flow summaries into text or NDJSON.
+//!
+//! Pure formatting onto any `io::Write` or into `String`s, so tests compare whole outputs.
+
+mod flows_table;
+mod frame_json;
+mod frame_text;
+
+pub use flows_table::{flow_rows, flows_header};
+pub use frame_json::write_frame_json;
+pub use frame_text::frame_line;

@@ -1,0 +1,72 @@
+//! Replays a capture file through decode and analysis, frame by frame.
+//!
+//! The one loop `inspect`, `flows` (and later charts and reports) share: read a
+//! frame into a reused buffer, decode it, analyse it, hand all three to a visitor.
+
+use crate::analyze::{Analyzer, FlowSummary, FrameAnalysis};
+use crate::capture::{CaptureError, FileReader, LinkType, RawFrame};
+use crate::decode::{decode, Packet};
+
+/// What the visitor wants next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    Continue,
+    Stop,
+}
+
+/// How a replay ended.
+pub struct Replayed {
+    pub analyzer: Analyzer,
+    pub frames: u64,
+    /// Set when the file ended in damage; every whole frame before it was visited.
+    pub error: Option<CaptureError>,
+}
+
+/// Reported every 4096 frames: how far the reader is, and flows that have ended.
+pub struct Tick {
+    pub bytes_read: u64,
+    /// Summaries of connections that finished (in flow order where possible).
+    pub retired: Vec<FlowSummary>,
+}
+
+/// Reads every frame of `reader`, calling `visit` with the raw frame, its decoding
+/// and its analysis, and `tick` every 4096 frames.
+pub fn replay<E>(
+    reader: &mut FileReader,
+    mut visit: impl FnMut(&RawFrame, &Packet, &FrameAnalysis) -> Result<Next, E>,
+    mut tick: impl FnMut(Tick) -> Result<(), E>,
+) -> Result<Replayed, E> {
+    let mut analyzer = Analyzer::new();
+    let mut frame = RawFrame {
+        number: 0,
+        ts_ns: 0,
+        linktype: LinkType::ETHERNET,
+        orig_len: 0,
+        bytes: Vec::with_capacity(65536),
+    };
+    let mut frames = 0u64;
+    let error = loop {
+        match reader.read_next(&mut frame) {
+            Ok(true) => {}
+            Ok(false) => break None,
+            Err(e) => break Some(e),
+        }
+        frames += 1;
+        if frames % 4096 == 0 {
+            tick(Tick {
+                bytes_read: reader.bytes_read(),
+                retired: analyzer.take_finished(),
+            })?;
+        }
+        let packet = decode(&frame);
+        let analysis = analyzer.process(&packet);
+        if visit(&frame, &packet, analysis)? == Next::Stop {
+            break None;
+        }
+    };
+    Ok(Replayed {
+        analyzer,
+        frames,
+        error,
+    })
+}
