@@ -223,9 +223,11 @@ impl TcpEndpoint {
         }
         let acks_syn = Self::acks(seg, self.isn);
         if f.syn() && f.ack() {
+            // In SYN-SENT the only acceptable ACK is exactly ISS+1 (RFC 9293 §3.10.7.3).
+            let acks_exactly = self.isn.is_some_and(|isn| seg.ack == isn.wrapping_add(1));
             match self.state {
                 // SYN-SENT + SYN-ACK acknowledging our SYN: ESTABLISHED.
-                TcpState::SynSent if acks_syn => {
+                TcpState::SynSent if acks_exactly => {
                     self.set_state(TcpState::Established, frame, ts, Why::ReceivedSynAck, out)
                 }
                 // Simultaneous open: SYN-RECEIVED + ACK of our SYN: ESTABLISHED.

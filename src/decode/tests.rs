@@ -1,1 +1,265 @@
+//! Decoder tests: packets built with etherparse's builder, then broken on purpose.
 
+use etherparse::PacketBuilder;
+
+use super::*;
+use crate::capture::{LinkType, RawFrame};
+
+const C_MAC: [u8; 6] = [2, 0, 0, 0, 0, 1];
+const S_MAC: [u8; 6] = [2, 0, 0, 0, 0, 2];
+
+fn frame(bytes: Vec<u8>) -> RawFrame {
+    RawFrame {
+        number: 1,
+        ts_ns: 0,
+        linktype: LinkType::ETHERNET,
+        orig_len: bytes.len() as u32,
+        bytes,
+    }
+}
+
+fn tcp_frame(payload: &[u8]) -> Vec<u8> {
+    let mut v = Vec::new();
+    PacketBuilder::ethernet2(C_MAC, S_MAC)
+        .ipv4([198, 18, 0, 1], [198, 18, 0, 2], 64)
+        .tcp(40000, 8001, 1000, 64240)
+        .ack(5000)
+        .psh()
+        .write(&mut v, payload)
+        .unwrap();
+    v
+}
+
+#[test]
+fn tcp_fields_and_payload_length() {
+    let p = decode(&frame(tcp_frame(b"hello")));
+    assert_eq!(p.error, None);
+    let tcp = p.tcp().unwrap();
+    assert_eq!(
+        (tcp.sport, tcp.dport, tcp.seq, tcp.ack, tcp.len),
+        (40000, 8001, 1000, 5000, 5)
+    );
+    assert_eq!(tcp.flags.names().collect::<Vec<_>>(), ["PSH", "ACK"]);
+    assert_eq!(p.payload.len(), 5);
+    assert_eq!(p.ip.as_ref().unwrap().src.to_string(), "198.18.0.1");
+}
+
+#[test]
+fn ethernet_padding_is_not_payload() {
+    let mut bytes = tcp_frame(b"");
+    assert_eq!(bytes.len(), 54);
+    bytes.resize(60, 0); // the NIC pads to the 60-byte minimum
+    let p = decode(&frame(bytes));
+    assert_eq!(p.error, None);
+    assert_eq!(p.tcp().unwrap().len, 0);
+    assert!(p.payload.is_empty());
+}
+
+#[test]
+fn snaplen_truncation_keeps_the_length_from_the_ip_header() {
+    let bytes = tcp_frame(&[7u8; 1400]);
+    let mut f = frame(bytes);
+    f.bytes.truncate(96);
+    let p = decode(&f);
+    assert_eq!(p.error, None, "snaplen is not an error");
+    assert_eq!(p.tcp().unwrap().len, 1400);
+    assert_eq!(p.payload.len(), 96 - 54);
+}
+
+#[test]
+fn tcp_options_are_decoded() {
+    let mut v = Vec::new();
+    PacketBuilder::ethernet2(C_MAC, S_MAC)
+        .ipv4([198, 18, 0, 1], [198, 18, 0, 2], 64)
+        .tcp(40000, 8001, 1000, 64240)
+        .syn()
+        .options(&[
+            etherparse::TcpOptionElement::MaximumSegmentSize(1460),
+            etherparse::TcpOptionElement::SelectiveAcknowledgementPermitted,
+            etherparse::TcpOptionElement::Timestamp(11, 0),
+            etherparse::TcpOptionElement::Noop,
+            etherparse::TcpOptionElement::WindowScale(7),
+        ])
+        .unwrap()
+        .write(&mut v, &[])
+        .unwrap();
+    let p = decode(&frame(v));
+    let o = &p.tcp().unwrap().options;
+    assert_eq!(
+        (o.mss, o.wscale, o.sack_perm, o.ts),
+        (Some(1460), Some(7), true, Some((11, 0)))
+    );
+}
+
+#[test]
+fn ihl_below_five_is_named() {
+    let mut bytes = tcp_frame(b"x");
+    bytes[14] = 0x43;
+    let p = decode(&frame(bytes));
+    assert_eq!(p.error.unwrap().to_string(), "ipv4: IHL 3 is below 5");
+    assert!(p.eth.is_some(), "the Ethernet layer below is kept");
+}
+
+#[test]
+fn data_offset_below_five_is_named() {
+    let mut bytes = tcp_frame(b"x");
+    bytes[14 + 20 + 12] = 0x40;
+    let p = decode(&frame(bytes));
+    assert_eq!(
+        p.error.unwrap().to_string(),
+        "tcp: data offset 4 is below 5"
+    );
+}
+
+#[test]
+fn ip_total_length_past_an_untruncated_frame_is_an_error() {
+    let mut bytes = tcp_frame(b"abcdef");
+    bytes[16..18].copy_from_slice(&1500u16.to_be_bytes());
+    let p = decode(&frame(bytes));
+    assert_eq!(
+        p.error.unwrap().to_string(),
+        "ipv4: total length 1500 runs past the 46 bytes in the frame"
+    );
+}
+
+#[test]
+fn udp_length_past_the_ip_payload_is_an_error() {
+    let mut v = Vec::new();
+    PacketBuilder::ethernet2(C_MAC, S_MAC)
+        .ipv4([198, 18, 0, 1], [198, 18, 0, 2], 64)
+        .udp(40001, 8002)
+        .write(&mut v, b"time?")
+        .unwrap();
+    v[14 + 20 + 4..14 + 20 + 6].copy_from_slice(&200u16.to_be_bytes());
+    let p = decode(&frame(v));
+    assert_eq!(
+        p.error.unwrap().to_string(),
+        "udp: length 200 runs past the 13 bytes of IP payload"
+    );
+}
+
+#[test]
+fn short_frames_and_empty_frames_are_errors_not_panics() {
+    assert_eq!(decode(&frame(vec![])).error, Some(DecodeError::Empty));
+    let e = decode(&frame(vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10]))
+        .error
+        .unwrap();
+    assert_eq!(
+        e.to_string(),
+        "ethernet: header needs 14 bytes, only 10 in the frame"
+    );
+    let mut cut = tcp_frame(b"");
+    cut.truncate(14 + 20 + 12);
+    let e = decode(&frame(cut)).error.unwrap();
+    assert!(
+        e.to_string()
+            .starts_with("tcp: header needs 20 bytes, only 12"),
+        "{e}"
+    );
+}
+
+#[test]
+fn vlan_and_qinq_tags_are_listed_outermost_first() {
+    let mut v = Vec::new();
+    PacketBuilder::ethernet2(C_MAC, S_MAC)
+        .double_vlan(
+            etherparse::VlanId::try_new(200).unwrap(),
+            etherparse::VlanId::try_new(100).unwrap(),
+        )
+        .ipv4([198, 18, 0, 1], [198, 18, 0, 2], 64)
+        .udp(40001, 8002)
+        .write(&mut v, b"x")
+        .unwrap();
+    let p = decode(&frame(v));
+    assert_eq!(p.error, None);
+    assert_eq!(p.eth.as_ref().unwrap().vlan.as_slice(), &[200, 100]);
+    assert_eq!(p.udp().unwrap().dport, 8002);
+}
+
+#[test]
+fn ipv6_extension_headers_are_listed() {
+    let mut v = Vec::new();
+    let ext = etherparse::Ipv6RawExtHeader::new_raw(etherparse::IpNumber::TCP, &[0; 6]).unwrap();
+    PacketBuilder::ethernet2(C_MAC, S_MAC)
+        .ip(etherparse::IpHeaders::Ipv6(
+            etherparse::Ipv6Header {
+                next_header: etherparse::IpNumber::IPV6_DESTINATION_OPTIONS,
+                hop_limit: 64,
+                source: [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+                destination: [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2],
+                ..Default::default()
+            },
+            etherparse::Ipv6Extensions {
+                destination_options: Some(ext),
+                ..Default::default()
+            },
+        ))
+        .tcp(40000, 8001, 1, 1000)
+        .write(&mut v, b"abc")
+        .unwrap();
+    let p = decode(&frame(v));
+    assert_eq!(p.error, None);
+    let ip = p.ip.as_ref().unwrap();
+    assert_eq!(
+        (ip.version, ip.ext.as_slice(), ip.proto),
+        (6, &[60u8][..], 6)
+    );
+    assert_eq!(p.tcp().unwrap().len, 3);
+}
+
+#[test]
+fn arp_request() {
+    let mut v = Vec::new();
+    PacketBuilder::ethernet2(C_MAC, [0xff; 6])
+        .arp(
+            etherparse::ArpPacket::new(
+                etherparse::ArpHardwareId::ETHERNET,
+                etherparse::EtherType::IPV4,
+                etherparse::ArpOperation::REQUEST,
+                &C_MAC,
+                &[198, 18, 0, 1],
+                &[0; 6],
+                &[198, 18, 0, 2],
+            )
+            .unwrap(),
+        )
+        .write(&mut v)
+        .unwrap();
+    let p = decode(&frame(v));
+    let arp = p.arp.unwrap();
+    assert_eq!(
+        (arp.op, arp.target_ip.to_string()),
+        (ArpOp::Request, "198.18.0.2".to_string())
+    );
+}
+
+#[test]
+fn raw_ip_and_cooked_link_types() {
+    let eth = tcp_frame(b"hi");
+    let ip = eth[14..].to_vec();
+    for (linktype, prefix) in [
+        (LinkType::RAW, vec![]),
+        (LinkType::IPV4, vec![]),
+        (LinkType::NULL, vec![2, 0, 0, 0]),
+        (
+            LinkType::LINUX_SLL,
+            vec![0, 0, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0, 0x08, 0x00],
+        ),
+        (
+            LinkType::LINUX_SLL2,
+            vec![
+                0x08, 0x00, 0, 0, 0, 0, 0, 1, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0,
+            ],
+        ),
+    ] {
+        let mut bytes = prefix.clone();
+        bytes.extend_from_slice(&ip);
+        let f = RawFrame {
+            linktype,
+            ..frame(bytes)
+        };
+        let p = decode(&f);
+        assert_eq!(p.error, None, "{linktype}");
+        assert_eq!(p.tcp().map(|t| t.len), Some(2), "{linktype}");
+    }
+}

@@ -1,1 +1,348 @@
+//! State-machine tests, grouped by the state under test. Each reads like a packet
+//! trace: `c.to_server(SYN, 100, 0, 0)` is "client sends SYN seq 100".
 
+use super::*;
+
+const SYN: u16 = TcpFlags::SYN;
+const ACK: u16 = TcpFlags::ACK;
+const FIN: u16 = TcpFlags::FIN;
+const RST: u16 = TcpFlags::RST;
+const PSH: u16 = TcpFlags::PSH;
+
+use TcpState::*;
+
+/// A connection seen at the capture point: client ISN 100, server ISN 300.
+struct Conn {
+    client: TcpEndpoint,
+    server: TcpEndpoint,
+    frame: u64,
+}
+
+impl Conn {
+    fn new() -> Conn {
+        Conn {
+            client: TcpEndpoint::new(Role::Client, Closed),
+            server: TcpEndpoint::new(Role::Server, Listen),
+            frame: 0,
+        }
+    }
+
+    fn seg(&mut self, flags: u16, seq: u32, ack: u32, len: u32) -> Segment {
+        self.frame += 1;
+        Segment {
+            frame: self.frame,
+            ts_ns: self.frame * 1000,
+            flags: TcpFlags(flags),
+            seq,
+            ack,
+            len,
+        }
+    }
+
+    fn to_server(&mut self, flags: u16, seq: u32, ack: u32, len: u32) -> Changes {
+        let seg = self.seg(flags, seq, ack, len);
+        let mut out = Changes::new();
+        on_segment(&mut self.client, &mut self.server, &seg, &mut out);
+        out
+    }
+
+    fn to_client(&mut self, flags: u16, seq: u32, ack: u32, len: u32) -> Changes {
+        let seg = self.seg(flags, seq, ack, len);
+        let mut out = Changes::new();
+        on_segment(&mut self.server, &mut self.client, &seg, &mut out);
+        out
+    }
+
+    fn states(&self) -> (TcpState, TcpState) {
+        (self.client.state, self.server.state)
+    }
+}
+
+fn moves(changes: &Changes) -> Vec<(Role, TcpState, TcpState, u64)> {
+    changes
+        .iter()
+        .map(|t| (t.endpoint, t.from, t.to, t.frame))
+        .collect()
+}
+
+fn syn_sent() -> Conn {
+    let mut c = Conn::new();
+    c.to_server(SYN, 100, 0, 0);
+    c
+}
+
+fn established() -> Conn {
+    let mut c = syn_sent();
+    c.to_client(SYN | ACK, 300, 101, 0);
+    c.to_server(ACK, 101, 301, 0);
+    assert_eq!(c.states(), (Established, Established));
+    c
+}
+
+/// The client has sent 10 bytes and its FIN (FIN occupies seq 111).
+fn client_fin_wait_1() -> Conn {
+    let mut c = established();
+    c.to_server(PSH | ACK, 101, 301, 10);
+    c.to_server(FIN | ACK, 111, 301, 0);
+    assert_eq!(c.states(), (FinWait1, CloseWait));
+    c
+}
+
+// ---- tests for the CLOSED / LISTEN states ------------------------------------
+
+#[test]
+fn active_open_moves_client_to_syn_sent_at_once() {
+    let mut c = Conn::new();
+    let out = c.to_server(SYN, 100, 0, 0);
+    assert_eq!(moves(&out), vec![(Role::Client, Closed, SynSent, 1)]);
+    // The server's state is not known until it answers.
+    assert_eq!(c.server.state, Listen);
+}
+
+#[test]
+fn syn_ack_confirms_server_syn_received_attributed_to_the_syn() {
+    let mut c = syn_sent();
+    let out = c.to_client(SYN | ACK, 300, 101, 0);
+    assert_eq!(
+        moves(&out),
+        vec![
+            (Role::Server, Listen, SynReceived, 1),
+            (Role::Client, SynSent, Established, 2)
+        ]
+    );
+    assert_eq!(out[0].why, Why::ReceivedSyn);
+}
+
+#[test]
+fn refused_connection_leaves_server_closed_never_listen() {
+    let mut c = syn_sent();
+    let out = c.to_client(RST | ACK, 0, 101, 0);
+    assert_eq!(moves(&out), vec![(Role::Client, SynSent, Closed, 2)]);
+    assert_eq!(out[0].why, Why::Refused);
+    assert_eq!(c.server.states(), vec![Closed]);
+    assert_eq!(c.client.states(), vec![Closed, SynSent, Closed]);
+}
+
+// ---- tests for the SYN-SENT state --------------------------------------------
+
+#[test]
+fn retransmitted_syn_creates_no_transition_and_answer_points_at_last_syn() {
+    let mut c = syn_sent();
+    assert!(c.to_server(SYN, 100, 0, 0).is_empty());
+    let out = c.to_client(SYN | ACK, 300, 101, 0);
+    // The first SYN was lost before the server: it answered the second (frame 2).
+    assert_eq!(out[0].frame, 2);
+    assert_eq!(c.client.states(), vec![Closed, SynSent, Established]);
+}
+
+#[test]
+fn syn_ack_not_acknowledging_our_syn_moves_nothing() {
+    let mut c = syn_sent();
+    let out = c.to_client(SYN | ACK, 300, 555, 0);
+    assert!(!out.iter().any(|t| t.endpoint == Role::Client));
+    assert_eq!(c.client.state, SynSent);
+}
+
+#[test]
+fn simultaneous_open_passes_both_through_syn_received() {
+    let mut c = syn_sent();
+    // The "server" also opens actively: its SYN crosses the client's.
+    let out = c.to_client(SYN, 300, 0, 0);
+    assert_eq!(
+        moves(&out),
+        vec![
+            (Role::Server, Closed, SynSent, 2),
+            (Role::Server, SynSent, SynReceived, 2),
+            (Role::Client, SynSent, SynReceived, 2)
+        ]
+    );
+    c.to_server(SYN | ACK, 100, 301, 0);
+    c.to_client(SYN | ACK, 300, 101, 0);
+    assert_eq!(c.states(), (Established, Established));
+    assert_eq!(
+        c.server.states(),
+        vec![Closed, SynSent, SynReceived, Established]
+    );
+    assert_eq!(
+        c.client.states(),
+        vec![Closed, SynSent, SynReceived, Established]
+    );
+}
+
+// ---- tests for the SYN-RECEIVED state ----------------------------------------
+
+#[test]
+fn ack_of_syn_establishes_server() {
+    let mut c = syn_sent();
+    c.to_client(SYN | ACK, 300, 101, 0);
+    let out = c.to_server(ACK, 101, 301, 0);
+    assert_eq!(
+        moves(&out),
+        vec![(Role::Server, SynReceived, Established, 3)]
+    );
+}
+
+#[test]
+fn data_with_ack_also_establishes_server() {
+    let mut c = syn_sent();
+    c.to_client(SYN | ACK, 300, 101, 0);
+    c.to_server(PSH | ACK, 101, 301, 5);
+    assert_eq!(c.server.state, Established);
+}
+
+// ---- tests for the ESTABLISHED state -----------------------------------------
+
+#[test]
+fn fin_moves_sender_to_fin_wait_1_and_receiver_to_close_wait() {
+    let mut c = established();
+    let out = c.to_server(FIN | ACK, 101, 301, 0);
+    assert_eq!(
+        moves(&out),
+        vec![
+            (Role::Client, Established, FinWait1, 4),
+            (Role::Server, Established, CloseWait, 4)
+        ]
+    );
+}
+
+#[test]
+fn rst_closes_both_sides() {
+    let mut c = established();
+    let out = c.to_server(RST | ACK, 101, 301, 0);
+    assert_eq!(
+        moves(&out),
+        vec![
+            (Role::Client, Established, Closed, 4),
+            (Role::Server, Established, Closed, 4)
+        ]
+    );
+    assert_eq!(out[0].why, Why::SentRst);
+    assert_eq!(out[1].why, Why::ReceivedRst);
+}
+
+// ---- tests for the FIN-WAIT-1 state ------------------------------------------
+
+#[test]
+fn ack_below_the_fin_moves_nothing() {
+    let mut c = client_fin_wait_1();
+    // Acknowledges the data (111) but not the FIN (which needs 112).
+    assert!(c.to_client(ACK, 301, 111, 0).is_empty());
+    assert_eq!(c.client.state, FinWait1);
+    let out = c.to_client(ACK, 301, 112, 0);
+    assert_eq!(moves(&out), vec![(Role::Client, FinWait1, FinWait2, 7)]);
+}
+
+#[test]
+fn fin_with_ack_of_our_fin_goes_through_fin_wait_2_to_time_wait() {
+    let mut c = client_fin_wait_1();
+    let out = c.to_client(FIN | ACK, 301, 112, 0);
+    assert_eq!(
+        moves(&out),
+        vec![
+            (Role::Server, CloseWait, LastAck, 6),
+            (Role::Client, FinWait1, FinWait2, 6),
+            (Role::Client, FinWait2, TimeWait, 6)
+        ]
+    );
+}
+
+#[test]
+fn simultaneous_close_goes_through_closing() {
+    let mut c = established();
+    // Both send FIN before either FIN arrives: neither FIN acknowledges the other.
+    let c_fin = c.seg(FIN | ACK, 101, 301, 0);
+    let s_fin = c.seg(FIN | ACK, 301, 101, 0);
+    let mut out = Changes::new();
+    c.client.on_sent(&c_fin, &mut out);
+    c.server.on_sent(&s_fin, &mut out);
+    c.client.on_received(&s_fin, &mut out);
+    c.server.on_received(&c_fin, &mut out);
+    assert_eq!(c.states(), (Closing, Closing));
+    // Each ACKs the other's FIN.
+    c.to_server(ACK, 102, 302, 0);
+    c.to_client(ACK, 302, 102, 0);
+    assert_eq!(c.states(), (TimeWait, TimeWait));
+    assert_eq!(
+        c.client.states(),
+        vec![Closed, SynSent, Established, FinWait1, Closing, TimeWait]
+    );
+    assert_eq!(
+        c.server.states(),
+        vec![
+            Listen,
+            SynReceived,
+            Established,
+            FinWait1,
+            Closing,
+            TimeWait
+        ]
+    );
+}
+
+// ---- tests for the FIN-WAIT-2 / CLOSE-WAIT states (half close) ---------------
+
+#[test]
+fn half_close_lets_the_server_keep_sending() {
+    let mut c = client_fin_wait_1();
+    c.to_client(ACK, 301, 112, 0);
+    assert_eq!(c.states(), (FinWait2, CloseWait));
+    for i in 0..3 {
+        assert!(c.to_client(PSH | ACK, 301 + i * 100, 112, 100).is_empty());
+    }
+    c.to_client(FIN | ACK, 601, 112, 0);
+    assert_eq!(c.states(), (TimeWait, LastAck));
+    let out = c.to_server(ACK, 112, 602, 0);
+    assert_eq!(moves(&out), vec![(Role::Server, LastAck, Closed, 11)]);
+}
+
+// ---- tests for the LAST-ACK / TIME-WAIT states -------------------------------
+
+#[test]
+fn retransmitted_fin_in_time_wait_changes_nothing() {
+    let mut c = client_fin_wait_1();
+    c.to_client(FIN | ACK, 301, 112, 0);
+    c.to_server(ACK, 112, 302, 0);
+    assert_eq!(c.states(), (TimeWait, Closed));
+    assert!(c.to_client(FIN | ACK, 301, 112, 0).is_empty());
+    assert!(c.to_server(ACK, 112, 302, 0).is_empty());
+}
+
+#[test]
+fn retransmitted_fin_in_fin_wait_1_creates_no_transition() {
+    let mut c = client_fin_wait_1();
+    assert!(c.to_server(FIN | ACK, 111, 301, 0).is_empty());
+}
+
+// ---- mid-stream ---------------------------------------------------------------
+
+#[test]
+fn midstream_starts_established_and_closes_normally() {
+    let mut c = Conn {
+        client: TcpEndpoint::new(Role::Client, Established),
+        server: TcpEndpoint::new(Role::Server, Established),
+        frame: 0,
+    };
+    c.to_server(PSH | ACK, 5000, 9000, 10);
+    c.to_client(FIN | ACK, 9000, 5010, 0);
+    c.to_server(FIN | ACK, 5010, 9001, 0);
+    c.to_client(ACK, 9001, 5011, 0);
+    assert_eq!(c.states(), (Closed, TimeWait));
+    assert_eq!(
+        c.server.states(),
+        vec![Established, FinWait1, FinWait2, TimeWait]
+    );
+}
+
+#[test]
+fn sequence_numbers_wrap_around() {
+    let mut c = Conn::new();
+    let isn = u32::MAX - 4;
+    c.to_server(SYN, isn, 0, 0);
+    c.to_client(SYN | ACK, 300, isn.wrapping_add(1), 0);
+    c.to_server(ACK, isn.wrapping_add(1), 301, 0);
+    // 10 bytes take the sequence past 2^32; the FIN sits at 6 (wrapped), so 7 acks it.
+    c.to_server(FIN | ACK, isn.wrapping_add(1), 301, 10);
+    assert!(c.to_client(ACK, 301, 6, 0).is_empty(), "ack below the FIN");
+    c.to_client(ACK, 301, 7, 0);
+    assert_eq!(c.client.state, FinWait2);
+}
