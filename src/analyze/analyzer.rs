@@ -31,7 +31,7 @@ const MAX_HELD: usize = 100_000;
 #[derive(Debug, Clone)]
 enum Flow {
     Tcp(Box<TcpFlow>),
-    Udp(UdpFlow),
+    Udp(Box<UdpFlow>),
 }
 
 impl Flow {
@@ -45,7 +45,7 @@ impl Flow {
     fn summary(&self) -> FlowSummary {
         match self {
             Flow::Tcp(f) => FlowSummary::from(f.as_ref()),
-            Flow::Udp(f) => FlowSummary::from(f),
+            Flow::Udp(f) => FlowSummary::from(f.as_ref()),
         }
     }
 
@@ -139,7 +139,7 @@ impl Analyzer {
                 let next_id = &mut self.next_id;
                 let flow = self.table.entry(key).or_insert_with(|| {
                     *next_id += 1;
-                    Flow::Udp(UdpFlow::new(*next_id, src, dst, packet.ts_ns))
+                    Flow::Udp(Box::new(UdpFlow::new(*next_id, src, dst, packet.ts_ns)))
                 });
                 if let Flow::Udp(flow) = flow {
                     let role = flow.role_of(src);

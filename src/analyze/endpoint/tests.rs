@@ -1,5 +1,5 @@
 //! State-machine tests, grouped by the state under test. Each reads like a packet
-//! trace: `c.to_server(SYN, 100, 0, 0)` is "client sends SYN seq 100".
+//! trace: `c.client_sends(SYN, 100, 0, 0)` is "client sends SYN seq 100".
 
 use super::*;
 
@@ -39,14 +39,14 @@ impl Conn {
         }
     }
 
-    fn to_server(&mut self, flags: u16, seq: u32, ack: u32, len: u32) -> Changes {
+    fn client_sends(&mut self, flags: u16, seq: u32, ack: u32, len: u32) -> Changes {
         let seg = self.seg(flags, seq, ack, len);
         let mut out = Changes::new();
         on_segment(&mut self.client, &mut self.server, &seg, &mut out);
         out
     }
 
-    fn to_client(&mut self, flags: u16, seq: u32, ack: u32, len: u32) -> Changes {
+    fn server_sends(&mut self, flags: u16, seq: u32, ack: u32, len: u32) -> Changes {
         let seg = self.seg(flags, seq, ack, len);
         let mut out = Changes::new();
         on_segment(&mut self.server, &mut self.client, &seg, &mut out);
@@ -67,14 +67,14 @@ fn moves(changes: &Changes) -> Vec<(Role, TcpState, TcpState, u64)> {
 
 fn syn_sent() -> Conn {
     let mut c = Conn::new();
-    c.to_server(SYN, 100, 0, 0);
+    c.client_sends(SYN, 100, 0, 0);
     c
 }
 
 fn established() -> Conn {
     let mut c = syn_sent();
-    c.to_client(SYN | ACK, 300, 101, 0);
-    c.to_server(ACK, 101, 301, 0);
+    c.server_sends(SYN | ACK, 300, 101, 0);
+    c.client_sends(ACK, 101, 301, 0);
     assert_eq!(c.states(), (Established, Established));
     c
 }
@@ -82,8 +82,8 @@ fn established() -> Conn {
 /// The client has sent 10 bytes and its FIN (FIN occupies seq 111).
 fn client_fin_wait_1() -> Conn {
     let mut c = established();
-    c.to_server(PSH | ACK, 101, 301, 10);
-    c.to_server(FIN | ACK, 111, 301, 0);
+    c.client_sends(PSH | ACK, 101, 301, 10);
+    c.client_sends(FIN | ACK, 111, 301, 0);
     assert_eq!(c.states(), (FinWait1, CloseWait));
     c
 }
@@ -93,7 +93,7 @@ fn client_fin_wait_1() -> Conn {
 #[test]
 fn active_open_moves_client_to_syn_sent_at_once() {
     let mut c = Conn::new();
-    let out = c.to_server(SYN, 100, 0, 0);
+    let out = c.client_sends(SYN, 100, 0, 0);
     assert_eq!(moves(&out), vec![(Role::Client, Closed, SynSent, 1)]);
     // The server's state is not known until it answers.
     assert_eq!(c.server.state, Listen);
@@ -102,7 +102,7 @@ fn active_open_moves_client_to_syn_sent_at_once() {
 #[test]
 fn syn_ack_confirms_server_syn_received_attributed_to_the_syn() {
     let mut c = syn_sent();
-    let out = c.to_client(SYN | ACK, 300, 101, 0);
+    let out = c.server_sends(SYN | ACK, 300, 101, 0);
     assert_eq!(
         moves(&out),
         vec![
@@ -116,7 +116,7 @@ fn syn_ack_confirms_server_syn_received_attributed_to_the_syn() {
 #[test]
 fn refused_connection_leaves_server_closed_never_listen() {
     let mut c = syn_sent();
-    let out = c.to_client(RST | ACK, 0, 101, 0);
+    let out = c.server_sends(RST | ACK, 0, 101, 0);
     assert_eq!(moves(&out), vec![(Role::Client, SynSent, Closed, 2)]);
     assert_eq!(out[0].why, Why::Refused);
     assert_eq!(c.server.states(), vec![Closed]);
@@ -128,8 +128,8 @@ fn refused_connection_leaves_server_closed_never_listen() {
 #[test]
 fn retransmitted_syn_creates_no_transition_and_answer_points_at_last_syn() {
     let mut c = syn_sent();
-    assert!(c.to_server(SYN, 100, 0, 0).is_empty());
-    let out = c.to_client(SYN | ACK, 300, 101, 0);
+    assert!(c.client_sends(SYN, 100, 0, 0).is_empty());
+    let out = c.server_sends(SYN | ACK, 300, 101, 0);
     // The first SYN was lost before the server: it answered the second (frame 2).
     assert_eq!(out[0].frame, 2);
     assert_eq!(c.client.states(), vec![Closed, SynSent, Established]);
@@ -138,7 +138,7 @@ fn retransmitted_syn_creates_no_transition_and_answer_points_at_last_syn() {
 #[test]
 fn syn_ack_not_acknowledging_our_syn_moves_nothing() {
     let mut c = syn_sent();
-    let out = c.to_client(SYN | ACK, 300, 555, 0);
+    let out = c.server_sends(SYN | ACK, 300, 555, 0);
     assert!(!out.iter().any(|t| t.endpoint == Role::Client));
     assert_eq!(c.client.state, SynSent);
 }
@@ -147,7 +147,7 @@ fn syn_ack_not_acknowledging_our_syn_moves_nothing() {
 fn simultaneous_open_passes_both_through_syn_received() {
     let mut c = syn_sent();
     // The "server" also opens actively: its SYN crosses the client's.
-    let out = c.to_client(SYN, 300, 0, 0);
+    let out = c.server_sends(SYN, 300, 0, 0);
     assert_eq!(
         moves(&out),
         vec![
@@ -156,8 +156,8 @@ fn simultaneous_open_passes_both_through_syn_received() {
             (Role::Client, SynSent, SynReceived, 2)
         ]
     );
-    c.to_server(SYN | ACK, 100, 301, 0);
-    c.to_client(SYN | ACK, 300, 101, 0);
+    c.client_sends(SYN | ACK, 100, 301, 0);
+    c.server_sends(SYN | ACK, 300, 101, 0);
     assert_eq!(c.states(), (Established, Established));
     assert_eq!(
         c.server.states(),
@@ -174,8 +174,8 @@ fn simultaneous_open_passes_both_through_syn_received() {
 #[test]
 fn ack_of_syn_establishes_server() {
     let mut c = syn_sent();
-    c.to_client(SYN | ACK, 300, 101, 0);
-    let out = c.to_server(ACK, 101, 301, 0);
+    c.server_sends(SYN | ACK, 300, 101, 0);
+    let out = c.client_sends(ACK, 101, 301, 0);
     assert_eq!(
         moves(&out),
         vec![(Role::Server, SynReceived, Established, 3)]
@@ -185,8 +185,8 @@ fn ack_of_syn_establishes_server() {
 #[test]
 fn data_with_ack_also_establishes_server() {
     let mut c = syn_sent();
-    c.to_client(SYN | ACK, 300, 101, 0);
-    c.to_server(PSH | ACK, 101, 301, 5);
+    c.server_sends(SYN | ACK, 300, 101, 0);
+    c.client_sends(PSH | ACK, 101, 301, 5);
     assert_eq!(c.server.state, Established);
 }
 
@@ -195,7 +195,7 @@ fn data_with_ack_also_establishes_server() {
 #[test]
 fn fin_moves_sender_to_fin_wait_1_and_receiver_to_close_wait() {
     let mut c = established();
-    let out = c.to_server(FIN | ACK, 101, 301, 0);
+    let out = c.client_sends(FIN | ACK, 101, 301, 0);
     assert_eq!(
         moves(&out),
         vec![
@@ -208,7 +208,7 @@ fn fin_moves_sender_to_fin_wait_1_and_receiver_to_close_wait() {
 #[test]
 fn rst_closes_both_sides() {
     let mut c = established();
-    let out = c.to_server(RST | ACK, 101, 301, 0);
+    let out = c.client_sends(RST | ACK, 101, 301, 0);
     assert_eq!(
         moves(&out),
         vec![
@@ -226,16 +226,16 @@ fn rst_closes_both_sides() {
 fn ack_below_the_fin_moves_nothing() {
     let mut c = client_fin_wait_1();
     // Acknowledges the data (111) but not the FIN (which needs 112).
-    assert!(c.to_client(ACK, 301, 111, 0).is_empty());
+    assert!(c.server_sends(ACK, 301, 111, 0).is_empty());
     assert_eq!(c.client.state, FinWait1);
-    let out = c.to_client(ACK, 301, 112, 0);
+    let out = c.server_sends(ACK, 301, 112, 0);
     assert_eq!(moves(&out), vec![(Role::Client, FinWait1, FinWait2, 7)]);
 }
 
 #[test]
 fn fin_with_ack_of_our_fin_goes_through_fin_wait_2_to_time_wait() {
     let mut c = client_fin_wait_1();
-    let out = c.to_client(FIN | ACK, 301, 112, 0);
+    let out = c.server_sends(FIN | ACK, 301, 112, 0);
     assert_eq!(
         moves(&out),
         vec![
@@ -259,8 +259,8 @@ fn simultaneous_close_goes_through_closing() {
     c.server.on_received(&c_fin, &mut out);
     assert_eq!(c.states(), (Closing, Closing));
     // Each ACKs the other's FIN.
-    c.to_server(ACK, 102, 302, 0);
-    c.to_client(ACK, 302, 102, 0);
+    c.client_sends(ACK, 102, 302, 0);
+    c.server_sends(ACK, 302, 102, 0);
     assert_eq!(c.states(), (TimeWait, TimeWait));
     assert_eq!(
         c.client.states(),
@@ -284,14 +284,14 @@ fn simultaneous_close_goes_through_closing() {
 #[test]
 fn half_close_lets_the_server_keep_sending() {
     let mut c = client_fin_wait_1();
-    c.to_client(ACK, 301, 112, 0);
+    c.server_sends(ACK, 301, 112, 0);
     assert_eq!(c.states(), (FinWait2, CloseWait));
     for i in 0..3 {
-        assert!(c.to_client(PSH | ACK, 301 + i * 100, 112, 100).is_empty());
+        assert!(c.server_sends(PSH | ACK, 301 + i * 100, 112, 100).is_empty());
     }
-    c.to_client(FIN | ACK, 601, 112, 0);
+    c.server_sends(FIN | ACK, 601, 112, 0);
     assert_eq!(c.states(), (TimeWait, LastAck));
-    let out = c.to_server(ACK, 112, 602, 0);
+    let out = c.client_sends(ACK, 112, 602, 0);
     assert_eq!(moves(&out), vec![(Role::Server, LastAck, Closed, 11)]);
 }
 
@@ -300,17 +300,17 @@ fn half_close_lets_the_server_keep_sending() {
 #[test]
 fn retransmitted_fin_in_time_wait_changes_nothing() {
     let mut c = client_fin_wait_1();
-    c.to_client(FIN | ACK, 301, 112, 0);
-    c.to_server(ACK, 112, 302, 0);
+    c.server_sends(FIN | ACK, 301, 112, 0);
+    c.client_sends(ACK, 112, 302, 0);
     assert_eq!(c.states(), (TimeWait, Closed));
-    assert!(c.to_client(FIN | ACK, 301, 112, 0).is_empty());
-    assert!(c.to_server(ACK, 112, 302, 0).is_empty());
+    assert!(c.server_sends(FIN | ACK, 301, 112, 0).is_empty());
+    assert!(c.client_sends(ACK, 112, 302, 0).is_empty());
 }
 
 #[test]
 fn retransmitted_fin_in_fin_wait_1_creates_no_transition() {
     let mut c = client_fin_wait_1();
-    assert!(c.to_server(FIN | ACK, 111, 301, 0).is_empty());
+    assert!(c.client_sends(FIN | ACK, 111, 301, 0).is_empty());
 }
 
 // ---- mid-stream ---------------------------------------------------------------
@@ -322,10 +322,10 @@ fn midstream_starts_established_and_closes_normally() {
         server: TcpEndpoint::new(Role::Server, Established),
         frame: 0,
     };
-    c.to_server(PSH | ACK, 5000, 9000, 10);
-    c.to_client(FIN | ACK, 9000, 5010, 0);
-    c.to_server(FIN | ACK, 5010, 9001, 0);
-    c.to_client(ACK, 9001, 5011, 0);
+    c.client_sends(PSH | ACK, 5000, 9000, 10);
+    c.server_sends(FIN | ACK, 9000, 5010, 0);
+    c.client_sends(FIN | ACK, 5010, 9001, 0);
+    c.server_sends(ACK, 9001, 5011, 0);
     assert_eq!(c.states(), (Closed, TimeWait));
     assert_eq!(
         c.server.states(),
@@ -337,12 +337,12 @@ fn midstream_starts_established_and_closes_normally() {
 fn sequence_numbers_wrap_around() {
     let mut c = Conn::new();
     let isn = u32::MAX - 4;
-    c.to_server(SYN, isn, 0, 0);
-    c.to_client(SYN | ACK, 300, isn.wrapping_add(1), 0);
-    c.to_server(ACK, isn.wrapping_add(1), 301, 0);
+    c.client_sends(SYN, isn, 0, 0);
+    c.server_sends(SYN | ACK, 300, isn.wrapping_add(1), 0);
+    c.client_sends(ACK, isn.wrapping_add(1), 301, 0);
     // 10 bytes take the sequence past 2^32; the FIN sits at 6 (wrapped), so 7 acks it.
-    c.to_server(FIN | ACK, isn.wrapping_add(1), 301, 10);
-    assert!(c.to_client(ACK, 301, 6, 0).is_empty(), "ack below the FIN");
-    c.to_client(ACK, 301, 7, 0);
+    c.client_sends(FIN | ACK, isn.wrapping_add(1), 301, 10);
+    assert!(c.server_sends(ACK, 301, 6, 0).is_empty(), "ack below the FIN");
+    c.server_sends(ACK, 301, 7, 0);
     assert_eq!(c.client.state, FinWait2);
 }
