@@ -294,6 +294,24 @@ impl TcpEndpoint {
     }
 }
 
+impl TcpEndpoint {
+    /// The sender's FIN does not acknowledge the FIN it supposedly received earlier:
+    /// it had not received it yet when it sent its own (the FINs crossed).
+    fn fins_crossed(&self, seg: &Segment, peer: &TcpEndpoint) -> bool {
+        self.state == TcpState::CloseWait
+            && self.fin_seq.is_none()
+            && seg.flags.fin()
+            && seg.flags.ack()
+            && peer
+                .fin_seq
+                .is_some_and(|fin| !seq_ge(seg.ack, fin.wrapping_add(1)))
+            && self
+                .transitions
+                .last()
+                .is_some_and(|t| t.to == TcpState::CloseWait)
+    }
+}
+
 /// Passes one segment through both endpoints: first the sender, then the receiver.
 pub fn on_segment(
     sender: &mut TcpEndpoint,
@@ -301,7 +319,21 @@ pub fn on_segment(
     seg: &Segment,
     out: &mut Changes,
 ) {
-    sender.on_sent(seg, out);
+    if sender.fins_crossed(seg, receiver) {
+        // The capture order said CLOSE_WAIT; the ACK field says the FINs crossed.
+        // Undo it and replay the close in the order this endpoint lived it.
+        if let Some(undone) = sender.transitions.pop() {
+            sender.state = undone.from;
+        }
+        // ESTABLISHED + CLOSE: send FIN, enter FIN-WAIT-1 …
+        sender.fin_seq = Some(seg.seq.wrapping_add(seg.len));
+        let (frame, ts) = (seg.frame, seg.ts_ns);
+        sender.set_state(TcpState::FinWait1, frame, ts, Why::FinCrossed, out);
+        // … then FIN-WAIT-1 + the peer's FIN not acknowledging ours: CLOSING.
+        sender.set_state(TcpState::Closing, frame, ts, Why::SimultaneousClose, out);
+    } else {
+        sender.on_sent(seg, out);
+    }
     receiver.on_received(seg, out);
 }
 

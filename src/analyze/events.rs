@@ -68,6 +68,9 @@ pub enum Why {
     ReceivedFin,
     /// FIN_WAIT_1 → CLOSING: the peer's FIN crossed ours.
     SimultaneousClose,
+    /// ESTABLISHED → FIN_WAIT_1, found out late: its FIN does not acknowledge the peer's
+    /// earlier FIN, so it closed before that FIN reached it (replaces a CLOSE_WAIT).
+    FinCrossed,
     /// FIN_WAIT_1 → FIN_WAIT_2, CLOSING → TIME_WAIT, LAST_ACK → CLOSED: our FIN is acknowledged.
     AckOfFin,
     /// any → CLOSED: we aborted.
@@ -92,6 +95,9 @@ impl Why {
             Why::ReceivedFin => "received FIN",
             Why::SimultaneousClose => {
                 "received FIN before its own FIN was acknowledged (simultaneous close)"
+            }
+            Why::FinCrossed => {
+                "sent FIN before the peer's FIN reached it (its ACK does not cover that FIN)"
             }
             Why::AckOfFin => "received ACK covering its FIN",
             Why::SentRst => "sent RST (abort)",

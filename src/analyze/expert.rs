@@ -152,7 +152,10 @@ pub fn analyze(
                 if rev.dupacks >= 2 && rev.lastack == Some(seq) && since_dup < FAST_RETRANSMIT_NS {
                     v.flags.set(AnalysisFlags::FAST_RETRANSMISSION);
                     v.flags.set(AnalysisFlags::RETRANSMISSION);
-                } else if since_next < rtt_hint_ns.unwrap_or(OOO_THRESHOLD_NS) && next != end {
+                } else if len > 0
+                    && since_next < rtt_hint_ns.unwrap_or(OOO_THRESHOLD_NS)
+                    && next != end
+                {
                     v.flags.set(AnalysisFlags::OUT_OF_ORDER);
                 } else if len > 0 && rev.lastack.is_some_and(|a| seq_le(end, a)) {
                     v.flags.set(AnalysisFlags::SPURIOUS_RETRANSMISSION);

@@ -287,7 +287,9 @@ fn half_close_lets_the_server_keep_sending() {
     c.server_sends(ACK, 301, 112, 0);
     assert_eq!(c.states(), (FinWait2, CloseWait));
     for i in 0..3 {
-        assert!(c.server_sends(PSH | ACK, 301 + i * 100, 112, 100).is_empty());
+        assert!(c
+            .server_sends(PSH | ACK, 301 + i * 100, 112, 100)
+            .is_empty());
     }
     c.server_sends(FIN | ACK, 601, 112, 0);
     assert_eq!(c.states(), (TimeWait, LastAck));
@@ -342,7 +344,10 @@ fn sequence_numbers_wrap_around() {
     c.client_sends(ACK, isn.wrapping_add(1), 301, 0);
     // 10 bytes take the sequence past 2^32; the FIN sits at 6 (wrapped), so 7 acks it.
     c.client_sends(FIN | ACK, isn.wrapping_add(1), 301, 10);
-    assert!(c.server_sends(ACK, 301, 6, 0).is_empty(), "ack below the FIN");
+    assert!(
+        c.server_sends(ACK, 301, 6, 0).is_empty(),
+        "ack below the FIN"
+    );
     c.server_sends(ACK, 301, 7, 0);
     assert_eq!(c.client.state, FinWait2);
 }

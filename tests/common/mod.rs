@@ -1,0 +1,82 @@
+//! Shared helpers for the integration tests: replay a committed capture through
+//! the library and collect what analysis said.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use protolab::analyze::{FlowSummary, FrameAnalysis, TcpState};
+use protolab::capture::{CaptureError, FileReader};
+use protolab::decode::Packet;
+use protolab::replay::{replay, Next};
+
+/// Path of a committed fixture.
+pub fn capture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("captures").join(name)
+}
+
+/// Everything one replay produced.
+pub struct Replayed {
+    pub frames: Vec<(Packet, FrameAnalysis)>,
+    pub flows: Vec<FlowSummary>,
+    pub error: Option<CaptureError>,
+}
+
+impl Replayed {
+    pub fn frame(&self, n: u64) -> &(Packet, FrameAnalysis) {
+        &self.frames[(n - 1) as usize]
+    }
+
+    /// Expert flag names of frame `n`.
+    pub fn flags(&self, n: u64) -> Vec<&'static str> {
+        self.frame(n).1.flags.names().collect()
+    }
+
+    /// Frames carrying expert flag `name`.
+    pub fn frames_with(&self, name: &str) -> Vec<u64> {
+        self.frames
+            .iter()
+            .filter(|(_, a)| a.flags.names().any(|n| n == name))
+            .map(|(p, _)| p.frame)
+            .collect()
+    }
+}
+
+/// Replays a fixture from `captures/`.
+pub fn replay_fixture(name: &str) -> Replayed {
+    let mut reader = FileReader::open(capture(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let mut frames = Vec::new();
+    let result = replay(
+        &mut reader,
+        |_, p, a| -> Result<Next, ()> {
+            frames.push((p.clone(), a.clone()));
+            Ok(Next::Continue)
+        },
+        |_| Ok(()),
+    )
+    .expect("visitor never fails");
+    Replayed {
+        frames,
+        flows: result.analyzer.finish(),
+        error: result.error,
+    }
+}
+
+/// Parses "CLOSED SYN_SENT …" into states, for readable expectations.
+pub fn states(names: &str) -> Vec<TcpState> {
+    names
+        .split_whitespace()
+        .map(|n| TcpState::from_name(n).unwrap_or_else(|| panic!("unknown state {n}")))
+        .collect()
+}
+
+/// Frames at which `role`'s transitions happened, in order.
+pub fn transition_frames(flow: &FlowSummary, client: bool) -> Vec<u64> {
+    let tcp = flow.tcp.as_ref().expect("tcp flow");
+    let list = if client {
+        &tcp.client_transitions
+    } else {
+        &tcp.server_transitions
+    };
+    list.iter().map(|t| t.frame).collect()
+}
