@@ -12,7 +12,9 @@ use protolab::replay::{replay, Next};
 
 /// Path of a committed fixture.
 pub fn capture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("captures").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("captures")
+        .join(name)
 }
 
 /// Everything one replay produced.
