@@ -119,7 +119,7 @@ fn simultaneous_open_passes_both_through_syn_received() {
             client_frames: &[1, 2, 4, 10, 11, 12],
             server_frames: &[2, 2, 3, 10, 12, 13],
             conn_state: "SF",
-            history: "SsHhAaDdFf",
+            history: "SsAaDdFf",
         },
     );
     // Each SYN-ACK repeats its side's SYN: Wireshark calls that a retransmission.
@@ -234,7 +234,8 @@ fn zero_window_with_probes() {
     assert_eq!(r.frames_with("window_full"), vec![8]);
     assert_eq!(r.frames_with("zero_window"), vec![9, 11, 13]);
     assert_eq!(r.frames_with("zero_window_probe"), vec![10, 12]);
-    assert_eq!(flow.history, "ShADawFf");
+    // The second probe repeats sequence space Zeek has seen: a retransmission (T).
+    assert_eq!(flow.history, "ShADawTFf");
     let tcp = flow.tcp.as_ref().unwrap();
     assert_eq!((tcp.zero_windows, tcp.zero_window_probes), (3, 2));
 }
@@ -483,6 +484,8 @@ fn snaplen_truncated_segments_keep_their_real_length() {
     assert_eq!(p.tcp().unwrap().len, 1200);
     assert!(p.error.is_none());
     assert_eq!((flow.bytes.client, flow.bytes.server), (500, 1200));
+    // Payload cut by snaplen is a content gap to Zeek once acknowledged: G, then g.
+    assert_eq!(flow.history, "ShADdGgFaf");
 }
 
 #[test]

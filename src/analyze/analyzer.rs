@@ -123,14 +123,7 @@ impl Analyzer {
                 let role = flow.role_of(src);
                 self.frame.flow = Some(flow.id);
                 self.frame.sender = Some(role);
-                flow.process(
-                    role,
-                    tcp,
-                    packet.frame,
-                    packet.ts_ns,
-                    ip_len,
-                    &mut self.frame,
-                );
+                flow.process(role, tcp, packet, &mut self.frame);
             }
             Transport::Udp(udp) => {
                 let src = SocketAddr::new(ip.src, udp.sport);

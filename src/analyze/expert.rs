@@ -59,8 +59,6 @@ pub struct Verdict {
     pub dup_ack_count: u32,
     /// An ACK of a data segment sent once: its round-trip time.
     pub rtt_ns: Option<u64>,
-    /// The segment's data lies below what was already sent (Zeek's "retransmitted payload").
-    pub below_nextseq: bool,
 }
 
 /// Records the SYN options that decide window scaling (RFC 7323: both SYNs must carry WS).
@@ -145,7 +143,6 @@ pub fn analyze(
     if (len > 0 || f.syn() || f.fin()) && !f.rst() && !keep_alive && !probe {
         if let Some(next) = fwd.nextseq {
             if seq_lt(seq, next) {
-                v.below_nextseq = len > 0;
                 let since_dup = ts.saturating_sub(rev.lastack_ts);
                 let since_next = ts.saturating_sub(fwd.nextseq_ts);
                 let end = seq.wrapping_add(len);

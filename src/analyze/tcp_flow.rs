@@ -6,9 +6,9 @@ use std::net::SocketAddr;
 use super::endpoint::{on_segment, Changes, Segment, TcpEndpoint};
 use super::expert::{self, Direction};
 use super::rtt::RttStats;
-use super::zeek::ZeekTracker;
+use super::zeek::{ZeekSegment, ZeekTracker};
 use super::{AnalysisFlags, FrameAnalysis, Role, TcpState};
-use crate::decode::TcpInfo;
+use crate::decode::{Packet, TcpInfo};
 
 /// Expert-flag counts of one connection.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -177,15 +177,13 @@ impl TcpFlow {
     }
 
     /// Processes one segment sent by `role`, filling `out`.
-    pub fn process(
-        &mut self,
-        role: Role,
-        tcp: &TcpInfo,
-        frame: u64,
-        ts: u64,
-        ip_len: u32,
-        out: &mut FrameAnalysis,
-    ) {
+    pub fn process(&mut self, role: Role, tcp: &TcpInfo, packet: &Packet, out: &mut FrameAnalysis) {
+        let (frame, ts) = (packet.frame, packet.ts_ns);
+        let ip_len = packet
+            .ip
+            .as_ref()
+            .map_or(0, |ip| u32::from(ip.header_len) + ip.payload_len);
+        let captured = packet.payload.len() as u32;
         let i = role_index(role);
         let f = tcp.flags;
         let seg = Segment {
@@ -215,9 +213,6 @@ impl TcpFlow {
             if let Some(rtt) = verdict.rtt_ns {
                 self.rtt.add(rtt);
             }
-            if verdict.below_nextseq {
-                self.zeek.scaled(role, 't');
-            }
         }
 
         // Handshake RTT: SYN → SYN-ACK → the client's first ACK.
@@ -241,7 +236,16 @@ impl TcpFlow {
         on_segment(sender, receiver, &seg, &mut changes);
         out.transitions = changes;
 
-        self.zeek
-            .tcp_segment(role, f, out.rel_seq.unwrap_or(0), tcp.len, tcp.window);
+        self.zeek.tcp_segment(
+            role,
+            &ZeekSegment {
+                flags: f,
+                rel_seq: out.rel_seq.unwrap_or(0),
+                rel_ack: out.rel_ack,
+                len: tcp.len,
+                captured,
+                window: tcp.window,
+            },
+        );
     }
 }

@@ -8,6 +8,8 @@
 
 use crate::decode::TcpFlags;
 
+use super::seq::{seq_gt, seq_le, seq_lt};
+
 use super::Role;
 
 /// Zeek's per-endpoint TCP state (`TCP_INACTIVE` …), from what the endpoint sent.
@@ -35,6 +37,24 @@ struct DirHistory {
     last_rst: Option<u32>,
     /// Counters and next thresholds for the logarithmic letters c g t w.
     counts: [(u32, u32); 4],
+    /// Highest relative sequence number seen (Zeek's `LastSeq`).
+    last_seq: Option<u32>,
+    /// First byte of this direction's stream never captured, awaiting the peer's ACK.
+    hole: Option<u32>,
+}
+
+/// What Zeek's TCP analyzer looks at in one segment (sequence numbers relative).
+#[derive(Debug, Clone, Copy)]
+pub struct ZeekSegment {
+    pub flags: TcpFlags,
+    pub rel_seq: u32,
+    /// The acknowledgment, relative to the peer's initial sequence number.
+    pub rel_ack: Option<u32>,
+    /// Payload length per the IP header.
+    pub len: u32,
+    /// Payload bytes actually captured.
+    pub captured: u32,
+    pub window: u16,
 }
 
 /// The history and Zeek endpoint states of one connection.
@@ -69,7 +89,12 @@ impl ZeekTracker {
     /// Zeek's `CheckHistory`: record `letter` the first time this direction shows it.
     /// Returns true when it had been seen before.
     fn check(&mut self, role: Role, letter: char) -> bool {
-        let bit = 1u32 << (letter as u32 - 'a' as u32);
+        self.check_as(role, letter, letter)
+    }
+
+    /// `check` where the "seen" mark is `mark`'s, shared by several letters.
+    fn check_as(&mut self, role: Role, mark: char, letter: char) -> bool {
+        let bit = 1u32 << (mark as u32 - 'a' as u32);
         let dir = &mut self.dirs[idx(role)];
         if dir.seen & bit != 0 {
             return true;
@@ -98,15 +123,15 @@ impl ZeekTracker {
         }
     }
 
-    /// One TCP segment from `role`: flags, relative sequence number and payload length.
-    pub fn tcp_segment(
-        &mut self,
-        role: Role,
-        flags: TcpFlags,
-        rel_seq: u32,
-        len: u32,
-        window: u16,
-    ) {
+    /// One TCP segment from `role`.
+    pub fn tcp_segment(&mut self, role: Role, seg: &ZeekSegment) {
+        let ZeekSegment {
+            flags,
+            rel_seq,
+            len,
+            window,
+            ..
+        } = *seg;
         self.sizes[idx(role)] += u64::from(len);
         let bits = [flags.syn(), flags.fin(), flags.rst()]
             .iter()
@@ -121,8 +146,11 @@ impl ZeekTracker {
             }
         } else if bits == 1 {
             if flags.syn() {
+                // S and H share one "SYN seen" mark: a SYN-ACK after our own SYN with the
+                // same sequence number (simultaneous open) adds no letter.
                 let code = if flags.ack() { 'h' } else { 's' };
-                if self.check(role, code) && self.dirs[idx(role)].last_syn != Some(rel_seq) {
+                if self.check_as(role, 's', code) && self.dirs[idx(role)].last_syn != Some(rel_seq)
+                {
                     self.add(role, code);
                 }
                 self.dirs[idx(role)].last_syn = Some(rel_seq);
@@ -146,10 +174,54 @@ impl ZeekTracker {
         } else if flags.ack() {
             self.check(role, 'a');
         }
+        self.retransmission_and_gaps(role, seg);
         if window == 0 && bits == 0 {
             self.scaled(role, 'w');
         }
         self.update_state(role, flags);
+    }
+
+    /// Zeek's own sequence view: payload at or below the highest sequence number seen
+    /// is a retransmission (`t`); bytes never captured (a sequence hole, or payload cut
+    /// by snaplen) become a content gap (`g`) once the peer acknowledges past them.
+    fn retransmission_and_gaps(&mut self, role: Role, seg: &ZeekSegment) {
+        let i = idx(role);
+        let top = seg
+            .rel_seq
+            .wrapping_add(seg.len)
+            .wrapping_add(u32::from(seg.flags.syn() || seg.flags.fin()));
+        let last = self.dirs[i].last_seq;
+        if seg.len > 0 {
+            if last.is_some_and(|l| seq_le(seg.rel_seq.wrapping_add(seg.len), l)) {
+                self.scaled(role, 't');
+            }
+            let dir = &mut self.dirs[i];
+            let captured_end = seg.rel_seq.wrapping_add(seg.captured.min(seg.len));
+            if dir
+                .hole
+                .is_some_and(|h| seq_le(seg.rel_seq, h) && seq_lt(h, captured_end))
+            {
+                dir.hole = None;
+            }
+            if dir.hole.is_none() {
+                if let Some(l) = last.filter(|l| seq_gt(seg.rel_seq, *l)) {
+                    dir.hole = Some(l);
+                } else if seg.captured < seg.len {
+                    dir.hole = Some(captured_end);
+                }
+            }
+        }
+        if last.is_none_or(|l| seq_gt(top, l)) && !seg.flags.rst() {
+            self.dirs[i].last_seq = Some(top);
+        }
+        // This segment's ACK may pass a hole in the peer's stream.
+        let peer = role.peer();
+        if let (Some(ack), Some(hole)) = (seg.rel_ack, self.dirs[idx(peer)].hole) {
+            if seg.flags.ack() && seq_gt(ack, hole) {
+                self.dirs[idx(peer)].hole = None;
+                self.scaled(peer, 'g');
+            }
+        }
     }
 
     /// One UDP datagram from `role`.
@@ -285,7 +357,17 @@ mod tests {
     use super::*;
 
     fn seg(z: &mut ZeekTracker, role: Role, bits: u16, seq: u32, len: u32) {
-        z.tcp_segment(role, TcpFlags(bits), seq, len, 1000);
+        z.tcp_segment(
+            role,
+            &ZeekSegment {
+                flags: TcpFlags(bits),
+                rel_seq: seq,
+                rel_ack: None,
+                len,
+                captured: len,
+                window: 1000,
+            },
+        );
     }
     const S: u16 = TcpFlags::SYN;
     const A: u16 = TcpFlags::ACK;
@@ -325,6 +407,25 @@ mod tests {
         assert_eq!(z.tcp_conn_state(), "S0");
         seg(&mut z, Role::Client, R, 1, 0);
         assert_eq!(z.tcp_conn_state(), "RSTOS0");
+    }
+
+    #[test]
+    fn syn_ack_repeating_our_syn_adds_no_letter() {
+        let mut z = ZeekTracker::default();
+        seg(&mut z, Role::Client, S, 0, 0);
+        seg(&mut z, Role::Server, S, 0, 0);
+        seg(&mut z, Role::Client, S | A, 0, 0);
+        seg(&mut z, Role::Server, S | A, 0, 0);
+        assert_eq!(z.history, "Ss");
+    }
+
+    #[test]
+    fn payload_at_or_below_the_highest_seq_is_retransmitted() {
+        let mut z = ZeekTracker::default();
+        seg(&mut z, Role::Client, A, 1, 100);
+        seg(&mut z, Role::Client, A, 1, 100);
+        seg(&mut z, Role::Client, A, 51, 50);
+        assert_eq!(z.history, "DT");
     }
 
     #[test]
