@@ -3,6 +3,7 @@
 //! Exit codes (DESIGN §3): 0 success, 1 the command ran and found a failed
 //! expectation, 2 usage or environment error (bad file, missing privilege).
 
+mod capture;
 mod completions;
 mod flows;
 mod inspect;
@@ -34,6 +35,8 @@ pub enum Command {
     Inspect(inspect::InspectArgs),
     /// One record per TCP connection or UDP stream, with both endpoints' states.
     Flows(flows::FlowsArgs),
+    /// Live capture on an interface: decoded lines and state changes as they happen.
+    Capture(capture::CaptureArgs),
     /// Print shell completions (bash, zsh, fish, elvish, powershell).
     Completions(completions::CompletionsArgs),
 }
@@ -45,6 +48,7 @@ pub fn run() -> ExitCode {
     let result = match cli.command {
         Command::Inspect(args) => inspect::run(args),
         Command::Flows(args) => flows::run(args),
+        Command::Capture(args) => capture::run(args),
         Command::Completions(args) => completions::run(args),
     };
     match result {
