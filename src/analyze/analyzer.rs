@@ -166,6 +166,15 @@ impl Analyzer {
         self.table.len()
     }
 
+    /// True when every TCP connection seen so far has finished on both sides
+    /// (CLOSED or TIME_WAIT): the last FIN/ACK or RST has passed.
+    pub fn all_tcp_finished(&self) -> bool {
+        self.table.values().all(|f| match f {
+            Flow::Tcp(t) => t.is_finished(),
+            Flow::Udp(_) => true,
+        })
+    }
+
     /// A reused 4-tuple ends the old connection; its summary waits for the next sweep.
     fn retire(&mut self, flow: Flow) {
         self.held.insert(flow.id(), flow.summary());
