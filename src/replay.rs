@@ -5,7 +5,7 @@
 
 use crate::analyze::{Analyzer, FlowSummary, FrameAnalysis};
 use crate::capture::{CaptureError, FileReader, LinkType, RawFrame};
-use crate::decode::{decode, Packet};
+use crate::decode::{decode_into, Packet};
 
 /// What the visitor wants next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +44,8 @@ pub fn replay<E>(
         orig_len: 0,
         bytes: Vec::with_capacity(65536),
     };
+    // Reused for every frame: no per-frame construction or move of a whole Packet.
+    let mut packet = Packet::default();
     let mut frames = 0u64;
     let error = loop {
         match reader.read_next(&mut frame) {
@@ -58,7 +60,7 @@ pub fn replay<E>(
                 retired: analyzer.take_finished(),
             })?;
         }
-        let packet = decode(&frame);
+        decode_into(&frame, &mut packet);
         let analysis = analyzer.process(&packet);
         if visit(&frame, &packet, analysis)? == Next::Stop {
             break None;

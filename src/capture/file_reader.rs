@@ -1,26 +1,55 @@
 //! Streaming reader for pcap and pcapng files (via pcap-parser).
 //!
 //! Reads one record at a time into a reused buffer, so memory stays flat whatever
-//! the file size. Handles classic pcap in µs and ns resolution and either byte
+//! the file size. Classic pcap, by far the most common input, is parsed record by
+//! record (pcap-parser's `parse_pcap_frame`) straight out of a buffer refilled with
+//! plain `read`s; pcapng goes through pcap-parser's block reader. Handles classic pcap in µs and ns resolution and either byte
 //! order, and pcapng with several interfaces, each with its own link type and
 //! `if_tsresol`/`if_tsoffset`. A truncated or corrupt file yields every whole frame
 //! first, then one error saying where the damage starts.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{Cursor, ErrorKind, Read};
 use std::path::{Path, PathBuf};
 
+use pcap_parser::nom::{self, Needed};
+use pcap_parser::pcap::{parse_pcap_frame, parse_pcap_frame_be, parse_pcap_header};
 use pcap_parser::pcapng::Block;
 use pcap_parser::traits::PcapReaderIterator;
-use pcap_parser::{PcapBlockOwned, PcapError};
+use pcap_parser::{LegacyPcapBlock, PcapBlockOwned, PcapError, PcapHeader};
 
 use super::{CaptureError, LinkType, RawFrame};
 
 /// Initial read buffer; grown on demand for large records.
 const INITIAL_BUFFER: usize = 1 << 20;
+/// Read size for classic pcap: small enough that the buffer stays in the CPU's
+/// cache between the kernel's copy and our parse, large enough that `read` calls
+/// are rare (one per ~2000 snaplen-128 records).
+const LEGACY_BUFFER: usize = 256 << 10;
 /// No sane record is larger than this (libpcap's maximum snaplen is 256 KiB);
 /// a length beyond it means the file is corrupt, not that we need more memory.
 const MAX_RECORD: usize = 16 << 20;
+
+/// Bytes in a classic pcap file header.
+const PCAP_HEADER_LEN: usize = 24;
+
+/// Makes every `read` fill the buffer unless the input ends first, as a file does.
+struct FullReads<R>(R);
+
+impl<R: Read> Read for FullReads<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let mut filled = 0;
+        while filled < buf.len() {
+            match self.0.read(&mut buf[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(filled)
+    }
+}
 
 /// What a pcapng interface description tells us about its packets.
 #[derive(Debug, Clone, Copy)]
@@ -32,10 +61,48 @@ struct Interface {
     offset_seconds: i64,
 }
 
+/// Where records come from.
+enum Records {
+    /// Classic pcap, parsed record by record from our own buffer.
+    Legacy(LegacyRecords),
+    /// pcapng (and the rare "modified" pcap): pcap-parser's block reader.
+    Blocks(Box<dyn PcapReaderIterator + Send>),
+}
+
+type ParseRecord = fn(&[u8]) -> nom::IResult<&[u8], LegacyPcapBlock<'_>, PcapError<&[u8]>>;
+
+/// A classic pcap file after its header: a refillable window onto the records.
+struct LegacyRecords {
+    input: Box<dyn Read + Send>,
+    /// `buf[start..end]` holds bytes read but not yet consumed.
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    /// The input has returned 0 from `read`.
+    eof: bool,
+    /// Little- or big-endian record headers.
+    parse: ParseRecord,
+    /// Link type and timestamp resolution from the file header.
+    iface: Interface,
+    /// Bytes of the file consumed, header included.
+    consumed: u64,
+}
+
+/// One record the buffer holds, located by offsets so the buffer can stay borrowed mutably.
+enum Record {
+    Frame {
+        ts_sec: u32,
+        ts_frac: u32,
+        origlen: u32,
+        data: std::ops::Range<usize>,
+    },
+    End,
+}
+
 /// A streaming reader over one capture file.
 pub struct FileReader {
     path: PathBuf,
-    reader: Box<dyn PcapReaderIterator + Send>,
+    records: Records,
     /// Legacy pcap: the file header's link type and resolution.
     legacy: Option<Interface>,
     /// pcapng: interfaces of the current section, by index.
@@ -63,12 +130,20 @@ impl FileReader {
         input: impl Read + Send + 'static,
         bytes_total: u64,
     ) -> Result<Self, CaptureError> {
-        // Peek at the magic without consuming it, so the error can show it.
-        let mut input = BufReader::with_capacity(INITIAL_BUFFER, input);
-        let head = input.fill_buf().map_err(|source| CaptureError::Read {
-            path: path.clone(),
-            source,
-        })?;
+        // Read the first bytes ourselves (however the input hands them out) so the
+        // format can be told, and the error can show the magic.
+        let mut input = input;
+        let mut head = vec![0u8; LEGACY_BUFFER];
+        let mut filled = 0;
+        while filled < PCAP_HEADER_LEN {
+            match input.read(&mut head[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(source) => return Err(CaptureError::Read { path, source }),
+            }
+        }
+        head.truncate(filled);
         if head.is_empty() {
             return Err(CaptureError::Empty { path });
         }
@@ -77,6 +152,21 @@ impl FileReader {
             .take(4)
             .map(|b| format!("{b:02x}"))
             .collect::<String>();
+        // Classic pcap (not the "modified" variant): parse records ourselves.
+        if let Ok((_, header)) = parse_pcap_header(&head) {
+            if !header.is_modified_format() {
+                return Ok(Self::legacy(
+                    path,
+                    head,
+                    Box::new(input),
+                    header,
+                    bytes_total,
+                ));
+            }
+        }
+        // pcapng: pcap-parser's reader, fed whole reads, so that how the input
+        // happens to split its data (a pipe) cannot change what is read.
+        let input = FullReads(Cursor::new(head).chain(input));
         let reader = pcap_parser::create_reader(INITIAL_BUFFER, input).map_err(|e| match e {
             PcapError::Eof => CaptureError::Empty { path: path.clone() },
             PcapError::Incomplete(_) | PcapError::UnexpectedEof => CaptureError::Truncated {
@@ -90,13 +180,59 @@ impl FileReader {
         })?;
         Ok(FileReader {
             path,
-            reader,
+            records: Records::Blocks(reader),
             legacy: None,
             interfaces: Vec::new(),
             frames_read: 0,
             done: false,
             bytes_total,
         })
+    }
+
+    /// A reader for classic pcap; `head` holds the first bytes of the file (the
+    /// header at least), `input` the rest.
+    fn legacy(
+        path: PathBuf,
+        mut buf: Vec<u8>,
+        input: Box<dyn Read + Send>,
+        header: PcapHeader,
+        bytes_total: u64,
+    ) -> Self {
+        let end = buf.len();
+        buf.resize(LEGACY_BUFFER.max(end), 0);
+        let header_len = header.size();
+        let iface = Interface {
+            linktype: LinkType(header.network.0 as u32),
+            units_per_second: if header.is_nanosecond_precision() {
+                1_000_000_000
+            } else {
+                1_000_000
+            },
+            offset_seconds: i64::from(header.thiszone),
+        };
+        let records = LegacyRecords {
+            input,
+            buf,
+            start: header_len,
+            end,
+            eof: false,
+            parse: if header.is_bigendian() {
+                parse_pcap_frame_be
+            } else {
+                parse_pcap_frame
+            },
+            iface,
+            consumed: header_len as u64,
+        };
+        FileReader {
+            path,
+            records: Records::Legacy(records),
+            legacy: Some(iface),
+            interfaces: Vec::new(),
+            frames_read: 0,
+            done: false,
+            bytes_total,
+        }
     }
 
     /// Size of the file in bytes (0 when unknown), for progress bars.
@@ -106,7 +242,10 @@ impl FileReader {
 
     /// Bytes consumed so far, for progress bars.
     pub fn bytes_read(&self) -> u64 {
-        self.reader.consumed() as u64
+        match &self.records {
+            Records::Legacy(r) => r.consumed,
+            Records::Blocks(r) => r.consumed() as u64,
+        }
     }
 
     /// The link type of the first interface, once known (legacy pcap: at once).
@@ -124,16 +263,50 @@ impl FileReader {
         if self.done {
             return Ok(false);
         }
-        let result = self.read_next_inner(frame);
+        let result = match self.records {
+            Records::Legacy(_) => self.read_next_legacy(frame),
+            Records::Blocks(_) => self.read_next_block(frame),
+        };
         if !matches!(result, Ok(true)) {
             self.done = true;
         }
         result
     }
 
-    fn read_next_inner(&mut self, frame: &mut RawFrame) -> Result<bool, CaptureError> {
+    /// Classic pcap: the next record, straight from the buffer.
+    #[inline]
+    fn read_next_legacy(&mut self, frame: &mut RawFrame) -> Result<bool, CaptureError> {
+        let Records::Legacy(records) = &mut self.records else {
+            unreachable!("called for legacy pcap only");
+        };
+        match records.read_into(frame, self.frames_read + 1) {
+            Ok(got) => {
+                self.frames_read += u64::from(got);
+                Ok(got)
+            }
+            Err(RecordError::Truncated) => Err(CaptureError::Truncated {
+                path: self.path.clone(),
+                after_frame: self.frames_read,
+            }),
+            Err(RecordError::TooLarge) => Err(self.corrupt(format!(
+                "a record claims more than {} MiB",
+                MAX_RECORD >> 20
+            ))),
+            Err(RecordError::Corrupt(detail)) => Err(self.corrupt(detail)),
+            Err(RecordError::Read(source)) => Err(CaptureError::Read {
+                path: self.path.clone(),
+                source,
+            }),
+        }
+    }
+
+    /// pcapng (or modified pcap): the next packet block, skipping the others.
+    fn read_next_block(&mut self, frame: &mut RawFrame) -> Result<bool, CaptureError> {
+        let Records::Blocks(reader) = &mut self.records else {
+            unreachable!("called for block readers only");
+        };
         loop {
-            match self.reader.next() {
+            match reader.next() {
                 Ok((offset, block)) => {
                     let got = match block {
                         PcapBlockOwned::LegacyHeader(header) => {
@@ -223,23 +396,23 @@ impl FileReader {
                         // Statistics, name resolution, comments: not frames.
                         PcapBlockOwned::NG(_) => false,
                     };
-                    self.reader.consume(offset);
+                    reader.consume(offset);
                     if got {
                         self.frames_read += 1;
                         return Ok(true);
                     }
                 }
                 Err(PcapError::Eof) => return Ok(false),
-                Err(PcapError::Incomplete(_)) => self.refill()?,
+                Err(PcapError::Incomplete(_)) => refill(reader, &self.path)?,
                 Err(PcapError::BufferTooSmall) => {
-                    let wanted = self.reader.data().len().max(INITIAL_BUFFER) * 2;
-                    if wanted > MAX_RECORD || !self.reader.grow(wanted) {
+                    let wanted = reader.data().len().max(INITIAL_BUFFER) * 2;
+                    if wanted > MAX_RECORD || !reader.grow(wanted) {
                         return Err(self.corrupt(format!(
                             "a record claims more than {} MiB",
                             MAX_RECORD >> 20
                         )));
                     }
-                    self.refill()?;
+                    refill(reader, &self.path)?;
                 }
                 Err(PcapError::UnexpectedEof) => {
                     return Err(CaptureError::Truncated {
@@ -259,13 +432,6 @@ impl FileReader {
                 }
             }
         }
-    }
-
-    fn refill(&mut self) -> Result<(), CaptureError> {
-        self.reader.refill().map_err(|_| CaptureError::Read {
-            path: self.path.clone(),
-            source: std::io::Error::other("read failed"),
-        })
     }
 
     fn corrupt(&self, detail: String) -> CaptureError {
@@ -297,6 +463,118 @@ impl Iterator for FileReader {
     }
 }
 
+fn refill(
+    reader: &mut Box<dyn PcapReaderIterator + Send>,
+    path: &Path,
+) -> Result<(), CaptureError> {
+    reader.refill().map_err(|_| CaptureError::Read {
+        path: path.to_path_buf(),
+        source: std::io::Error::other("read failed"),
+    })
+}
+
+/// Why a classic pcap record could not be had.
+enum RecordError {
+    /// The file ends inside a record.
+    Truncated,
+    /// The record claims more than `MAX_RECORD` bytes and the file goes on.
+    TooLarge,
+    /// A record pcap-parser cannot parse.
+    Corrupt(String),
+    Read(std::io::Error),
+}
+
+impl LegacyRecords {
+    /// Reads the next record into `frame` (as frame `number`); false at the end.
+    #[inline]
+    fn read_into(&mut self, frame: &mut RawFrame, number: u64) -> Result<bool, RecordError> {
+        let Record::Frame {
+            ts_sec,
+            ts_frac,
+            origlen,
+            data,
+        } = self.next_record()?
+        else {
+            return Ok(false);
+        };
+        let units = u64::from(ts_sec) * self.iface.units_per_second + u64::from(ts_frac);
+        fill(
+            frame,
+            number,
+            timestamp_ns(units, self.iface),
+            self.iface.linktype,
+            origlen,
+            &self.buf[data],
+        );
+        Ok(true)
+    }
+
+    /// The next record, reading more of the file when the buffer ends inside it.
+    #[inline]
+    fn next_record(&mut self) -> Result<Record, RecordError> {
+        loop {
+            let data = &self.buf[self.start..self.end];
+            let needed = match (self.parse)(data) {
+                Ok((rest, block)) => {
+                    let data_start =
+                        self.start + (block.data.as_ptr() as usize - data.as_ptr() as usize);
+                    let record = Record::Frame {
+                        ts_sec: block.ts_sec,
+                        ts_frac: block.ts_usec,
+                        origlen: block.origlen,
+                        data: data_start..data_start + block.data.len(),
+                    };
+                    let used = data.len() - rest.len();
+                    self.start += used;
+                    self.consumed += used as u64;
+                    return Ok(record);
+                }
+                Err(nom::Err::Incomplete(Needed::Size(n))) => data.len() + n.get(),
+                Err(nom::Err::Incomplete(Needed::Unknown)) => data.len() + 1,
+                Err(nom::Err::Error(e) | nom::Err::Failure(e)) => {
+                    return Err(RecordError::Corrupt(describe(&e)))
+                }
+            };
+            if self.eof {
+                return if self.start == self.end {
+                    Ok(Record::End)
+                } else {
+                    Err(RecordError::Truncated)
+                };
+            }
+            self.read_at_least(needed)?;
+        }
+    }
+
+    /// Reads until the buffer holds `needed` unconsumed bytes or the input ends,
+    /// growing the buffer (up to `MAX_RECORD`) for a record larger than it.
+    #[cold]
+    fn read_at_least(&mut self, needed: usize) -> Result<(), RecordError> {
+        self.buf.copy_within(self.start..self.end, 0);
+        self.end -= self.start;
+        self.start = 0;
+        while self.end < needed {
+            if self.end == self.buf.len() {
+                if self.buf.len() >= MAX_RECORD {
+                    return Err(RecordError::TooLarge);
+                }
+                let grown = (self.buf.len() * 2).min(MAX_RECORD);
+                self.buf.resize(grown, 0);
+            }
+            match self.input.read(&mut self.buf[self.end..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    return Ok(());
+                }
+                Ok(n) => self.end += n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(RecordError::Read(e)),
+            }
+        }
+        Ok(())
+    }
+}
+
 fn fill(
     frame: &mut RawFrame,
     number: u64,
@@ -315,9 +593,17 @@ fn fill(
 }
 
 /// Converts a timestamp in the interface's units to nanoseconds since the epoch.
+#[inline]
 fn timestamp_ns(units: u64, iface: Interface) -> u64 {
-    let per_sec = u128::from(iface.units_per_second.max(1));
-    let ns = u128::from(units) * 1_000_000_000 / per_sec;
+    // µs and ns need no (128-bit, slow) division.
+    let ns = match iface.units_per_second {
+        1_000_000_000 => u128::from(units),
+        1_000_000 => u128::from(units) * 1_000,
+        per_sec => u128::from(units) * 1_000_000_000 / u128::from(per_sec.max(1)),
+    };
+    if iface.offset_seconds == 0 {
+        return ns.min(u128::from(u64::MAX)) as u64;
+    }
     let offset = i128::from(iface.offset_seconds) * 1_000_000_000;
     (ns as i128 + offset).clamp(0, i128::from(u64::MAX)) as u64
 }
@@ -421,6 +707,120 @@ mod tests {
             "x is not a pcap or pcapng file (it starts with 0x68656c6c); \
              convert it with `editcap -F pcap IN OUT` or check the path"
         );
+    }
+
+    /// Hands out at most `chunk` bytes per `read`, like a pipe.
+    struct Trickle(std::io::Cursor<Vec<u8>>, usize);
+
+    impl Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = buf.len().min(self.1);
+            self.0.read(&mut buf[..n])
+        }
+    }
+
+    fn read_trickled(bytes: Vec<u8>, chunk: usize) -> (Vec<RawFrame>, Option<CaptureError>) {
+        let mut reader = FileReader::from_reader(
+            "pipe".into(),
+            Trickle(std::io::Cursor::new(bytes), chunk),
+            0,
+        )
+        .expect("header ok");
+        let mut frames = Vec::new();
+        for item in &mut reader {
+            match item {
+                Ok(f) => frames.push(f),
+                Err(e) => return (frames, Some(e)),
+            }
+        }
+        (frames, None)
+    }
+
+    #[test]
+    fn records_larger_than_the_buffer_and_pipes_read_the_same() {
+        let mut v = pcap_header(0xa1b2_c3d4, 1, false);
+        let sizes = [60usize, LEGACY_BUFFER + 1000, 0, 128, 3 * LEGACY_BUFFER, 1];
+        for (i, &n) in sizes.iter().enumerate() {
+            let data: Vec<u8> = (0..n).map(|b| (b + i) as u8).collect();
+            record(&mut v, i as u32, 7, &data, false);
+        }
+        let total = v.len() as u64;
+        let mut reader =
+            FileReader::from_reader("mem.pcap".into(), std::io::Cursor::new(v.clone()), total)
+                .unwrap();
+        assert_eq!(reader.linktype(), Some(LinkType::ETHERNET));
+        let mut frames = Vec::new();
+        for f in &mut reader {
+            frames.push(f.unwrap());
+        }
+        assert_eq!(reader.bytes_read(), total, "every byte consumed");
+        let lens: Vec<usize> = frames.iter().map(|f| f.bytes.len()).collect();
+        assert_eq!(lens, sizes);
+        assert_eq!(frames[3].bytes[5], 8);
+        assert_eq!(frames[4].ts_ns, 4_000_007_000);
+        assert_eq!(frames[5].number, 6);
+        for chunk in [1, 7, 24, 4096] {
+            let (piped, err) = read_trickled(v.clone(), chunk);
+            assert!(err.is_none());
+            assert_eq!(piped, frames, "{chunk}-byte reads");
+        }
+    }
+
+    #[test]
+    fn a_record_claiming_too_much_is_corrupt_unless_the_file_ends_first() {
+        let mut v = pcap_header(0xa1b2_c3d4, 1, false);
+        record(&mut v, 1, 0, &[0u8; 60], false);
+        // A record header claiming 1 GiB.
+        for x in [2u32, 0, 1 << 30, 1 << 30] {
+            v.extend_from_slice(&x.to_le_bytes());
+        }
+        let short = v.clone();
+        v.resize(v.len() + MAX_RECORD + 100, 0);
+        let (frames, err) = read_all(v.clone());
+        assert_eq!(frames.len(), 1);
+        let err = err.expect("corrupt");
+        assert!(
+            matches!(err, CaptureError::Corrupt { after_frame: 1, .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("a record claims more than 16 MiB"));
+        let (piped_frames, piped_err) = read_trickled(v, 4093);
+        assert_eq!(piped_frames.len(), 1);
+        assert!(matches!(piped_err, Some(CaptureError::Corrupt { .. })));
+        // The same header at the end of a short file: the file is cut, not corrupt.
+        let (frames, err) = read_all(short);
+        assert_eq!(frames.len(), 1);
+        assert!(matches!(
+            err,
+            Some(CaptureError::Truncated { after_frame: 1, .. })
+        ));
+    }
+
+    #[test]
+    fn header_split_across_reads_is_still_classic_pcap() {
+        let mut v = pcap_header(0xa1b2_3c4d, 101, true);
+        record(&mut v, 1_700_000_000, 123_456_789, &[0x45; 20], true);
+        for chunk in [1, 5, 23] {
+            let (frames, err) = read_trickled(v.clone(), chunk);
+            assert!(err.is_none());
+            assert_eq!(frames[0].ts_ns, 1_700_000_000_123_456_789);
+            assert_eq!(frames[0].linktype, LinkType::RAW);
+        }
+    }
+
+    #[test]
+    fn timestamps_in_any_resolution_and_offset() {
+        let iface = |units_per_second, offset_seconds| Interface {
+            linktype: LinkType::ETHERNET,
+            units_per_second,
+            offset_seconds,
+        };
+        assert_eq!(timestamp_ns(1_500_000, iface(1_000_000, 0)), 1_500_000_000);
+        assert_eq!(timestamp_ns(7, iface(1_000_000_000, 0)), 7);
+        assert_eq!(timestamp_ns(3, iface(2, 0)), 1_500_000_000);
+        assert_eq!(timestamp_ns(1_000_000, iface(1_000_000, -2)), 0);
+        assert_eq!(timestamp_ns(1_000_000, iface(1_000_000, 1)), 2_000_000_000);
+        assert_eq!(timestamp_ns(u64::MAX, iface(1_000_000, 0)), u64::MAX);
     }
 
     #[test]

@@ -6,8 +6,9 @@ use std::net::IpAddr;
 use arrayvec::ArrayVec;
 use etherparse::err::{self, packet::SliceError, LenError};
 use etherparse::{
-    ArpOperation, Ipv6ExtensionSlice, LaxLinkExtSlice, LaxNetSlice, LaxSlicedPacket, LenSource,
-    LinkSlice, TcpOptionElement, TransportSlice,
+    ArpOperation, EtherType, Ethernet2Slice, IpNumber, Ipv4HeaderSlice, Ipv6ExtensionSlice,
+    LaxLinkExtSlice, LaxNetSlice, LaxSlicedPacket, LenSource, LinkSlice, SingleVlanSlice,
+    TcpOptionElement, TcpSlice, TransportSlice, UdpSlice,
 };
 
 use super::link::why;
@@ -20,7 +21,8 @@ use super::{
 /// payload positions can be stored as offsets into it.
 pub fn fill(packet: &mut Packet, sliced: &LaxSlicedPacket<'_>, frame: &[u8], truncated: bool) {
     packet.eth = ethernet(sliced);
-    let mut first_error = sliced
+    // `packet.error` holds the first problem found; later checks only fill it when empty.
+    packet.error = sliced
         .stop_err
         .as_ref()
         .map(|(e, _)| slice_error(e, truncated));
@@ -28,46 +30,14 @@ pub fn fill(packet: &mut Packet, sliced: &LaxSlicedPacket<'_>, frame: &[u8], tru
     match &sliced.net {
         Some(LaxNetSlice::Arp(arp)) => packet.arp = arp_info(arp),
         Some(LaxNetSlice::Ipv4(v4)) => {
-            let h = v4.header();
-            let header_len = u16::from(h.ihl()) * 4;
-            let total_len = h.total_len();
             let available = v4.header().slice().len() + v4.payload().payload.len();
-            let offset = h.fragments_offset().value() as u32 * 8;
-            let frag = (h.more_fragments() || offset > 0).then_some(Fragment {
-                offset,
-                more: h.more_fragments(),
-            });
-            packet.ip = Some(IpInfo {
-                version: 4,
-                src: IpAddr::V4(h.source_addr()),
-                dst: IpAddr::V4(h.destination_addr()),
-                ttl: h.ttl(),
-                id: Some(u32::from(h.identification())),
-                proto: v4.payload().ip_number.0,
-                header_len,
-                payload_len: u32::from(total_len.saturating_sub(header_len)),
-                options_len: h.options().len() as u8,
-                ext: ArrayVec::new(),
-                frag,
-            });
-            if first_error.is_none() {
-                first_error = if total_len < header_len {
-                    Some(DecodeError::Ipv4TotalLengthTooSmall {
-                        total_len,
-                        header_len,
-                    })
-                } else if usize::from(total_len) > available && !truncated {
-                    Some(DecodeError::LengthPastFrame {
-                        layer: Layer::Ipv4,
-                        field: "total length",
-                        claimed: usize::from(total_len),
-                        available,
-                        within: "in the frame",
-                    })
-                } else {
-                    None
-                };
-            }
+            ipv4(
+                packet,
+                &v4.header(),
+                v4.payload().ip_number.0,
+                available,
+                truncated,
+            );
         }
         Some(LaxNetSlice::Ipv6(v6)) => {
             let h = v6.header();
@@ -110,8 +80,8 @@ pub fn fill(packet: &mut Packet, sliced: &LaxSlicedPacket<'_>, frame: &[u8], tru
                 ext,
                 frag,
             });
-            if first_error.is_none() && payload_length > available && !truncated {
-                first_error = Some(DecodeError::LengthPastFrame {
+            if packet.error.is_none() && payload_length > available && !truncated {
+                packet.error = Some(DecodeError::LengthPastFrame {
                     layer: Layer::Ipv6,
                     field: "payload length",
                     claimed: payload_length + 40,
@@ -125,51 +95,8 @@ pub fn fill(packet: &mut Packet, sliced: &LaxSlicedPacket<'_>, frame: &[u8], tru
 
     let ip_payload = packet.ip.as_ref().map(|ip| ip.payload_len);
     match &sliced.transport {
-        Some(TransportSlice::Tcp(tcp)) => {
-            let header_len = usize::from(tcp.data_offset()) * 4;
-            let ip_payload = ip_payload.unwrap_or(tcp.slice().len() as u32) as usize;
-            if ip_payload < header_len && first_error.is_none() {
-                first_error = Some(DecodeError::TcpHeaderPastPayload {
-                    header_len,
-                    ip_payload,
-                });
-            }
-            packet.payload = range_in(frame, tcp.payload());
-            packet.transport = Some(Transport::Tcp(TcpInfo {
-                sport: tcp.source_port(),
-                dport: tcp.destination_port(),
-                seq: tcp.sequence_number(),
-                ack: tcp.acknowledgment_number(),
-                flags: tcp_flags(tcp),
-                window: tcp.window_size(),
-                len: ip_payload.saturating_sub(header_len) as u32,
-                header_len: header_len as u8,
-                options: tcp_options(tcp),
-            }));
-        }
-        Some(TransportSlice::Udp(udp)) => {
-            let len = udp.length();
-            if first_error.is_none() {
-                let ip_payload = ip_payload.unwrap_or(u32::from(len)) as usize;
-                if len < 8 {
-                    first_error = Some(DecodeError::UdpLengthTooSmall { len });
-                } else if usize::from(len) > ip_payload {
-                    first_error = Some(DecodeError::LengthPastFrame {
-                        layer: Layer::Udp,
-                        field: "length",
-                        claimed: usize::from(len),
-                        available: ip_payload,
-                        within: "of IP payload",
-                    });
-                }
-            }
-            packet.payload = range_in(frame, udp.payload());
-            packet.transport = Some(Transport::Udp(UdpInfo {
-                sport: udp.source_port(),
-                dport: udp.destination_port(),
-                len,
-            }));
-        }
+        Some(TransportSlice::Tcp(tcp)) => tcp_layer(packet, tcp, frame, ip_payload),
+        Some(TransportSlice::Udp(udp)) => udp_layer(packet, udp, frame, ip_payload),
         Some(TransportSlice::Icmpv4(icmp)) => {
             packet.payload = range_in(frame, icmp.payload());
             packet.transport = Some(Transport::Icmp(icmp_info(4, icmp.slice(), [8, 0])));
@@ -180,7 +107,195 @@ pub fn fill(packet: &mut Packet, sliced: &LaxSlicedPacket<'_>, frame: &[u8], tru
         }
         _ => {}
     }
-    packet.error = first_error;
+}
+
+/// The common case, decoded without building a `LaxSlicedPacket`: Ethernet II (with
+/// up to three VLAN tags), an unfragmented IPv4 packet without extension headers,
+/// and a TCP or UDP header that is whole. Returns false, leaving `packet`
+/// untouched, for anything else; the general path then decodes the frame.
+///
+/// Whenever it returns true, `packet` holds exactly what [`fill`] would have
+/// produced from `LaxSlicedPacket::from_ethernet(frame)`.
+#[inline]
+pub fn fill_fast(packet: &mut Packet, frame: &[u8], truncated: bool) -> bool {
+    let Ok(eth) = Ethernet2Slice::from_slice_without_fcs(frame) else {
+        return false;
+    };
+    let mut ether_type = eth.ether_type();
+    let mut net = eth.payload_slice();
+    let mut vlan: ArrayVec<u16, 4> = ArrayVec::new();
+    while matches!(
+        ether_type,
+        EtherType::VLAN_TAGGED_FRAME
+            | EtherType::PROVIDER_BRIDGING
+            | EtherType::VLAN_DOUBLE_TAGGED_FRAME
+    ) {
+        // etherparse keeps at most LINK_EXTS_CAP tags; more is the general path's business.
+        if vlan.len() == LaxSlicedPacket::LINK_EXTS_CAP {
+            return false;
+        }
+        let Ok(tag) = SingleVlanSlice::from_slice(net) else {
+            return false;
+        };
+        vlan.push(tag.vlan_identifier().value());
+        ether_type = tag.ether_type();
+        net = tag.payload_slice();
+    }
+    if ether_type != EtherType::IPV4 {
+        return false;
+    }
+    let Ok(h) = Ipv4HeaderSlice::from_slice(net) else {
+        return false;
+    };
+    let header_len = h.slice().len();
+    let total_len = usize::from(h.total_len());
+    if total_len < header_len || h.is_fragmenting_payload() {
+        return false;
+    }
+    // Lax slicing: a packet cut short (snaplen) keeps what there is.
+    let ip_payload = &net[header_len..total_len.min(net.len())];
+    let available = header_len + ip_payload.len();
+    let transport = match h.protocol() {
+        IpNumber::TCP => match TcpSlice::from_slice(ip_payload) {
+            Ok(tcp) => TransportSlice::Tcp(tcp),
+            Err(_) => return false,
+        },
+        IpNumber::UDP => match UdpSlice::from_slice_lax(ip_payload) {
+            Ok(udp) => TransportSlice::Udp(udp),
+            Err(_) => return false,
+        },
+        _ => return false,
+    };
+
+    // Every layer is written in place, field by field: no large temporaries are
+    // built and copied, and a reused `Packet` keeps its layers' storage.
+    let info = packet.eth.get_or_insert_with(EthInfo::default);
+    info.src = MacAddr(eth.source());
+    info.dst = MacAddr(eth.destination());
+    info.vlan = vlan;
+    info.ether_type = ether_type.0;
+    packet.arp = None;
+    if packet.error.is_some() {
+        packet.error = None;
+    }
+    ipv4(packet, &h, h.protocol().0, available, truncated);
+    let ip_payload_len = packet.ip.as_ref().map(|ip| ip.payload_len);
+    match &transport {
+        TransportSlice::Tcp(tcp) => tcp_layer(packet, tcp, frame, ip_payload_len),
+        TransportSlice::Udp(udp) => udp_layer(packet, udp, frame, ip_payload_len),
+        _ => {}
+    }
+    true
+}
+
+/// Fills the IPv4 layer from its header; `proto` is the protocol after any
+/// authentication header and `available` the bytes of the packet in the frame.
+/// A length problem the header reveals becomes `packet.error` unless one is there.
+#[inline(always)]
+fn ipv4(
+    packet: &mut Packet,
+    h: &Ipv4HeaderSlice<'_>,
+    proto: u8,
+    available: usize,
+    truncated: bool,
+) {
+    let header_len = u16::from(h.ihl()) * 4;
+    let total_len = h.total_len();
+    let offset = u32::from(h.fragments_offset().value()) * 8;
+    let frag = (h.more_fragments() || offset > 0).then_some(Fragment {
+        offset,
+        more: h.more_fragments(),
+    });
+    let ip = packet.ip.get_or_insert_with(IpInfo::blank);
+    ip.version = 4;
+    ip.src = IpAddr::V4(h.source_addr());
+    ip.dst = IpAddr::V4(h.destination_addr());
+    ip.ttl = h.ttl();
+    ip.id = Some(u32::from(h.identification()));
+    ip.proto = proto;
+    ip.header_len = header_len;
+    ip.payload_len = u32::from(total_len.saturating_sub(header_len));
+    ip.options_len = h.options().len() as u8;
+    ip.ext.clear();
+    ip.frag = frag;
+    if packet.error.is_some() {
+        return;
+    }
+    if total_len < header_len {
+        packet.error = Some(DecodeError::Ipv4TotalLengthTooSmall {
+            total_len,
+            header_len,
+        });
+    } else if usize::from(total_len) > available && !truncated {
+        packet.error = Some(DecodeError::LengthPastFrame {
+            layer: Layer::Ipv4,
+            field: "total length",
+            claimed: usize::from(total_len),
+            available,
+            within: "in the frame",
+        });
+    }
+}
+
+/// Fills the TCP layer; `ip_payload` is the IP payload length per the IP header.
+/// A length problem becomes `packet.error` unless one is there.
+#[inline(always)]
+fn tcp_layer(packet: &mut Packet, tcp: &TcpSlice<'_>, frame: &[u8], ip_payload: Option<u32>) {
+    let header_len = usize::from(tcp.data_offset()) * 4;
+    let ip_payload = ip_payload.unwrap_or(tcp.slice().len() as u32) as usize;
+    if ip_payload < header_len && packet.error.is_none() {
+        packet.error = Some(DecodeError::TcpHeaderPastPayload {
+            header_len,
+            ip_payload,
+        });
+    }
+    packet.payload = range_in(frame, tcp.payload());
+    if !matches!(packet.transport, Some(Transport::Tcp(_))) {
+        packet.transport = Some(Transport::Tcp(TcpInfo::default()));
+    }
+    let Some(Transport::Tcp(info)) = &mut packet.transport else {
+        unreachable!("set just above");
+    };
+    info.sport = tcp.source_port();
+    info.dport = tcp.destination_port();
+    info.seq = tcp.sequence_number();
+    info.ack = tcp.acknowledgment_number();
+    info.flags = tcp_flags(tcp);
+    info.window = tcp.window_size();
+    info.len = ip_payload.saturating_sub(header_len) as u32;
+    info.header_len = header_len as u8;
+    tcp_options(&mut info.options, tcp);
+}
+
+/// Fills the UDP layer; `ip_payload` is the IP payload length per the IP header.
+/// A length problem becomes `packet.error` unless one is there.
+#[inline(always)]
+fn udp_layer(packet: &mut Packet, udp: &UdpSlice<'_>, frame: &[u8], ip_payload: Option<u32>) {
+    let len = udp.length();
+    if packet.error.is_none() {
+        let ip_payload = ip_payload.unwrap_or(u32::from(len)) as usize;
+        if len < 8 {
+            packet.error = Some(DecodeError::UdpLengthTooSmall { len });
+        } else if usize::from(len) > ip_payload {
+            packet.error = Some(DecodeError::LengthPastFrame {
+                layer: Layer::Udp,
+                field: "length",
+                claimed: usize::from(len),
+                available: ip_payload,
+                within: "of IP payload",
+            });
+        }
+    }
+    packet.payload = range_in(frame, udp.payload());
+    let info = UdpInfo {
+        sport: udp.source_port(),
+        dport: udp.destination_port(),
+        len,
+    };
+    match &mut packet.transport {
+        Some(Transport::Udp(old)) => *old = info,
+        other => *other = Some(Transport::Udp(info)),
+    }
 }
 
 fn ethernet(sliced: &LaxSlicedPacket<'_>) -> Option<EthInfo> {
@@ -241,8 +356,27 @@ fn tcp_flags(tcp: &etherparse::TcpSlice<'_>) -> TcpFlags {
     )
 }
 
-fn tcp_options(tcp: &etherparse::TcpSlice<'_>) -> TcpOptions {
-    let mut options = TcpOptions::default();
+/// Reads the options protolab understands into `options`, clearing the rest.
+#[inline]
+fn tcp_options(options: &mut TcpOptions, tcp: &etherparse::TcpSlice<'_>) {
+    options.mss = None;
+    options.wscale = None;
+    options.sack_perm = false;
+    options.ts = None;
+    options.sack.clear();
+    let raw = tcp.options();
+    // Shortcuts for the two layouts nearly every segment has (none, or Linux's
+    // NOP NOP Timestamp); they give exactly what the iterator below would.
+    if raw.is_empty() {
+        return;
+    }
+    if let [1, 1, 8, 10, v0, v1, v2, v3, e0, e1, e2, e3] = *raw {
+        options.ts = Some((
+            u32::from_be_bytes([v0, v1, v2, v3]),
+            u32::from_be_bytes([e0, e1, e2, e3]),
+        ));
+        return;
+    }
     // A malformed option ends option parsing, as in Wireshark; the segment stays valid.
     for option in tcp.options_iterator().map_while(Result::ok) {
         match option {
@@ -259,7 +393,6 @@ fn tcp_options(tcp: &etherparse::TcpSlice<'_>) -> TcpOptions {
             TcpOptionElement::Noop => {}
         }
     }
-    options
 }
 
 fn icmp_info(version: u8, header: &[u8], echo_types: [u8; 2]) -> IcmpInfo {

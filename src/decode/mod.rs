@@ -6,6 +6,13 @@
 //! snaplen truncates long ones). Anything malformed becomes the frame's `error`,
 //! naming the layer and the numbers; nothing panics and the next frame is
 //! decoded afresh.
+//!
+//! Speed: the common frame (Ethernet, VLAN tags, unfragmented IPv4, a whole TCP
+//! or UDP header) takes a fast path built on etherparse's header slices that
+//! writes the layers in place; everything else goes through etherparse's
+//! `LaxSlicedPacket`. Both give the same `Packet` (tests compare them on damaged
+//! and truncated frames). Loops over a capture should reuse one `Packet` with
+//! [`decode_into`].
 
 mod error;
 mod layers;
@@ -20,28 +27,69 @@ pub use packet::{
 
 use etherparse::{EtherType, LaxSlicedPacket};
 
-use crate::capture::RawFrame;
+use crate::capture::{LinkType, RawFrame};
 use link::{link_payload, LinkPayload};
 
 /// Decodes one frame. Never fails: problems are reported in `Packet::error`.
 pub fn decode(frame: &RawFrame) -> Packet {
-    let mut packet = Packet {
-        frame: frame.number,
-        ts_ns: frame.ts_ns,
-        caplen: frame.caplen(),
-        len: frame.orig_len,
-        ..Packet::default()
-    };
-    let bytes = frame.bytes.as_slice();
+    let mut packet = Packet::default();
+    decode_into(frame, &mut packet);
+    packet
+}
+
+/// Decodes one frame into `packet`, overwriting every field, so one `Packet` can
+/// be reused for a whole capture. The result is exactly `decode(frame)`.
+#[inline]
+pub fn decode_into(frame: &RawFrame, packet: &mut Packet) {
+    decode_bytes(
+        frame.number,
+        frame.ts_ns,
+        frame.linktype,
+        frame.orig_len,
+        &frame.bytes,
+        packet,
+    );
+}
+
+/// [`decode_into`] for a frame whose bytes are borrowed rather than owned by a
+/// `RawFrame` (`orig_len` as in [`RawFrame::orig_len`]).
+pub fn decode_bytes(
+    number: u64,
+    ts_ns: u64,
+    linktype: LinkType,
+    orig_len: u32,
+    bytes: &[u8],
+    packet: &mut Packet,
+) {
+    packet.frame = number;
+    packet.ts_ns = ts_ns;
+    packet.caplen = bytes.len() as u32;
+    packet.len = orig_len;
+    let truncated = (bytes.len() as u64) < u64::from(orig_len);
+    // The fast path writes every layer itself (in place, reusing `packet`).
+    if linktype == LinkType::ETHERNET && layers::fill_fast(packet, bytes, truncated) {
+        return;
+    }
+    packet.eth = None;
+    packet.arp = None;
+    packet.ip = None;
+    packet.transport = None;
+    packet.payload = 0..0;
+    packet.error = None;
     if bytes.is_empty() {
         packet.error = Some(DecodeError::Empty);
-        return packet;
+        return;
     }
-    let truncated = frame.is_truncated();
-    let sliced = match link_payload(frame.linktype, bytes, truncated) {
+    decode_general(linktype, bytes, truncated, packet);
+}
+
+/// Every link type and every layer, through etherparse's lax slicing.
+#[inline(never)]
+fn decode_general(linktype: LinkType, bytes: &[u8], truncated: bool, packet: &mut Packet) {
+    let sliced = match link_payload(linktype, bytes, truncated) {
         Err(e) => {
             packet.error = Some(e);
-            return packet;
+            return;
         }
         Ok(LinkPayload::Ethernet) => match LaxSlicedPacket::from_ethernet(bytes) {
             Ok(sliced) => sliced,
@@ -52,15 +100,14 @@ pub fn decode(frame: &RawFrame) -> Packet {
                     available: bytes.len(),
                     why: link::why(truncated),
                 });
-                return packet;
+                return;
             }
         },
         Ok(LinkPayload::EtherType { ether_type, offset }) => {
             LaxSlicedPacket::from_ether_type(EtherType(ether_type), &bytes[offset..])
         }
     };
-    layers::fill(&mut packet, &sliced, bytes, truncated);
-    packet
+    layers::fill(packet, &sliced, bytes, truncated);
 }
 
 #[cfg(test)]

@@ -80,7 +80,7 @@ impl Serialize for MacAddr {
 }
 
 /// Ethernet II header, with the 802.1Q / QinQ tags between it and the payload.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct EthInfo {
     pub src: MacAddr,
     pub dst: MacAddr,
@@ -155,6 +155,25 @@ pub struct IpInfo {
     /// Present when this packet is a fragment.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub frag: Option<Fragment>,
+}
+
+impl IpInfo {
+    /// All zeros, version 0: a slot for the decoder to fill in place.
+    pub(crate) fn blank() -> Self {
+        IpInfo {
+            version: 0,
+            src: IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+            dst: IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+            ttl: 0,
+            id: None,
+            proto: 0,
+            header_len: 0,
+            payload_len: 0,
+            options_len: 0,
+            ext: ArrayVec::new(),
+            frag: None,
+        }
+    }
 }
 
 fn is_zero(n: &u8) -> bool {
@@ -284,7 +303,7 @@ impl TcpOptions {
 }
 
 /// TCP header fields and the payload length the IP header implies.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct TcpInfo {
     pub sport: u16,
     pub dport: u16,

@@ -263,3 +263,232 @@ fn raw_ip_and_cooked_link_types() {
         assert_eq!(p.tcp().map(|t| t.len), Some(2), "{linktype}");
     }
 }
+
+// ---------------------------------------------------------------------------
+// The fast path (`layers::fill_fast`) must give exactly what the general path
+// (etherparse's `LaxSlicedPacket`) gives, and a reused `Packet` must not keep
+// anything from the frame before.
+// ---------------------------------------------------------------------------
+
+/// What the general path alone makes of `f`, into a fresh packet.
+fn decode_slow(f: &RawFrame) -> Packet {
+    let mut packet = Packet {
+        frame: f.number,
+        ts_ns: f.ts_ns,
+        caplen: f.caplen(),
+        len: f.orig_len,
+        ..Packet::default()
+    };
+    if f.bytes.is_empty() {
+        packet.error = Some(DecodeError::Empty);
+    } else {
+        decode_general(f.linktype, &f.bytes, f.is_truncated(), &mut packet);
+    }
+    packet
+}
+
+/// A packet full of leftovers: every layer set, and an error with heap data.
+fn leftovers() -> Packet {
+    let mut v = Vec::new();
+    PacketBuilder::ethernet2(C_MAC, S_MAC)
+        .single_vlan(etherparse::VlanId::try_new(7).unwrap())
+        .ipv6([1; 16], [2; 16], 9)
+        .tcp(1, 2, 3, 4)
+        .syn()
+        .options(&[
+            etherparse::TcpOptionElement::MaximumSegmentSize(1000),
+            etherparse::TcpOptionElement::SelectiveAcknowledgement(
+                (1, 2),
+                [Some((3, 4)), None, None],
+            ),
+        ])
+        .unwrap()
+        .write(&mut v, b"old")
+        .unwrap();
+    let mut p = decode(&frame(v));
+    p.arp = Some(ArpInfo {
+        op: ArpOp::Other(9),
+        sender_mac: MacAddr([1; 6]),
+        sender_ip: "1.2.3.4".parse().unwrap(),
+        target_mac: MacAddr([2; 6]),
+        target_ip: "5.6.7.8".parse().unwrap(),
+    });
+    p.error = Some(DecodeError::Other {
+        layer: Layer::Frame,
+        detail: "left over".to_string(),
+    });
+    p
+}
+
+fn assert_fast_matches_slow(f: &RawFrame) {
+    let slow = decode_slow(f);
+    let mut reused = leftovers();
+    decode_into(f, &mut reused);
+    assert_eq!(
+        reused, slow,
+        "decode_into on a used packet, {:02x?}",
+        f.bytes
+    );
+    assert_eq!(decode(f), slow, "decode, {:02x?}", f.bytes);
+}
+
+/// Frames the fast path is for, and the ones next to it that it must hand on.
+fn sample_frames() -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let opts = [
+        vec![],
+        vec![
+            etherparse::TcpOptionElement::Noop,
+            etherparse::TcpOptionElement::Noop,
+            etherparse::TcpOptionElement::Timestamp(0x0102_0304, 0xa0b0_c0d0),
+        ],
+        vec![
+            etherparse::TcpOptionElement::MaximumSegmentSize(1460),
+            etherparse::TcpOptionElement::SelectiveAcknowledgementPermitted,
+            etherparse::TcpOptionElement::Timestamp(11, 0),
+            etherparse::TcpOptionElement::Noop,
+            etherparse::TcpOptionElement::WindowScale(7),
+        ],
+        vec![
+            etherparse::TcpOptionElement::Noop,
+            etherparse::TcpOptionElement::Noop,
+            etherparse::TcpOptionElement::SelectiveAcknowledgement(
+                (100, 200),
+                [Some((300, 400)), Some((500, 600)), None],
+            ),
+        ],
+    ];
+    for (vlans, options) in [0usize, 1, 2, 3, 4].iter().zip(opts.iter().cycle()) {
+        let ip = etherparse::Ipv4Header::new(
+            0,
+            64,
+            etherparse::IpNumber::TCP,
+            [198, 18, 0, 1],
+            [198, 18, 0, 2],
+        )
+        .unwrap();
+        let mut bytes = Vec::new();
+        etherparse::Ethernet2Header {
+            source: C_MAC,
+            destination: S_MAC,
+            ether_type: if *vlans > 0 {
+                etherparse::EtherType::VLAN_TAGGED_FRAME
+            } else {
+                etherparse::EtherType::IPV4
+            },
+        }
+        .write(&mut bytes)
+        .unwrap();
+        for i in 0..*vlans {
+            etherparse::SingleVlanHeader {
+                vlan_id: etherparse::VlanId::try_new(100 + i as u16).unwrap(),
+                ether_type: if i + 1 < *vlans {
+                    etherparse::EtherType::VLAN_TAGGED_FRAME
+                } else {
+                    etherparse::EtherType::IPV4
+                },
+                ..Default::default()
+            }
+            .write(&mut bytes)
+            .unwrap();
+        }
+        let mut tcp = etherparse::TcpHeader::new(40000, 8001, 7, 1000);
+        tcp.ack = true;
+        tcp.set_options(options).unwrap();
+        let payload = b"abcdefgh";
+        let mut ip = ip;
+        ip.set_payload_len(tcp.header_len() + payload.len())
+            .unwrap();
+        ip.write(&mut bytes).unwrap();
+        tcp.write(&mut bytes).unwrap();
+        bytes.extend_from_slice(payload);
+        out.push(bytes);
+    }
+    out.push(tcp_frame(b"hello"));
+    out.push(tcp_frame(&[7u8; 300]));
+    for payload in [&b""[..], b"time?", &[1u8; 200]] {
+        let mut v = Vec::new();
+        PacketBuilder::ethernet2(C_MAC, S_MAC)
+            .ipv4([198, 18, 0, 1], [198, 18, 0, 2], 64)
+            .udp(40001, 8002)
+            .write(&mut v, payload)
+            .unwrap();
+        out.push(v);
+    }
+    // IPv4 options, so the header is longer than 20 bytes.
+    let mut v = tcp_frame(b"opts");
+    let mut with_options = v[..14].to_vec();
+    let mut ip = etherparse::Ipv4Header::from_slice(&v[14..]).unwrap().0;
+    ip.options = [1u8, 1, 1, 0][..].try_into().unwrap();
+    ip.set_payload_len(v.len() - 34).unwrap();
+    ip.write(&mut with_options).unwrap();
+    with_options.extend_from_slice(&v[34..]);
+    out.push(with_options);
+    // A fragment, ICMP, ARP, IPv6: not the fast path's, but it must say so.
+    v = tcp_frame(b"frag");
+    v[20] = 0x20; // more fragments
+    out.push(v);
+    let mut v = Vec::new();
+    PacketBuilder::ethernet2(C_MAC, S_MAC)
+        .ipv4([198, 18, 0, 1], [198, 18, 0, 2], 64)
+        .icmpv4_echo_request(1, 2)
+        .write(&mut v, b"ping")
+        .unwrap();
+    out.push(v);
+    let mut v = Vec::new();
+    PacketBuilder::ethernet2(C_MAC, S_MAC)
+        .ipv6([1; 16], [2; 16], 64)
+        .tcp(1, 2, 3, 4)
+        .write(&mut v, b"six")
+        .unwrap();
+    out.push(v);
+    out
+}
+
+#[test]
+fn fast_path_matches_general_path_on_samples() {
+    for bytes in sample_frames() {
+        let full = frame(bytes.clone());
+        assert_fast_matches_slow(&full);
+        // Cut by snaplen at every length, and padded as a NIC would.
+        for cut in 0..bytes.len() {
+            let mut f = frame(bytes[..cut].to_vec());
+            f.orig_len = bytes.len() as u32;
+            assert_fast_matches_slow(&f);
+            // The same bytes as if the frame itself were that short.
+            assert_fast_matches_slow(&frame(bytes[..cut].to_vec()));
+        }
+        let mut padded = bytes.clone();
+        padded.resize(bytes.len() + 6, 0);
+        assert_fast_matches_slow(&frame(padded));
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::test_runner::Config::with_cases(2000))]
+
+    /// Any byte of a sample frame changed to anything, possibly cut short.
+    #[test]
+    fn fast_path_matches_general_path_on_damaged_frames(
+        which in proptest::prelude::any::<proptest::sample::Index>(),
+        flips in proptest::collection::vec(
+            (proptest::prelude::any::<proptest::sample::Index>(), proptest::prelude::any::<u8>()),
+            1..4,
+        ),
+        cut in proptest::option::of(proptest::prelude::any::<proptest::sample::Index>()),
+    ) {
+        let samples = sample_frames();
+        let mut bytes = which.get(&samples).clone();
+        for (at, value) in flips {
+            let i = at.index(bytes.len());
+            bytes[i] = value;
+        }
+        let orig_len = bytes.len() as u32;
+        if let Some(cut) = cut {
+            bytes.truncate(cut.index(bytes.len() + 1));
+        }
+        let mut f = frame(bytes);
+        f.orig_len = orig_len;
+        assert_fast_matches_slow(&f);
+    }
+}
