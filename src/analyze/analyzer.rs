@@ -7,13 +7,12 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
-use rustc_hash::FxHashMap;
-
 use super::flow_key::FlowKey;
+use super::flow_table::FlowTable;
 use super::summary::FlowSummary;
 use super::tcp_flow::TcpFlow;
 use super::udp_flow::UdpFlow;
-use super::FrameAnalysis;
+use super::{FrameAnalysis, Role};
 use crate::decode::{Packet, Transport};
 
 const NS: u64 = 1_000_000_000;
@@ -67,7 +66,7 @@ impl Flow {
 /// Turns packets into per-frame analysis and, in the end, flow summaries.
 #[derive(Debug, Default)]
 pub struct Analyzer {
-    table: FxHashMap<FlowKey, Flow>,
+    table: FlowTable<Flow>,
     next_id: u64,
     /// Summaries of evicted flows, waiting to be released in id order.
     held: BTreeMap<u64, FlowSummary>,
@@ -84,7 +83,7 @@ impl Analyzer {
     /// Analyses one decoded packet. Frames that failed to decode, and frames with no
     /// TCP or UDP layer (ARP, ICMP, later fragments), belong to no flow.
     pub fn process(&mut self, packet: &Packet) -> &FrameAnalysis {
-        self.frame = FrameAnalysis::default();
+        self.frame.reset();
         if packet.ts_ns >= self.last_sweep + SWEEP_EVERY_NS {
             self.sweep(packet.ts_ns);
         }
@@ -92,52 +91,61 @@ impl Analyzer {
         else {
             return &self.frame;
         };
-        let ip_len = u32::from(ip.header_len) + ip.payload_len;
         match transport {
             Transport::Tcp(tcp) => {
-                let src = SocketAddr::new(ip.src, tcp.sport);
-                let dst = SocketAddr::new(ip.dst, tcp.dport);
-                let key = FlowKey::new(6, src, dst);
+                let (key, src_is_lo) = FlowKey::new(6, ip.src, tcp.sport, ip.dst, tcp.dport);
                 let pure_syn = tcp.flags.syn() && !tcp.flags.ack();
                 // A SYN with a new sequence number on a finished connection opens a new one.
                 let reused = pure_syn
                     && matches!(self.table.get(&key), Some(Flow::Tcp(f))
-                        if f.is_finished() && !(f.role_of(src) == super::Role::Client && f.client_syn_seq == Some(tcp.seq)));
+                        if f.is_finished()
+                            && !(f.role_from(src_is_lo) == Role::Client && f.client_syn_seq == Some(tcp.seq)));
                 if reused {
                     if let Some(old) = self.table.remove(&key) {
                         self.retire(old);
                     }
                 }
-                let flow = match self.table.get_mut(&key) {
-                    Some(Flow::Tcp(f)) => f,
-                    _ => {
-                        self.next_id += 1;
-                        let (flow, _) = TcpFlow::new(self.next_id, src, dst, tcp, packet.ts_ns);
-                        self.table.insert(key, Flow::Tcp(Box::new(flow)));
-                        match self.table.get_mut(&key) {
-                            Some(Flow::Tcp(f)) => f,
-                            _ => unreachable!("just inserted"),
-                        }
-                    }
-                };
-                let role = flow.role_of(src);
-                self.frame.flow = Some(flow.id);
-                self.frame.sender = Some(role);
-                flow.process(role, tcp, packet, &mut self.frame);
-            }
-            Transport::Udp(udp) => {
-                let src = SocketAddr::new(ip.src, udp.sport);
-                let dst = SocketAddr::new(ip.dst, udp.dport);
-                let key = FlowKey::new(17, src, dst);
                 let next_id = &mut self.next_id;
-                let flow = self.table.entry(key).or_insert_with(|| {
+                let flow = self.table.get_or_insert_with(key, || {
                     *next_id += 1;
-                    Flow::Udp(Box::new(UdpFlow::new(*next_id, src, dst, packet.ts_ns)))
+                    let src = SocketAddr::new(ip.src, tcp.sport);
+                    let dst = SocketAddr::new(ip.dst, tcp.dport);
+                    Flow::Tcp(Box::new(TcpFlow::new(
+                        *next_id,
+                        src,
+                        dst,
+                        src_is_lo,
+                        tcp,
+                        packet.ts_ns,
+                    )))
                 });
-                if let Flow::Udp(flow) = flow {
-                    let role = flow.role_of(src);
+                if let Flow::Tcp(flow) = flow {
+                    let role = flow.role_from(src_is_lo);
                     self.frame.flow = Some(flow.id);
                     self.frame.sender = Some(role);
+                    flow.process(role, tcp, packet, &mut self.frame);
+                }
+            }
+            Transport::Udp(udp) => {
+                let (key, src_is_lo) = FlowKey::new(17, ip.src, udp.sport, ip.dst, udp.dport);
+                let next_id = &mut self.next_id;
+                let flow = self.table.get_or_insert_with(key, || {
+                    *next_id += 1;
+                    let src = SocketAddr::new(ip.src, udp.sport);
+                    let dst = SocketAddr::new(ip.dst, udp.dport);
+                    Flow::Udp(Box::new(UdpFlow::new(
+                        *next_id,
+                        src,
+                        dst,
+                        src_is_lo,
+                        packet.ts_ns,
+                    )))
+                });
+                if let Flow::Udp(flow) = flow {
+                    let role = flow.role_from(src_is_lo);
+                    self.frame.flow = Some(flow.id);
+                    self.frame.sender = Some(role);
+                    let ip_len = u32::from(ip.header_len) + ip.payload_len;
                     flow.process(role, udp.payload_len(), ip_len, packet.ts_ns);
                 }
             }
@@ -182,12 +190,7 @@ impl Analyzer {
 
     fn sweep(&mut self, now: u64) {
         self.last_sweep = now;
-        let expired: Vec<FlowKey> = self
-            .table
-            .iter()
-            .filter(|(_, f)| f.expired(now))
-            .map(|(k, _)| *k)
-            .collect();
+        let expired = self.table.keys_where(|f| f.expired(now));
         for key in expired {
             if let Some(flow) = self.table.remove(&key) {
                 self.held.insert(flow.id(), flow.summary());

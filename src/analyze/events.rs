@@ -203,3 +203,16 @@ pub struct FrameAnalysis {
     /// State changes this frame caused (or, for a SYN seen earlier, confirmed).
     pub transitions: ArrayVec<Transition, 6>,
 }
+
+impl FrameAnalysis {
+    /// Clears it for the next frame without rewriting the whole struct.
+    pub fn reset(&mut self) {
+        self.flow = None;
+        self.sender = None;
+        self.rel_seq = None;
+        self.rel_ack = None;
+        self.flags = AnalysisFlags::default();
+        self.dup_ack_count = 0;
+        self.transitions.clear();
+    }
+}

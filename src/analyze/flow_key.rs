@@ -1,32 +1,46 @@
 //! The bidirectional flow key: protocol and the two endpoints, in a fixed order.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
-/// Identifies a conversation regardless of direction.
+/// Identifies a conversation regardless of direction, packed into integers because
+/// it is built, hashed and compared for every packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FlowKey {
-    pub proto: u8,
-    /// The smaller endpoint (by address, then port).
-    pub lo: SocketAddr,
-    pub hi: SocketAddr,
+    lo_ip: u128,
+    hi_ip: u128,
+    /// Low endpoint's port in the high half.
+    ports: u32,
+    /// IP protocol number, with bit 8 set for IPv6.
+    proto: u16,
+}
+
+fn ip_bits(ip: IpAddr) -> (u128, bool) {
+    match ip {
+        IpAddr::V4(v4) => (u128::from(u32::from(v4)), false),
+        IpAddr::V6(v6) => (u128::from(v6), true),
+    }
 }
 
 impl FlowKey {
-    /// The key of a packet from `src` to `dst`.
-    pub fn new(proto: u8, src: SocketAddr, dst: SocketAddr) -> Self {
-        if src <= dst {
-            FlowKey {
-                proto,
-                lo: src,
-                hi: dst,
-            }
+    /// The key of a packet from `src_ip:sport` to `dst_ip:dport`, and whether the
+    /// source is the key's "low" endpoint (which tells the direction without
+    /// comparing addresses again).
+    pub fn new(proto: u8, src_ip: IpAddr, sport: u16, dst_ip: IpAddr, dport: u16) -> (Self, bool) {
+        let (src, v6) = ip_bits(src_ip);
+        let (dst, _) = ip_bits(dst_ip);
+        let src_is_lo = (src, sport) <= (dst, dport);
+        let ((lo_ip, lo_port), (hi_ip, hi_port)) = if src_is_lo {
+            ((src, sport), (dst, dport))
         } else {
-            FlowKey {
-                proto,
-                lo: dst,
-                hi: src,
-            }
-        }
+            ((dst, dport), (src, sport))
+        };
+        let key = FlowKey {
+            lo_ip,
+            hi_ip,
+            ports: (u32::from(lo_port) << 16) | u32::from(hi_port),
+            proto: u16::from(proto) | (u16::from(v6) << 8),
+        };
+        (key, src_is_lo)
     }
 }
 
@@ -50,8 +64,13 @@ mod tests {
     fn key_is_the_same_both_ways() {
         let a: SocketAddr = "198.18.0.1:40000".parse().unwrap();
         let b: SocketAddr = "198.18.0.2:8001".parse().unwrap();
-        assert_eq!(FlowKey::new(6, a, b), FlowKey::new(6, b, a));
-        assert_ne!(FlowKey::new(6, a, b), FlowKey::new(17, a, b));
+        let (ab, a_lo) = FlowKey::new(6, a.ip(), a.port(), b.ip(), b.port());
+        let (ba, b_lo) = FlowKey::new(6, b.ip(), b.port(), a.ip(), a.port());
+        assert_eq!(ab, ba);
+        assert_ne!(a_lo, b_lo);
+        assert_ne!(ab, FlowKey::new(17, a.ip(), a.port(), b.ip(), b.port()).0);
+        let v6: SocketAddr = "[::c612:1]:40000".parse().unwrap();
+        assert_ne!(ab, FlowKey::new(6, v6.ip(), v6.port(), b.ip(), b.port()).0);
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod endpoint;
 mod events;
 mod expert;
 mod flow_key;
+mod flow_table;
 mod rtt;
 pub mod seq;
 mod summary;

@@ -3,9 +3,10 @@
 
 use std::net::SocketAddr;
 
-use super::endpoint::{on_segment, Changes, Segment, TcpEndpoint};
+use super::endpoint::{on_segment, Segment, TcpEndpoint};
 use super::expert::{self, Direction};
 use super::rtt::RttStats;
+use super::seq::seq_gt;
 use super::zeek::{ZeekSegment, ZeekTracker};
 use super::{AnalysisFlags, FrameAnalysis, Role, TcpState};
 use crate::decode::{Packet, TcpInfo};
@@ -67,7 +68,8 @@ pub struct TcpFlow {
     pub first_ts: u64,
     pub last_ts: u64,
     pub packets: [u64; 2],
-    /// Payload bytes per direction (Zeek's orig_bytes / resp_bytes).
+    /// Payload bytes per direction, counted from sequence numbers as Zeek's
+    /// orig_bytes / resp_bytes: a retransmitted byte counts once.
     pub bytes: [u64; 2],
     /// IP-level bytes per direction (Zeek's orig_ip_bytes / resp_ip_bytes).
     pub ip_bytes: [u64; 2],
@@ -78,6 +80,10 @@ pub struct TcpFlow {
     synack_seen: bool,
     /// Sequence number of the client's last SYN, to tell a reused 4-tuple from a retransmission.
     pub client_syn_seq: Option<u32>,
+    /// Whether the client is the flow key's "low" endpoint (see `FlowKey::new`).
+    client_is_lo: bool,
+    /// Per direction, the sequence number after the highest payload byte counted.
+    data_next: [Option<u32>; 2],
 }
 
 /// Index of a role in the per-role arrays.
@@ -101,7 +107,14 @@ fn pair_mut<T>(pair: &mut [T; 2], i: usize) -> (&mut T, &mut T) {
 impl TcpFlow {
     /// Starts a flow from its first segment, sent from `src` to `dst`.
     /// Returns the flow and the role of `src`.
-    pub fn new(id: u64, src: SocketAddr, dst: SocketAddr, tcp: &TcpInfo, ts: u64) -> (Self, Role) {
+    pub fn new(
+        id: u64,
+        src: SocketAddr,
+        dst: SocketAddr,
+        src_is_lo: bool,
+        tcp: &TcpInfo,
+        ts: u64,
+    ) -> Self {
         let f = tcp.flags;
         let (client, server, src_role, client_ep, server_ep) = if f.syn() && !f.ack() {
             // The sender of the first pure SYN is the client.
@@ -141,7 +154,7 @@ impl TcpFlow {
                 TcpEndpoint::new(Role::Server, TcpState::Established),
             )
         };
-        let flow = TcpFlow {
+        TcpFlow {
             id,
             client,
             server,
@@ -158,13 +171,14 @@ impl TcpFlow {
             last_syn_ts: None,
             synack_seen: false,
             client_syn_seq: None,
-        };
-        (flow, src_role)
+            client_is_lo: (src_role == Role::Client) == src_is_lo,
+            data_next: [None; 2],
+        }
     }
 
-    /// Role of the endpoint at `addr` (which must be one of the two).
-    pub fn role_of(&self, addr: SocketAddr) -> Role {
-        if addr == self.client {
+    /// Role of a packet's sender, from which end of the flow key it came.
+    pub fn role_from(&self, src_is_lo: bool) -> Role {
+        if src_is_lo == self.client_is_lo {
             Role::Client
         } else {
             Role::Server
@@ -174,6 +188,18 @@ impl TcpFlow {
     /// True when both endpoints are done (CLOSED or TIME_WAIT): a new SYN starts a new connection.
     pub fn is_finished(&self) -> bool {
         self.endpoints.iter().all(|e| e.state.is_finished())
+    }
+
+    /// Adds the payload bytes this segment carries beyond any seen before, so that
+    /// retransmissions count once and a 4 GiB wrap of the sequence space is harmless.
+    fn count_payload(&mut self, i: usize, tcp: &TcpInfo) {
+        let syn = u32::from(tcp.flags.syn());
+        let next = *self.data_next[i].get_or_insert(tcp.seq.wrapping_add(syn));
+        let end = tcp.seq.wrapping_add(syn).wrapping_add(tcp.len);
+        if tcp.len > 0 && seq_gt(end, next) {
+            self.bytes[i] += u64::from(end.wrapping_sub(next));
+            self.data_next[i] = Some(end);
+        }
     }
 
     /// Processes one segment sent by `role`, filling `out`.
@@ -196,7 +222,7 @@ impl TcpFlow {
         };
         self.last_ts = ts;
         self.packets[i] += 1;
-        self.bytes[i] += u64::from(tcp.len);
+        self.count_payload(i, tcp);
         self.ip_bytes[i] += u64::from(ip_len);
 
         {
@@ -231,10 +257,8 @@ impl TcpFlow {
             }
         }
 
-        let mut changes = Changes::new();
         let (sender, receiver) = pair_mut(&mut self.endpoints, i);
-        on_segment(sender, receiver, &seg, &mut changes);
-        out.transitions = changes;
+        on_segment(sender, receiver, &seg, &mut out.transitions);
 
         self.zeek.tcp_segment(
             role,

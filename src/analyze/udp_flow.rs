@@ -22,10 +22,12 @@ pub struct UdpFlow {
     pub answered: u64,
     last_sender: Option<Role>,
     pub zeek: ZeekTracker,
+    /// Whether the client (first sender) is the flow key's "low" endpoint.
+    client_is_lo: bool,
 }
 
 impl UdpFlow {
-    pub fn new(id: u64, src: SocketAddr, dst: SocketAddr, ts: u64) -> Self {
+    pub fn new(id: u64, src: SocketAddr, dst: SocketAddr, src_is_lo: bool, ts: u64) -> Self {
         UdpFlow {
             id,
             client: src,
@@ -38,11 +40,13 @@ impl UdpFlow {
             answered: 0,
             last_sender: None,
             zeek: ZeekTracker::default(),
+            client_is_lo: src_is_lo,
         }
     }
 
-    pub fn role_of(&self, addr: SocketAddr) -> Role {
-        if addr == self.client {
+    /// Role of a datagram's sender, from which end of the flow key it came.
+    pub fn role_from(&self, src_is_lo: bool) -> Role {
+        if src_is_lo == self.client_is_lo {
             Role::Client
         } else {
             Role::Server
