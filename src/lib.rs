@@ -11,6 +11,8 @@
 //! - [`analyze`] — flows, per-endpoint TCP state machines, expert flags, RTT, Zeek codes.
 //! - [`replay`] — the read → decode → analyse loop shared by the commands.
 //! - [`output`] — printers: one line per frame, NDJSON, the flows table.
+//! - [`scenario`] — the course's socket programs (servers, clients, what each teaches).
+//! - [`lab`] — runs a scenario while capturing, with the kernel's states beside the inferred ones.
 //! - [`cli`] — argument parsing and the subcommands; `main` only calls [`cli::run`].
 //! - [`timestamp`] — nanosecond times printed without floating-point loss.
 //!
@@ -21,6 +23,8 @@ pub mod analyze;
 pub mod capture;
 pub mod cli;
 pub mod decode;
+pub mod lab;
 pub mod output;
 pub mod replay;
+pub mod scenario;
 pub mod timestamp;

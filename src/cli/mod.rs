@@ -4,10 +4,14 @@
 //! expectation, 2 usage or environment error (bad file, missing privilege).
 
 mod capture;
+mod client;
 mod completions;
 mod flows;
 mod inspect;
 mod progress;
+mod run;
+mod scenarios;
+mod serve;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -35,6 +39,14 @@ pub enum Command {
     Inspect(inspect::InspectArgs),
     /// One record per TCP connection or UDP stream, with both endpoints' states.
     Flows(flows::FlowsArgs),
+    /// Run a scenario on loopback while capturing; the kernel's states beside the inferred ones.
+    Run(run::RunArgs),
+    /// List the scenarios and what each teaches.
+    Scenarios(scenarios::ScenariosArgs),
+    /// Only the server side of a scenario, on any address (works with nc / telnet).
+    Serve(serve::ServeArgs),
+    /// Only the client side of a scenario, against any server.
+    Client(client::ClientArgs),
     /// Live capture on an interface: decoded lines and state changes as they happen.
     Capture(capture::CaptureArgs),
     /// Print shell completions (bash, zsh, fish, elvish, powershell).
@@ -49,6 +61,10 @@ pub fn run() -> ExitCode {
         Command::Inspect(args) => inspect::run(args),
         Command::Flows(args) => flows::run(args),
         Command::Capture(args) => capture::run(args),
+        Command::Run(args) => run::run(args),
+        Command::Scenarios(args) => scenarios::run(args),
+        Command::Serve(args) => serve::run(args),
+        Command::Client(args) => client::run(args),
         Command::Completions(args) => completions::run(args),
     };
     match result {

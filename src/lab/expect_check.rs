@@ -1,0 +1,79 @@
+//! Does the capture show what the scenario teaches? Compares a scenario's
+//! `Expectation` with the flows analysis found, and says every difference.
+
+use crate::analyze::{FlowSummary, TcpState};
+use crate::scenario::Expectation;
+
+/// One difference between what the scenario expects and what the capture shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mismatch(pub String);
+
+fn path(states: &[TcpState]) -> String {
+    states
+        .iter()
+        .map(|s| s.name())
+        .collect::<Vec<_>>()
+        .join(" > ")
+}
+
+/// Every way `flows` differs from `expected`; empty when the capture agrees.
+pub fn check_expectation(expected: &Expectation, flows: &[FlowSummary]) -> Vec<Mismatch> {
+    let mut out = Vec::new();
+    let tcp: Vec<&FlowSummary> = flows.iter().filter(|f| f.tcp.is_some()).collect();
+    if tcp.len() != expected.connections.len() {
+        out.push(Mismatch(format!(
+            "expected {} TCP connection(s), the capture has {}",
+            expected.connections.len(),
+            tcp.len()
+        )));
+    }
+    for (i, (want, got)) in expected.connections.iter().zip(&tcp).enumerate() {
+        let states = got.tcp.as_ref().expect("filtered on tcp");
+        let n = i + 1;
+        if states.client_states != want.client_states {
+            out.push(Mismatch(format!(
+                "connection {n} client: expected {}\n{:>22}got      {}",
+                path(&want.client_states),
+                "",
+                path(&states.client_states)
+            )));
+        }
+        if states.server_states != want.server_states {
+            out.push(Mismatch(format!(
+                "connection {n} server: expected {}\n{:>22}got      {}",
+                path(&want.server_states),
+                "",
+                path(&states.server_states)
+            )));
+        }
+        if let Some(bytes) = want.client_bytes.filter(|b| *b != got.bytes.client) {
+            out.push(Mismatch(format!(
+                "connection {n}: expected {bytes} payload bytes from the client, the capture has {}",
+                got.bytes.client
+            )));
+        }
+        if let Some(bytes) = want.server_bytes.filter(|b| *b != got.bytes.server) {
+            out.push(Mismatch(format!(
+                "connection {n}: expected {bytes} payload bytes from the server, the capture has {}",
+                got.bytes.server
+            )));
+        }
+    }
+    if let Some((to_server, to_client)) = expected.udp_datagrams {
+        let udp: Vec<&FlowSummary> = flows.iter().filter(|f| f.udp.is_some()).collect();
+        let sent: u64 = udp.iter().map(|f| f.packets.client).sum();
+        let answered: u64 = udp.iter().map(|f| f.packets.server).sum();
+        if sent < to_server || answered < to_client {
+            out.push(Mismatch(format!(
+                "expected at least {to_server} datagrams to the server and {to_client} back, \
+                 the capture has {sent} and {answered}"
+            )));
+        }
+        if !tcp.is_empty() && expected.connections.is_empty() {
+            out.push(Mismatch(
+                "UDP scenario, yet the capture has TCP connections".into(),
+            ));
+        }
+    }
+    out
+}

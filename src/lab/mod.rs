@@ -1,0 +1,16 @@
+//! The live lab: runs a scenario end to end while capturing, with the kernel's own
+//! records of socket states beside the inferred ones (DESIGN §6, §7).
+//!
+//! - [`run`] orchestrates one run (capture and observers first, then sockets).
+//! - [`kernel`] reads the kernel: the `inet_sock_set_state` tracepoint, sock_diag, /proc.
+//! - [`observers`] starts and stops the kernel sources for a run, with fallbacks.
+//! - [`kernel_compare`] puts kernel and inferred states side by side (pure).
+//! - [`expect_check`] checks a scenario's expectations against the flows (pure).
+//! - [`summary`] renders what `run` prints.
+
+pub mod expect_check;
+pub mod kernel;
+pub mod kernel_compare;
+pub mod observers;
+pub mod run;
+pub mod summary;

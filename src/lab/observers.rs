@@ -1,0 +1,116 @@
+//! Starts and stops the kernel's two witnesses for a run: the `inet_sock_set_state`
+//! tracepoint (every transition, brief ones included) and the socket table sampled
+//! through sock_diag (TIME_WAIT, CLOSE_WAIT durations). Without root, the socket
+//! table comes from `/proc/net/tcp` polling, marked as such, and the tracepoint is
+//! missing: the run still works and says what it could not see.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::kernel::{
+    group_by_socket, poll_proc_net, DiagSampler, SocketHistory, SocketTimeline, TracepointSession,
+};
+
+/// Socket-table sampling period: TIME_WAIT lasts 60 s, CLOSE_WAIT often a few ms.
+const SAMPLE_EVERY: Duration = Duration::from_millis(1);
+
+/// Running observers.
+pub struct KernelObservers {
+    trace: Option<TracepointSession>,
+    table: Option<DiagSampler>,
+    source: &'static str,
+    warnings: Vec<String>,
+}
+
+/// What the kernel said during the run.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct KernelObservations {
+    /// `tracepoint+sock_diag`, `proc` (unprivileged fallback) or `none`.
+    pub source: &'static str,
+    /// Every socket's transitions, as the tracepoint reported them.
+    pub sockets: Vec<SocketHistory>,
+    /// The socket table over time (TIME_WAIT lives only here).
+    pub table: Vec<SocketTimeline>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    /// Set when no kernel source worked at all.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unavailable: Option<String>,
+}
+
+impl KernelObservers {
+    /// Starts whatever this process may start; problems become warnings, never errors,
+    /// because the capture alone is still a valid experiment.
+    pub fn start(ports: &[u16]) -> Self {
+        let mut warnings = Vec::new();
+        // A run killed before it could clean up leaves its tracing instance behind.
+        if let Ok(stale) = super::kernel::remove_stale_instances() {
+            for name in stale {
+                tracing::debug!("removed stale tracing instance {name}");
+            }
+        }
+        let trace = match TracepointSession::start(ports) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                warnings.push(format!("kernel tracepoint unavailable: {e}"));
+                None
+            }
+        };
+        let (table, table_source) = match DiagSampler::start(ports, SAMPLE_EVERY) {
+            Ok(s) => (Some(s), "sock_diag"),
+            Err(e) => {
+                warnings.push(format!(
+                    "sock_diag unavailable ({e}); polling /proc/net/tcp instead"
+                ));
+                match poll_proc_net(ports, SAMPLE_EVERY) {
+                    Ok(s) => (Some(s), "proc"),
+                    Err(e) => {
+                        warnings.push(format!("/proc/net/tcp unavailable: {e}"));
+                        (None, "none")
+                    }
+                }
+            }
+        };
+        let source = match (trace.is_some(), table_source) {
+            (true, "sock_diag") => "tracepoint+sock_diag",
+            (true, "proc") => "tracepoint+proc",
+            (true, _) => "tracepoint",
+            (false, "sock_diag") => "sock_diag",
+            (false, "proc") => "proc (unprivileged fallback)",
+            _ => "none",
+        };
+        for w in &warnings {
+            tracing::debug!("{w}");
+        }
+        KernelObservers {
+            trace,
+            table,
+            source,
+            warnings,
+        }
+    }
+
+    /// Stops both observers and collects what they saw.
+    pub fn stop(self) -> KernelObservations {
+        let mut warnings = self.warnings;
+        let sockets = match self.trace.map(TracepointSession::stop) {
+            Some(Ok(transitions)) => group_by_socket(&transitions),
+            Some(Err(e)) => {
+                warnings.push(format!("kernel tracepoint failed: {e}"));
+                Vec::new()
+            }
+            None => Vec::new(),
+        };
+        let table = self.table.map(DiagSampler::stop).unwrap_or_default();
+        let unavailable = (self.source == "none")
+            .then(|| "neither the tracepoint nor the socket table could be read".to_string());
+        KernelObservations {
+            source: self.source,
+            sockets,
+            table,
+            warnings,
+            unavailable,
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! What `protolab run` prints: the verdict, each connection's inferred transitions
+//! with the kernel's beside them (offsets in µs), every disagreement flagged.
+
+use std::fmt::Write as _;
+
+use super::kernel_compare::EndpointComparison;
+use super::run::RunOutcome;
+
+fn endpoint_table(s: &mut String, e: &EndpointComparison) {
+    let _ = writeln!(s, "    {} {}", e.endpoint, e.local);
+    let _ = writeln!(
+        s,
+        "      {:<14} {:>6}   {:<14} {:>10}",
+        "inferred", "frame", "kernel", "offset"
+    );
+    for r in &e.rows {
+        let inferred = r.inferred.map(|s| s.name()).unwrap_or("-");
+        let kernel = r.kernel.map(|s| s.name()).unwrap_or("-");
+        let frame = r.frame.map(|f| f.to_string()).unwrap_or_default();
+        let offset = r.offset_us.map(|o| format!("{o:+} µs")).unwrap_or_default();
+        let flag = if r.agree { "" } else { "   <-- disagrees" };
+        let _ = writeln!(
+            s,
+            "      {inferred:<14} {frame:>6}   {kernel:<14} {offset:>10}{flag}"
+        );
+    }
+}
+
+/// The run's report on stdout.
+pub fn render(o: &RunOutcome) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "run {}", o.run_id);
+    let _ = writeln!(
+        s,
+        "  capture {} ({} frames, {} dropped)   report {}",
+        o.capture_path.display(),
+        o.stats.frames,
+        o.stats.dropped,
+        o.report_dir.display()
+    );
+    for note in &o.notes {
+        let _ = writeln!(s, "  note: {note}");
+    }
+    for f in &o.flows {
+        let secs = f.duration.0 as f64 / 1e9;
+        let bytes = f.bytes.client + f.bytes.server;
+        let rate = if secs > 0.0 {
+            format!(", {:.1} Mbit/s", bytes as f64 * 8.0 / secs / 1e6)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            s,
+            "  flow {} {} {} -> {}  {} {}  {} bytes in {:.6} s{rate}",
+            f.flow, f.proto, f.client, f.server, f.conn_state, f.history, bytes, secs
+        );
+    }
+    for w in &o.kernel_warnings {
+        let _ = writeln!(s, "  kernel: {w}");
+    }
+    let k = &o.kernel;
+    match &k.unavailable {
+        Some(why) => {
+            let _ = writeln!(s, "  kernel states: not available ({why})");
+        }
+        None => {
+            let _ = writeln!(s, "  kernel states from {}:", k.source);
+            for c in &k.connections {
+                let _ = writeln!(s, "  connection {}", c.flow);
+                endpoint_table(&mut s, &c.client);
+                endpoint_table(&mut s, &c.server);
+            }
+        }
+    }
+    if o.mismatches.is_empty() && k.agree {
+        let _ = writeln!(
+            s,
+            "OK: the capture shows what the scenario teaches, and the kernel agrees"
+        );
+    } else {
+        for m in &o.mismatches {
+            let _ = writeln!(s, "MISMATCH: {}", m.0);
+        }
+        if !k.agree {
+            let _ = writeln!(
+                s,
+                "MISMATCH: the kernel's states differ from the inferred ones (marked above)"
+            );
+        }
+    }
+    s
+}
