@@ -84,7 +84,7 @@ impl Analyzer {
     /// TCP or UDP layer (ARP, ICMP, later fragments), belong to no flow.
     pub fn process(&mut self, packet: &Packet) -> &FrameAnalysis {
         self.frame.reset();
-        if packet.ts_ns >= self.last_sweep + SWEEP_EVERY_NS {
+        if packet.ts_ns >= self.last_sweep.saturating_add(SWEEP_EVERY_NS) {
             self.sweep(packet.ts_ns);
         }
         let (Some(ip), Some(transport), None) = (&packet.ip, &packet.transport, &packet.error)

@@ -343,7 +343,7 @@ impl FileReader {
                         PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
                             self.interfaces.push(Interface {
                                 linktype: LinkType(idb.linktype.0 as u32),
-                                units_per_second: idb.ts_resolution().unwrap_or(1_000_000),
+                                units_per_second: units_per_second(idb.if_tsresol),
                                 offset_seconds: idb.ts_offset(),
                             });
                             false
@@ -592,6 +592,18 @@ fn fill(
     frame.bytes.extend_from_slice(data);
 }
 
+/// Timestamp units per second from pcapng's `if_tsresol`: a power of ten, or of two
+/// when the high bit is set. (pcap-parser 0.17 rejects every binary resolution.)
+fn units_per_second(tsresol: u8) -> u64 {
+    let exp = u32::from(tsresol & 0x7f);
+    let units = if tsresol & 0x80 != 0 {
+        1u64.checked_shl(exp)
+    } else {
+        10u64.checked_pow(exp)
+    };
+    units.unwrap_or(1_000_000)
+}
+
 /// Converts a timestamp in the interface's units to nanoseconds since the epoch.
 #[inline]
 fn timestamp_ns(units: u64, iface: Interface) -> u64 {
@@ -829,5 +841,17 @@ mod tests {
             .err()
             .expect("rejected");
         assert!(matches!(err, CaptureError::Empty { .. }));
+    }
+
+    #[test]
+    fn pcapng_time_resolutions_decimal_and_binary() {
+        assert_eq!(units_per_second(6), 1_000_000);
+        assert_eq!(units_per_second(9), 1_000_000_000);
+        assert_eq!(units_per_second(0x80 | 10), 1024);
+        assert_eq!(
+            units_per_second(0x80 | 70),
+            1_000_000,
+            "absurd values fall back to µs"
+        );
     }
 }

@@ -45,7 +45,21 @@ pub fn fill(packet: &mut Packet, sliced: &LaxSlicedPacket<'_>, frame: &[u8], tru
             let mut ext = ArrayVec::new();
             let mut id = None;
             let mut frag = None;
-            for e in v6.extensions().clone() {
+            // etherparse's iterator follows the last header's "next header" field even
+            // past a header that failed to parse, reading beyond the slice (found by
+            // fuzzing): stop once the headers seen cover the extension bytes.
+            let mut seen = 0;
+            let mut headers = v6.extensions().clone().into_iter();
+            while seen < ext_len {
+                let Some(e) = headers.next() else { break };
+                seen += match &e {
+                    Ipv6ExtensionSlice::HopByHop(h)
+                    | Ipv6ExtensionSlice::Routing(h)
+                    | Ipv6ExtensionSlice::DestinationOptions(h) => h.slice().len(),
+                    Ipv6ExtensionSlice::Fragment(f) => f.slice().len(),
+                    Ipv6ExtensionSlice::Authentication(a) => a.slice().len(),
+                }
+                .max(1);
                 let number = match e {
                     Ipv6ExtensionSlice::HopByHop(_) => 0,
                     Ipv6ExtensionSlice::Routing(_) => 43,
