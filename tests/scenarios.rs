@@ -179,7 +179,12 @@ async fn tcp_upper_works_with_nc() {
         .output()
         .is_err()
     {
-        eprintln!("nc is not installed: skipped");
+        // scripts/setup installs netcat-openbsd; in CI a missing nc is a failure.
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "nc is required in CI: run scripts/setup"
+        );
+        eprintln!("SKIPPED: nc is not installed (scripts/setup installs netcat-openbsd)");
         return;
     }
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -57,6 +57,15 @@ impl TcpState {
         TcpState::ALL.into_iter().find(|s| s.name() == name)
     }
 
+    /// A sequence of states as people read it: `CLOSED > SYN_SENT > ESTABLISHED`.
+    pub fn path(states: &[TcpState]) -> String {
+        states
+            .iter()
+            .map(|s| s.name())
+            .collect::<Vec<_>>()
+            .join(" > ")
+    }
+
     /// The endpoint has finished with the connection (nothing more can move it but a new SYN).
     pub fn is_finished(self) -> bool {
         matches!(self, TcpState::Closed | TcpState::TimeWait)

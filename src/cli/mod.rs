@@ -10,6 +10,7 @@ mod flows;
 mod inspect;
 mod progress;
 mod run;
+mod scenario_args;
 mod scenarios;
 mod serve;
 

@@ -10,28 +10,18 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::lab::run::{run as run_lab, RunConfig};
-use crate::scenario::{FileProtocol, Params, ScenarioName};
+use crate::scenario::{Params, ScenarioName};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// The scenario (see `protolab scenarios`).
     #[arg(value_enum)]
     pub scenario: ScenarioName,
-    /// Concurrent clients (tcp-upper, udp-daytime).
-    #[arg(long, default_value_t = 1)]
-    pub clients: usize,
+    #[command(flatten)]
+    pub scenario_args: super::scenario_args::ScenarioArgs,
     /// Server port (each scenario has its own default).
     #[arg(long)]
     pub port: Option<u16>,
-    /// File to send (file-transfer); generated when absent.
-    #[arg(long, value_name = "FILE")]
-    pub file: Option<PathBuf>,
-    /// Size of the generated file (file-transfer).
-    #[arg(long, default_value_t = 64 * 1024)]
-    pub bytes: u64,
-    /// file-transfer protocol: the notes' simple one or the sized variant.
-    #[arg(long, value_enum, default_value = "simple")]
-    pub protocol: FileProtocol,
     /// Put the capture and the report under DIR/<run-id>/ instead of captures/ and reports/.
     #[arg(short = 'o', long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -50,12 +40,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     let recv_dir = std::env::temp_dir().join(format!("protolab-recv-{}", std::process::id()));
     let params = Params {
-        clients: args.clients.max(1),
-        file: args.file.clone(),
-        bytes: args.bytes,
-        protocol: args.protocol,
         recv_dir: recv_dir.clone(),
-        ..Params::default()
+        ..args.scenario_args.params()
     };
     let config = RunConfig {
         scenario: args.scenario,

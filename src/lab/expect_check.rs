@@ -8,14 +8,6 @@ use crate::scenario::Expectation;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mismatch(pub String);
 
-fn path(states: &[TcpState]) -> String {
-    states
-        .iter()
-        .map(|s| s.name())
-        .collect::<Vec<_>>()
-        .join(" > ")
-}
-
 /// Every way `flows` differs from `expected`; empty when the capture agrees.
 pub fn check_expectation(expected: &Expectation, flows: &[FlowSummary]) -> Vec<Mismatch> {
     let mut out = Vec::new();
@@ -33,17 +25,17 @@ pub fn check_expectation(expected: &Expectation, flows: &[FlowSummary]) -> Vec<M
         if states.client_states != want.client_states {
             out.push(Mismatch(format!(
                 "connection {n} client: expected {}\n{:>22}got      {}",
-                path(&want.client_states),
+                TcpState::path(&want.client_states),
                 "",
-                path(&states.client_states)
+                TcpState::path(&states.client_states)
             )));
         }
         if states.server_states != want.server_states {
             out.push(Mismatch(format!(
                 "connection {n} server: expected {}\n{:>22}got      {}",
-                path(&want.server_states),
+                TcpState::path(&want.server_states),
                 "",
-                path(&states.server_states)
+                TcpState::path(&states.server_states)
             )));
         }
         if let Some(bytes) = want.client_bytes.filter(|b| *b != got.bytes.client) {

@@ -21,14 +21,6 @@ pub fn flows_header() -> String {
     )
 }
 
-fn path(states: &[TcpState]) -> String {
-    states
-        .iter()
-        .map(|s| s.name())
-        .collect::<Vec<_>>()
-        .join(" > ")
-}
-
 /// One flow's row, plus its state paths and notable counters on following lines.
 pub fn flow_rows(f: &FlowSummary) -> String {
     let mut s = String::new();
@@ -47,8 +39,8 @@ pub fn flow_rows(f: &FlowSummary) -> String {
         f.history
     );
     if let Some(tcp) = &f.tcp {
-        let _ = write!(s, "\n      client: {}", path(&tcp.client_states));
-        let _ = write!(s, "\n      server: {}", path(&tcp.server_states));
+        let _ = write!(s, "\n      client: {}", TcpState::path(&tcp.client_states));
+        let _ = write!(s, "\n      server: {}", TcpState::path(&tcp.server_states));
         let notes: Vec<String> = [
             (tcp.retransmissions, "retransmissions"),
             (tcp.fast_retransmissions, "fast retransmissions"),

@@ -1,0 +1,36 @@
+//! The scenario parameters `run` and `client` share.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::scenario::{FileProtocol, Params};
+
+#[derive(Debug, Clone, Args)]
+pub struct ScenarioArgs {
+    /// Concurrent clients (tcp-upper, udp-daytime).
+    #[arg(long, default_value_t = 1)]
+    pub clients: usize,
+    /// File to send (file-transfer); generated when absent.
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Size of the generated file when --file is absent (file-transfer).
+    #[arg(long, default_value_t = 64 * 1024)]
+    pub bytes: u64,
+    /// file-transfer protocol: the notes' simple one or the sized variant.
+    #[arg(long, value_enum, default_value = "simple")]
+    pub protocol: FileProtocol,
+}
+
+impl ScenarioArgs {
+    /// The scenario's parameters; everything not given keeps its default.
+    pub fn params(&self) -> Params {
+        Params {
+            clients: self.clients.max(1),
+            file: self.file.clone(),
+            bytes: self.bytes,
+            protocol: self.protocol,
+            ..Params::default()
+        }
+    }
+}
