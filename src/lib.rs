@@ -11,6 +11,8 @@
 //! - [`analyze`] — flows, per-endpoint TCP state machines, expert flags, RTT, Zeek codes.
 //! - [`replay`] — the read → decode → analyse loop shared by the commands.
 //! - [`output`] — printers: one line per frame, NDJSON, the flows table.
+//! - [`chart`] — ladder, state timeline, seq/time, throughput, RTT and layers charts (SVG/PNG).
+//! - [`report`] — the lab report: index.html with step-through players, report.md, report.json, charts; en + zh.
 //! - [`scenario`] — the course's socket programs (servers, clients, what each teaches).
 //! - [`lab`] — runs a scenario while capturing, with the kernel's states beside the inferred ones.
 //! - [`cli`] — argument parsing and the subcommands; `main` only calls [`cli::run`].
@@ -21,10 +23,12 @@
 
 pub mod analyze;
 pub mod capture;
+pub mod chart;
 pub mod cli;
 pub mod decode;
 pub mod lab;
 pub mod output;
 pub mod replay;
+pub mod report;
 pub mod scenario;
 pub mod timestamp;

@@ -63,6 +63,7 @@ fn every_scenario_runs_and_the_kernel_agrees() {
             timeout: Duration::from_secs(30),
             command: format!("protolab run {}", info.id),
             snaplen: None,
+            lang: protolab::chart::Lang::En,
         };
         let outcome = run(&config, &|| false).unwrap_or_else(|e| panic!("{}: {e}", info.id));
         let text = protolab::lab::summary::render(&outcome);
@@ -112,7 +113,19 @@ fn every_scenario_runs_and_the_kernel_agrees() {
         }
 
         // The report folder holds what it promises, and the capture replays to the same flows.
-        for file in ["flows.json", "kernel.json", "run.json"] {
+        let html = outcome
+            .report
+            .as_ref()
+            .unwrap_or_else(|e| panic!("{}: no report: {e}", info.id));
+        assert!(html.is_file(), "{}", info.id);
+        for file in [
+            "flows.json",
+            "kernel.json",
+            "run.json",
+            "index.html",
+            "report.md",
+            "report.json",
+        ] {
             assert!(
                 outcome.report_dir.join(file).is_file(),
                 "{}: {file}",
@@ -155,6 +168,7 @@ fn a_port_in_use_is_a_clear_error() {
         timeout: Duration::from_secs(10),
         command: String::new(),
         snaplen: None,
+        lang: protolab::chart::Lang::En,
     };
     let err = run(&config, &|| false).expect_err("a port in use stops the run");
     assert_eq!(

@@ -4,11 +4,13 @@
 //! expectation, 2 usage or environment error (bad file, missing privilege).
 
 mod capture;
+mod chart;
 mod client;
 mod completions;
 mod flows;
 mod inspect;
 mod progress;
+mod report;
 mod run;
 mod scenario_args;
 mod scenarios;
@@ -50,6 +52,10 @@ pub enum Command {
     Client(client::ClientArgs),
     /// Live capture on an interface: decoded lines and state changes as they happen.
     Capture(capture::CaptureArgs),
+    /// Draw one chart of a capture: ladder, states, seq, throughput, rtt or layers (SVG or PNG).
+    Chart(chart::ChartArgs),
+    /// The full lab report for a capture or a run folder: HTML, Markdown, JSON and charts.
+    Report(report::ReportArgs),
     /// Print shell completions (bash, zsh, fish, elvish, powershell).
     Completions(completions::CompletionsArgs),
 }
@@ -66,6 +72,8 @@ pub fn run() -> ExitCode {
         Command::Scenarios(args) => scenarios::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Client(args) => client::run(args),
+        Command::Chart(args) => chart::run(args),
+        Command::Report(args) => report::run(args),
         Command::Completions(args) => completions::run(args),
     };
     match result {

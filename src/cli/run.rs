@@ -31,6 +31,9 @@ pub struct RunArgs {
     /// Bytes kept per captured frame (128 keeps the headers of big transfers small).
     #[arg(short = 's', long)]
     pub snaplen: Option<i32>,
+    /// Language of the lab report (中文: zh).
+    #[arg(long, value_enum, default_value = "en")]
+    pub lang: crate::chart::Lang,
 }
 
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
@@ -51,6 +54,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         timeout: Duration::from_secs(args.timeout),
         command: std::env::args().collect::<Vec<_>>().join(" "),
         snaplen: args.snaplen,
+        lang: args.lang,
     };
     let flag = Arc::clone(&interrupted);
     let outcome = run_lab(&config, &move || flag.load(Ordering::Relaxed));

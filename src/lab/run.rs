@@ -38,6 +38,8 @@ pub struct RunConfig {
     pub command: String,
     /// Bytes kept per captured frame (e.g. 128 for headers only); everything when `None`.
     pub snaplen: Option<i32>,
+    /// Language of the lab report written into the run's folder.
+    pub lang: crate::chart::Lang,
 }
 
 /// Why a run could not be carried out (exit code 2).
@@ -78,6 +80,8 @@ pub struct RunOutcome {
     pub interrupted: bool,
     pub scenario_error: Option<String>,
     pub notes: Vec<String>,
+    /// The lab report's index.html, or why it could not be written.
+    pub report: Result<PathBuf, String>,
 }
 
 /// run.json: enough to know what ran and to run it again.
@@ -218,6 +222,14 @@ pub fn run(config: &RunConfig, interrupted: &dyn Fn() -> bool) -> Result<RunOutc
         notes: &notes,
     };
     write_json(&report_dir.join("run.json"), &record)?;
+    // The lab report reads the folder just written, exactly as `protolab report DIR` would.
+    // A report that cannot be drawn does not undo the run: it is said, not fatal.
+    let report = crate::report::load_input(&report_dir)
+        .map_err(|e| e.to_string())
+        .and_then(|input| {
+            crate::report::write_report(&input, &report_dir, config.lang).map_err(|e| e.to_string())
+        })
+        .map(|files| files.index_html);
     Ok(RunOutcome {
         run_id,
         capture_path,
@@ -230,6 +242,7 @@ pub fn run(config: &RunConfig, interrupted: &dyn Fn() -> bool) -> Result<RunOutc
         interrupted: interrupted_now,
         scenario_error,
         notes,
+        report,
     })
 }
 

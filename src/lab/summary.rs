@@ -38,6 +38,14 @@ pub fn render(o: &RunOutcome) -> String {
         o.stats.dropped,
         o.report_dir.display()
     );
+    match &o.report {
+        Ok(html) => {
+            let _ = writeln!(s, "  lab report {}", html.display());
+        }
+        Err(e) => {
+            let _ = writeln!(s, "  lab report not written: {e}");
+        }
+    }
     for note in &o.notes {
         let _ = writeln!(s, "  note: {note}");
     }

@@ -1,0 +1,204 @@
+//! Loading a capture into what the charts draw: every flow's summary and a bounded
+//! sample of its frames.
+//!
+//! A chart of a connection with a million segments cannot show them all anyway, so
+//! each flow keeps its first and last frames (the handshake and the teardown, which
+//! are what a student looks at) and counts the ones folded away in between. A global
+//! budget keeps a capture with very many flows bounded too.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::Path;
+
+use crate::analyze::{FlowSummary, FrameAnalysis};
+use crate::capture::FileReader;
+use crate::decode::Packet;
+use crate::replay::{replay, Next};
+
+use super::ChartError;
+
+/// One frame as the charts see it: decoded, analysed, and its first bytes.
+#[derive(Debug, Clone)]
+pub struct FrameRecord {
+    pub packet: Packet,
+    pub analysis: FrameAnalysis,
+    /// Raw frame bytes (at most [`LoadLimits::max_bytes`] of them), for the layers
+    /// chart and the hex dump.
+    pub bytes: Vec<u8>,
+}
+
+/// A capture loaded for charting.
+#[derive(Debug, Clone, Default)]
+pub struct CaptureData {
+    /// Every TCP connection and UDP stream, in flow-id order.
+    pub flows: Vec<FlowSummary>,
+    /// Kept frames of each flow, in capture order (the first and last ones of long flows).
+    pub frames: BTreeMap<u64, Vec<FrameRecord>>,
+    /// Frames that belong to no flow (ARP, ICMP, undecodable), the first ones only.
+    pub other: Vec<FrameRecord>,
+    /// Timestamp of the first frame of the capture.
+    pub first_ts_ns: u64,
+    pub total_frames: u64,
+    /// Frames left out per flow (between the kept head and tail, or past the budget).
+    pub folded: BTreeMap<u64, u64>,
+    /// Where, in `frames[flow]`, the folded frames were taken out (the head's length).
+    pub fold_at: BTreeMap<u64, usize>,
+}
+
+impl CaptureData {
+    /// The summary of flow `id`.
+    pub fn flow(&self, id: u64) -> Option<&FlowSummary> {
+        self.flows.iter().find(|f| f.flow == id)
+    }
+
+    /// Kept frames of flow `id` (empty when none were kept).
+    pub fn flow_frames(&self, id: u64) -> &[FrameRecord] {
+        self.frames.get(&id).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// The first TCP flow, else the first flow of any kind.
+    pub fn default_flow(&self) -> Option<u64> {
+        self.flows
+            .iter()
+            .find(|f| f.proto == "tcp")
+            .or_else(|| self.flows.first())
+            .map(|f| f.flow)
+    }
+
+    /// A frame by its number, wherever it was kept.
+    pub fn frame(&self, number: u64) -> Option<&FrameRecord> {
+        self.frames
+            .values()
+            .flatten()
+            .chain(self.other.iter())
+            .find(|r| r.packet.frame == number)
+    }
+}
+
+/// How much of a capture [`load_capture_with`] keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoadLimits {
+    /// First frames kept per flow.
+    pub head: usize,
+    /// Last frames kept per flow.
+    pub tail: usize,
+    /// Frames kept that belong to no flow.
+    pub other: usize,
+    /// Once this many frames are kept, flows that start later keep only `small` first
+    /// and `small` last frames each (enough for the handshake and the teardown).
+    pub budget: usize,
+    pub small: usize,
+    /// Frames kept in all, across flows: past it, nothing more is kept.
+    pub total: usize,
+    /// Bytes of each frame kept for the hex dump.
+    pub max_bytes: usize,
+}
+
+impl Default for LoadLimits {
+    fn default() -> Self {
+        LoadLimits {
+            head: 1000,
+            tail: 1000,
+            other: 200,
+            budget: 30_000,
+            small: 16,
+            total: 60_000,
+            max_bytes: 256,
+        }
+    }
+}
+
+struct Kept {
+    head: Vec<FrameRecord>,
+    tail: VecDeque<FrameRecord>,
+    /// How many first and last frames this flow may keep.
+    cap: (usize, usize),
+}
+
+/// Replays `path` and keeps what the charts need, with the default [`LoadLimits`].
+pub fn load_capture(path: &Path) -> Result<CaptureData, ChartError> {
+    load_capture_with(path, LoadLimits::default())
+}
+
+/// Replays `path` and keeps at most `limits` frames.
+pub fn load_capture_with(path: &Path, limits: LoadLimits) -> Result<CaptureData, ChartError> {
+    let mut reader = FileReader::open(path).map_err(|e| ChartError::Capture(e.to_string()))?;
+    let mut kept: BTreeMap<u64, Kept> = BTreeMap::new();
+    let mut folded: BTreeMap<u64, u64> = BTreeMap::new();
+    let mut other: Vec<FrameRecord> = Vec::new();
+    let mut flows: Vec<FlowSummary> = Vec::new();
+    let mut first_ts_ns: Option<u64> = None;
+    let mut total = 0usize;
+    let record = |raw: &crate::capture::RawFrame, p: &Packet, a: &FrameAnalysis| FrameRecord {
+        packet: p.clone(),
+        analysis: a.clone(),
+        bytes: raw.bytes[..raw.bytes.len().min(limits.max_bytes)].to_vec(),
+    };
+    let replayed = replay(
+        &mut reader,
+        |raw, p, a| -> Result<Next, ChartError> {
+            first_ts_ns.get_or_insert(p.ts_ns);
+            let Some(flow) = a.flow else {
+                if other.len() < limits.other {
+                    other.push(record(raw, p, a));
+                }
+                return Ok(Next::Continue);
+            };
+            let k = kept.entry(flow).or_insert_with(|| Kept {
+                head: Vec::new(),
+                tail: VecDeque::new(),
+                cap: if total < limits.budget {
+                    (limits.head, limits.tail)
+                } else {
+                    (limits.small, limits.small)
+                },
+            });
+            if k.head.len() < k.cap.0 && k.tail.is_empty() && total < limits.total {
+                k.head.push(record(raw, p, a));
+                total += 1;
+            } else if k.tail.len() < k.cap.1 && total < limits.total {
+                k.tail.push_back(record(raw, p, a));
+                total += 1;
+            } else if !k.tail.is_empty() {
+                // The tail is a ring: the oldest kept frame there is folded away.
+                k.tail.pop_front();
+                k.tail.push_back(record(raw, p, a));
+                *folded.entry(flow).or_default() += 1;
+            } else {
+                *folded.entry(flow).or_default() += 1;
+            }
+            Ok(Next::Continue)
+        },
+        |tick| {
+            flows.extend(tick.retired);
+            Ok(())
+        },
+    )?;
+    flows.extend(replayed.analyzer.finish());
+    flows.sort_by_key(|f| f.flow);
+    if let Some(e) = replayed.error {
+        // Every whole frame before the damage was read: chart those, but say so.
+        tracing::warn!("{}: {e}", path.display());
+    }
+    let mut fold_at = BTreeMap::new();
+    let frames = kept
+        .into_iter()
+        .filter(|(_, k)| !k.head.is_empty())
+        .map(|(id, k)| {
+            if folded.contains_key(&id) {
+                fold_at.insert(id, k.head.len());
+            }
+            let mut v = k.head;
+            v.extend(k.tail);
+            (id, v)
+        })
+        .collect();
+    Ok(CaptureData {
+        flows,
+        frames,
+        other,
+        first_ts_ns: first_ts_ns.unwrap_or(0),
+        total_frames: replayed.frames,
+        folded,
+        fold_at,
+    })
+}

@@ -1,0 +1,416 @@
+//! The ladder (sequence) diagram: two lifelines, one sloping arrow per segment,
+//! each endpoint's state written on its lifeline where it changes.
+//!
+//! Time runs down. Rows are one per segment (not to scale, so a 40 µs handshake
+//! stays as readable as a 2 s transfer); each row is labelled with its real time.
+//! Long data phases are folded into one "… N segments …" row.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, VPos};
+
+use super::{draw_err, style, ChartError, Ctx, FrameRecord};
+use crate::analyze::{AnalysisFlags, Role, TcpState};
+use crate::decode::{ArpOp, Transport};
+
+/// Above this many kept segments the middle is folded.
+const FOLD_ABOVE: usize = 40;
+/// Segments kept on each side of the fold.
+const KEEP: usize = 12;
+const ROW_MIN: i32 = 22;
+
+/// One row of the diagram.
+enum Item<'a> {
+    Segment(&'a FrameRecord),
+    Fold(u64),
+}
+
+/// Which side of the picture a frame starts from, for frames outside any flow.
+fn endpoint_key(r: &FrameRecord) -> Option<(String, String)> {
+    let p = &r.packet;
+    if let Some(ip) = &p.ip {
+        return Some((ip.src.to_string(), ip.dst.to_string()));
+    }
+    if let Some(arp) = &p.arp {
+        return Some((arp.sender_ip.to_string(), arp.target_ip.to_string()));
+    }
+    p.eth
+        .as_ref()
+        .map(|e| (e.src.to_string(), e.dst.to_string()))
+}
+
+/// The arrow's label: tcpdump flags, relative numbers and length.
+fn label(r: &FrameRecord) -> String {
+    let p = &r.packet;
+    let a = &r.analysis;
+    match &p.transport {
+        Some(Transport::Tcp(t)) => {
+            let mut s = format!("[{}] seq={}", t.flags.tcpdump(), a.rel_seq.unwrap_or(t.seq));
+            if t.flags.ack() {
+                s.push_str(&format!(" ack={}", a.rel_ack.unwrap_or(t.ack)));
+            }
+            s.push_str(&format!(" win={} len={}", t.window, t.len));
+            s
+        }
+        Some(Transport::Udp(u)) => format!("UDP {} → {} len={}", u.sport, u.dport, u.payload_len()),
+        Some(Transport::Icmp(i)) => match (i.icmp_type, i.echo) {
+            (8 | 128, Some((id, seq))) => format!("ICMP echo request id={id} seq={seq}"),
+            (0 | 129, Some((id, seq))) => format!("ICMP echo reply id={id} seq={seq}"),
+            (t, _) => format!("ICMP type={t} code={}", i.code),
+        },
+        None => match &p.arp {
+            Some(arp) => match arp.op {
+                ArpOp::Request => format!("ARP who-has {} tell {}", arp.target_ip, arp.sender_ip),
+                ArpOp::Reply => format!("ARP {} is-at {}", arp.sender_ip, arp.sender_mac),
+                ArpOp::Other(n) => format!("ARP op {n}"),
+            },
+            None => format!("frame {} ({} bytes)", p.frame, p.len),
+        },
+    }
+}
+
+/// Colour and expert note of an arrow.
+fn marking(r: &FrameRecord, sender: Role) -> (RGBColor, &'static str) {
+    let f = r.analysis.flags;
+    if f.is_retransmission() {
+        let note = if f.has(AnalysisFlags::FAST_RETRANSMISSION) {
+            "fast retransmission"
+        } else if f.has(AnalysisFlags::SPURIOUS_RETRANSMISSION) {
+            "spurious retransmission"
+        } else {
+            "retransmission"
+        };
+        (style::RETRANS, note)
+    } else if f.has(AnalysisFlags::DUPLICATE_ACK) {
+        (style::DUP_ACK, "dup ACK")
+    } else if f.has(AnalysisFlags::OUT_OF_ORDER) {
+        (style::OOO, "out-of-order")
+    } else {
+        let c = match sender {
+            Role::Client => style::CLIENT,
+            Role::Server => style::SERVER,
+        };
+        (c, "")
+    }
+}
+
+pub fn draw<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    ctx: &Ctx,
+) -> Result<(), ChartError> {
+    let t = ctx.t;
+    let fam = t.family();
+    let (w, h) = root.dim_in_pixel();
+    let (w, h) = (w as i32, h as i32);
+
+    // Who is on the left and on the right.
+    let (left, right, frames): (String, String, Vec<&FrameRecord>) = match ctx.summary {
+        Some(s) => (
+            format!("{} {}", t.pick("client", "客户端"), s.client),
+            format!("{} {}", t.pick("server", "服务器"), s.server),
+            ctx.frames.iter().collect(),
+        ),
+        None => {
+            let first = ctx.frames.iter().find_map(endpoint_key);
+            match first {
+                Some((a, b)) => {
+                    let frames = ctx
+                        .frames
+                        .iter()
+                        .filter(|r| {
+                            endpoint_key(r)
+                                .is_some_and(|(s, d)| (s == a && d == b) || (s == b && d == a))
+                        })
+                        .collect();
+                    (a, b, frames)
+                }
+                None => (String::new(), String::new(), Vec::new()),
+            }
+        }
+    };
+    let sender_of = |r: &FrameRecord| -> Role {
+        match ctx.summary {
+            Some(_) => r.analysis.sender.unwrap_or(Role::Client),
+            None => match endpoint_key(r) {
+                Some((s, _)) if s == left => Role::Client,
+                _ => Role::Server,
+            },
+        }
+    };
+
+    let proto = ctx.summary.map(|s| s.proto).unwrap_or("");
+    let title = match (proto, ctx.summary) {
+        ("tcp", Some(s)) => format!(
+            "{} {} — {}",
+            t.pick("TCP connection", "TCP 连接"),
+            s.flow,
+            t.pick("ladder diagram", "时序图")
+        ),
+        ("udp", Some(s)) => format!(
+            "{} {} — {}",
+            t.pick("UDP stream", "UDP 流"),
+            s.flow,
+            t.pick("ladder diagram", "时序图")
+        ),
+        _ => t
+            .pick(
+                "Frames outside any flow (ARP, ICMP) — ladder diagram",
+                "流之外的帧（ARP、ICMP）— 时序图",
+            )
+            .to_string(),
+    };
+    let data_folded = ctx.data.folded.get(&ctx.flow).copied().unwrap_or(0);
+    let fold_at = ctx.data.fold_at.get(&ctx.flow).copied();
+    let subtitle = format!(
+        "{} {}{}",
+        frames.len() as u64 + data_folded,
+        t.pick("frames", "帧"),
+        t.pick(
+            " · time runs down, one row per packet (not to scale)",
+            " · 时间自上而下，每个报文一行（非等比例）"
+        )
+    );
+    style::title(root, fam, &title, &subtitle)?;
+
+    // Rows: fold the middle when there are too many.
+    let top = 120;
+    let bottom = h - 50;
+    let max_rows = ((bottom - top) / ROW_MIN).max(5) as usize;
+    let keep = KEEP.min((max_rows - 1) / 2);
+    let mut items: Vec<Item> = Vec::new();
+    if frames.len() > FOLD_ABOVE.min(max_rows) || data_folded > 0 {
+        let n = frames.len();
+        let head = keep.min(fold_at.unwrap_or(n));
+        let tail = keep.min(n - head);
+        items.extend(frames[..head].iter().map(|r| Item::Segment(r)));
+        let hidden = (n - head - tail) as u64 + data_folded;
+        if hidden > 0 {
+            items.push(Item::Fold(hidden));
+        }
+        items.extend(frames[n - tail..].iter().map(|r| Item::Segment(r)));
+    } else {
+        items.extend(frames.iter().map(|r| Item::Segment(r)));
+    }
+    // One extra row at the top for the initial states.
+    let rows = items.len() as i32 + 1;
+    let row_h = ((bottom - top) / rows.max(1)).clamp(ROW_MIN, 60);
+    let drop = row_h * 2 / 3;
+    let xl = 300.min(w / 3);
+    let xr = w - 220.min(w / 4);
+
+    // Lifelines and their headers.
+    let y_end = top + rows * row_h;
+    for (x, name, color) in [(xl, &left, style::CLIENT), (xr, &right, style::SERVER)] {
+        root.draw(&PathElement::new(
+            vec![(x, top - 8), (x, y_end)],
+            ShapeStyle::from(&style::GREY).stroke_width(3),
+        ))
+        .map_err(draw_err)?;
+        style::text(
+            root,
+            name,
+            (x, top - 30),
+            17,
+            fam,
+            &color,
+            (HPos::Center, VPos::Bottom),
+        )?;
+    }
+    style::text(
+        root,
+        t.pick("time", "时间"),
+        (14, top - 30),
+        15,
+        fam,
+        &style::GREY,
+        (HPos::Left, VPos::Bottom),
+    )?;
+
+    // Initial states, on the first row.
+    let state_font = 15;
+    let first_ts = frames.first().map(|r| r.packet.ts_ns).unwrap_or(0);
+    if let Some(tcp) = ctx.summary.and_then(|s| s.tcp.as_ref()) {
+        let y = top + 2;
+        let cs = tcp
+            .client_states
+            .first()
+            .copied()
+            .unwrap_or(TcpState::Closed);
+        let ss = tcp
+            .server_states
+            .first()
+            .copied()
+            .unwrap_or(TcpState::Closed);
+        state_label(root, fam, cs.name(), xl, y, true, state_font)?;
+        state_label(root, fam, ss.name(), xr, y, false, state_font)?;
+    }
+
+    // Lowest label drawn on each lifeline so far, so close transitions do not overlap.
+    let mut last_label = [top + 2, top + 2];
+    for (i, item) in items.iter().enumerate() {
+        let y0 = top + (i as i32 + 1) * row_h;
+        match item {
+            Item::Fold(n) => {
+                let msg = format!("… {n} {} …", t.pick("segments", "个段"));
+                root.draw(&PathElement::new(
+                    vec![(xl + 20, y0 + drop / 2), (xr - 20, y0 + drop / 2)],
+                    ShapeStyle::from(&style::LIGHT).stroke_width(1),
+                ))
+                .map_err(draw_err)?;
+                boxed_text(
+                    root,
+                    &msg,
+                    ((xl + xr) / 2, y0 + drop / 2),
+                    16,
+                    fam,
+                    &style::GREY,
+                )?;
+            }
+            Item::Segment(r) => {
+                let sender = sender_of(r);
+                let (x0, x1) = match sender {
+                    Role::Client => (xl, xr),
+                    Role::Server => (xr, xl),
+                };
+                let (color, note) = marking(r, sender);
+                let y1 = y0 + drop;
+                root.draw(&PathElement::new(
+                    vec![(x0, y0), (x1, y1)],
+                    ShapeStyle::from(&color).stroke_width(2),
+                ))
+                .map_err(draw_err)?;
+                // Arrow head: the one polygon per segment (tests count them).
+                let dir = if x1 > x0 { -1 } else { 1 };
+                let slope = f64::from(drop) / f64::from((x1 - x0).abs().max(1));
+                let back = 12;
+                let yb = y1 - (f64::from(back) * slope) as i32;
+                root.draw(&Polygon::new(
+                    vec![
+                        (x1, y1),
+                        (x1 + dir * back, yb - 5),
+                        (x1 + dir * back, yb + 5),
+                    ],
+                    color.filled(),
+                ))
+                .map_err(draw_err)?;
+                let mut text = label(r);
+                if !note.is_empty() {
+                    text = format!("{text}  ({note})");
+                }
+                // Lift the label so the sloping arrow clears both ends of the text.
+                let (tw, _) = root
+                    .estimate_text_size(&text, &TextStyle::from((fam, 15).into_font()))
+                    .map_err(draw_err)?;
+                let span = f64::from((x1 - x0).abs().max(1));
+                let lift = (f64::from(drop) * f64::from(tw) / (2.0 * span)) as i32 + 3;
+                let mid = ((x0 + x1) / 2, (y0 + y1) / 2 - lift);
+                style::text(
+                    root,
+                    &text,
+                    mid,
+                    15,
+                    fam,
+                    &color,
+                    (HPos::Center, VPos::Bottom),
+                )?;
+                let secs = r.packet.ts_ns.saturating_sub(first_ts) as f64 / 1e9;
+                style::text(
+                    root,
+                    &style::secs(secs),
+                    (14, y0),
+                    15,
+                    fam,
+                    &style::GREY,
+                    (HPos::Left, VPos::Center),
+                )?;
+                // States entered because of this segment, on each lifeline.
+                for tr in &r.analysis.transitions {
+                    let (x, y, left_side) = match tr.endpoint {
+                        Role::Client => (xl, if sender == Role::Client { y0 } else { y1 }, true),
+                        Role::Server => (xr, if sender == Role::Server { y0 } else { y1 }, false),
+                    };
+                    let slot = &mut last_label[usize::from(!left_side)];
+                    let y = y.max(*slot + 22);
+                    *slot = y;
+                    state_label(root, fam, tr.to.name(), x, y, left_side, state_font)?;
+                }
+            }
+        }
+    }
+
+    let mut entries = vec![
+        (style::CLIENT, t.pick("client → server", "客户端 → 服务器")),
+        (style::SERVER, t.pick("server → client", "服务器 → 客户端")),
+        (style::RETRANS, t.pick("retransmission", "重传")),
+        (style::DUP_ACK, t.pick("duplicate ACK", "重复 ACK")),
+        (style::OOO, t.pick("out-of-order", "乱序")),
+    ];
+    if ctx.summary.is_none() {
+        entries.truncate(2);
+        entries[0].1 = t.pick("left → right", "左 → 右");
+        entries[1].1 = t.pick("right → left", "右 → 左");
+    }
+    style::legend(root, fam, &entries, h - 22)
+}
+
+/// A state name beside a lifeline, in a box so it reads over the lines.
+fn state_label<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    fam: &str,
+    name: &str,
+    x: i32,
+    y: i32,
+    left_side: bool,
+    size: u32,
+) -> Result<(), ChartError> {
+    let font = TextStyle::from((fam, size).into_font());
+    let (tw, th) = root.estimate_text_size(name, &font).map_err(draw_err)?;
+    let (tw, th) = (tw as i32, th as i32);
+    let (x0, x1) = if left_side {
+        (x - tw - 14, x - 4)
+    } else {
+        (x + 4, x + tw + 14)
+    };
+    root.draw(&Rectangle::new(
+        [(x0, y - th / 2 - 3), (x1, y + th / 2 + 3)],
+        RGBColor(255, 248, 225).filled(),
+    ))
+    .map_err(draw_err)?;
+    root.draw(&Rectangle::new(
+        [(x0, y - th / 2 - 3), (x1, y + th / 2 + 3)],
+        ShapeStyle::from(&style::GREY).stroke_width(1),
+    ))
+    .map_err(draw_err)?;
+    style::text(
+        root,
+        name,
+        ((x0 + x1) / 2, y),
+        size,
+        fam,
+        &style::INK,
+        (HPos::Center, VPos::Center),
+    )
+}
+
+/// Centred text on a white box.
+fn boxed_text<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    s: &str,
+    at: (i32, i32),
+    size: u32,
+    fam: &str,
+    color: &RGBColor,
+) -> Result<(), ChartError> {
+    let font = TextStyle::from((fam, size).into_font());
+    let (tw, th) = root.estimate_text_size(s, &font).map_err(draw_err)?;
+    let (tw, th) = (tw as i32, th as i32);
+    root.draw(&Rectangle::new(
+        [
+            (at.0 - tw / 2 - 6, at.1 - th / 2 - 2),
+            (at.0 + tw / 2 + 6, at.1 + th / 2 + 2),
+        ],
+        WHITE.filled(),
+    ))
+    .map_err(draw_err)?;
+    style::text(root, s, at, size, fam, color, (HPos::Center, VPos::Center))
+}

@@ -1,0 +1,278 @@
+//! Pictures of a capture: ladder diagrams, state timelines, sequence graphs,
+//! throughput, RTT samples and the encapsulation of one frame.
+//!
+//! Pure: a [`CaptureData`] goes in, a drawing comes out on any plotters backend.
+//! [`render_svg`] and [`render_png`] are the two backends the CLI and the report use.
+//! Latin text uses the embedded DejaVu fonts (see FACTS.md), so English charts are
+//! the same on every machine. Chinese labels (`Lang::Zh`) name a list of CJK font
+//! families in SVG, which any browser resolves; PNG needs a CJK font file, taken from
+//! the system (Debian `fonts-wqy-microhei` or `fonts-noto-cjk`) because no crate
+//! ships one: without it Chinese glyphs show as boxes in PNG.
+
+pub mod data;
+mod ladder;
+mod layers;
+mod seq;
+mod states;
+mod style;
+mod text;
+mod throughput;
+
+use std::sync::Once;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+pub use data::{load_capture, load_capture_with, CaptureData, FrameRecord, LoadLimits};
+
+use crate::analyze::FlowSummary;
+use crate::lab::kernel_compare::KernelComparison;
+
+/// Which picture to draw.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ChartKind {
+    /// Sequence (ladder) diagram: one arrow per segment between two lifelines.
+    Ladder,
+    /// Both endpoints' states as coloured bands over time.
+    States,
+    /// Stevens / tcptrace sequence-number graph of one direction.
+    Seq,
+    /// Bytes per interval, both directions.
+    Throughput,
+    /// Data → ACK round-trip samples.
+    Rtt,
+    /// Encapsulation of one frame: nested headers and a coloured hex dump.
+    Layers,
+}
+
+impl ChartKind {
+    pub const ALL: [ChartKind; 6] = [
+        ChartKind::Ladder,
+        ChartKind::States,
+        ChartKind::Seq,
+        ChartKind::Throughput,
+        ChartKind::Rtt,
+        ChartKind::Layers,
+    ];
+
+    /// Lower-case name, as on the command line and in file names.
+    pub fn name(self) -> &'static str {
+        match self {
+            ChartKind::Ladder => "ladder",
+            ChartKind::States => "states",
+            ChartKind::Seq => "seq",
+            ChartKind::Throughput => "throughput",
+            ChartKind::Rtt => "rtt",
+            ChartKind::Layers => "layers",
+        }
+    }
+}
+
+/// Language of the labels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Lang {
+    #[default]
+    En,
+    Zh,
+}
+
+/// What to draw besides the kind and the flow.
+#[derive(Clone, Copy, Debug)]
+pub struct ChartOptions<'a> {
+    pub lang: Lang,
+    /// The kernel's states (live runs): drawn under the inferred ones in the states chart.
+    pub kernel: Option<&'a KernelComparison>,
+    /// For the layers chart: the frame to show (default: the flow's first frame).
+    pub frame: Option<u64>,
+    /// Size in pixels (SVG user units).
+    pub width: u32,
+    pub height: u32,
+}
+
+impl Default for ChartOptions<'_> {
+    fn default() -> Self {
+        ChartOptions {
+            lang: Lang::En,
+            kernel: None,
+            frame: None,
+            width: 1200,
+            height: 800,
+        }
+    }
+}
+
+/// Why a chart could not be drawn.
+#[derive(Debug, thiserror::Error)]
+pub enum ChartError {
+    #[error("no flow {0} in this capture: `protolab flows FILE` lists the flows and their ids")]
+    NoSuchFlow(u64),
+    #[error("frame {0} was not kept for charting (not in the capture, or folded away in a long flow): `protolab inspect FILE` lists the frames")]
+    NoSuchFrame(u64),
+    #[error("the capture has no flow to chart (no TCP or UDP traffic): try `--kind layers --frame N` or `protolab inspect FILE`")]
+    NoFlows,
+    #[error("flow {flow} is {proto}: the {kind} chart is for TCP connections only; choose a TCP flow with --flow (see `protolab flows FILE`)")]
+    NotTcp {
+        flow: u64,
+        proto: &'static str,
+        kind: &'static str,
+    },
+    #[error("reading the capture: {0}")]
+    Capture(String),
+    #[error("drawing failed: {0}")]
+    Draw(String),
+    #[error("size {0}x{1} is too small to draw on: use at least 400x300")]
+    TooSmall(u32, u32),
+}
+
+impl From<crate::capture::CaptureError> for ChartError {
+    fn from(e: crate::capture::CaptureError) -> Self {
+        ChartError::Capture(e.to_string())
+    }
+}
+
+pub(crate) fn draw_err<E: std::error::Error + Send + Sync>(
+    e: DrawingAreaErrorKind<E>,
+) -> ChartError {
+    ChartError::Draw(e.to_string())
+}
+
+/// Registers the embedded fonts with plotters, once per process.
+fn register_fonts() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(style::register);
+}
+
+/// Everything a chart module needs to draw.
+pub(crate) struct Ctx<'a> {
+    pub data: &'a CaptureData,
+    /// Flow id; 0 for the frames that belong to no flow.
+    pub flow: u64,
+    pub summary: Option<&'a FlowSummary>,
+    pub frames: &'a [FrameRecord],
+    pub opts: &'a ChartOptions<'a>,
+    pub t: text::Text,
+}
+
+impl Ctx<'_> {
+    /// When frames in the middle of this flow were not kept: the times of the last
+    /// kept frame before the gap and the first after it, and how many were left out.
+    pub fn folded_span(&self) -> Option<(u64, u64, u64)> {
+        let n = *self.data.folded.get(&self.flow)?;
+        let at = *self.data.fold_at.get(&self.flow)?;
+        let before = self.frames.get(at.checked_sub(1)?)?;
+        let after = self.frames.get(at).unwrap_or(before);
+        Some((before.packet.ts_ns, after.packet.ts_ns, n))
+    }
+
+    /// Legend text for the folded span.
+    pub fn folded_label(&self, n: u64) -> String {
+        match self.t.lang {
+            Lang::En => format!("{n} frames here not kept (long flow)"),
+            Lang::Zh => format!("此处 {n} 帧未保留（长连接）"),
+        }
+    }
+}
+
+fn context<'a>(
+    kind: ChartKind,
+    data: &'a CaptureData,
+    flow: u64,
+    opts: &'a ChartOptions<'a>,
+) -> Result<Ctx<'a>, ChartError> {
+    if opts.width < 400 || opts.height < 300 {
+        return Err(ChartError::TooSmall(opts.width, opts.height));
+    }
+    let t = text::Text::new(opts.lang);
+    if flow == 0 {
+        // The frames outside any flow: ARP, ICMP, the undecodable.
+        return Ok(Ctx {
+            data,
+            flow,
+            summary: None,
+            frames: &data.other,
+            opts,
+            t,
+        });
+    }
+    let summary = data.flow(flow).ok_or(ChartError::NoSuchFlow(flow))?;
+    if summary.proto != "tcp" && matches!(kind, ChartKind::States | ChartKind::Seq) {
+        return Err(ChartError::NotTcp {
+            flow,
+            proto: summary.proto,
+            kind: kind.name(),
+        });
+    }
+    Ok(Ctx {
+        data,
+        flow,
+        summary: Some(summary),
+        frames: data.flow_frames(flow),
+        opts,
+        t,
+    })
+}
+
+/// Draws `kind` for `flow` onto any plotters drawing area.
+pub fn draw_on<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    kind: ChartKind,
+    data: &CaptureData,
+    flow: u64,
+    opts: &ChartOptions,
+) -> Result<(), ChartError> {
+    register_fonts();
+    let ctx = context(kind, data, flow, opts)?;
+    root.fill(&WHITE).map_err(draw_err)?;
+    match kind {
+        ChartKind::Ladder => ladder::draw(root, &ctx),
+        ChartKind::States => states::draw(root, &ctx),
+        ChartKind::Seq => seq::draw(root, &ctx),
+        ChartKind::Throughput => throughput::draw_throughput(root, &ctx),
+        ChartKind::Rtt => throughput::draw_rtt(root, &ctx),
+        ChartKind::Layers => layers::draw(root, &ctx),
+    }?;
+    root.present().map_err(draw_err)
+}
+
+/// The chart as an SVG document.
+pub fn render_svg(
+    kind: ChartKind,
+    data: &CaptureData,
+    flow: u64,
+    opts: &ChartOptions,
+) -> Result<String, ChartError> {
+    let mut out = String::new();
+    {
+        let root = SVGBackend::with_string(&mut out, (opts.width, opts.height)).into_drawing_area();
+        draw_on(&root, kind, data, flow, opts)?;
+    }
+    Ok(out)
+}
+
+/// The chart as PNG bytes.
+///
+/// plotters encodes PNG only into a file, so the picture goes through a private
+/// temporary file that is removed at once.
+pub fn render_png(
+    kind: ChartKind,
+    data: &CaptureData,
+    flow: u64,
+    opts: &ChartOptions,
+) -> Result<Vec<u8>, ChartError> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let path = std::env::temp_dir().join(format!(
+        "protolab-chart-{}-{}.png",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let drawn = {
+        let root = BitMapBackend::new(&path, (opts.width, opts.height)).into_drawing_area();
+        draw_on(&root, kind, data, flow, opts)
+    };
+    let bytes = drawn.and_then(|()| {
+        std::fs::read(&path).map_err(|e| ChartError::Draw(format!("{}: {e}", path.display())))
+    });
+    let _ = std::fs::remove_file(&path);
+    bytes
+}

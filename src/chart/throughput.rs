@@ -1,0 +1,359 @@
+//! Throughput / goodput over time and RTT samples of one connection or stream.
+//!
+//! Throughput counts every byte on the wire; goodput only the payload bytes seen
+//! for the first time (retransmissions excluded), per interval, in each direction.
+//! RTT samples are taken from data to the first ACK covering it, skipping
+//! retransmitted data (Karn's rule).
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::{draw_err, style, ChartError, Ctx, Lang};
+use crate::analyze::Role;
+
+/// Most intervals the connection's duration is cut into (fewer for short flows).
+const BINS: usize = 60;
+
+fn flow_title(ctx: &Ctx, what_en: &str, what_zh: &str) -> String {
+    let t = ctx.t;
+    match ctx.summary {
+        Some(s) if s.proto == "tcp" => format!(
+            "{} {} — {}",
+            t.pick("TCP connection", "TCP 连接"),
+            s.flow,
+            if t.lang == Lang::En { what_en } else { what_zh }
+        ),
+        Some(s) => format!(
+            "{} {} — {}",
+            t.pick("UDP stream", "UDP 流"),
+            s.flow,
+            if t.lang == Lang::En { what_en } else { what_zh }
+        ),
+        None => format!(
+            "{} — {}",
+            t.pick("Frames outside any flow", "流之外的帧"),
+            if t.lang == Lang::En { what_en } else { what_zh }
+        ),
+    }
+}
+
+/// Time unit for an axis spanning `span_s` seconds: (name, factor from seconds).
+fn unit(span_s: f64) -> (&'static str, f64) {
+    if span_s < 2.0 {
+        ("ms", 1e3)
+    } else {
+        ("s", 1.0)
+    }
+}
+
+pub fn draw_throughput<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    ctx: &Ctx,
+) -> Result<(), ChartError> {
+    let t = ctx.t;
+    let fam = t.family();
+    let start = ctx.frames.first().map_or(0, |r| r.packet.ts_ns);
+    let end = ctx
+        .frames
+        .last()
+        .map_or(0, |r| r.packet.ts_ns)
+        .max(start + 1);
+    let span_s = (end - start) as f64 / 1e9;
+    let (uname, ufac) = unit(span_s);
+    // About three frames per interval, so a short exchange is not all spikes.
+    let bins = (ctx.frames.len() / 3).clamp(8, BINS);
+    let bin_s = span_s / bins as f64;
+    // [direction][kind: 0 throughput, 1 goodput][bin] in bytes.
+    let mut bytes = [[[0u64; BINS + 1]; 2]; 2];
+    for r in ctx.frames {
+        let dir = usize::from(r.analysis.sender == Some(Role::Server));
+        let bin = (((r.packet.ts_ns - start) as f64 / 1e9 / bin_s) as usize).min(bins);
+        bytes[dir][0][bin] += u64::from(r.packet.len);
+        let payload = match (r.packet.tcp(), r.packet.udp()) {
+            (Some(tcp), _) => tcp.len,
+            (None, Some(udp)) => udp.payload_len(),
+            _ => 0,
+        };
+        if !r.analysis.flags.is_retransmission() {
+            bytes[dir][1][bin] += u64::from(payload);
+        }
+    }
+    // Rates in kbit/s, or Mbit/s when they are large.
+    let peak = bytes.iter().flatten().flatten().copied().max().unwrap_or(0) as f64 * 8.0 / bin_s;
+    let (rate_unit, rate_div) = if peak >= 1e7 {
+        ("Mbit/s", 1e6)
+    } else {
+        ("kbit/s", 1e3)
+    };
+    let rate = |b: u64| b as f64 * 8.0 / bin_s / rate_div;
+    let y_max = (peak / rate_div).max(1.0) * 1.1;
+    let x_max = span_s * ufac * (1.0 + 1.0 / bins as f64);
+    let mut chart = ChartBuilder::on(root)
+        .caption(
+            flow_title(ctx, "throughput and goodput", "吞吐量与有效吞吐量"),
+            (fam, 26),
+        )
+        .margin(20)
+        .x_label_area_size(50)
+        .y_label_area_size(90)
+        .build_cartesian_2d(0f64..x_max, 0f64..y_max)
+        .map_err(draw_err)?;
+    let x_desc = match (t.lang, uname) {
+        (Lang::En, u) => format!("time ({u})"),
+        (Lang::Zh, "ms") => "时间（毫秒）".to_string(),
+        (Lang::Zh, _) => "时间（秒）".to_string(),
+    };
+    let y_desc = match t.lang {
+        Lang::En => format!(
+            "{rate_unit}, averaged over {} intervals",
+            style::secs(bin_s)
+        ),
+        Lang::Zh => format!("{rate_unit}（每 {} 区间平均）", style::secs(bin_s)),
+    };
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .y_label_formatter(&|y| format!("{y:.0}"))
+        .label_style((fam, 15))
+        .axis_desc_style((fam, 17))
+        .light_line_style(style::LIGHT.mix(0.5))
+        .draw()
+        .map_err(draw_err)?;
+    let series = [
+        (
+            0,
+            0,
+            style::CLIENT,
+            2,
+            t.pick("client → server, throughput", "客户端 → 服务器 吞吐量"),
+        ),
+        (
+            0,
+            1,
+            style::CLIENT,
+            1,
+            t.pick("client → server, goodput", "客户端 → 服务器 有效吞吐量"),
+        ),
+        (
+            1,
+            0,
+            style::SERVER,
+            2,
+            t.pick("server → client, throughput", "服务器 → 客户端 吞吐量"),
+        ),
+        (
+            1,
+            1,
+            style::SERVER,
+            1,
+            t.pick("server → client, goodput", "服务器 → 客户端 有效吞吐量"),
+        ),
+    ];
+    for (dir, kind, color, width, label) in series {
+        // A step line: each interval's rate held flat across the interval.
+        let points: Vec<(f64, f64)> = (0..=bins)
+            .flat_map(|i| {
+                let r = rate(bytes[dir][kind][i]);
+                [
+                    (i as f64 * bin_s * ufac, r),
+                    ((i + 1) as f64 * bin_s * ufac, r),
+                ]
+            })
+            .collect();
+        // Throughput wide and pale, goodput thin and dark on top of it.
+        let line = if kind == 0 {
+            ShapeStyle::from(&color.mix(0.45)).stroke_width(width * 3)
+        } else {
+            ShapeStyle::from(&color).stroke_width(width)
+        };
+        chart
+            .draw_series(LineSeries::new(points, line))
+            .map_err(draw_err)?
+            .label(label)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], line));
+    }
+    if let Some((a, b, n)) = ctx.folded_span() {
+        let (xa, xb) = (
+            a.saturating_sub(start) as f64 / 1e9 * ufac,
+            b.saturating_sub(start) as f64 / 1e9 * ufac,
+        );
+        chart
+            .draw_series(std::iter::once(Rectangle::new(
+                [(xa, 0.0), (xb, y_max)],
+                style::LIGHT.mix(0.7).filled(),
+            )))
+            .map_err(draw_err)?
+            .label(ctx.folded_label(n))
+            .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 20, y + 6)], style::LIGHT.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .label_font((fam, 15))
+        .background_style(WHITE.mix(0.85))
+        .border_style(style::GREY)
+        .draw()
+        .map_err(draw_err)
+}
+
+/// RTT samples: (time of the data segment, RTT), per direction of the data.
+pub fn rtt_samples(frames: &[super::FrameRecord]) -> [Vec<(u64, u64)>; 2] {
+    let mut out: [Vec<(u64, u64)>; 2] = [Vec::new(), Vec::new()];
+    // Outstanding data per sender: (end of segment, time sent).
+    let mut pending: [Vec<(u32, u64)>; 2] = [Vec::new(), Vec::new()];
+    for r in frames {
+        let (Some(tcp), Some(who)) = (r.packet.tcp(), r.analysis.sender) else {
+            continue;
+        };
+        let me = usize::from(who == Role::Server);
+        let peer = 1 - me;
+        if tcp.flags.ack() {
+            if let Some(ack) = r.analysis.rel_ack {
+                pending[peer].retain(|&(end, sent)| {
+                    if ack.wrapping_sub(end) as i32 >= 0 {
+                        out[peer].push((sent, r.packet.ts_ns.saturating_sub(sent)));
+                        false
+                    } else {
+                        true
+                    }
+                });
+            }
+        }
+        let len = tcp.len + u32::from(tcp.flags.syn()) + u32::from(tcp.flags.fin());
+        let Some(seq) = r.analysis.rel_seq else {
+            continue;
+        };
+        if len == 0 {
+            continue;
+        }
+        if r.analysis.flags.is_retransmission() {
+            // Karn: an ACK after a retransmission cannot say which copy it answers.
+            pending[me].retain(|&(end, _)| (end.wrapping_sub(seq) as i32) <= 0);
+        } else {
+            pending[me].push((seq.wrapping_add(len), r.packet.ts_ns));
+        }
+    }
+    out
+}
+
+pub fn draw_rtt<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    ctx: &Ctx,
+) -> Result<(), ChartError> {
+    let t = ctx.t;
+    let fam = t.family();
+    let start = ctx.frames.first().map_or(0, |r| r.packet.ts_ns);
+    let end = ctx
+        .frames
+        .last()
+        .map_or(0, |r| r.packet.ts_ns)
+        .max(start + 1);
+    let (uname, ufac) = unit((end - start) as f64 / 1e9);
+    let samples = rtt_samples(ctx.frames);
+    let ms = |ns: u64| ns as f64 / 1e6;
+    let y_max = samples
+        .iter()
+        .flatten()
+        .map(|&(_, r)| ms(r))
+        .fold(0.001, f64::max)
+        * 1.2;
+    let x_max = (end - start) as f64 / 1e9 * ufac * 1.05;
+    let mut chart = ChartBuilder::on(root)
+        .caption(
+            flow_title(
+                ctx,
+                "round-trip time samples (data → ACK)",
+                "往返时间样本（数据 → ACK）",
+            ),
+            (fam, 26),
+        )
+        .margin(20)
+        .x_label_area_size(50)
+        .y_label_area_size(90)
+        .build_cartesian_2d(0f64..x_max, 0f64..y_max)
+        .map_err(draw_err)?;
+    let x_desc = match (t.lang, uname) {
+        (Lang::En, u) => format!("time the data was sent ({u})"),
+        (Lang::Zh, "ms") => "数据发送时间（毫秒）".to_string(),
+        (Lang::Zh, _) => "数据发送时间（秒）".to_string(),
+    };
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(t.pick("RTT (ms)", "往返时间（毫秒）"))
+        .label_style((fam, 15))
+        .axis_desc_style((fam, 17))
+        .light_line_style(style::LIGHT.mix(0.5))
+        .draw()
+        .map_err(draw_err)?;
+    let rel = |ts: u64| ts.saturating_sub(start) as f64 / 1e9 * ufac;
+    let sets = [
+        (
+            0,
+            style::CLIENT,
+            t.pick(
+                "client's data, ACKed by the server",
+                "客户端数据（服务器确认）",
+            ),
+        ),
+        (
+            1,
+            style::SERVER,
+            t.pick(
+                "server's data, ACKed by the client",
+                "服务器数据（客户端确认）",
+            ),
+        ),
+    ];
+    for (dir, color, label) in sets {
+        let n = samples[dir].len();
+        let label = format!("{label}: {n}");
+        chart
+            .draw_series(
+                samples[dir]
+                    .iter()
+                    .map(|&(ts, r)| Circle::new((rel(ts), ms(r)), 4, color.filled())),
+            )
+            .map_err(draw_err)?
+            .label(label)
+            .legend(move |(x, y)| Circle::new((x + 10, y), 4, color.filled()));
+    }
+    if let Some(hs) = ctx
+        .summary
+        .and_then(|s| s.tcp.as_ref())
+        .and_then(|t| t.rtt_ms.handshake)
+    {
+        let label = match t.lang {
+            Lang::En => format!("handshake RTT {hs:.3} ms"),
+            Lang::Zh => format!("握手往返时间 {hs:.3} 毫秒"),
+        };
+        chart
+            .draw_series(LineSeries::new(
+                vec![(0.0, hs), (x_max, hs)],
+                ShapeStyle::from(&style::GREY).stroke_width(1),
+            ))
+            .map_err(draw_err)?
+            .label(label)
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style::GREY));
+    }
+    if let Some((a, b, n)) = ctx.folded_span() {
+        let (xa, xb) = (rel(a), rel(b));
+        chart
+            .draw_series(std::iter::once(Rectangle::new(
+                [(xa, 0.0), (xb, y_max)],
+                style::LIGHT.mix(0.7).filled(),
+            )))
+            .map_err(draw_err)?
+            .label(ctx.folded_label(n))
+            .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 20, y + 6)], style::LIGHT.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .label_font((fam, 15))
+        .background_style(WHITE.mix(0.85))
+        .border_style(style::GREY)
+        .draw()
+        .map_err(draw_err)
+}

@@ -1,0 +1,97 @@
+//! `protolab chart FILE --kind …`: one picture of one flow, as SVG or PNG.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use clap::Args;
+
+use crate::chart::{
+    load_capture, render_png, render_svg, ChartError, ChartKind, ChartOptions, Lang,
+};
+
+#[derive(Debug, Args)]
+pub struct ChartArgs {
+    /// A pcap or pcapng file.
+    pub file: PathBuf,
+    /// Which picture to draw.
+    #[arg(long, value_enum)]
+    pub kind: ChartKind,
+    /// Flow id (see `protolab flows FILE`); default: the first TCP flow. 0 draws the
+    /// frames outside any flow (ARP, ICMP).
+    #[arg(long)]
+    pub flow: Option<u64>,
+    /// Frame number for `--kind layers` (default: the flow's first frame).
+    #[arg(long)]
+    pub frame: Option<u64>,
+    /// Language of the labels.
+    #[arg(long, value_enum, default_value_t = Lang::En)]
+    pub lang: Lang,
+    /// Width in pixels.
+    #[arg(long, default_value_t = 1200)]
+    pub width: u32,
+    /// Height in pixels.
+    #[arg(long, default_value_t = 800)]
+    pub height: u32,
+    /// Output file; `.svg` or `.png` decides the format.
+    #[arg(short, long)]
+    pub output: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Svg,
+    Png,
+}
+
+pub fn run(args: ChartArgs) -> anyhow::Result<ExitCode> {
+    let format = match args
+        .output
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("svg") => Format::Svg,
+        Some("png") => Format::Png,
+        _ => bail!(
+            "{}: the output name must end in .svg or .png (that picks the format)",
+            args.output.display()
+        ),
+    };
+    let data = load_capture(&args.file).with_context(|| args.file.display().to_string())?;
+    let flow = match (args.flow, args.kind) {
+        (Some(f), _) => f,
+        (None, ChartKind::Layers) if args.frame.is_some() => args
+            .frame
+            .and_then(|n| data.frame(n))
+            .and_then(|r| r.analysis.flow)
+            .unwrap_or(0),
+        (None, _) => match data.default_flow() {
+            Some(f) => f,
+            None if !data.other.is_empty() => 0,
+            None => bail!("{}: {}", args.file.display(), ChartError::NoFlows),
+        },
+    };
+    let opts = ChartOptions {
+        lang: args.lang,
+        kernel: None,
+        frame: args.frame,
+        width: args.width,
+        height: args.height,
+    };
+    let file = args.file.display();
+    let bytes = match format {
+        Format::Svg => render_svg(args.kind, &data, flow, &opts).map(String::into_bytes),
+        Format::Png => render_png(args.kind, &data, flow, &opts),
+    }
+    .map_err(|e| match e {
+        ChartError::NoSuchFlow(n) => {
+            anyhow::anyhow!("no flow {n} in {file}: `protolab flows {file}` lists them")
+        }
+        e => anyhow::anyhow!("{file}: {e}"),
+    })?;
+    std::fs::write(&args.output, bytes)
+        .with_context(|| format!("writing {}", args.output.display()))?;
+    Ok(ExitCode::SUCCESS)
+}

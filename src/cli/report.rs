@@ -1,0 +1,50 @@
+//! `protolab report FILE|RUN_DIR [-o DIR] [--lang en|zh]`: the full lab report.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Args;
+
+use crate::chart::Lang;
+use crate::report::{load_input, write_report, ReportInput};
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A pcap/pcapng file, or a run folder written by `protolab run`.
+    pub input: PathBuf,
+    /// Output folder; `reports/<capture name>/` (or `reports/<run id>/`) when omitted.
+    #[arg(short = 'o', long = "out")]
+    pub out: Option<PathBuf>,
+    /// Language of the whole report.
+    #[arg(long, value_enum, default_value = "en")]
+    pub lang: Lang,
+}
+
+/// `reports/<run-id>/` for a run folder, `reports/<capture-stem>/` for a file.
+pub fn default_out_dir(input: &ReportInput) -> PathBuf {
+    let name = input
+        .run
+        .as_ref()
+        .and_then(|r| r.run_id.clone())
+        .or_else(|| {
+            input
+                .capture_path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+        })
+        .unwrap_or_else(|| "report".to_string());
+    Path::new("reports").join(name)
+}
+
+pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
+    let input = load_input(&args.input)?;
+    let out = args.out.clone().unwrap_or_else(|| default_out_dir(&input));
+    let files = write_report(&input, &out, args.lang)?;
+    for e in &files.chart_errors {
+        eprintln!("protolab: warning: chart not drawn: {e}");
+    }
+    println!("{}", files.index_html.display());
+    println!("{}", files.report_md.display());
+    println!("{}", files.report_json.display());
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,232 @@
+//! What a report is made from: the capture (decoded and analysed by the chart
+//! module's loader), its SHA-256, and — for a run folder — what was run and what
+//! the kernel said. The only module of `report` that reads files.
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use super::ReportError;
+use crate::analyze::TcpState;
+use crate::chart::{load_capture, CaptureData};
+use crate::lab::kernel_compare::{ConnectionComparison, EndpointComparison, KernelComparison, Row};
+
+/// What `protolab run` recorded in run.json that the report shows.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct RunInfo {
+    pub run_id: Option<String>,
+    pub scenario: String,
+    /// The command line that reproduces the run.
+    pub command: String,
+    pub notes: Vec<String>,
+    pub expectation_met: Option<bool>,
+    pub mismatches: Vec<String>,
+    /// The capture path as run.json names it.
+    pub capture: Option<String>,
+}
+
+/// Everything a report is made from.
+#[derive(Debug)]
+pub struct ReportInput {
+    /// The capture as the user named it (shown in the report).
+    pub capture_path: PathBuf,
+    /// Lower-case hex SHA-256 of the capture file.
+    pub capture_sha256: String,
+    pub data: CaptureData,
+    pub run: Option<RunInfo>,
+    pub kernel: Option<KernelComparison>,
+}
+
+/// Loads a capture FILE, or a RUN_DIR written by `protolab run` (capture.pcap,
+/// run.json, kernel.json), or a `reports/<run-id>/` folder whose run.json names the
+/// capture.
+pub fn load_input(path: &Path) -> Result<ReportInput, ReportError> {
+    let read_err = |p: &Path| {
+        let p = p.to_path_buf();
+        move |source| ReportError::Read { path: p, source }
+    };
+    let meta = std::fs::metadata(path).map_err(read_err(path))?;
+    let (capture_path, run, kernel) = if meta.is_dir() {
+        let run_json = path.join("run.json");
+        let run: Option<RunInfo> = if run_json.exists() {
+            let text = std::fs::read_to_string(&run_json).map_err(read_err(&run_json))?;
+            Some(
+                serde_json::from_str(&text).map_err(|source| ReportError::Json {
+                    path: run_json.clone(),
+                    source,
+                })?,
+            )
+        } else {
+            None
+        };
+        let capture = find_capture(path, run.as_ref())?;
+        let kernel_json = path.join("kernel.json");
+        let kernel = if kernel_json.exists() {
+            let text = std::fs::read_to_string(&kernel_json).map_err(read_err(&kernel_json))?;
+            parse_kernel_json(&text).map_err(|source| ReportError::Json {
+                path: kernel_json.clone(),
+                source,
+            })?
+        } else {
+            None
+        };
+        (capture, run, kernel)
+    } else {
+        (path.to_path_buf(), None, None)
+    };
+    let capture_sha256 = sha256_file(&capture_path)?;
+    let data = load_capture(&capture_path).map_err(|e| ReportError::Capture {
+        path: capture_path.clone(),
+        message: e.to_string(),
+    })?;
+    Ok(ReportInput {
+        capture_path,
+        capture_sha256,
+        data,
+        run,
+        kernel,
+    })
+}
+
+/// capture.pcap in the folder, else the file run.json names (as written, or by its
+/// name inside the folder when the run was made from another directory).
+fn find_capture(dir: &Path, run: Option<&RunInfo>) -> Result<PathBuf, ReportError> {
+    for name in ["capture.pcap", "capture.pcapng"] {
+        let p = dir.join(name);
+        if p.is_file() {
+            return Ok(p);
+        }
+    }
+    if let Some(named) = run.and_then(|r| r.capture.as_deref()) {
+        let named = Path::new(named);
+        if named.is_file() {
+            return Ok(named.to_path_buf());
+        }
+        if let Some(name) = named.file_name() {
+            let p = dir.join(name);
+            if p.is_file() {
+                return Ok(p);
+            }
+        }
+    }
+    Err(ReportError::NoCapture {
+        path: dir.to_path_buf(),
+    })
+}
+
+/// SHA-256 of a file, read in blocks (captures can be hundreds of megabytes).
+pub fn sha256_file(path: &Path) -> Result<String, ReportError> {
+    let err = |source| ReportError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = std::fs::File::open(path).map_err(err)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = file.read(&mut buf).map_err(err)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+// kernel.json's "comparison", read back. `KernelComparison` is written by the lab
+// (Serialize only, with `&'static str` endpoint names), so it is mirrored here.
+
+#[derive(Deserialize)]
+struct KernelFile {
+    comparison: Option<ComparisonIn>,
+}
+
+#[derive(Deserialize)]
+struct ComparisonIn {
+    #[serde(default)]
+    source: String,
+    #[serde(default)]
+    connections: Vec<ConnectionIn>,
+    #[serde(default)]
+    agree: bool,
+    #[serde(default)]
+    unavailable: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ConnectionIn {
+    flow: u64,
+    client: EndpointIn,
+    server: EndpointIn,
+}
+
+#[derive(Deserialize)]
+struct EndpointIn {
+    endpoint: String,
+    local: SocketAddr,
+    rows: Vec<RowIn>,
+    agree: bool,
+}
+
+#[derive(Deserialize)]
+struct RowIn {
+    inferred: Option<String>,
+    frame: Option<u64>,
+    kernel: Option<String>,
+    offset_us: Option<i64>,
+    agree: bool,
+}
+
+fn state(name: Option<String>) -> Option<TcpState> {
+    name.as_deref().and_then(TcpState::from_name)
+}
+
+fn endpoint(e: EndpointIn) -> EndpointComparison {
+    EndpointComparison {
+        endpoint: if e.endpoint == "server" {
+            "server"
+        } else {
+            "client"
+        },
+        local: e.local,
+        rows: e
+            .rows
+            .into_iter()
+            .map(|r| Row {
+                inferred: state(r.inferred),
+                frame: r.frame,
+                kernel: state(r.kernel),
+                offset_us: r.offset_us,
+                agree: r.agree,
+            })
+            .collect(),
+        agree: e.agree,
+    }
+}
+
+/// The `comparison` object of a run's kernel.json, if it has one.
+pub fn parse_kernel_json(text: &str) -> Result<Option<KernelComparison>, serde_json::Error> {
+    let file: KernelFile = serde_json::from_str(text)?;
+    Ok(file.comparison.map(|c| KernelComparison {
+        source: c.source,
+        connections: c
+            .connections
+            .into_iter()
+            .map(|c| ConnectionComparison {
+                flow: c.flow,
+                client: endpoint(c.client),
+                server: endpoint(c.server),
+            })
+            .collect(),
+        agree: c.agree,
+        unavailable: c.unavailable,
+    }))
+}

@@ -1,0 +1,32 @@
+//! The lab report a student can hand in: `index.html` (self-contained, with a
+//! step-through player per connection), `report.md`, `report.json` and the charts.
+//!
+//! - [`input`] — what a report is made from: a capture file or a run folder (the
+//!   only module here that reads files).
+//! - [`model`] — the report's content as plain values (what `report.json` holds).
+//! - [`notices`] — the "what to notice" list, generated from the data.
+//! - [`text`] — every word of the report in English and Chinese.
+//! - [`markdown`], [`html`], [`player`] — writers: model in, string out.
+//! - [`write`] — renders everything and writes the output folder (the one place with file output).
+//!
+//! Everything but [`load_input`] and [`write_report`] is pure: values in, strings out;
+//! times come from packet timestamps, never from a clock.
+
+mod error;
+pub mod html;
+pub mod input;
+pub mod markdown;
+pub mod model;
+pub mod notices;
+pub mod player;
+pub mod text;
+pub mod write;
+
+pub use error::ReportError;
+pub use input::{load_input, ReportInput, RunInfo};
+pub use model::{build_report, Report};
+pub use write::{render_report, write_report, RenderedReport, ReportFiles};
+
+/// At most this many connections are detailed (ladder, states, transitions, player);
+/// the rest are counted in a note, so a huge capture still makes a report in seconds.
+pub const MAX_DETAILED_FLOWS: usize = 20;

@@ -1,0 +1,346 @@
+//! "What to notice": a few sentences generated from the data, each pointing at
+//! the frames a student should look at. One function per kind of observation,
+//! in English and Chinese.
+
+use super::input::ReportInput;
+use super::model::{payload_len, Connection, Report};
+use super::text;
+use crate::analyze::{AnalysisFlags, Role, TcpState, Why};
+use crate::chart::{FrameRecord, Lang};
+
+fn ms(ns: f64) -> String {
+    format!("{:.3}", ns)
+}
+
+fn handshake(c: &Connection, rtt_ms: Option<f64>, lang: Lang) -> Option<String> {
+    let hs = c.handshake?;
+    let opened = c.transitions.iter().any(|t| t.why_code == "AckOfSyn");
+    if !opened || hs.frames < 3 {
+        return None;
+    }
+    let (a, b, n) = (hs.first_frame, hs.last_frame, c.flow);
+    if c.transitions
+        .iter()
+        .any(|t| t.why_code == "SimultaneousOpen")
+    {
+        return Some(match lang {
+            Lang::En => format!(
+                "Connection {n}: both sides sent SYN at once (simultaneous open, frames {a}–{b}): each went SYN_SENT → SYN_RECEIVED → ESTABLISHED, with no LISTEN anywhere."
+            ),
+            Lang::Zh => format!(
+                "连接 {n}：双方同时发送 SYN（同时打开，第 {a}–{b} 帧）：每一方都经历 SYN_SENT → SYN_RECEIVED → ESTABLISHED，没有任何一方处于 LISTEN。"
+            ),
+        });
+    }
+    let rtt = rtt_ms.map(ms);
+    Some(match (lang, rtt) {
+        (Lang::En, Some(r)) => format!(
+            "Connection {n}: the three-way handshake (SYN, SYN-ACK, ACK) is frames {a}–{b}; it took one round trip, {r} ms."
+        ),
+        (Lang::En, None) => format!(
+            "Connection {n}: the three-way handshake (SYN, SYN-ACK, ACK) is frames {a}–{b}."
+        ),
+        (Lang::Zh, Some(r)) => format!(
+            "连接 {n}：三次握手（SYN、SYN-ACK、ACK）是第 {a}–{b} 帧，用时一个往返，{r} 毫秒。"
+        ),
+        (Lang::Zh, None) => format!("连接 {n}：三次握手（SYN、SYN-ACK、ACK）是第 {a}–{b} 帧。"),
+    })
+}
+
+fn closing(c: &Connection, frames: &[FrameRecord], lang: Lang) -> Option<String> {
+    let fin = frames
+        .iter()
+        .find(|r| r.packet.tcp().is_some_and(|t| t.flags.fin()))?;
+    let first = fin.analysis.sender?;
+    let n = c.flow;
+    let f = fin.packet.frame;
+    let tw_client = c.client_states.contains(&TcpState::TimeWait);
+    let tw_server = c.server_states.contains(&TcpState::TimeWait);
+    let side = text::role(first.name(), lang);
+    let other = text::role(first.peer().name(), lang);
+    let closer_tw = match first {
+        Role::Client => tw_client,
+        Role::Server => tw_server,
+    };
+    if tw_client && tw_server {
+        return Some(match lang {
+            Lang::En => format!(
+                "Connection {n}: both sides sent FIN before receiving the other's (simultaneous close): both went through CLOSING, and both entered TIME_WAIT."
+            ),
+            Lang::Zh => format!(
+                "连接 {n}：双方都在收到对方的 FIN 之前发送了 FIN（同时关闭）：双方都经过 CLOSING，并且都进入了 TIME_WAIT。"
+            ),
+        });
+    }
+    if closer_tw {
+        let passive = match first {
+            Role::Client => &c.server_states,
+            Role::Server => &c.client_states,
+        };
+        let went_close_wait = passive.contains(&TcpState::CloseWait);
+        return Some(match (lang, went_close_wait) {
+            (Lang::En, true) => format!(
+                "Connection {n}: the {side}, which closed first (FIN at frame {f}), is the side that entered TIME_WAIT; the {other} closed passively through CLOSE_WAIT and LAST_ACK. TIME_WAIT lasts 2×MSL, longer than this capture."
+            ),
+            (Lang::En, false) => format!(
+                "Connection {n}: the {side}, which closed first (FIN at frame {f}), is the side that entered TIME_WAIT. TIME_WAIT lasts 2×MSL, longer than this capture."
+            ),
+            (Lang::Zh, true) => format!(
+                "连接 {n}：先关闭的一方（{side}，第 {f} 帧发送 FIN）进入了 TIME_WAIT；{other}经 CLOSE_WAIT 和 LAST_ACK 被动关闭。TIME_WAIT 持续 2×MSL，比本次抓包更长。"
+            ),
+            (Lang::Zh, false) => format!(
+                "连接 {n}：先关闭的一方（{side}，第 {f} 帧发送 FIN）进入了 TIME_WAIT。TIME_WAIT 持续 2×MSL，比本次抓包更长。"
+            ),
+        });
+    }
+    Some(match lang {
+        Lang::En => format!(
+            "Connection {n}: the {side} closed first (FIN at frame {f}); TIME_WAIT was not reached in this capture."
+        ),
+        Lang::Zh => format!("连接 {n}：{side}先关闭（第 {f} 帧发送 FIN）；本次抓包中没有出现 TIME_WAIT。"),
+    })
+}
+
+/// Data the passive side still sent after the first FIN: a FIN closes one direction only.
+fn half_close(c: &Connection, frames: &[FrameRecord], lang: Lang) -> Option<String> {
+    let fin = frames
+        .iter()
+        .position(|r| r.packet.tcp().is_some_and(|t| t.flags.fin()))?;
+    let closer = frames[fin].analysis.sender?;
+    let mut bytes = 0u64;
+    for r in &frames[fin + 1..] {
+        if r.analysis.sender == Some(closer.peer()) && !r.analysis.flags.is_retransmission() {
+            bytes += payload_len(r);
+        }
+    }
+    if bytes == 0 {
+        return None;
+    }
+    let (n, f) = (c.flow, frames[fin].packet.frame);
+    let (side, other) = (
+        text::role(closer.name(), lang),
+        text::role(closer.peer().name(), lang),
+    );
+    Some(match lang {
+        Lang::En => format!(
+            "Connection {n}: after the {side}'s FIN (frame {f}) the {other} still sent {bytes} bytes: a FIN closes only one direction (half-close), and the {side} keeps receiving in FIN_WAIT_2."
+        ),
+        Lang::Zh => format!(
+            "连接 {n}：{side}发送 FIN（第 {f} 帧）之后，{other}仍发送了 {bytes} 字节：FIN 只关闭一个方向（半关闭），{side}在 FIN_WAIT_2 中继续接收。"
+        ),
+    })
+}
+
+fn fast_retransmits(c: &Connection, frames: &[FrameRecord], lang: Lang) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut dups = 0u32;
+    for r in frames {
+        let flags = r.analysis.flags;
+        if flags.has(AnalysisFlags::DUPLICATE_ACK) {
+            dups = dups.max(r.analysis.dup_ack_count).max(1);
+        }
+        if flags.has(AnalysisFlags::FAST_RETRANSMISSION) {
+            let (n, f) = (c.flow, r.packet.frame);
+            out.push(match lang {
+                Lang::En => format!(
+                    "Connection {n}: {dups} duplicate ACKs were followed by a fast retransmission at frame {f}: the sender did not wait for its retransmission timer."
+                ),
+                Lang::Zh => format!(
+                    "连接 {n}：{dups} 个重复 ACK 之后，第 {f} 帧是快速重传：发送方没有等待重传计时器超时。"
+                ),
+            });
+            dups = 0;
+        }
+    }
+    out
+}
+
+fn first_flagged(frames: &[FrameRecord], bit: u16) -> Option<(u64, usize)> {
+    let flagged: Vec<u64> = frames
+        .iter()
+        .filter(|r| r.analysis.flags.has(bit))
+        .map(|r| r.packet.frame)
+        .collect();
+    flagged.first().map(|f| (*f, flagged.len()))
+}
+
+fn flag_notices(c: &Connection, frames: &[FrameRecord], lang: Lang) -> Vec<String> {
+    let n = c.flow;
+    let mut out = Vec::new();
+    if let Some((f, _)) = first_flagged(frames, AnalysisFlags::LOST_SEGMENT) {
+        out.push(match lang {
+            Lang::En => format!(
+                "Connection {n}: at frame {f} the sequence numbers jump: the segment before it was lost (or not captured), so the receiver kept acknowledging the last byte it had in order."
+            ),
+            Lang::Zh => format!(
+                "连接 {n}：第 {f} 帧的序号出现跳跃：它之前的报文段丢失（或未被捕获），所以接收方一直确认它按序收到的最后一个字节。"
+            ),
+        });
+    }
+    if let Some((f, k)) = first_flagged(frames, AnalysisFlags::ZERO_WINDOW) {
+        out.push(match lang {
+            Lang::En => format!(
+                "Connection {n}: the receiver advertised a zero window {k} time(s), first at frame {f}: its buffer was full and the sender had to wait (flow control)."
+            ),
+            Lang::Zh => format!(
+                "连接 {n}：接收方 {k} 次通告零窗口，第一次在第 {f} 帧：它的缓冲区满了，发送方只能等待（流量控制）。"
+            ),
+        });
+    }
+    if let Some((f, k)) = first_flagged(frames, AnalysisFlags::OUT_OF_ORDER) {
+        out.push(match lang {
+            Lang::En => {
+                format!("Connection {n}: {k} segment(s) arrived out of order, first at frame {f}.")
+            }
+            Lang::Zh => format!("连接 {n}：{k} 个报文段乱序到达，第一个在第 {f} 帧。"),
+        });
+    }
+    out
+}
+
+fn aborted(c: &Connection, lang: Lang) -> Option<String> {
+    let n = c.flow;
+    if let Some(t) = c.transitions.iter().find(|t| t.why_code == "Refused") {
+        let f = t.frame;
+        let port = c.server.port();
+        return Some(match lang {
+            Lang::En => format!(
+                "Connection {n} was refused: the SYN was answered by RST at frame {f} because nothing listened on port {port}; the server side never left CLOSED."
+            ),
+            Lang::Zh => format!(
+                "连接 {n} 被拒绝：第 {f} 帧用 RST 回应了 SYN，因为端口 {port} 上没有程序监听；服务器一侧始终处于 CLOSED。"
+            ),
+        });
+    }
+    let rst = c
+        .transitions
+        .iter()
+        .find(|t| t.why_code == format!("{:?}", Why::SentRst))?;
+    let (f, side) = (rst.frame, text::role(rst.endpoint, lang));
+    Some(match lang {
+        Lang::En => format!(
+            "Connection {n} was aborted by the {side} with RST at frame {f}: no FIN exchange and no TIME_WAIT; data still in flight is thrown away."
+        ),
+        Lang::Zh => format!(
+            "连接 {n} 被{side}在第 {f} 帧用 RST 中止：没有 FIN 交换，也没有 TIME_WAIT；仍在途中的数据被丢弃。"
+        ),
+    })
+}
+
+fn udp(c: &Connection, frames: &[FrameRecord], answered: u64, lang: Lang) -> Vec<String> {
+    let n = c.flow;
+    let mut out = Vec::new();
+    if let Some(first) = frames.first() {
+        let (f, b) = (first.packet.frame, payload_len(first));
+        out.push(match lang {
+            Lang::En => format!(
+                "UDP stream {n} had no handshake: the first datagram (frame {f}) already carried data ({b} bytes), and nothing closes it."
+            ),
+            Lang::Zh => format!(
+                "UDP 流 {n} 没有握手：第一个数据报（第 {f} 帧）就已经携带数据（{b} 字节），也没有任何关闭过程。"
+            ),
+        });
+    }
+    let sent = c.packets.client;
+    out.push(match lang {
+        Lang::En => format!(
+            "UDP stream {n}: {answered} of {sent} client datagram(s) were answered; UDP itself neither acknowledges nor retransmits."
+        ),
+        Lang::Zh => format!(
+            "UDP 流 {n}：客户端的 {sent} 个数据报中有 {answered} 个得到应答；UDP 本身既不确认也不重传。"
+        ),
+    });
+    out
+}
+
+fn kernel(report: &Report, lang: Lang) -> Option<String> {
+    let k = report.kernel.as_ref()?;
+    if k.unavailable.is_some() || k.connections.is_empty() {
+        return None;
+    }
+    if k.agree {
+        return Some(match lang {
+            Lang::En => "The kernel's own record of its sockets agrees with every state inferred from the packets.".to_string(),
+            Lang::Zh => "内核对自身套接字状态的记录与从数据包推断出的每一个状态都一致。".to_string(),
+        });
+    }
+    let bad: Vec<String> = k
+        .connections
+        .iter()
+        .flat_map(|c| [(c.flow, &c.client), (c.flow, &c.server)])
+        .filter(|(_, e)| !e.agree)
+        .map(|(flow, e)| format!("{flow}/{}", text::role(e.endpoint, lang)))
+        .collect();
+    let list = bad.join(", ");
+    Some(match lang {
+        Lang::En => format!("The kernel disagrees with the inferred states for: {list}; see the kernel cross-check."),
+        Lang::Zh => format!("内核记录与推断状态不一致：{list}；见内核交叉核对。"),
+    })
+}
+
+/// At most this many notices of one kind (handshake, close, fast retransmission, …):
+/// forty connections of an iperf run should not give eighty near-identical sentences.
+pub const MAX_PER_KIND: usize = 3;
+
+/// Keeps the first [`MAX_PER_KIND`] notices of each kind and counts the rest.
+struct Capped {
+    out: Vec<String>,
+    kinds: std::collections::HashMap<&'static str, usize>,
+    left_out: usize,
+}
+
+impl Capped {
+    fn add(&mut self, kind: &'static str, notices: impl IntoIterator<Item = String>) {
+        for n in notices {
+            let k = self.kinds.entry(kind).or_insert(0);
+            *k += 1;
+            if *k <= MAX_PER_KIND {
+                self.out.push(n);
+            } else {
+                self.left_out += 1;
+            }
+        }
+    }
+}
+
+/// The "what to notice" list for the detailed connections.
+pub fn notices(input: &ReportInput, report: &Report, lang: Lang) -> Vec<String> {
+    let mut capped = Capped {
+        out: Vec::new(),
+        kinds: Default::default(),
+        left_out: 0,
+    };
+    let empty = Vec::new();
+    for c in &report.connections {
+        let frames = input.data.frames.get(&c.flow).unwrap_or(&empty);
+        let summary = input.data.flows.iter().find(|f| f.flow == c.flow);
+        if c.proto == "udp" {
+            let answered = summary.and_then(|s| s.udp).map(|u| u.answered).unwrap_or(0);
+            capped.add("udp", udp(c, frames, answered, lang));
+            continue;
+        }
+        let rtt = summary
+            .and_then(|s| s.tcp.as_ref())
+            .and_then(|t| t.rtt_ms.handshake);
+        capped.add("handshake", handshake(c, rtt, lang));
+        capped.add("fast_retransmission", fast_retransmits(c, frames, lang));
+        capped.add("flags", flag_notices(c, frames, lang));
+        capped.add("half_close", half_close(c, frames, lang));
+        match aborted(c, lang) {
+            Some(a) => capped.add("abort", Some(a)),
+            None => capped.add("close", closing(c, frames, lang)),
+        }
+    }
+    let mut out = capped.out;
+    if capped.left_out > 0 {
+        let n = capped.left_out;
+        out.push(match lang {
+            Lang::En => format!(
+                "{n} more notices of the same kinds are left out: the transition tables and the anomalies list have every connection."
+            ),
+            Lang::Zh => format!("另有 {n} 条同类提示未列出：状态转换表和异常列表包含每个连接。"),
+        });
+    }
+    out.extend(kernel(report, lang));
+    out
+}

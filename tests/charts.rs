@@ -1,0 +1,405 @@
+//! Charts rendered from the committed captures: structure of the SVG (labels, one
+//! arrow per segment, colours), golden files for two charts, PNG size, Chinese labels.
+//! Set `PROTOLAB_BLESS=1` to rewrite the golden files after an intended change.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use protolab::analyze::TcpState;
+use protolab::chart::{
+    load_capture, load_capture_with, render_png, render_svg, CaptureData, ChartError, ChartKind,
+    ChartOptions, Lang, LoadLimits,
+};
+use protolab::lab::kernel_compare::{
+    ConnectionComparison, EndpointComparison, KernelComparison, Row,
+};
+
+/// The colour retransmissions are drawn in.
+const RETRANS: &str = "#D32F2F";
+
+fn capture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("captures")
+        .join(name)
+}
+
+fn load(name: &str) -> CaptureData {
+    load_capture(&capture(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn svg(data: &CaptureData, kind: ChartKind, flow: u64) -> String {
+    render_svg(kind, data, flow, &ChartOptions::default())
+        .unwrap_or_else(|e| panic!("{kind:?} flow {flow}: {e}"))
+}
+
+/// Arrow heads are the only polygons of a ladder diagram: one per segment drawn.
+fn arrows(svg: &str) -> usize {
+    svg.matches("<polygon").count()
+}
+
+/// Arrow heads drawn in `color`.
+fn arrows_in(svg: &str, color: &str) -> usize {
+    svg.matches(&format!("<polygon opacity=\"1\" fill=\"{color}\""))
+        .count()
+}
+
+fn assert_golden(name: &str, actual: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden/charts")
+        .join(name);
+    if std::env::var_os("PROTOLAB_BLESS").is_some() {
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run with PROTOLAB_BLESS=1 to create it)",
+            path.display()
+        )
+    });
+    if expected != actual {
+        panic!(
+            "output differs from {}\n--- expected\n{expected}\n--- actual\n{actual}",
+            path.display()
+        );
+    }
+}
+
+// ---- ladder -------------------------------------------------------------------
+
+#[test]
+fn ladder_of_a_whole_connection_has_one_arrow_per_segment_and_every_state() {
+    let data = load("handshake_data_client_close.pcap");
+    let flow = data.default_flow().unwrap();
+    let s = svg(&data, ChartKind::Ladder, flow);
+    assert!(s.starts_with("<svg"), "{s}");
+    assert_eq!(arrows(&s), data.flow_frames(flow).len());
+    for label in [
+        "CLOSED",
+        "LISTEN",
+        "SYN_SENT",
+        "SYN_RECEIVED",
+        "ESTABLISHED",
+        "FIN_WAIT_1",
+        "FIN_WAIT_2",
+        "TIME_WAIT",
+        "CLOSE_WAIT",
+        "LAST_ACK",
+        "[S]",
+        "[S.]",
+        "[F.]",
+    ] {
+        assert!(s.contains(label), "no {label} in the ladder");
+    }
+    assert_eq!(
+        arrows_in(&s, RETRANS),
+        0,
+        "no retransmission in this capture"
+    );
+}
+
+#[test]
+fn ladder_marks_fast_retransmission_and_dup_acks_in_colour() {
+    let data = load("fast_retransmit.pcap");
+    let flow = data.default_flow().unwrap();
+    let s = svg(&data, ChartKind::Ladder, flow);
+    assert_eq!(arrows(&s), data.flow_frames(flow).len());
+    assert_eq!(
+        arrows_in(&s, RETRANS),
+        1,
+        "one fast retransmission, in colour"
+    );
+    assert!(s.contains("fast retransmission"));
+    assert!(s.contains("dup ACK"));
+}
+
+#[test]
+fn ladder_of_a_udp_exchange() {
+    let data = load("udp_exchange.pcap");
+    let flow = data.default_flow().unwrap();
+    let s = svg(&data, ChartKind::Ladder, flow);
+    assert_eq!(arrows(&s), data.flow_frames(flow).len());
+    assert!(s.contains("UDP"));
+    assert!(!s.contains("ESTABLISHED"));
+}
+
+#[test]
+fn ladder_of_frames_outside_flows_draws_the_arp_exchange() {
+    let data = load("arp.pcap");
+    assert!(!data.other.is_empty());
+    let s = svg(&data, ChartKind::Ladder, 0);
+    assert!(s.contains("ARP who-has"), "{s}");
+    assert!(arrows(&s) >= 1);
+}
+
+#[test]
+fn long_flows_are_folded_with_a_count() {
+    let limits = LoadLimits {
+        head: 3,
+        tail: 3,
+        ..LoadLimits::default()
+    };
+    let data = load_capture_with(&capture("fast_retransmit.pcap"), limits).unwrap();
+    let flow = data.default_flow().unwrap();
+    assert_eq!(data.flow_frames(flow).len(), 6);
+    assert_eq!(data.folded[&flow], 13);
+    assert_eq!(data.fold_at[&flow], 3);
+    let s = svg(&data, ChartKind::Ladder, flow);
+    assert!(s.contains("… 13 segments …"), "{s}");
+    assert_eq!(arrows(&s), 6);
+}
+
+#[test]
+fn ladder_golden() {
+    let data = load("handshake_data_client_close.pcap");
+    let s = svg(&data, ChartKind::Ladder, data.default_flow().unwrap());
+    assert_golden("handshake_data_client_close.ladder.svg", &s);
+}
+
+// ---- other kinds ------------------------------------------------------------------
+
+#[test]
+fn every_kind_renders_for_tcp_fixtures() {
+    for name in ["handshake_data_client_close.pcap", "fast_retransmit.pcap"] {
+        let data = load(name);
+        let flow = data.default_flow().unwrap();
+        for kind in ChartKind::ALL {
+            let s = svg(&data, kind, flow);
+            assert!(
+                s.starts_with("<svg") && s.trim_end().ends_with("</svg>"),
+                "{name} {kind:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn states_chart_has_a_band_per_state() {
+    let data = load("handshake_data_client_close.pcap");
+    let s = svg(&data, ChartKind::States, 1);
+    for label in [
+        "SYN_SENT",
+        "ESTABLISHED",
+        "FIN_WAIT_2",
+        "TIME_WAIT",
+        "LAST_ACK",
+        "state timeline",
+    ] {
+        assert!(s.contains(label), "no {label}");
+    }
+}
+
+#[test]
+fn seq_chart_marks_the_retransmission() {
+    let data = load("fast_retransmit.pcap");
+    let s = svg(&data, ChartKind::Seq, 1);
+    assert!(s.contains("relative sequence number"));
+    assert!(s.contains(RETRANS), "retransmission colour");
+    let clean = svg(&load("handshake_data_client_close.pcap"), ChartKind::Seq, 1);
+    // Only the legend's cross is red when nothing was retransmitted.
+    assert!(s.matches(RETRANS).count() > clean.matches(RETRANS).count());
+}
+
+#[test]
+fn throughput_and_rtt_have_axes_and_legends() {
+    let data = load("fast_retransmit.pcap");
+    let t = svg(&data, ChartKind::Throughput, 1);
+    assert!(t.contains("goodput") && t.contains("time (ms)"));
+    let r = svg(&data, ChartKind::Rtt, 1);
+    assert!(r.contains("RTT (ms)") && r.contains("handshake RTT"));
+}
+
+#[test]
+fn udp_stream_draws_throughput_but_not_states() {
+    let data = load("udp_exchange.pcap");
+    let flow = data.default_flow().unwrap();
+    svg(&data, ChartKind::Throughput, flow);
+    svg(&data, ChartKind::Layers, flow);
+    let err = render_svg(ChartKind::States, &data, flow, &ChartOptions::default()).unwrap_err();
+    assert!(matches!(err, ChartError::NotTcp { .. }), "{err}");
+}
+
+#[test]
+fn layers_of_a_data_segment() {
+    let data = load("handshake_data_client_close.pcap");
+    let opts = ChartOptions {
+        frame: Some(4),
+        ..ChartOptions::default()
+    };
+    let s = render_svg(ChartKind::Layers, &data, 1, &opts).unwrap();
+    for label in [
+        "Ethernet II frame",
+        "IPv4 datagram",
+        "TCP segment",
+        "Application data",
+        "hello",
+    ] {
+        assert!(s.contains(label), "no {label}");
+    }
+    assert_golden("handshake_data_client_close.layers4.svg", &s);
+}
+
+#[test]
+fn kernel_states_are_drawn_beside_the_inferred_ones() {
+    let data = load("handshake_data_client_close.pcap");
+    let f = data.flow(1).unwrap();
+    let tcp = f.tcp.as_ref().unwrap();
+    let rows = |states: &[TcpState], frames: Vec<Option<u64>>, wrong: Option<usize>| {
+        states
+            .iter()
+            .enumerate()
+            .map(|(i, st)| Row {
+                inferred: Some(*st),
+                frame: frames[i],
+                kernel: Some(if wrong == Some(i) {
+                    TcpState::Closed
+                } else {
+                    *st
+                }),
+                offset_us: frames[i].map(|_| 35),
+                agree: wrong != Some(i),
+            })
+            .collect::<Vec<_>>()
+    };
+    let frames = |tr: &[protolab::analyze::TransitionRecord]| {
+        std::iter::once(None)
+            .chain(tr.iter().map(|t| Some(t.frame)))
+            .collect::<Vec<_>>()
+    };
+    let kernel = KernelComparison {
+        source: "test".into(),
+        connections: vec![ConnectionComparison {
+            flow: 1,
+            client: EndpointComparison {
+                endpoint: "client",
+                local: f.client,
+                rows: rows(&tcp.client_states, frames(&tcp.client_transitions), None),
+                agree: true,
+            },
+            server: EndpointComparison {
+                endpoint: "server",
+                local: f.server,
+                rows: rows(&tcp.server_states, frames(&tcp.server_transitions), Some(4)),
+                agree: false,
+            },
+        }],
+        agree: false,
+        unavailable: None,
+    };
+    let opts = ChartOptions {
+        kernel: Some(&kernel),
+        ..ChartOptions::default()
+    };
+    let s = render_svg(ChartKind::States, &data, 1, &opts).unwrap();
+    if let Some(dir) = std::env::var_os("PROTOLAB_CHART_DIR") {
+        // For looking at it: PROTOLAB_CHART_DIR=/tmp/charts cargo test --test charts
+        let png = render_png(ChartKind::States, &data, 1, &opts).unwrap();
+        std::fs::write(Path::new(&dir).join("kernel.states.png"), png).unwrap();
+    }
+    assert!(s.contains("+35 µs"), "kernel offsets");
+    assert!(s.contains("kernel disagrees"));
+    assert!(
+        s.contains(&format!("stroke=\"{RETRANS}\"")),
+        "the disagreement is outlined"
+    );
+}
+
+// ---- languages, PNG, errors -------------------------------------------------------
+
+#[test]
+fn chinese_labels() {
+    let data = load("handshake_data_client_close.pcap");
+    let opts = ChartOptions {
+        lang: Lang::Zh,
+        ..ChartOptions::default()
+    };
+    let s = render_svg(ChartKind::Ladder, &data, 1, &opts).unwrap();
+    assert!(s.contains("时序图") && s.contains("客户端"), "{s}");
+    let l = render_svg(ChartKind::Layers, &data, 1, &opts).unwrap();
+    assert!(l.contains("以太网帧") && l.contains("TCP 段") && l.contains("应用数据"));
+    // The SVG names CJK fonts first so a browser picks one it has.
+    assert!(s.contains("font-family=\"Noto Sans CJK SC"));
+}
+
+#[test]
+fn png_has_the_signature_and_the_requested_size() {
+    let data = load("fast_retransmit.pcap");
+    for kind in ChartKind::ALL {
+        let opts = ChartOptions {
+            width: 900,
+            height: 600,
+            ..ChartOptions::default()
+        };
+        let png = render_png(kind, &data, 1, &opts).unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{kind:?}");
+        assert_eq!(&png[12..16], b"IHDR");
+        let w = u32::from_be_bytes(png[16..20].try_into().unwrap());
+        let h = u32::from_be_bytes(png[20..24].try_into().unwrap());
+        assert_eq!((w, h), (900, 600), "{kind:?}");
+    }
+}
+
+#[test]
+fn a_damaged_file_still_charts_the_frames_before_the_damage() {
+    let data = load("truncated_file.pcap");
+    assert!(data.total_frames > 0);
+    if let Some(flow) = data.default_flow() {
+        svg(&data, ChartKind::Ladder, flow);
+    }
+}
+
+#[test]
+fn errors_say_what_to_do() {
+    let data = load("fast_retransmit.pcap");
+    let opts = ChartOptions::default();
+    let e = render_svg(ChartKind::Ladder, &data, 7, &opts).unwrap_err();
+    assert!(e.to_string().contains("protolab flows"), "{e}");
+    let opts = ChartOptions {
+        frame: Some(999),
+        ..ChartOptions::default()
+    };
+    let e = render_svg(ChartKind::Layers, &data, 1, &opts).unwrap_err();
+    assert!(matches!(e, ChartError::NoSuchFrame(999)), "{e}");
+}
+
+#[test]
+fn cli_writes_svg_and_png_and_exits_2_on_a_missing_flow() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_protolab");
+    let file = capture("fast_retransmit.pcap");
+    for out in ["l.svg", "l.png"] {
+        let path = dir.path().join(out);
+        let st = Command::new(bin)
+            .args(["chart", file.to_str().unwrap(), "--kind", "ladder", "-o"])
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        assert!(std::fs::metadata(&path).unwrap().len() > 1000);
+    }
+    let o = Command::new(bin)
+        .args([
+            "chart",
+            file.to_str().unwrap(),
+            "--kind",
+            "ladder",
+            "--flow",
+            "7",
+            "-o",
+        ])
+        .arg(dir.path().join("x.svg"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("no flow 7 in") && err.contains("protolab flows"),
+        "{err}"
+    );
+    let o = Command::new(bin)
+        .args(["chart", file.to_str().unwrap(), "--kind", "ladder", "-o"])
+        .arg(dir.path().join("x.jpg"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -1,0 +1,636 @@
+//! The lab report end to end: golden report.md / report.json on committed fixtures,
+//! the Chinese report, run folders, the CLI, and the HTML page in a real browser
+//! (headless Chromium, and a WebDriver session through chromedriver that clicks the
+//! step-through player). Set `PROTOLAB_BLESS=1` to rewrite the golden files.
+//!
+//! The browser tests print `SKIPPED` when chromium / chromedriver are not
+//! installed, and fail instead when the environment variable `CI` is set.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use protolab::chart::Lang;
+use protolab::report::{load_input, render_report, write_report};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+fn golden_path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden/report")
+        .join(name)
+}
+
+/// Compares `actual` with the golden file, printing both in full on mismatch.
+fn assert_golden(name: &str, actual: &str) {
+    let path = golden_path(name);
+    if std::env::var_os("PROTOLAB_BLESS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run with PROTOLAB_BLESS=1 to create it)",
+            path.display()
+        )
+    });
+    if expected != actual {
+        panic!(
+            "output differs from {}\n--- expected\n{expected}\n--- actual\n{actual}",
+            path.display()
+        );
+    }
+}
+
+/// The crate version is the only volatile part of the text (paths are given relative).
+fn stable(text: &str) -> String {
+    text.replace(env!("CARGO_PKG_VERSION"), "VERSION")
+}
+
+fn fixture(name: &str) -> PathBuf {
+    // Relative, as a user types it: the report shows the path as given.
+    PathBuf::from(format!("captures/{name}.pcap"))
+}
+
+fn in_manifest_dir() {
+    std::env::set_current_dir(env!("CARGO_MANIFEST_DIR")).unwrap();
+}
+
+#[test]
+fn report_md_and_json_match_golden_files() {
+    in_manifest_dir();
+    for name in ["handshake_data_client_close", "fast_retransmit"] {
+        let input = load_input(&fixture(name)).unwrap();
+        let r = render_report(&input, Lang::En);
+        assert_golden(&format!("{name}.md"), &stable(&r.markdown));
+        assert_golden(&format!("{name}.json"), &stable(&r.json));
+    }
+    let input = load_input(&fixture("handshake_data_client_close")).unwrap();
+    let zh = render_report(&input, Lang::Zh);
+    assert_golden("handshake_data_client_close.zh.md", &stable(&zh.markdown));
+}
+
+#[test]
+fn report_json_says_what_the_fast_retransmit_fixture_teaches() {
+    in_manifest_dir();
+    let input = load_input(&fixture("fast_retransmit")).unwrap();
+    let r = render_report(&input, Lang::En);
+    let json: serde_json::Value = serde_json::from_str(&r.json).unwrap();
+    let notices: Vec<&str> = json["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    assert!(
+        notices
+            .iter()
+            .any(|n| n
+                .contains("3 duplicate ACKs were followed by a fast retransmission at frame 13")),
+        "{notices:#?}"
+    );
+    assert!(
+        notices.iter().any(|n| n.contains(
+            "the client, which closed first (FIN at frame 16), is the side that entered TIME_WAIT"
+        )),
+        "{notices:#?}"
+    );
+    let flagged: Vec<u64> = json["anomalies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["frame"].as_u64().unwrap())
+        .collect();
+    assert_eq!(flagged, [5, 10, 11, 12, 13, 14]);
+    let transitions = json["connections"][0]["transitions"].as_array().unwrap();
+    assert_eq!(transitions.len(), 10);
+    assert_eq!(transitions[0]["why"], "sent SYN (active open)");
+    assert_eq!(transitions[0]["why_code"], "SentSyn");
+}
+
+#[test]
+fn zh_report_is_chinese_throughout() {
+    in_manifest_dir();
+    let input = load_input(&fixture("fast_retransmit")).unwrap();
+    let r = render_report(&input, Lang::Zh);
+    for heading in [
+        "# 实验报告",
+        "## 概要",
+        "## 值得注意",
+        "## 一个数据包的各层",
+        "#### 状态转换",
+        "## 异常（专家信息）",
+        "## UDP 统计",
+    ] {
+        assert!(
+            r.markdown.contains(heading),
+            "no {heading:?} in\n{}",
+            r.markdown
+        );
+    }
+    assert!(r.markdown.contains("发送 SYN（主动打开）"));
+    assert!(r.markdown.contains("快速重传"));
+    assert!(
+        !r.markdown.contains("sent SYN"),
+        "English why in the zh report"
+    );
+    assert!(r.html.contains("<html lang=\"zh-CN\">"));
+    assert!(r.html.contains("下一个"));
+}
+
+#[test]
+fn udp_report_notices_there_was_no_handshake() {
+    in_manifest_dir();
+    let input = load_input(&fixture("udp_exchange")).unwrap();
+    let r = render_report(&input, Lang::En);
+    assert!(
+        r.report
+            .notices
+            .iter()
+            .any(|n| n.contains("had no handshake: the first datagram (frame")),
+        "{:#?}",
+        r.report.notices
+    );
+    assert!(!r.report.udp.is_empty());
+}
+
+#[test]
+fn write_report_writes_every_file() {
+    in_manifest_dir();
+    let dir = tempfile::tempdir().unwrap();
+    let input = load_input(&fixture("handshake_data_client_close")).unwrap();
+    let files = write_report(&input, dir.path(), Lang::En).unwrap();
+    for f in [&files.index_html, &files.report_md, &files.report_json] {
+        assert!(f.is_file(), "{} missing", f.display());
+    }
+    for chart in ["layers", "flow1-ladder", "flow1-states", "flow1-seq"] {
+        for ext in ["svg", "png"] {
+            let p = dir.path().join(format!("charts/{chart}.{ext}"));
+            assert!(
+                p.is_file(),
+                "{} missing ({:?})",
+                p.display(),
+                files.chart_errors
+            );
+        }
+    }
+    let html = std::fs::read_to_string(&files.index_html).unwrap();
+    for net in ["src=\"http", "href=\"http", "url(http", "@import"] {
+        assert!(
+            !html.contains(net),
+            "network reference {net:?} in index.html"
+        );
+    }
+    assert!(!html.contains("<link"), "external stylesheet");
+    assert!(html.contains("id=\"p1-ladder\""));
+}
+
+#[test]
+fn a_run_folder_brings_its_command_and_the_kernel_comparison() {
+    in_manifest_dir();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        "captures/handshake_data_client_close.pcap",
+        dir.path().join("capture.pcap"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("run.json"),
+        r#"{"run_id":"tcp-upper-20261123T120000Z","scenario":"tcp-upper","command":"protolab run tcp-upper --clients 1","expectation_met":true,"mismatches":[],"notes":["client: sent hello"],"capture":"elsewhere/capture.pcap"}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("kernel.json"),
+        r#"{"source":"tracepoint+sock_diag","sockets":[],"table":[],
+            "comparison":{"source":"tracepoint+sock_diag","agree":true,"connections":[{"flow":1,
+            "client":{"endpoint":"client","local":"198.18.0.1:40000","agree":true,"rows":[
+              {"inferred":"CLOSED","frame":null,"kernel":"CLOSED","offset_us":null,"agree":true},
+              {"inferred":"SYN_SENT","frame":1,"kernel":"SYN_SENT","offset_us":12,"agree":true}]},
+            "server":{"endpoint":"server","local":"198.18.0.2:8001","agree":true,"rows":[
+              {"inferred":"LISTEN","frame":null,"kernel":"LISTEN","offset_us":null,"agree":true}]}}]}}"#,
+    )
+    .unwrap();
+    let input = load_input(dir.path()).unwrap();
+    assert_eq!(input.run.as_ref().unwrap().scenario, "tcp-upper");
+    let kernel = input.kernel.as_ref().expect("kernel comparison");
+    assert_eq!(kernel.connections[0].client.rows[1].offset_us, Some(12));
+    let r = render_report(&input, Lang::En);
+    assert!(r.markdown.contains("`protolab run tcp-upper --clients 1`"));
+    assert!(r.markdown.contains("## Kernel cross-check"));
+    assert!(r
+        .markdown
+        .contains("| 1 | SYN_SENT | SYN_SENT | 12 | yes |"));
+    assert!(r
+        .report
+        .notices
+        .iter()
+        .any(|n| n.contains("kernel's own record")));
+}
+
+// ---- the command line ------------------------------------------------------
+
+fn protolab(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_protolab"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run protolab")
+}
+
+#[test]
+fn cli_writes_the_report_and_exits_2_on_a_missing_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r");
+    let o = protolab(&[
+        "report",
+        "captures/fast_retransmit.pcap",
+        "-o",
+        out.to_str().unwrap(),
+        "--lang",
+        "zh",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("## 概要"));
+
+    let o = protolab(&["report", "captures/no_such_file.pcap"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("no_such_file.pcap"), "{err}");
+}
+
+// ---- in a real browser -------------------------------------------------------
+
+/// True when the browser tests can run; prints SKIPPED (or panics under CI) otherwise.
+fn have(tools: &[&str], test: &str) -> bool {
+    let missing: Vec<&str> = tools
+        .iter()
+        .copied()
+        .filter(|t| !Path::new(t).exists())
+        .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!(
+            "{test}: {missing:?} not installed, and CI is set (install chromium chromium-driver)"
+        );
+    }
+    eprintln!(
+        "SKIPPED {test}: {missing:?} not installed (apt-get install chromium chromium-driver)"
+    );
+    false
+}
+
+fn browser_report() -> (tempfile::TempDir, PathBuf) {
+    in_manifest_dir();
+    let dir = tempfile::tempdir().unwrap();
+    let input = load_input(&fixture("fast_retransmit")).unwrap();
+    let files = write_report(&input, dir.path(), Lang::En).unwrap();
+    (dir, files.index_html)
+}
+
+fn headless_flags(profile: &Path) -> Vec<String> {
+    vec![
+        "--headless".into(),
+        "--no-sandbox".into(),
+        "--disable-gpu".into(),
+        "--no-first-run".into(),
+        "--disable-background-networking".into(),
+        "--disable-component-update".into(),
+        "--disable-sync".into(),
+        format!("--user-data-dir={}", profile.display()),
+    ]
+}
+
+#[test]
+fn html_report_opens_in_headless_chromium_without_console_errors() {
+    if !have(&[CHROMIUM], "html_report_opens_in_headless_chromium") {
+        return;
+    }
+    let (dir, index) = browser_report();
+    let url = format!("file://{}", index.display());
+    let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-fast_retransmit.png");
+    let _ = std::fs::remove_file(&shot);
+    let profile = dir.path().join("profile");
+    let out = Command::new(CHROMIUM)
+        .args(headless_flags(&profile))
+        .args([
+            "--enable-logging=stderr",
+            "--v=0",
+            "--window-size=1200,2600",
+            &format!("--screenshot={}", shot.display()),
+            &url,
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run chromium");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "chromium failed:\n{stderr}");
+    assert!(shot.is_file(), "no screenshot:\n{stderr}");
+    eprintln!("screenshot: {}", shot.display());
+    // Console messages are logged as `CONSOLE(line)` / `console` lines on stderr.
+    let console: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("CONSOLE") || l.contains(":console"))
+        .collect();
+    assert!(
+        console.is_empty(),
+        "console output:\n{}",
+        console.join("\n")
+    );
+    assert!(!stderr.contains("Uncaught"), "{stderr}");
+
+    // The DOM after the script ran: the ladder is there and the player initialised.
+    let out = Command::new(CHROMIUM)
+        .args(headless_flags(&dir.path().join("profile2")))
+        .args(["--dump-dom", &url])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run chromium");
+    let dom = String::from_utf8_lossy(&out.stdout);
+    assert!(dom.contains("id=\"p1-ladder\""), "no ladder SVG in the DOM");
+    assert!(
+        dom.contains("data-players-ready=\"true\""),
+        "player script did not run"
+    );
+    assert!(
+        dom.contains("<b id=\"p1-client-state\">CLOSED</b>"),
+        "{dom}"
+    );
+}
+
+/// A tiny blocking HTTP/1.1 client for chromedriver's JSON API.
+fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    body: Option<&serde_json::Value>,
+) -> serde_json::Value {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to chromedriver");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(req.as_bytes()).unwrap();
+    // Read the head, then exactly Content-Length bytes (chromedriver keeps the
+    // connection open whatever the request says).
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 8192];
+    let head_end = loop {
+        if let Some(i) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = stream.read(&mut buf).expect("read from chromedriver");
+        assert!(n > 0, "chromedriver closed the connection");
+        raw.extend_from_slice(&buf[..n]);
+    };
+    let head = String::from_utf8_lossy(&raw[..head_end]).to_ascii_lowercase();
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .map(|v| v.trim().parse().expect("content-length"))
+        .expect("chromedriver sends Content-Length");
+    while raw.len() < head_end + length {
+        let n = stream.read(&mut buf).expect("read from chromedriver");
+        assert!(n > 0, "chromedriver closed the connection");
+        raw.extend_from_slice(&buf[..n]);
+    }
+    let payload = String::from_utf8_lossy(&raw[head_end..head_end + length]).into_owned();
+    serde_json::from_str(&payload).unwrap_or_else(|e| panic!("{e}: {head}\n{payload}"))
+}
+
+struct Driver {
+    child: Child,
+    port: u16,
+    session: Option<String>,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        if let Some(s) = self.session.take() {
+            let _ = std::panic::catch_unwind(|| {
+                http(self.port, "DELETE", &format!("/session/{s}"), None)
+            });
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Driver {
+    fn cmd(&self, method: &str, path: &str, body: Option<serde_json::Value>) -> serde_json::Value {
+        let s = self.session.as_deref().unwrap();
+        let v = http(
+            self.port,
+            method,
+            &format!("/session/{s}{path}"),
+            body.as_ref(),
+        );
+        assert!(v["value"].get("error").is_none(), "{method} {path}: {v}");
+        v["value"].clone()
+    }
+
+    fn element(&self, css: &str) -> String {
+        let v = self.cmd(
+            "POST",
+            "/element",
+            Some(serde_json::json!({"using": "css selector", "value": css})),
+        );
+        v.as_object()
+            .and_then(|o| o.values().next())
+            .and_then(|id| id.as_str())
+            .expect("element id")
+            .to_string()
+    }
+
+    fn text(&self, css: &str) -> String {
+        let id = self.element(css);
+        self.cmd("GET", &format!("/element/{id}/text"), None)
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    fn click(&self, css: &str) {
+        let id = self.element(css);
+        self.cmd(
+            "POST",
+            &format!("/element/{id}/click"),
+            Some(serde_json::json!({})),
+        );
+    }
+}
+
+#[test]
+fn webdriver_steps_through_the_handshake() {
+    if !have(
+        &[CHROMIUM, CHROMEDRIVER],
+        "webdriver_steps_through_the_handshake",
+    ) {
+        return;
+    }
+    let (dir, index) = browser_report();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let mut driver = Driver {
+        child,
+        port,
+        session: None,
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok()
+            && http(port, "GET", "/status", None)["value"]["ready"] == true
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "chromedriver did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut args = headless_flags(&dir.path().join("profile"));
+    args.push("--window-size=1200,1600".into());
+    let caps = serde_json::json!({"capabilities": {"alwaysMatch": {
+        "browserName": "chrome",
+        "goog:chromeOptions": {"binary": CHROMIUM, "args": args},
+        "goog:loggingPrefs": {"browser": "ALL"}
+    }}});
+    let v = http(port, "POST", "/session", Some(&caps));
+    let session = v["value"]["sessionId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no session: {v}"))
+        .to_string();
+    driver.session = Some(session);
+    driver.cmd(
+        "POST",
+        "/url",
+        Some(serde_json::json!({"url": format!("file://{}", index.display())})),
+    );
+
+    let states = |d: &Driver| (d.text("#p1-client-state"), d.text("#p1-server-state"));
+    assert_eq!(states(&driver), ("CLOSED".into(), "LISTEN".into()));
+    driver.click("#p1-next"); // frame 1: SYN
+    assert_eq!(states(&driver), ("SYN_SENT".into(), "SYN_RECEIVED".into()));
+    assert!(driver.text("#p1-caption").contains("[S] seq 0"));
+    driver.click("#p1-next"); // frame 2: SYN-ACK
+    assert_eq!(
+        states(&driver),
+        ("ESTABLISHED".into(), "SYN_RECEIVED".into())
+    );
+    driver.click("#p1-next"); // frame 3: ACK
+    assert_eq!(
+        states(&driver),
+        ("ESTABLISHED".into(), "ESTABLISHED".into())
+    );
+    // The current segment is highlighted, and its layers are shown.
+    let class = driver.cmd(
+        "POST",
+        "/execute/sync",
+        Some(serde_json::json!({"script": "return document.getElementById('p1-s2').getAttribute('class');", "args": []})),
+    );
+    assert!(class.as_str().unwrap().contains("current"), "{class}");
+    assert!(driver.text("#p1-layers").contains("TCP"));
+    // Keep a picture of the player mid-handshake, to look at.
+    driver.cmd(
+        "POST",
+        "/execute/sync",
+        Some(serde_json::json!({"script": "document.getElementById('p1').scrollIntoView();", "args": []})),
+    );
+    let png = base64_decode(driver.cmd("GET", "/screenshot", None).as_str().unwrap());
+    let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-player.png");
+    std::fs::write(&shot, png).unwrap();
+    eprintln!("player screenshot: {}", shot.display());
+    driver.click("#p1-prev");
+    assert_eq!(
+        states(&driver),
+        ("ESTABLISHED".into(), "SYN_RECEIVED".into())
+    );
+
+    // No console errors.
+    let log = http(
+        port,
+        "POST",
+        &format!("/session/{}/se/log", driver.session.as_deref().unwrap()),
+        Some(&serde_json::json!({"type": "browser"})),
+    );
+    let severe: Vec<&serde_json::Value> = log["value"]
+        .as_array()
+        .map(|a| a.iter().filter(|e| e["level"] == "SEVERE").collect())
+        .unwrap_or_default();
+    assert!(severe.is_empty(), "console errors: {severe:#?}");
+}
+
+#[test]
+fn player_steps_carry_both_endpoints_states_frame_by_frame() {
+    in_manifest_dir();
+    let input = load_input(&fixture("handshake_data_client_close")).unwrap();
+    let r = render_report(&input, Lang::En);
+    let c = &r.report.connections[0];
+    let steps = protolab::report::player::steps(c, &input.data.frames[&1], Lang::En);
+    let states: Vec<(&str, &str)> = steps
+        .iter()
+        .take(4)
+        .map(|s| (s.client.as_str(), s.server.as_str()))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("CLOSED", "LISTEN"),
+            ("SYN_SENT", "SYN_RECEIVED"),
+            ("ESTABLISHED", "SYN_RECEIVED"),
+            ("ESTABLISHED", "ESTABLISHED"),
+        ]
+    );
+    let last = steps.last().unwrap();
+    assert_eq!(
+        (last.client.as_str(), last.server.as_str()),
+        ("TIME_WAIT", "CLOSED")
+    );
+    assert_eq!(
+        steps.len(),
+        13,
+        "one step before the first packet, then one per frame"
+    );
+}
+
+/// Standard base64 (WebDriver screenshots), without a crate for it.
+fn base64_decode(text: &str) -> Vec<u8> {
+    let value = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0);
+    for v in text.bytes().filter_map(value) {
+        acc = (acc << 6) | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    out
+}
