@@ -2,6 +2,8 @@
 //! arrow per segment, colours), golden files for two charts, PNG size, Chinese labels.
 //! Set `PROTOLAB_BLESS=1` to rewrite the golden files after an intended change.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -44,25 +46,7 @@ fn arrows_in(svg: &str, color: &str) -> usize {
 }
 
 fn assert_golden(name: &str, actual: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden/charts")
-        .join(name);
-    if std::env::var_os("PROTOLAB_BLESS").is_some() {
-        std::fs::write(&path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e} (run with PROTOLAB_BLESS=1 to create it)",
-            path.display()
-        )
-    });
-    if expected != actual {
-        panic!(
-            "output differs from {}\n--- expected\n{expected}\n--- actual\n{actual}",
-            path.display()
-        );
-    }
+    common::assert_golden("charts", name, actual);
 }
 
 // ---- ladder -------------------------------------------------------------------

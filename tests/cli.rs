@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn protolab(args: &[&str]) -> Output {
@@ -15,31 +14,9 @@ fn protolab(args: &[&str]) -> Output {
         .expect("run protolab")
 }
 
-fn golden_path(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(name)
-}
-
 /// Compares `actual` with the golden file, printing both in full on mismatch.
 fn assert_golden(name: &str, actual: &str) {
-    let path = golden_path(name);
-    if std::env::var_os("PROTOLAB_BLESS").is_some() {
-        std::fs::write(&path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e} (run with PROTOLAB_BLESS=1 to create it)",
-            path.display()
-        )
-    });
-    if expected != actual {
-        panic!(
-            "output differs from {}\n--- expected\n{expected}\n--- actual\n{actual}",
-            path.display()
-        );
-    }
+    common::assert_golden("", name, actual);
 }
 
 fn stdout_ok(args: &[&str]) -> String {

@@ -6,6 +6,8 @@
 //! The browser tests print `SKIPPED` when chromium / chromedriver are not
 //! installed, and fail instead when the environment variable `CI` is set.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -18,32 +20,9 @@ use protolab::report::{load_input, render_report, write_report};
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
-fn golden_path(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden/report")
-        .join(name)
-}
-
 /// Compares `actual` with the golden file, printing both in full on mismatch.
 fn assert_golden(name: &str, actual: &str) {
-    let path = golden_path(name);
-    if std::env::var_os("PROTOLAB_BLESS").is_some() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e} (run with PROTOLAB_BLESS=1 to create it)",
-            path.display()
-        )
-    });
-    if expected != actual {
-        panic!(
-            "output differs from {}\n--- expected\n{expected}\n--- actual\n{actual}",
-            path.display()
-        );
-    }
+    common::assert_golden("report", name, actual);
 }
 
 /// The crate version is the only volatile part of the text (paths are given relative).

@@ -171,6 +171,47 @@ impl Ctx<'_> {
             Lang::Zh => format!("此处 {n} 帧未保留（长连接）"),
         }
     }
+
+    /// The common end of the time charts (seq, throughput, RTT): shade the span whose
+    /// frames were folded away, then draw the legend. `x` maps a capture time to the
+    /// chart's x coordinate.
+    pub fn shade_folded_and_legend<'c, DB: plotters::prelude::DrawingBackend + 'c>(
+        &self,
+        chart: &mut plotters::prelude::ChartContext<
+            'c,
+            DB,
+            plotters::prelude::Cartesian2d<
+                plotters::coord::types::RangedCoordf64,
+                plotters::coord::types::RangedCoordf64,
+            >,
+        >,
+        x: impl Fn(u64) -> f64,
+        y_max: f64,
+        position: plotters::chart::SeriesLabelPosition,
+        fam: &str,
+    ) -> Result<(), ChartError> {
+        use plotters::prelude::*;
+        if let Some((a, b, n)) = self.folded_span() {
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(x(a), 0.0), (x(b), y_max)],
+                    style::LIGHT.mix(0.7).filled(),
+                )))
+                .map_err(draw_err)?
+                .label(self.folded_label(n))
+                .legend(|(x, y)| {
+                    Rectangle::new([(x, y - 6), (x + 20, y + 6)], style::LIGHT.filled())
+                });
+        }
+        chart
+            .configure_series_labels()
+            .position(position)
+            .label_font((fam, 15))
+            .background_style(WHITE.mix(0.85))
+            .border_style(style::GREY)
+            .draw()
+            .map_err(draw_err)
+    }
 }
 
 fn context<'a>(

@@ -180,26 +180,13 @@ pub fn draw<DB: DrawingBackend>(
                 .map(|&(x, a, b, re)| PathElement::new(vec![(x, a), (x, b)], seg_style(re))),
         )
         .map_err(draw_err)?;
-    if let Some((a, b, n)) = ctx.folded_span() {
-        let (xa, xb) = (secs(a) * scale_x, secs(b) * scale_x);
-        chart
-            .draw_series(std::iter::once(Rectangle::new(
-                [(xa, 0.0), (xb, y_max)],
-                style::LIGHT.mix(0.7).filled(),
-            )))
-            .map_err(draw_err)?
-            .label(ctx.folded_label(n))
-            .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 20, y + 6)], style::LIGHT.filled()));
-    }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .label_font((fam, 15))
-        .background_style(WHITE.mix(0.85))
-        .border_style(style::GREY)
-        .draw()
-        .map_err(draw_err)?;
-    Ok(())
+    ctx.shade_folded_and_legend(
+        &mut chart,
+        |ts| secs(ts) * scale_x,
+        y_max,
+        SeriesLabelPosition::UpperLeft,
+        fam,
+    )
 }
 
 /// A step line: each value holds until the next one.

@@ -173,28 +173,13 @@ pub fn draw_throughput<DB: DrawingBackend>(
             .label(label)
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], line));
     }
-    if let Some((a, b, n)) = ctx.folded_span() {
-        let (xa, xb) = (
-            a.saturating_sub(start) as f64 / 1e9 * ufac,
-            b.saturating_sub(start) as f64 / 1e9 * ufac,
-        );
-        chart
-            .draw_series(std::iter::once(Rectangle::new(
-                [(xa, 0.0), (xb, y_max)],
-                style::LIGHT.mix(0.7).filled(),
-            )))
-            .map_err(draw_err)?
-            .label(ctx.folded_label(n))
-            .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 20, y + 6)], style::LIGHT.filled()));
-    }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .label_font((fam, 15))
-        .background_style(WHITE.mix(0.85))
-        .border_style(style::GREY)
-        .draw()
-        .map_err(draw_err)
+    ctx.shade_folded_and_legend(
+        &mut chart,
+        |ts| ts.saturating_sub(start) as f64 / 1e9 * ufac,
+        y_max,
+        SeriesLabelPosition::UpperRight,
+        fam,
+    )
 }
 
 /// RTT samples: (time of the data segment, RTT), per direction of the data.
@@ -337,23 +322,5 @@ pub fn draw_rtt<DB: DrawingBackend>(
             .label(label)
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style::GREY));
     }
-    if let Some((a, b, n)) = ctx.folded_span() {
-        let (xa, xb) = (rel(a), rel(b));
-        chart
-            .draw_series(std::iter::once(Rectangle::new(
-                [(xa, 0.0), (xb, y_max)],
-                style::LIGHT.mix(0.7).filled(),
-            )))
-            .map_err(draw_err)?
-            .label(ctx.folded_label(n))
-            .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 20, y + 6)], style::LIGHT.filled()));
-    }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .label_font((fam, 15))
-        .background_style(WHITE.mix(0.85))
-        .border_style(style::GREY)
-        .draw()
-        .map_err(draw_err)
+    ctx.shade_folded_and_legend(&mut chart, rel, y_max, SeriesLabelPosition::UpperRight, fam)
 }

@@ -10,6 +10,32 @@ use protolab::capture::{CaptureError, FileReader};
 use protolab::decode::Packet;
 use protolab::replay::{replay, Next};
 
+/// Compares `actual` with `tests/golden/<dir>/<name>`, printing both in full on a
+/// mismatch. With `PROTOLAB_BLESS=1` it rewrites the file instead (review the diff).
+pub fn assert_golden(dir: &str, name: &str, actual: &str) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(dir)
+        .join(name);
+    if std::env::var_os("PROTOLAB_BLESS").is_some() {
+        std::fs::create_dir_all(path.parent().expect("inside tests/golden")).unwrap();
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run with PROTOLAB_BLESS=1 to create it)",
+            path.display()
+        )
+    });
+    if expected != actual {
+        panic!(
+            "output differs from {}\n--- expected\n{expected}\n--- actual\n{actual}",
+            path.display()
+        );
+    }
+}
+
 /// Path of a committed fixture.
 pub fn capture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
