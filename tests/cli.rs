@@ -115,6 +115,30 @@ fn bpf_filter_shows_matching_frames_but_states_stay_right() {
 }
 
 #[test]
+fn dash_reads_the_capture_from_standard_input() {
+    let file = std::fs::File::open(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("captures/format_pcapng_multi_if.pcapng"),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_protolab"))
+        .args(["flows", "--json", "-"])
+        .stdin(file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let piped = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        piped,
+        stdout_ok(&["flows", "--json", "captures/format_pcapng_multi_if.pcapng"])
+    );
+}
+
+#[test]
 fn limit_stops_early() {
     let out = stdout_ok(&["inspect", "--limit", "3", "captures/fast_retransmit.pcap"]);
     assert_eq!(out.lines().count(), 3);

@@ -116,6 +116,10 @@ impl FileReader {
     /// Opens `path` and checks its header; fails early on non-capture files.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, CaptureError> {
         let path = path.as_ref().to_path_buf();
+        // `-` is standard input, as for `tcpdump -r -`: `tcpdump -w - | protolab inspect -`.
+        if path.as_os_str() == "-" {
+            return Self::from_reader(PathBuf::from("<stdin>"), std::io::stdin(), 0);
+        }
         let file = File::open(&path).map_err(|source| CaptureError::Open {
             path: path.clone(),
             source,
