@@ -164,6 +164,17 @@ impl Ctx<'_> {
         Some((before.packet.ts_ns, after.packet.ts_ns, n))
     }
 
+    /// First and last frame time of the flow (at least 1 ns apart, so spans divide).
+    pub fn time_span(&self) -> (u64, u64) {
+        let start = self.frames.first().map_or(0, |r| r.packet.ts_ns);
+        let end = self
+            .frames
+            .last()
+            .map_or(0, |r| r.packet.ts_ns)
+            .max(start + 1);
+        (start, end)
+    }
+
     /// Legend text for the folded span.
     pub fn folded_label(&self, n: u64) -> String {
         match self.t.lang {

@@ -52,12 +52,7 @@ pub fn draw_throughput<DB: DrawingBackend>(
 ) -> Result<(), ChartError> {
     let t = ctx.t;
     let fam = t.family();
-    let start = ctx.frames.first().map_or(0, |r| r.packet.ts_ns);
-    let end = ctx
-        .frames
-        .last()
-        .map_or(0, |r| r.packet.ts_ns)
-        .max(start + 1);
+    let (start, end) = ctx.time_span();
     let span_s = (end - start) as f64 / 1e9;
     let (uname, ufac) = unit(span_s);
     // About three frames per interval, so a short exchange is not all spikes.
@@ -228,12 +223,7 @@ pub fn draw_rtt<DB: DrawingBackend>(
 ) -> Result<(), ChartError> {
     let t = ctx.t;
     let fam = t.family();
-    let start = ctx.frames.first().map_or(0, |r| r.packet.ts_ns);
-    let end = ctx
-        .frames
-        .last()
-        .map_or(0, |r| r.packet.ts_ns)
-        .max(start + 1);
+    let (start, end) = ctx.time_span();
     let (uname, ufac) = unit((end - start) as f64 / 1e9);
     let samples = rtt_samples(ctx.frames);
     let ms = |ns: u64| ns as f64 / 1e6;
