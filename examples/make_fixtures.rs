@@ -882,6 +882,59 @@ fn udp_exchange() -> Vec<Frame> {
     frames
 }
 
+/// The lab's UDP probe header (`protolab::analyze::udp_probe`), written out by hand
+/// so the fixture does not depend on the code it tests: "PLAB", version 1, flags 0,
+/// u64 sequence number, u64 send time in ns, all big-endian; then zero padding to
+/// `len` bytes.
+fn probe_payload(seq: u64, send_ns: u64, len: usize) -> Vec<u8> {
+    let mut v = b"PLAB".to_vec();
+    v.extend_from_slice(&1u16.to_be_bytes());
+    v.extend_from_slice(&0u16.to_be_bytes());
+    v.extend_from_slice(&seq.to_be_bytes());
+    v.extend_from_slice(&send_ns.to_be_bytes());
+    v.resize(len, 0);
+    v
+}
+
+/// One-way latency of probe `seq` in `udp_probe_loss.pcap`: 200–300 µs in 10 µs
+/// steps, except seq 60, held back 1.5 ms so that it arrives after 61.
+fn probe_latency(seq: u64) -> u64 {
+    if seq == 60 {
+        1_500 * US
+    } else {
+        200 * US + (seq * 37 % 11) * 10 * US
+    }
+}
+
+/// 100 probe datagrams C→S, sent 1 ms apart (seq k at T0 + k ms), captured at the
+/// receiver: 10, 11 and 50 never arrive, 60 arrives after 61, 70 arrives twice
+/// (the copy 50 µs after the original).
+fn udp_probe_loss() -> Vec<Frame> {
+    let mut arrivals: Vec<(u64, u64)> = Vec::new();
+    for seq in 0..100u64 {
+        if [10, 11, 50].contains(&seq) {
+            continue;
+        }
+        let arrival = T0 + seq * MS + probe_latency(seq);
+        arrivals.push((arrival, seq));
+        if seq == 70 {
+            arrivals.push((arrival + 50 * US, seq));
+        }
+    }
+    arrivals.sort();
+    arrivals
+        .iter()
+        .enumerate()
+        .map(|(i, &(arrival, seq))| {
+            let payload = probe_payload(seq, T0 + seq * MS, 64);
+            Frame::new(
+                arrival,
+                udp4(true, 0x3000 + i as u16, UDP_CPORT, UDP_SPORT, &payload),
+            )
+        })
+        .collect()
+}
+
 fn icmp4_echo(from_client: bool, ip: Ipv4Header, id: u16, seq: u16, payload: &[u8]) -> Vec<u8> {
     let (smac, dmac) = macs(from_client);
     let b = PacketBuilder::ethernet2(smac, dmac).ip(IpHeaders::Ipv4(ip, Default::default()));
@@ -1408,6 +1461,7 @@ fn main() -> io::Result<()> {
     out.pcap("midstream.pcap", eth, &midstream())?;
     out.pcap("port_reuse.pcap", eth, &port_reuse())?;
     out.pcap("udp_exchange.pcap", eth, &udp_exchange())?;
+    out.pcap("udp_probe_loss.pcap", eth, &udp_probe_loss())?;
 
     // The same small exchange in every link type and file format.
     let x4 = small_exchange(false);

@@ -61,7 +61,7 @@ pub fn replay<E>(
             })?;
         }
         decode_into(&frame, &mut packet);
-        let analysis = analyzer.process(&packet);
+        let analysis = analyzer.process_frame(&packet, &frame.bytes);
         if visit(&frame, &packet, analysis)? == Next::Stop {
             break None;
         }

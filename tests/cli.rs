@@ -44,6 +44,7 @@ const GOLDEN: &[&str] = &[
     "malformed",
     "udp_exchange",
     "midstream",
+    "udp_probe_loss",
 ];
 
 #[test]

@@ -12,6 +12,7 @@ use super::flow_table::FlowTable;
 use super::summary::FlowSummary;
 use super::tcp_flow::TcpFlow;
 use super::udp_flow::UdpFlow;
+use super::udp_probe::ProbeHeader;
 use super::{FrameAnalysis, Role};
 use crate::decode::{Packet, Transport};
 
@@ -82,7 +83,21 @@ impl Analyzer {
 
     /// Analyses one decoded packet. Frames that failed to decode, and frames with no
     /// TCP or UDP layer (ARP, ICMP, later fragments), belong to no flow.
+    ///
+    /// Without the frame's bytes, UDP payloads are not looked at (no probe
+    /// statistics): use [`Analyzer::process_frame`] when the bytes are at hand.
     pub fn process(&mut self, packet: &Packet) -> &FrameAnalysis {
+        self.analyze(packet, None)
+    }
+
+    /// Like [`Analyzer::process`], with the captured bytes `packet` was decoded from
+    /// (`packet.payload` indexes into them), so UDP datagrams carrying the lab's probe
+    /// header get loss, order, jitter and latency statistics.
+    pub fn process_frame(&mut self, packet: &Packet, frame_bytes: &[u8]) -> &FrameAnalysis {
+        self.analyze(packet, Some(frame_bytes))
+    }
+
+    fn analyze(&mut self, packet: &Packet, frame_bytes: Option<&[u8]>) -> &FrameAnalysis {
         self.frame.reset();
         if packet.ts_ns >= self.last_sweep.saturating_add(SWEEP_EVERY_NS) {
             self.sweep(packet.ts_ns);
@@ -147,6 +162,12 @@ impl Analyzer {
                     self.frame.sender = Some(role);
                     let ip_len = u32::from(ip.header_len) + ip.payload_len;
                     flow.process(role, udp.payload_len(), ip_len, packet.ts_ns);
+                    let probe = frame_bytes
+                        .and_then(|b| b.get(packet.payload.clone()))
+                        .and_then(ProbeHeader::decode);
+                    if let Some(header) = probe {
+                        flow.probe(role, &header, packet.ts_ns);
+                    }
                 }
             }
             Transport::Icmp(_) => {}

@@ -15,6 +15,7 @@ mod summary;
 mod tcp_flow;
 mod tcp_state;
 mod udp_flow;
+pub mod udp_probe;
 mod zeek;
 
 pub use analyzer::Analyzer;
@@ -23,3 +24,4 @@ pub use events::{AnalysisFlags, FrameAnalysis, Role, Transition, Why};
 pub use flow_key::FlowKey;
 pub use summary::{FlowSummary, PerRole, RttMs, TcpSummary, TransitionRecord, UdpStats};
 pub use tcp_state::TcpState;
+pub use udp_probe::{LatencyMs, ProbeCounter, ProbeHeader, ProbeStats};

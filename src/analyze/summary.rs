@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::tcp_flow::{Counters, TcpFlow};
 use super::udp_flow::UdpFlow;
+use super::udp_probe::ProbeStats;
 use super::{TcpState, Transition};
 use crate::timestamp::{millis, Seconds};
 
@@ -40,11 +41,20 @@ pub struct RttMs {
 }
 
 /// UDP-only statistics.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct UdpStats {
     pub datagrams: u64,
     /// Client datagrams answered by the server (request/response pairs).
     pub answered: u64,
+    /// Probe statistics of the client→server direction, written flat into `udp`
+    /// (`probes`, `expected`, `lost`, `lost_percent`, `out_of_order`, `duplicates`,
+    /// `jitter_ms`, `latency_ms`); absent when the client sent no probe datagram.
+    #[serde(flatten)]
+    pub probe: Option<ProbeStats>,
+    /// The same for the server→client direction, as a nested object; absent when the
+    /// server sent no probe datagram.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from_server: Option<ProbeStats>,
 }
 
 /// TCP-only fields.
@@ -192,6 +202,8 @@ impl From<&UdpFlow> for FlowSummary {
             udp: Some(UdpStats {
                 datagrams: f.packets[0] + f.packets[1],
                 answered: f.answered,
+                probe: f.probes[0].as_ref().map(|p| p.stats()),
+                from_server: f.probes[1].as_ref().map(|p| p.stats()),
             }),
         }
     }

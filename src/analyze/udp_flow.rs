@@ -1,8 +1,11 @@
-//! One UDP stream: a pair of endpoints, counts both ways, request/response pairing.
+//! One UDP stream: a pair of endpoints, counts both ways, request/response pairing,
+//! and for datagrams carrying the lab's probe header, loss/order/jitter/latency per
+//! direction (DESIGN §5, `udp_probe`).
 
 use std::net::SocketAddr;
 
 use super::tcp_flow::role_index;
+use super::udp_probe::{ProbeCounter, ProbeHeader};
 use super::zeek::ZeekTracker;
 use super::Role;
 
@@ -24,6 +27,9 @@ pub struct UdpFlow {
     pub zeek: ZeekTracker,
     /// Whether the client (first sender) is the flow key's "low" endpoint.
     client_is_lo: bool,
+    /// Probe statistics per sending role (client→server, server→client); allocated at
+    /// the first probe datagram, so plain UDP streams carry none.
+    pub probes: [Option<Box<ProbeCounter>>; 2],
 }
 
 impl UdpFlow {
@@ -41,6 +47,7 @@ impl UdpFlow {
             last_sender: None,
             zeek: ZeekTracker::default(),
             client_is_lo: src_is_lo,
+            probes: [None, None],
         }
     }
 
@@ -64,5 +71,12 @@ impl UdpFlow {
         }
         self.last_sender = Some(role);
         self.zeek.udp_datagram(role, payload);
+    }
+
+    /// Counts a probe datagram sent by `role` and captured at `ts`.
+    pub fn probe(&mut self, role: Role, header: &ProbeHeader, ts: u64) {
+        self.probes[role_index(role)]
+            .get_or_insert_with(Box::default)
+            .record(header, ts);
     }
 }

@@ -87,7 +87,7 @@ pub fn run(args: CaptureArgs) -> anyhow::Result<ExitCode> {
         };
         seen += 1;
         let packet = decode(&frame);
-        let analysis = analyzer.process(&packet);
+        let analysis = analyzer.process_frame(&packet, &frame.bytes);
         let t0 = *t0.get_or_insert(packet.ts_ns);
         let mut out = stdout.lock();
         let result = if args.json {

@@ -9,6 +9,7 @@
 //! - [`summary`] renders what `run` prints.
 
 pub mod expect_check;
+pub mod impair;
 pub mod kernel;
 pub mod kernel_compare;
 pub mod observers;

@@ -334,7 +334,7 @@ async fn bind(
 fn drain(rx: &Receiver<RawFrame>, analyzer: &mut Analyzer) {
     while let Ok(frame) = rx.try_recv() {
         let packet = decode(&frame);
-        analyzer.process(&packet);
+        analyzer.process_frame(&packet, &frame.bytes);
     }
 }
 

@@ -73,5 +73,25 @@ pub fn flow_rows(f: &FlowSummary) -> String {
             }
         }
     }
+    if let Some(udp) = &f.udp {
+        for (dir, probe) in [
+            ("client -> server", udp.probe),
+            ("server -> client", udp.from_server),
+        ] {
+            let Some(p) = probe else { continue };
+            let _ = write!(
+                s,
+                "\n      probes {dir}: {} of {} received, {} lost ({:.2}%), {} out of order, {} duplicates, jitter {:.3} ms",
+                p.probes, p.expected, p.lost, p.lost_percent, p.out_of_order, p.duplicates, p.jitter_ms
+            );
+            if let Some(l) = p.latency_ms {
+                let _ = write!(
+                    s,
+                    ", one-way latency p50 {:.3} ms p99 {:.3} ms",
+                    l.p50, l.p99
+                );
+            }
+        }
+    }
     s
 }
