@@ -9,6 +9,7 @@ mod client;
 mod completions;
 mod flows;
 mod inspect;
+mod lab;
 mod progress;
 mod report;
 mod run;
@@ -56,6 +57,8 @@ pub enum Command {
     Chart(chart::ChartArgs),
     /// The full lab report for a capture or a run folder: HTML, Markdown, JSON and charts.
     Report(report::ReportArgs),
+    /// Lab housekeeping: `protolab lab clean` removes leftover plab- namespaces and links.
+    Lab(lab::LabArgs),
     /// Print shell completions (bash, zsh, fish, elvish, powershell).
     Completions(completions::CompletionsArgs),
 }
@@ -74,6 +77,7 @@ pub fn run() -> ExitCode {
         Command::Client(args) => client::run(args),
         Command::Chart(args) => chart::run(args),
         Command::Report(args) => report::run(args),
+        Command::Lab(args) => lab::run(args),
         Command::Completions(args) => completions::run(args),
     };
     match result {
