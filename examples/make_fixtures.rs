@@ -685,32 +685,8 @@ fn half_close() -> Vec<Frame> {
 }
 
 fn ipv6() -> Vec<Frame> {
-    let mut pkts = Vec::new();
-    let payload = filler(56, 0);
     // ping6: echo request / reply.
-    for (i, from_client) in [true, false].into_iter().enumerate() {
-        let (src, dst) = if from_client {
-            (IP6_C, IP6_S)
-        } else {
-            (IP6_S, IP6_C)
-        };
-        let mut h = ip6_header(src, dst, 0);
-        h.next_header = IpNumber::IPV6_ICMP;
-        let (smac, dmac) = macs(from_client);
-        let b = PacketBuilder::ethernet2(smac, dmac).ip(IpHeaders::Ipv6(h, Default::default()));
-        let b = if from_client {
-            b.icmpv6_echo_request(0x1234, 1)
-        } else {
-            b.icmpv6_echo_reply(0x1234, 1)
-        };
-        let mut v = Vec::new();
-        b.write(&mut v, &payload).expect("icmpv6");
-        pkts.push(Pkt {
-            ts: T0 + i as u64 * 400 * US,
-            from_client,
-            eth: v,
-        });
-    }
+    let mut pkts = icmp6_pair(T0, 400 * US, 0x1234, &filler(56, 0));
     let mut c = Tcp::new(true, ISN_C + 11_000, ISN_S + 11_000);
     c.t = T0 + 100 * MS;
     c.tx(true, 0, Seg::new(SYN).hbh()); // 3 with Hop-by-Hop options
@@ -1221,9 +1197,8 @@ fn relink(pkts: &[Pkt], header: impl Fn(&Pkt) -> Vec<u8>) -> Vec<Frame> {
         .collect()
 }
 
-/// ICMPv6 echo request/reply appended to the DLT_NULL file (family 24).
-fn icmp6_pair(t: u64) -> Vec<Pkt> {
-    let payload = filler(16, 2);
+/// An ICMPv6 echo request at `t` and its reply `gap` later.
+fn icmp6_pair(t: u64, gap: u64, id: u16, payload: &[u8]) -> Vec<Pkt> {
     [true, false]
         .into_iter()
         .enumerate()
@@ -1238,14 +1213,14 @@ fn icmp6_pair(t: u64) -> Vec<Pkt> {
             let (smac, dmac) = macs(from_client);
             let b = PacketBuilder::ethernet2(smac, dmac).ip(IpHeaders::Ipv6(h, Default::default()));
             let b = if from_client {
-                b.icmpv6_echo_request(0x77, 1)
+                b.icmpv6_echo_request(id, 1)
             } else {
-                b.icmpv6_echo_reply(0x77, 1)
+                b.icmpv6_echo_reply(id, 1)
             };
             let mut v = Vec::new();
-            b.write(&mut v, &payload).expect("icmpv6");
+            b.write(&mut v, payload).expect("icmpv6");
             Pkt {
-                ts: t + i as u64 * 300 * US,
+                ts: t + i as u64 * gap,
                 from_client,
                 eth: v,
             }
@@ -1467,7 +1442,12 @@ fn main() -> io::Result<()> {
     let x4 = small_exchange(false);
     let x6 = small_exchange(true);
     let mut null_pkts = x4.clone();
-    null_pkts.extend(icmp6_pair(x4[x4.len() - 1].ts + 100 * MS));
+    null_pkts.extend(icmp6_pair(
+        x4[x4.len() - 1].ts + 100 * MS,
+        300 * US,
+        0x77,
+        &filler(16, 2),
+    ));
     out.pcap(
         "linktype_null.pcap",
         PcapFmt::link(LT_NULL),
