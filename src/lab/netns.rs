@@ -131,6 +131,9 @@ impl LabNet {
             ])?;
             run(&["ip", "-n", ns, "link", "set", "eth0", "up"])?;
             run(&["ip", "-n", ns, "link", "set", "lo", "up"])?;
+            // The root side is a wire, not a host: no IPv6 of its own (no router
+            // solicitations or MLD reports from it in the lab's capture).
+            let _ = std::fs::write(format!("/proc/sys/net/ipv6/conf/{peer}/disable_ipv6"), "1");
             run(&["ip", "link", "set", peer, "up"])?;
         }
         // The bridge hands frames over from userspace: checksums must be complete.

@@ -1,0 +1,317 @@
+//! One direction of the bridge: a receiving thread that asks the impairment
+//! model about each frame, and a sending thread that lets delayed frames out
+//! when they fall due.
+//!
+//! Frames due at once (no delay, no rate limit) are sent by the receiving
+//! thread itself, which is what keeps the bridge fast at 0% loss; they only
+//! take the delay line when something is already waiting in it, so an
+//! in-order frame never overtakes one queued before it.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use pnet_datalink::{DataLinkReceiver, DataLinkSender};
+
+use super::recorder::{Action, Sighting};
+use super::Direction;
+use crate::lab::impair::{corrupt_frame, DelayLine, ImpairStats, Impairment, Verdict};
+
+/// One clock for the whole bridge: monotonic nanoseconds for the model, mapped
+/// to wall-clock time for the capture.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    start: Instant,
+    wall_start_ns: u64,
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Clock {
+    /// Starts the clock now.
+    pub fn new() -> Self {
+        let wall_start_ns = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
+        Clock {
+            start: Instant::now(),
+            wall_start_ns,
+        }
+    }
+
+    pub fn now_ns(&self) -> u64 {
+        self.start.elapsed().as_nanos() as u64
+    }
+
+    pub fn wall_ns(&self, mono_ns: u64) -> u64 {
+        self.wall_start_ns + mono_ns
+    }
+}
+
+/// A frame waiting in the delay line.
+struct Pending {
+    index: u64,
+    bytes: Vec<u8>,
+    copies: u8,
+    corrupt_at: Option<usize>,
+    actions: Vec<Action>,
+}
+
+struct Queue {
+    line: DelayLine<Pending>,
+    closed: bool,
+}
+
+/// What both threads of a direction share.
+struct Shared {
+    direction: Direction,
+    clock: Clock,
+    tx: Mutex<Box<dyn DataLinkSender>>,
+    queue: Mutex<Queue>,
+    wake: Condvar,
+    record: Option<Sender<Sighting>>,
+    send_errors: Mutex<(u64, Option<String>)>,
+}
+
+impl Shared {
+    /// Sends a frame out (all its copies), recording it if this direction is
+    /// recorded on delivery (server→client: what reached the client).
+    fn deliver(&self, mut p: Pending) {
+        corrupt_frame(&mut p.bytes, p.corrupt_at);
+        {
+            let mut tx = self.tx.lock().expect("bridge sender poisoned");
+            for _ in 0..p.copies {
+                if let Some(Err(e)) = tx.send_to(&p.bytes, None) {
+                    let mut errors = self.send_errors.lock().expect("poisoned");
+                    errors.0 += 1;
+                    errors.1.get_or_insert_with(|| e.to_string());
+                }
+            }
+        }
+        if self.direction == Direction::ServerToClient {
+            if let Some(record) = &self.record {
+                let ts_ns = self.clock.wall_ns(self.clock.now_ns());
+                for copy in 0..p.copies {
+                    let _ = record.send(Sighting {
+                        ts_ns,
+                        direction: self.direction,
+                        index: p.index,
+                        bytes: p.bytes.clone(),
+                        // The second copy is the duplicate.
+                        actions: if copy == 0 {
+                            p.actions.clone()
+                        } else {
+                            vec![Action::Duplicated]
+                        },
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// What a direction reports when it stops.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct DirectionReport {
+    pub stats: ImpairStats,
+    /// Indices (1-based, among this direction's frames) of the frames dropped:
+    /// a function of the seed alone, so two runs can be compared.
+    pub dropped: Vec<u64>,
+    pub send_errors: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_error: Option<String>,
+}
+
+/// A running direction.
+pub struct Forwarder {
+    shared: Arc<Shared>,
+    receiver: std::thread::JoinHandle<(ImpairStats, Vec<u64>, Option<String>)>,
+    sender: std::thread::JoinHandle<()>,
+}
+
+impl Forwarder {
+    /// Starts forwarding from `rx` to `tx` through `model`.
+    pub fn start(
+        direction: Direction,
+        clock: Clock,
+        mut rx: Box<dyn DataLinkReceiver>,
+        tx: Box<dyn DataLinkSender>,
+        mut model: Impairment,
+        record: Option<Sender<Sighting>>,
+        stop: Arc<AtomicBool>,
+    ) -> Forwarder {
+        let shared = Arc::new(Shared {
+            direction,
+            clock,
+            tx: Mutex::new(tx),
+            queue: Mutex::new(Queue {
+                line: DelayLine::new(),
+                closed: false,
+            }),
+            wake: Condvar::new(),
+            record,
+            send_errors: Mutex::new((0, None)),
+        });
+        let recv_shared = Arc::clone(&shared);
+        let receiver = std::thread::Builder::new()
+            .name(format!("bridge-rx-{}", direction.short()))
+            .spawn(move || {
+                let shared = recv_shared;
+                let mut index = 0u64;
+                let mut dropped = Vec::new();
+                let mut error = None;
+                while !stop.load(Ordering::Relaxed) {
+                    let frame = match rx.next() {
+                        Ok(frame) => frame,
+                        Err(e) if e.kind() == std::io::ErrorKind::TimedOut => continue,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                        Err(e) => {
+                            error = Some(e.to_string());
+                            break;
+                        }
+                    };
+                    index += 1;
+                    let now = shared.clock.now_ns();
+                    let verdict = model.decide(frame.len(), now);
+                    handle(&shared, index, frame, now, verdict, &mut dropped);
+                }
+                (model.stats(), dropped, error)
+            })
+            .expect("spawn bridge receiver");
+        let send_shared = Arc::clone(&shared);
+        let sender = std::thread::Builder::new()
+            .name(format!("bridge-tx-{}", direction.short()))
+            .spawn(move || release_due(&send_shared))
+            .expect("spawn bridge sender");
+        Forwarder {
+            shared,
+            receiver,
+            sender,
+        }
+    }
+
+    /// Waits for the receiver (the caller has set `stop`), lets every delayed
+    /// frame out, and reports.
+    pub fn finish(self) -> DirectionReport {
+        let (stats, dropped, rx_error) = self
+            .receiver
+            .join()
+            .unwrap_or_else(|_| (ImpairStats::default(), Vec::new(), Some("panicked".into())));
+        {
+            let mut q = self.shared.queue.lock().expect("poisoned");
+            q.closed = true;
+        }
+        self.shared.wake.notify_all();
+        let _ = self.sender.join();
+        let (send_errors, send_error) = self.shared.send_errors.lock().expect("poisoned").clone();
+        DirectionReport {
+            stats,
+            dropped,
+            send_errors,
+            first_error: rx_error.or(send_error),
+        }
+    }
+}
+
+fn handle(
+    shared: &Shared,
+    index: u64,
+    frame: &[u8],
+    now: u64,
+    verdict: Verdict,
+    dropped: &mut Vec<u64>,
+) {
+    let record_at_ingress = shared.direction == Direction::ClientToServer;
+    let (at_ns, copies, corrupt_at, reordered) = match verdict {
+        Verdict::Drop => {
+            dropped.push(index);
+            // Lost frames are recorded in both directions, when the bridge saw them.
+            if let Some(record) = &shared.record {
+                let _ = record.send(Sighting {
+                    ts_ns: shared.clock.wall_ns(now),
+                    direction: shared.direction,
+                    index,
+                    bytes: frame.to_vec(),
+                    actions: vec![Action::Dropped],
+                });
+            }
+            return;
+        }
+        Verdict::Deliver {
+            at_ns,
+            copies,
+            corrupt_at,
+            reordered,
+        } => (at_ns, copies, corrupt_at, reordered),
+    };
+    let mut actions = Vec::new();
+    if copies > 1 {
+        actions.push(Action::Duplicated);
+    }
+    if corrupt_at.is_some() {
+        actions.push(Action::Corrupted);
+    }
+    if reordered {
+        actions.push(Action::Reordered);
+    }
+    if record_at_ingress {
+        if let Some(record) = &shared.record {
+            // What the client sent: one copy, uncorrupted, noted with what happened next.
+            let _ = record.send(Sighting {
+                ts_ns: shared.clock.wall_ns(now),
+                direction: shared.direction,
+                index,
+                bytes: frame.to_vec(),
+                actions: actions.clone(),
+            });
+        }
+    }
+    let pending = Pending {
+        index,
+        bytes: frame.to_vec(),
+        copies,
+        corrupt_at,
+        actions,
+    };
+    let mut q = shared.queue.lock().expect("poisoned");
+    if at_ns <= now && (q.line.is_empty() || reordered) {
+        drop(q);
+        shared.deliver(pending);
+    } else {
+        let was_next = q.line.next_due().is_none_or(|due| at_ns < due);
+        q.line.push(at_ns, pending);
+        drop(q);
+        if was_next {
+            shared.wake.notify_one();
+        }
+    }
+}
+
+/// The sending thread: sleeps until the earliest queued frame is due.
+fn release_due(shared: &Shared) {
+    let mut q = shared.queue.lock().expect("poisoned");
+    loop {
+        let now = shared.clock.now_ns();
+        if let Some(p) = q.line.pop_due(now) {
+            drop(q);
+            shared.deliver(p);
+            q = shared.queue.lock().expect("poisoned");
+            continue;
+        }
+        match q.line.next_due() {
+            // Closing: frames still waiting are let out at their time, not dropped.
+            Some(due) => {
+                let wait = Duration::from_nanos(due.saturating_sub(now));
+                q = shared.wake.wait_timeout(q, wait).expect("poisoned").0;
+            }
+            None if q.closed => return,
+            None => q = shared.wake.wait(q).expect("poisoned"),
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! The userspace link between the lab's two namespaces (DESIGN §7): forwards
+//! Ethernet frames between the two root-side veth ends through the seeded
+//! impairment model, one model per direction, and records what it saw.
+//!
+//! The kernel here has no netem, so loss, delay, jitter, reordering,
+//! duplication, corruption and rate limits all happen in this bridge.
+//!
+//! - [`port`] opens an AF_PACKET socket on a veth end (PACKET_IGNORE_OUTGOING, 64 KiB).
+//! - [`forward`] runs one direction: receive → decide → send now or later.
+//! - [`recorder`] numbers and writes the frames into a pcapng capture with comments.
+//! - [`pcapng_writer`] the file format.
+
+pub mod forward;
+pub mod pcapng_writer;
+pub mod port;
+pub mod recorder;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, Sender};
+use std::sync::Arc;
+
+use serde::Serialize;
+
+pub use forward::{Clock, DirectionReport};
+pub use recorder::{Action, FrameNote};
+
+use crate::capture::RawFrame;
+use crate::lab::impair::{direction_seed, ImpairConfig, Impairment};
+
+/// Which way a frame crosses the bridge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    ClientToServer,
+    ServerToClient,
+}
+
+impl Direction {
+    pub fn arrow(self) -> &'static str {
+        match self {
+            Direction::ClientToServer => "client→server",
+            Direction::ServerToClient => "server→client",
+        }
+    }
+
+    fn short(self) -> &'static str {
+        match self {
+            Direction::ClientToServer => "c2s",
+            Direction::ServerToClient => "s2c",
+        }
+    }
+}
+
+/// What the bridge connects and how.
+#[derive(Debug, Clone)]
+pub struct BridgeConfig {
+    /// Root-side veth end of the client's namespace.
+    pub client_if: String,
+    pub server_if: String,
+    /// Impairments applied to client→server frames and server→client frames.
+    /// Their `seed` fields are ignored: both come from `seed`.
+    pub c2s: ImpairConfig,
+    pub s2c: ImpairConfig,
+    pub seed: u64,
+    /// Write every frame to this pcapng file.
+    pub capture: Option<PathBuf>,
+    /// Bytes kept per frame in the capture (all when `None`).
+    pub snaplen: Option<usize>,
+}
+
+/// Why the bridge could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum BridgeError {
+    #[error(transparent)]
+    Port(#[from] port::PortError),
+    #[error("cannot write the capture {}: {source}", path.display())]
+    Capture {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// What the bridge did, for bridge.json and the reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct BridgeReport {
+    pub seed: u64,
+    pub client_to_server: DirectionReport,
+    pub server_to_client: DirectionReport,
+    /// Frames written to the capture.
+    pub frames_recorded: u64,
+    /// Capture frames the bridge dropped, duplicated, corrupted or reordered.
+    pub notes: Vec<FrameNote>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capture_error: Option<String>,
+}
+
+impl BridgeReport {
+    /// Loss measured at the bridge over both directions, 0-100.
+    pub fn loss_percent(&self) -> f64 {
+        let a = self.client_to_server.stats;
+        let b = self.server_to_client.stats;
+        let frames = a.frames + b.frames;
+        if frames == 0 {
+            0.0
+        } else {
+            (a.dropped + b.dropped) as f64 * 100.0 / frames as f64
+        }
+    }
+}
+
+/// A running bridge.
+pub struct Bridge {
+    stop: Arc<AtomicBool>,
+    c2s: forward::Forwarder,
+    s2c: forward::Forwarder,
+    recorder: Option<std::thread::JoinHandle<recorder::Recorded>>,
+    seed: u64,
+}
+
+impl Bridge {
+    /// Opens both ports and the capture, then starts forwarding. `tap` receives
+    /// every recorded frame as well (e.g. for a live watcher).
+    pub fn start(
+        config: &BridgeConfig,
+        tap: Option<Sender<RawFrame>>,
+    ) -> Result<Bridge, BridgeError> {
+        let client = port::open(&config.client_if)?;
+        let server = port::open(&config.server_if)?;
+        let clock = Clock::new();
+        let stop = Arc::new(AtomicBool::new(false));
+        let wants_record = config.capture.is_some() || tap.is_some();
+        let (record_tx, recorder) = if wants_record {
+            let sinks = recorder::Sinks {
+                file: config.capture.clone().map(|p| (p, config.snaplen)),
+                tap,
+            };
+            let run = recorder::open(
+                sinks,
+                &format!("{}<->{}", config.client_if, config.server_if),
+            )
+            .map_err(|source| BridgeError::Capture {
+                path: config.capture.clone().unwrap_or_default(),
+                source,
+            })?;
+            let (tx, rx) = channel();
+            let handle = std::thread::Builder::new()
+                .name("bridge-recorder".into())
+                .spawn(move || run(rx))
+                .expect("spawn bridge recorder");
+            (Some(tx), Some(handle))
+        } else {
+            (None, None)
+        };
+        let model = |cfg: &ImpairConfig, direction: u64| {
+            Impairment::new(ImpairConfig {
+                seed: direction_seed(config.seed, direction),
+                ..cfg.clone()
+            })
+        };
+        let c2s = forward::Forwarder::start(
+            Direction::ClientToServer,
+            clock,
+            client.rx,
+            server.tx,
+            model(&config.c2s, 0),
+            record_tx.clone(),
+            Arc::clone(&stop),
+        );
+        let s2c = forward::Forwarder::start(
+            Direction::ServerToClient,
+            clock,
+            server.rx,
+            client.tx,
+            model(&config.s2c, 1),
+            record_tx,
+            Arc::clone(&stop),
+        );
+        Ok(Bridge {
+            stop,
+            c2s,
+            s2c,
+            recorder,
+            seed: config.seed,
+        })
+    }
+
+    /// Stops forwarding (frames still in the delay line are let out first),
+    /// flushes the capture and reports.
+    pub fn stop(self) -> BridgeReport {
+        self.stop.store(true, Ordering::Relaxed);
+        let client_to_server = self.c2s.finish();
+        let server_to_client = self.s2c.finish();
+        // Both forwarders dropped their recorder senders: the recorder drains and ends.
+        let recorded = self
+            .recorder
+            .map(|h| h.join().unwrap_or_default())
+            .unwrap_or_default();
+        BridgeReport {
+            seed: self.seed,
+            client_to_server,
+            server_to_client,
+            frames_recorded: recorded.frames,
+            notes: recorded.notes,
+            capture_error: recorded.error,
+        }
+    }
+}
