@@ -152,6 +152,8 @@ fn tcp_transfer_crosses_a_clean_bridge() {
         analyzer.process_frame(&packet, &frame.bytes);
     }
     assert_eq!(count, report.frames_recorded);
+    // Nothing lost: the link record holds each frame once, the client's view too.
+    assert_eq!(report.link_frames, report.frames_recorded);
     assert_eq!(
         first_ethertype,
         Some(0x0806),

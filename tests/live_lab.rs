@@ -64,6 +64,7 @@ fn every_scenario_runs_and_the_kernel_agrees() {
             command: format!("protolab run {}", info.id),
             snaplen: None,
             lang: protolab::chart::Lang::En,
+            netns: None,
         };
         let outcome = run(&config, &|| false).unwrap_or_else(|e| panic!("{}: {e}", info.id));
         let text = protolab::lab::summary::render(&outcome);
@@ -169,6 +170,7 @@ fn a_port_in_use_is_a_clear_error() {
         command: String::new(),
         snaplen: None,
         lang: protolab::chart::Lang::En,
+        netns: None,
     };
     let err = run(&config, &|| false).expect_err("a port in use stops the run");
     assert_eq!(

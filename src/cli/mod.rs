@@ -10,6 +10,7 @@ mod completions;
 mod flows;
 mod inspect;
 mod lab;
+mod link_args;
 mod progress;
 mod report;
 mod run;
@@ -43,7 +44,8 @@ pub enum Command {
     Inspect(inspect::InspectArgs),
     /// One record per TCP connection or UDP stream, with both endpoints' states.
     Flows(flows::FlowsArgs),
-    /// Run a scenario on loopback while capturing; the kernel's states beside the inferred ones.
+    /// Run a scenario on loopback (or --netns through the impairing bridge) while capturing;
+    /// the kernel's states beside the inferred ones.
     Run(run::RunArgs),
     /// List the scenarios and what each teaches.
     Scenarios(scenarios::ScenariosArgs),

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::lab::run::{run as run_lab, RunConfig};
+use crate::lab::impair::{ImpairConfig, Loss};
+use crate::lab::run::{run as run_lab, LinkSettings, RunConfig};
 use crate::scenario::{Params, ScenarioName};
 
 #[derive(Debug, Args)]
@@ -34,6 +35,17 @@ pub struct RunArgs {
     /// Language of the lab report (中文: zh).
     #[arg(long, value_enum, default_value = "en")]
     pub lang: crate::chart::Lang,
+    /// Run in two network namespaces (client 198.18.0.1, server 198.18.0.2) joined
+    /// by protolab's bridge, which captures the link; needs root. Implied by any
+    /// impairment (--loss, --delay, ...).
+    #[arg(long)]
+    pub netns: bool,
+    /// Frame loss in each direction: a percentage ("5") or Gilbert-Elliott bursts
+    /// "ge:P_GB,P_BG,LOSS_GOOD,LOSS_BAD".
+    #[arg(long, value_name = "LOSS", value_parser = ImpairConfig::parse_loss)]
+    pub loss: Option<Loss>,
+    #[command(flatten)]
+    pub impair: super::link_args::ImpairArgs,
 }
 
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
@@ -46,6 +58,14 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         recv_dir: recv_dir.clone(),
         ..args.scenario_args.params()
     };
+    let netns = if args.netns || args.loss.is_some() || args.impair.any() {
+        Some(LinkSettings {
+            impair: args.impair.config(args.loss.unwrap_or_default())?,
+            seed: args.impair.seed,
+        })
+    } else {
+        None
+    };
     let config = RunConfig {
         scenario: args.scenario,
         params,
@@ -55,6 +75,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         command: std::env::args().collect::<Vec<_>>().join(" "),
         snaplen: args.snaplen,
         lang: args.lang,
+        netns,
     };
     let flag = Arc::clone(&interrupted);
     let outcome = run_lab(&config, &move || flag.load(Ordering::Relaxed));

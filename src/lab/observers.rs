@@ -18,7 +18,8 @@ const SAMPLE_EVERY: Duration = Duration::from_millis(1);
 /// Running observers.
 pub struct KernelObservers {
     trace: Option<TracepointSession>,
-    table: Option<DiagSampler>,
+    /// One sampler per network namespace the run's sockets live in.
+    tables: Vec<DiagSampler>,
     source: &'static str,
     warnings: Vec<String>,
 }
@@ -43,6 +44,14 @@ impl KernelObservers {
     /// Starts whatever this process may start; problems become warnings, never errors,
     /// because the capture alone is still a valid experiment.
     pub fn start(ports: &[u16]) -> Self {
+        Self::start_in(ports, &[])
+    }
+
+    /// [`KernelObservers::start`] for sockets living in the named network
+    /// namespaces (the `--netns` lab): the tracepoint is global to the kernel,
+    /// but each namespace has a socket table of its own, read by a sock_diag
+    /// socket opened inside it. An empty list means this thread's namespace.
+    pub fn start_in(ports: &[u16], namespaces: &[String]) -> Self {
         let mut warnings = Vec::new();
         // A run killed before it could clean up leaves its tracing instance behind.
         if let Ok(stale) = super::kernel::remove_stale_instances() {
@@ -57,6 +66,27 @@ impl KernelObservers {
                 None
             }
         };
+        if !namespaces.is_empty() {
+            let mut tables = Vec::new();
+            for ns in namespaces {
+                match start_sampler_in(ns, ports) {
+                    Ok(s) => tables.push(s),
+                    Err(e) => warnings.push(format!("sock_diag in {ns} unavailable: {e}")),
+                }
+            }
+            let source = match (trace.is_some(), tables.len() == namespaces.len()) {
+                (true, true) => "tracepoint+sock_diag",
+                (true, false) => "tracepoint",
+                (false, true) => "sock_diag",
+                (false, false) => "none",
+            };
+            return KernelObservers {
+                trace,
+                tables,
+                source,
+                warnings,
+            };
+        }
         let (table, table_source) = match DiagSampler::start(ports, SAMPLE_EVERY) {
             Ok(s) => (Some(s), "sock_diag"),
             Err(e) => {
@@ -85,7 +115,7 @@ impl KernelObservers {
         }
         KernelObservers {
             trace,
-            table,
+            tables: table.into_iter().collect(),
             source,
             warnings,
         }
@@ -102,7 +132,11 @@ impl KernelObservers {
             }
             None => Vec::new(),
         };
-        let table = self.table.map(DiagSampler::stop).unwrap_or_default();
+        let table = self
+            .tables
+            .into_iter()
+            .flat_map(DiagSampler::stop)
+            .collect();
         let unavailable = (self.source == "none")
             .then(|| "neither the tracepoint nor the socket table could be read".to_string());
         KernelObservations {
@@ -113,4 +147,17 @@ impl KernelObservers {
             unavailable,
         }
     }
+}
+
+/// Opens a socket-table sampler inside namespace `ns` (its sock_diag socket is
+/// bound to the namespace of the thread that opens it; this thread alone enters).
+fn start_sampler_in(ns: &str, ports: &[u16]) -> Result<DiagSampler, String> {
+    let ns = ns.to_string();
+    let ports = ports.to_vec();
+    std::thread::spawn(move || {
+        super::netns::enter(&ns).map_err(|e| e.to_string())?;
+        DiagSampler::start(&ports, SAMPLE_EVERY).map_err(|e| e.to_string())
+    })
+    .join()
+    .map_err(|_| "the sampler thread panicked".to_string())?
 }

@@ -6,15 +6,18 @@
 //! (or a timeout). Everything stops cleanly — also on Ctrl-C — so the pcap is valid,
 //! and the capture is analysed into the run's report folder.
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{channel, Receiver};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
+use super::bridge::{Bridge, BridgeConfig, BridgeReport};
 use super::expect_check::{check_expectation, Mismatch};
+use super::impair::ImpairConfig;
 use super::kernel_compare::{compare_kernel, KernelComparison};
+use super::netns::{self, LabNet};
 use super::observers::{KernelObservations, KernelObservers};
 use crate::analyze::{Analyzer, FlowSummary};
 use crate::capture::{FileReader, LiveCapture, LiveConfig, LiveStats, RawFrame};
@@ -40,6 +43,16 @@ pub struct RunConfig {
     pub snaplen: Option<i32>,
     /// Language of the lab report written into the run's folder.
     pub lang: crate::chart::Lang,
+    /// Run in the two-namespace lab through the bridge instead of on loopback.
+    pub netns: Option<LinkSettings>,
+}
+
+/// The bridge's settings for a `--netns` run: the same impairments in each
+/// direction (each with its own random stream derived from `seed`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LinkSettings {
+    pub impair: ImpairConfig,
+    pub seed: u64,
 }
 
 /// Why a run could not be carried out (exit code 2).
@@ -63,6 +76,10 @@ pub enum RunError {
     },
     #[error("cannot start the scenario's runtime: {0}")]
     Runtime(std::io::Error),
+    #[error(transparent)]
+    Netns(#[from] netns::NetnsError),
+    #[error(transparent)]
+    Bridge(#[from] super::bridge::BridgeError),
 }
 
 /// What a run produced.
@@ -82,6 +99,8 @@ pub struct RunOutcome {
     pub notes: Vec<String>,
     /// The lab report's index.html, or why it could not be written.
     pub report: Result<PathBuf, String>,
+    /// What the bridge did (`--netns` runs).
+    pub bridge: Option<BridgeReport>,
 }
 
 /// run.json: enough to know what ran and to run it again.
@@ -104,6 +123,23 @@ struct RunRecord<'a> {
     mismatches: Vec<&'a str>,
     scenario_error: Option<&'a str>,
     notes: &'a [String],
+    /// `loopback`, or `netns` (the two-namespace lab through the bridge).
+    network: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    link: Option<LinkRecord>,
+}
+
+/// The bridge's settings and what it measured, in run.json.
+#[derive(Serialize)]
+struct LinkRecord {
+    seed: u64,
+    loss: String,
+    delay_ms: f64,
+    jitter_ms: f64,
+    loss_configured_percent: f64,
+    loss_measured_percent: f64,
+    frames: u64,
+    dropped: u64,
 }
 
 fn now_ns() -> u64 {
@@ -133,48 +169,119 @@ pub fn run(config: &RunConfig, interrupted: &dyn Fn() -> bool) -> Result<RunOutc
     })?;
 
     // 1. Observers first: the packet capture (its errors end the run before anything
-    //    happened), then the kernel tracepoint and socket table.
-    let filter = match info.transport {
-        Transport::Tcp => format!("tcp port {port}"),
-        Transport::Udp => format!("udp port {port}"),
-    };
-    let mut live = LiveConfig::new("lo", &filter);
-    live.write_to = Some(capture_path.clone());
-    if let Some(snaplen) = config.snaplen {
-        live.snaplen = snaplen;
-    }
+    //    happened), then the kernel tracepoint and socket table. In the namespace lab
+    //    the bridge is the capture: it sees every frame on the link.
     let (tx, rx) = channel();
-    let capture = LiveCapture::start(live, Some(tx))?;
-    let observers = KernelObservers::start(&[port]);
-
-    // 2. The scenario itself, on a runtime of its own.
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(RunError::Runtime)?;
-    let scenario_result =
-        match runtime.block_on(run_scenario(config, port, info.transport, interrupted)) {
-            Ok(notes) => Ok(notes),
-            Err(Failure::Failed(e)) => Err(e),
-            Err(Failure::Setup(e)) => {
-                // Nothing ran: leave no half-made run behind.
-                let _ = capture.stop();
-                let _ = observers.stop();
-                let _ = std::fs::remove_file(&capture_path);
-                let _ = std::fs::remove_dir_all(&report_dir);
-                return Err(e);
+    let (recording, capture_path) = match &config.netns {
+        None => {
+            let filter = match info.transport {
+                Transport::Tcp => format!("tcp port {port}"),
+                Transport::Udp => format!("udp port {port}"),
+            };
+            let mut live = LiveConfig::new("lo", &filter);
+            live.write_to = Some(capture_path.clone());
+            if let Some(snaplen) = config.snaplen {
+                live.snaplen = snaplen;
             }
-        };
+            (
+                Recording::Live(LiveCapture::start(live, Some(tx))?),
+                capture_path,
+            )
+        }
+        Some(link) => {
+            let capture_path = capture_path.with_extension("pcapng");
+            let net = LabNet::create()?;
+            let bridge = Bridge::start(
+                &BridgeConfig {
+                    client_if: net.client_peer.clone(),
+                    server_if: net.server_peer.clone(),
+                    c2s: link.impair.clone(),
+                    s2c: link.impair.clone(),
+                    seed: link.seed,
+                    capture: Some(capture_path.clone()),
+                    snaplen: config.snaplen.map(|n| n.max(0) as usize),
+                },
+                Some(tx),
+            )?;
+            (Recording::Bridge { net, bridge }, capture_path)
+        }
+    };
+    let observers = match &recording {
+        Recording::Live(_) => KernelObservers::start(&[port]),
+        Recording::Bridge { net, .. } => {
+            KernelObservers::start_in(&[port], &[net.client_ns.clone(), net.server_ns.clone()])
+        }
+    };
+    let server_ip: IpAddr = match &recording {
+        Recording::Live(_) => Ipv4Addr::LOCALHOST.into(),
+        Recording::Bridge { .. } => netns::SERVER_V4.parse().expect("valid address"),
+    };
+
+    // 2. The scenario itself, on runtimes of its own: in the namespace lab one per
+    //    namespace, so every socket the server or the clients open is born there.
+    let runtimes = match Runtimes::new(&recording) {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = recording.stop();
+            let _ = observers.stop();
+            return Err(RunError::Runtime(e));
+        }
+    };
+    let server_addr = SocketAddr::new(server_ip, port);
+    let scenario_result = match runtimes.client().block_on(run_scenario(
+        config,
+        server_addr,
+        info.transport,
+        interrupted,
+        &runtimes,
+    )) {
+        Ok(notes) => Ok(notes),
+        Err(Failure::Failed(e)) => Err(e),
+        Err(Failure::Setup(e)) => {
+            // Nothing ran: leave no half-made run behind.
+            let _ = recording.stop();
+            let _ = observers.stop();
+            let _ = std::fs::remove_file(&capture_path);
+            let _ = std::fs::remove_dir_all(&report_dir);
+            return Err(e);
+        }
+    };
     let mut interrupted_now = interrupted();
 
-    // 3. Wait until the capture has seen every connection finish (last FIN/ACK or RST).
-    let deadline = Instant::now() + Duration::from_secs(3);
+    // 3. Wait until the capture has seen every connection finish (last FIN/ACK or
+    //    RST). Through the bridge, the client's last ACK may still be on its way (or
+    //    lost, and the server's FIN due again after a retransmission timeout): wait
+    //    until the link has also been quiet for a while.
+    let (quiet_for, patience) = match &config.netns {
+        None => (Duration::ZERO, Duration::from_secs(3)),
+        Some(link) => {
+            let round_trip = Duration::from_nanos(link.impair.delay_ns + link.impair.jitter_ns) * 2;
+            if link.impair.loss.expected_loss() > 0.0 {
+                // Linux's minimum retransmission timeout is 200 ms.
+                (
+                    round_trip + Duration::from_millis(450),
+                    Duration::from_secs(15),
+                )
+            } else {
+                (
+                    round_trip + Duration::from_millis(20),
+                    Duration::from_secs(5),
+                )
+            }
+        }
+    };
+    let deadline = Instant::now() + patience;
     let mut watcher = Analyzer::new();
+    let mut last_frame = Instant::now();
     if scenario_result.is_ok() && info.transport == Transport::Tcp {
         while !interrupted_now && Instant::now() < deadline {
-            drain(&rx, &mut watcher);
-            if watcher.all_tcp_finished() && watcher.active_flows() > 0 {
+            if drain(&rx, &mut watcher) > 0 {
+                last_frame = Instant::now();
+            }
+            if watcher.all_tcp_finished()
+                && watcher.active_flows() > 0
+                && last_frame.elapsed() >= quiet_for
+            {
                 break;
             }
             std::thread::sleep(Duration::from_millis(10));
@@ -183,9 +290,9 @@ pub fn run(config: &RunConfig, interrupted: &dyn Fn() -> bool) -> Result<RunOutc
     }
     // Give the socket table sampler a moment to see TIME_WAIT before stopping it.
     std::thread::sleep(Duration::from_millis(60));
-    let stats = capture.stop()?;
     let kernel = observers.stop();
-    drop(runtime);
+    drop(runtimes);
+    let (stats, bridge) = recording.stop()?;
 
     // 4. Analyse the capture file, exactly as `protolab flows` would.
     let flows = analyse(&capture_path)?;
@@ -220,8 +327,29 @@ pub fn run(config: &RunConfig, interrupted: &dyn Fn() -> bool) -> Result<RunOutc
         mismatches: mismatches.iter().map(|m| m.0.as_str()).collect(),
         scenario_error: scenario_error.as_deref(),
         notes: &notes,
+        network: if bridge.is_some() {
+            "netns"
+        } else {
+            "loopback"
+        },
+        link: config.netns.as_ref().zip(bridge.as_ref()).map(|(link, b)| {
+            let frames = b.client_to_server.stats.frames + b.server_to_client.stats.frames;
+            LinkRecord {
+                seed: link.seed,
+                loss: link.impair.loss.spec(),
+                delay_ms: link.impair.delay_ns as f64 / 1e6,
+                jitter_ms: link.impair.jitter_ns as f64 / 1e6,
+                loss_configured_percent: link.impair.loss.expected_loss() * 100.0,
+                loss_measured_percent: b.loss_percent(),
+                frames,
+                dropped: b.client_to_server.stats.dropped + b.server_to_client.stats.dropped,
+            }
+        }),
     };
     write_json(&report_dir.join("run.json"), &record)?;
+    if let Some(b) = &bridge {
+        write_json(&report_dir.join("bridge.json"), b)?;
+    }
     // The lab report reads the folder just written, exactly as `protolab report DIR` would.
     // A report that cannot be drawn does not undo the run: it is said, not fatal.
     let report = crate::report::load_input(&report_dir)
@@ -243,7 +371,98 @@ pub fn run(config: &RunConfig, interrupted: &dyn Fn() -> bool) -> Result<RunOutc
         scenario_error,
         notes,
         report,
+        bridge,
     })
+}
+
+/// Where the run's frames are recorded: libpcap on loopback, or the bridge
+/// between the lab's namespaces (which owns the namespaces while it runs).
+enum Recording {
+    Live(LiveCapture),
+    Bridge { net: LabNet, bridge: Bridge },
+}
+
+impl Recording {
+    /// Stops recording; the capture file is complete and flushed afterwards, and
+    /// the lab network (if any) is removed.
+    fn stop(self) -> Result<(LiveStats, Option<BridgeReport>), RunError> {
+        match self {
+            Recording::Live(capture) => Ok((capture.stop()?, None)),
+            Recording::Bridge { net, bridge } => {
+                let report = bridge.stop();
+                net.remove()?;
+                let stats = LiveStats {
+                    frames: report.frames_recorded,
+                    ..LiveStats::default()
+                };
+                if let Some(e) = &report.capture_error {
+                    return Err(RunError::Write {
+                        path: PathBuf::from("the bridge's capture"),
+                        source: std::io::Error::other(e.clone()),
+                    });
+                }
+                Ok((stats, Some(report)))
+            }
+        }
+    }
+}
+
+/// The scenario's tokio runtimes: one on loopback; in the namespace lab one per
+/// namespace, built on a thread that entered it, so its worker (and blocking)
+/// threads are born in that namespace and every socket they open lives there.
+struct Runtimes {
+    server: tokio::runtime::Runtime,
+    client: Option<tokio::runtime::Runtime>,
+}
+
+impl Runtimes {
+    fn new(recording: &Recording) -> std::io::Result<Self> {
+        match recording {
+            Recording::Live(_) => Ok(Runtimes {
+                server: runtime_in(None)?,
+                client: None,
+            }),
+            Recording::Bridge { net, .. } => Ok(Runtimes {
+                server: runtime_in(Some(&net.server_ns))?,
+                client: Some(runtime_in(Some(&net.client_ns))?),
+            }),
+        }
+    }
+
+    fn server(&self) -> &tokio::runtime::Handle {
+        self.server.handle()
+    }
+
+    fn client(&self) -> &tokio::runtime::Runtime {
+        self.client.as_ref().unwrap_or(&self.server)
+    }
+}
+
+fn runtime_in(ns: Option<&str>) -> std::io::Result<tokio::runtime::Runtime> {
+    let Some(ns) = ns else {
+        return tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build();
+    };
+    let ns = ns.to_string();
+    std::thread::spawn(move || {
+        netns::enter(&ns).map_err(std::io::Error::other)?;
+        let name = ns.clone();
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            // Threads inherit the namespace of the thread that spawns them; this makes
+            // sure of it for any thread the runtime starts later, from anywhere.
+            .on_thread_start(move || {
+                if let Err(e) = netns::enter(&name) {
+                    tracing::error!("runtime thread cannot enter {name}: {e}");
+                }
+            })
+            .build()
+    })
+    .join()
+    .map_err(|_| std::io::Error::other("the runtime thread panicked"))?
 }
 
 /// How a scenario can fail: before anything ran (exit 2), or while running (exit 1).
@@ -259,32 +478,45 @@ impl From<String> for Failure {
 }
 
 /// Binds the server, runs it and the clients; returns the clients' and server's notes.
+/// The server side runs on the server's runtime and the clients on the client's
+/// (the same one on loopback); this future only waits for them.
 async fn run_scenario(
     config: &RunConfig,
-    port: u16,
+    addr: SocketAddr,
     transport: Transport,
     interrupted: &dyn Fn() -> bool,
+    runtimes: &Runtimes,
 ) -> Result<Vec<String>, Failure> {
-    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    let listener = bind(config.scenario, transport, addr)
+    let name = config.scenario;
+    let listener = runtimes
+        .server()
+        .spawn(bind(name, transport, addr))
         .await
+        .map_err(|e| Failure::Failed(format!("server: {e}")))?
         .map_err(Failure::Setup)?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let params = config.params.clone();
-    let name = config.scenario;
-    let server =
-        tokio::spawn(async move { scenario::serve(name, listener, &params, stop_rx).await });
-    let clients = scenario::client(config.scenario, addr, &config.params);
+    let server = runtimes
+        .server()
+        .spawn(async move { scenario::serve(name, listener, &params, stop_rx).await });
+    let params = config.params.clone();
+    let mut clients = runtimes
+        .client()
+        .spawn(async move { scenario::client(name, addr, &params).await });
     let timeout = tokio::time::sleep(config.timeout);
-    tokio::pin!(clients, timeout);
+    tokio::pin!(timeout);
     let mut tick = tokio::time::interval(Duration::from_millis(20));
     let client_result = loop {
         tokio::select! {
-            r = &mut clients => break r.map_err(|e| e.to_string()),
+            r = &mut clients => break match r {
+                Ok(r) => r.map_err(|e| e.to_string()),
+                Err(e) => Err(format!("clients: {e}")),
+            },
             _ = &mut timeout => break Err(format!("timed out after {:?}", config.timeout)),
             _ = tick.tick() => if interrupted() { break Err("interrupted".to_string()) },
         }
     };
+    clients.abort();
     // The server finishes on its own once its clients are done; give it a moment, then stop it.
     let server_done = tokio::time::timeout(Duration::from_secs(2), async {
         let mut server = server;
@@ -331,11 +563,15 @@ async fn bind(
     })
 }
 
-fn drain(rx: &Receiver<RawFrame>, analyzer: &mut Analyzer) {
+/// Feeds the frames captured so far to the watcher; returns how many there were.
+fn drain(rx: &Receiver<RawFrame>, analyzer: &mut Analyzer) -> usize {
+    let mut n = 0;
     while let Ok(frame) = rx.try_recv() {
         let packet = decode(&frame);
         analyzer.process_frame(&packet, &frame.bytes);
+        n += 1;
     }
+    n
 }
 
 fn analyse(path: &Path) -> Result<Vec<FlowSummary>, RunError> {

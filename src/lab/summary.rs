@@ -30,14 +30,43 @@ fn endpoint_table(s: &mut String, e: &EndpointComparison) {
 pub fn render(o: &RunOutcome) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "run {}", o.run_id);
-    let _ = writeln!(
-        s,
-        "  capture {} ({} frames, {} dropped)   report {}",
-        o.capture_path.display(),
-        o.stats.frames,
-        o.stats.dropped,
-        o.report_dir.display()
-    );
+    match &o.bridge {
+        None => {
+            let _ = writeln!(
+                s,
+                "  capture {} ({} frames, {} dropped by the kernel)   report {}",
+                o.capture_path.display(),
+                o.stats.frames,
+                o.stats.dropped,
+                o.report_dir.display()
+            );
+        }
+        Some(b) => {
+            let _ = writeln!(
+                s,
+                "  capture {} ({} frames, recorded by the bridge)   report {}",
+                o.capture_path.display(),
+                b.frames_recorded,
+                o.report_dir.display()
+            );
+            for (name, d) in [
+                ("client→server", &b.client_to_server),
+                ("server→client", &b.server_to_client),
+            ] {
+                let st = d.stats;
+                let _ = writeln!(
+                    s,
+                    "  bridge {name}: {} frames, {} dropped ({:.2}%), {} duplicated, {} corrupted, {} reordered",
+                    st.frames,
+                    st.dropped,
+                    st.loss_percent(),
+                    st.duplicated,
+                    st.corrupted,
+                    st.reordered
+                );
+            }
+        }
+    }
     match &o.report {
         Ok(html) => {
             let _ = writeln!(s, "  lab report {}", html.display());

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use pnet_datalink::{DataLinkReceiver, DataLinkSender};
 
-use super::recorder::{Action, Sighting};
+use super::recorder::{Action, Sighting, Views};
 use super::Direction;
 use crate::lab::impair::{corrupt_frame, DelayLine, ImpairStats, Impairment, Verdict};
 
@@ -84,6 +84,9 @@ impl Shared {
     /// recorded on delivery (server→client: what reached the client).
     fn deliver(&self, mut p: Pending) {
         corrupt_frame(&mut p.bytes, p.corrupt_at);
+        // Stamped before sending: the receiving stack may answer inside send_to
+        // (veth delivers synchronously), and the answer must not come first.
+        let ts_ns = self.clock.wall_ns(self.clock.now_ns());
         {
             let mut tx = self.tx.lock().expect("bridge sender poisoned");
             for _ in 0..p.copies {
@@ -96,9 +99,9 @@ impl Shared {
         }
         if self.direction == Direction::ServerToClient {
             if let Some(record) = &self.record {
-                let ts_ns = self.clock.wall_ns(self.clock.now_ns());
                 for copy in 0..p.copies {
                     let _ = record.send(Sighting {
+                        views: Views::Client,
                         ts_ns,
                         direction: self.direction,
                         index: p.index,
@@ -231,9 +234,15 @@ fn handle(
     let (at_ns, copies, corrupt_at, reordered) = match verdict {
         Verdict::Drop => {
             dropped.push(index);
-            // Lost frames are recorded in both directions, when the bridge saw them.
+            // A lost client→server frame was sent by the client (it is in the
+            // client's view); a lost server→client frame only in the link record.
             if let Some(record) = &shared.record {
                 let _ = record.send(Sighting {
+                    views: if record_at_ingress {
+                        Views::Both
+                    } else {
+                        Views::Link
+                    },
                     ts_ns: shared.clock.wall_ns(now),
                     direction: shared.direction,
                     index,
@@ -260,17 +269,21 @@ fn handle(
     if reordered {
         actions.push(Action::Reordered);
     }
-    if record_at_ingress {
-        if let Some(record) = &shared.record {
-            // What the client sent: one copy, uncorrupted, noted with what happened next.
-            let _ = record.send(Sighting {
-                ts_ns: shared.clock.wall_ns(now),
-                direction: shared.direction,
-                index,
-                bytes: frame.to_vec(),
-                actions: actions.clone(),
-            });
-        }
+    if let Some(record) = &shared.record {
+        // As it arrived: one copy, uncorrupted, noted with what happens next.
+        // Server→client frames enter the client's view later, when delivered.
+        let _ = record.send(Sighting {
+            views: if record_at_ingress {
+                Views::Both
+            } else {
+                Views::Link
+            },
+            ts_ns: shared.clock.wall_ns(now),
+            direction: shared.direction,
+            index,
+            bytes: frame.to_vec(),
+            actions: actions.clone(),
+        });
     }
     let pending = Pending {
         index,

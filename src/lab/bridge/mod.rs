@@ -28,6 +28,12 @@ pub use recorder::{Action, FrameNote};
 use crate::capture::RawFrame;
 use crate::lab::impair::{direction_seed, ImpairConfig, Impairment};
 
+/// Where the link record of capture `path` goes: `capture.pcapng` →
+/// `capture.link.pcapng`, beside it.
+pub fn link_record_path(path: &std::path::Path) -> PathBuf {
+    path.with_extension("link.pcapng")
+}
+
 /// Which way a frame crosses the bridge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -63,7 +69,8 @@ pub struct BridgeConfig {
     pub c2s: ImpairConfig,
     pub s2c: ImpairConfig,
     pub seed: u64,
-    /// Write every frame to this pcapng file.
+    /// Write the client's view of the link to this pcapng file, and every
+    /// frame the bridge saw to the link record beside it ([`link_record_path`]).
     pub capture: Option<PathBuf>,
     /// Bytes kept per frame in the capture (all when `None`).
     pub snaplen: Option<usize>,
@@ -87,8 +94,10 @@ pub struct BridgeReport {
     pub seed: u64,
     pub client_to_server: DirectionReport,
     pub server_to_client: DirectionReport,
-    /// Frames written to the capture.
+    /// Frames in the run's capture (the client's view).
     pub frames_recorded: u64,
+    /// Frames in the link record (everything the bridge received).
+    pub link_frames: u64,
     /// Capture frames the bridge dropped, duplicated, corrupted or reordered.
     pub notes: Vec<FrameNote>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -132,7 +141,10 @@ impl Bridge {
         let wants_record = config.capture.is_some() || tap.is_some();
         let (record_tx, recorder) = if wants_record {
             let sinks = recorder::Sinks {
-                file: config.capture.clone().map(|p| (p, config.snaplen)),
+                files: config.capture.clone().map(|p| {
+                    let link = link_record_path(&p);
+                    (p, link, config.snaplen)
+                }),
                 tap,
             };
             let run = recorder::open(
@@ -201,6 +213,7 @@ impl Bridge {
             client_to_server,
             server_to_client,
             frames_recorded: recorded.frames,
+            link_frames: recorded.link_frames,
             notes: recorded.notes,
             capture_error: recorded.error,
         }

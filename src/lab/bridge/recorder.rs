@@ -1,12 +1,14 @@
-//! Writes what the bridge saw into the run's capture, numbered as Wireshark
-//! will number it, with a comment on every frame the bridge did something to.
+//! Writes what the bridge saw into two pcapng files, numbered as Wireshark will
+//! number them, with a comment on every frame the bridge did something to:
 //!
-//! The capture is taken from the client's side of the link, like tcpdump on the
-//! client host: client→server frames are recorded when the client sends them
-//! (lost ones included, marked "dropped"), server→client frames when they reach
-//! the client (and lost ones when the bridge dropped them). So the client's
-//! retransmissions, the duplicate ACKs that triggered them and the round-trip
-//! times are the ones the client experienced.
+//! - the run's capture, taken from the client's side of the link like tcpdump
+//!   on the client host: client→server frames when the client sent them (lost
+//!   ones included, marked "dropped"), server→client frames when they reached
+//!   the client. Lost server→client frames are not in it — the client never saw
+//!   them — so every frame in it was really seen by the host whose view it is,
+//!   and both endpoints' states inferred from it stay right under loss;
+//! - the link record (`capture.link.pcapng`): every frame the bridge received, from
+//!   either side, at the moment it arrived, lost ones included.
 //!
 //! Two forwarding threads feed one recorder; their timestamps can interleave by
 //! microseconds, so frames wait in a small reordering window before they are
@@ -52,9 +54,21 @@ impl Action {
     }
 }
 
+/// Which of the two files a sighting goes into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Views {
+    /// A client→server frame as it left the client and reached the bridge.
+    Both,
+    /// A server→client frame arriving at the bridge.
+    Link,
+    /// A server→client frame delivered to the client.
+    Client,
+}
+
 /// One frame for the capture.
 #[derive(Debug)]
 pub struct Sighting {
+    pub views: Views,
     /// Wall-clock time of the sighting, ns since the Unix epoch.
     pub ts_ns: u64,
     pub direction: Direction,
@@ -64,11 +78,16 @@ pub struct Sighting {
     pub actions: Vec<Action>,
 }
 
-/// A frame of the capture the bridge did something to (bridge.json).
+/// A frame the bridge did something to (bridge.json).
 #[derive(Debug, Clone, Serialize)]
 pub struct FrameNote {
-    /// Frame number in the capture (1-based).
-    pub frame: u64,
+    /// Frame number in the run's capture (1-based); absent for a server→client
+    /// frame that never reached the client.
+    pub frame: Option<u64>,
+    /// Frame number in the link record.
+    pub link_frame: Option<u64>,
+    /// Time the bridge saw it, ns since the Unix epoch.
+    pub ts_ns: u64,
     pub direction: Direction,
     /// Position among its direction's frames at the bridge (1-based).
     pub index: u64,
@@ -78,14 +97,19 @@ pub struct FrameNote {
 /// What the recorder wrote.
 #[derive(Debug, Default)]
 pub struct Recorded {
+    /// Frames in the run's capture.
     pub frames: u64,
+    /// Frames in the link record.
+    pub link_frames: u64,
     pub notes: Vec<FrameNote>,
     pub error: Option<String>,
 }
 
 /// Where recorded frames go.
 pub struct Sinks {
-    pub file: Option<(PathBuf, Option<usize>)>,
+    /// The run's capture (client's view) and the link record, with a snaplen.
+    pub files: Option<(PathBuf, PathBuf, Option<usize>)>,
+    /// Receives the client's view as it is written.
     pub tap: Option<Sender<RawFrame>>,
 }
 
@@ -113,7 +137,8 @@ impl Ord for Waiting {
 }
 
 struct Output {
-    file: Option<PcapngWriter<BufWriter<File>>>,
+    client_view: Option<PcapngWriter<BufWriter<File>>>,
+    link: Option<PcapngWriter<BufWriter<File>>>,
     snaplen: Option<usize>,
     tap: Option<Sender<RawFrame>>,
     recorded: Recorded,
@@ -121,43 +146,67 @@ struct Output {
 
 impl Output {
     fn write(&mut self, s: Sighting) {
-        self.recorded.frames += 1;
-        let number = self.recorded.frames;
         let keep = self.snaplen.map_or(s.bytes.len(), |n| n.min(s.bytes.len()));
-        if let Some(file) = &mut self.file {
-            let comment = (!s.actions.is_empty()).then(|| {
-                let what: Vec<&str> = s.actions.iter().map(|a| a.describe()).collect();
-                format!(
-                    "protolab bridge: {} {}, frame {} of its direction",
-                    s.direction.arrow(),
-                    what.join(", "),
-                    s.index
-                )
-            });
-            if let Err(e) = file.write_frame(
-                s.ts_ns,
-                &s.bytes[..keep],
-                s.bytes.len() as u32,
-                comment.as_deref(),
-            ) {
-                self.recorded.error.get_or_insert(e.to_string());
+        let comment = (!s.actions.is_empty()).then(|| {
+            let what: Vec<&str> = s.actions.iter().map(|a| a.describe()).collect();
+            format!(
+                "protolab bridge: {} {}, frame {} of its direction",
+                s.direction.arrow(),
+                what.join(", "),
+                s.index
+            )
+        });
+        let mut note = FrameNote {
+            frame: None,
+            link_frame: None,
+            ts_ns: s.ts_ns,
+            direction: s.direction,
+            index: s.index,
+            actions: s.actions.clone(),
+        };
+        let orig_len = s.bytes.len() as u32;
+        let error = &mut self.recorded.error;
+        let mut put = |file: &mut Option<PcapngWriter<BufWriter<File>>>| {
+            if let Some(file) = file {
+                if let Err(e) =
+                    file.write_frame(s.ts_ns, &s.bytes[..keep], orig_len, comment.as_deref())
+                {
+                    error.get_or_insert(e.to_string());
+                }
+            }
+        };
+        if matches!(s.views, Views::Both | Views::Link) {
+            put(&mut self.link);
+            self.recorded.link_frames += 1;
+            note.link_frame = Some(self.recorded.link_frames);
+        }
+        let in_client_view = matches!(s.views, Views::Both | Views::Client);
+        if in_client_view {
+            put(&mut self.client_view);
+            self.recorded.frames += 1;
+            note.frame = Some(self.recorded.frames);
+        }
+        // A delivered server→client frame was already noted when it arrived.
+        if !s.actions.is_empty() && s.views != Views::Client {
+            self.recorded.notes.push(note);
+        } else if s.views == Views::Client && !s.actions.is_empty() {
+            // Attach the client-view frame number to the note made on arrival.
+            if let Some(n) = self
+                .recorded
+                .notes
+                .iter_mut()
+                .rev()
+                .find(|n| n.direction == s.direction && n.index == s.index && n.frame.is_none())
+            {
+                n.frame = Some(self.recorded.frames);
             }
         }
-        if !s.actions.is_empty() {
-            self.recorded.notes.push(FrameNote {
-                frame: number,
-                direction: s.direction,
-                index: s.index,
-                actions: s.actions.clone(),
-            });
-        }
-        if let Some(tap) = &self.tap {
-            let orig_len = s.bytes.len() as u32;
+        if let (true, Some(tap)) = (in_client_view, &self.tap) {
             let mut bytes = s.bytes;
             bytes.truncate(keep);
             // A watcher that went away is not an error for the capture.
             let _ = tap.send(RawFrame {
-                number,
+                number: self.recorded.frames,
                 ts_ns: s.ts_ns,
                 linktype: LinkType::ETHERNET,
                 orig_len,
@@ -167,7 +216,10 @@ impl Output {
     }
 
     fn flush(&mut self) {
-        if let Some(file) = &mut self.file {
+        for file in [&mut self.client_view, &mut self.link]
+            .into_iter()
+            .flatten()
+        {
             if let Err(e) = file.flush() {
                 self.recorded.error.get_or_insert(e.to_string());
             }
@@ -175,20 +227,22 @@ impl Output {
     }
 }
 
-/// Opens the capture file (so errors surface before the bridge starts).
+/// Opens the capture files (so errors surface before the bridge starts).
 pub fn open(
     sinks: Sinks,
     interface: &str,
 ) -> std::io::Result<impl FnOnce(Receiver<Sighting>) -> Recorded> {
-    let (file, snaplen) = match sinks.file {
-        Some((path, snaplen)) => {
-            let out = BufWriter::with_capacity(1 << 20, File::create(&path)?);
-            (Some(PcapngWriter::new(out, interface)?), snaplen)
-        }
-        None => (None, None),
+    let create = |path: &PathBuf| -> std::io::Result<_> {
+        let out = BufWriter::with_capacity(1 << 20, File::create(path)?);
+        PcapngWriter::new(out, interface)
+    };
+    let (client_view, link, snaplen) = match &sinks.files {
+        Some((capture, link, snaplen)) => (Some(create(capture)?), Some(create(link)?), *snaplen),
+        None => (None, None, None),
     };
     let mut output = Output {
-        file,
+        client_view,
+        link,
         snaplen,
         tap: sinks.tap,
         recorded: Recorded::default(),

@@ -100,6 +100,20 @@ impl Loss {
         }
     }
 
+    /// As `--loss` accepts it: `0%`, `5%`, `ge:0.01,0.3,0,0.5`.
+    pub fn spec(&self) -> String {
+        match *self {
+            Loss::None => "0%".to_string(),
+            Loss::Bernoulli { p } => format!("{}%", p * 100.0),
+            Loss::GilbertElliott {
+                p_gb,
+                p_bg,
+                loss_good,
+                loss_bad,
+            } => format!("ge:{p_gb},{p_bg},{loss_good},{loss_bad}"),
+        }
+    }
+
     fn validate(&self) -> Result<(), String> {
         let check = |name: &str, v: f64| {
             if v.is_finite() && (0.0..=1.0).contains(&v) {
