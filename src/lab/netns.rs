@@ -129,6 +129,16 @@ impl LabNet {
                 "eth0",
                 "nodad",
             ])?;
+            // No router here: no router solicitations in the capture either.
+            let _ = run(&[
+                "ip",
+                "netns",
+                "exec",
+                ns,
+                "sysctl",
+                "-qw",
+                "net.ipv6.conf.eth0.router_solicitations=0",
+            ]);
             run(&["ip", "-n", ns, "link", "set", "eth0", "up"])?;
             run(&["ip", "-n", ns, "link", "set", "lo", "up"])?;
             // The root side is a wire, not a host: no IPv6 of its own (no router

@@ -203,7 +203,13 @@ pub fn run(config: &RunConfig, interrupted: &dyn Fn() -> bool) -> Result<RunOutc
                 },
                 Some(tx),
             )?;
-            (Recording::Bridge { net, bridge }, capture_path)
+            (
+                Recording::Bridge {
+                    net,
+                    bridge: Box::new(bridge),
+                },
+                capture_path,
+            )
         }
     };
     let observers = match &recording {
@@ -296,7 +302,14 @@ pub fn run(config: &RunConfig, interrupted: &dyn Fn() -> bool) -> Result<RunOutc
 
     // 4. Analyse the capture file, exactly as `protolab flows` would.
     let flows = analyse(&capture_path)?;
-    let expected = scenario::expectation(config.scenario, &config.params);
+    let mut expected = scenario::expectation(config.scenario, &config.params);
+    if let (Some(b), Some((to_server, back))) = (&bridge, expected.udp_datagrams) {
+        // The client's view holds every datagram the client sent, but only the
+        // answers that got through: UDP does not resend what the bridge dropped
+        // (either the request or its answer).
+        let lost = b.client_to_server.stats.dropped + b.server_to_client.stats.dropped;
+        expected.udp_datagrams = Some((to_server, back.saturating_sub(lost)));
+    }
     let (scenario_error, notes) = match &scenario_result {
         Ok(notes) => (None, notes.clone()),
         Err(e) => (Some(e.clone()), Vec::new()),
@@ -379,7 +392,7 @@ pub fn run(config: &RunConfig, interrupted: &dyn Fn() -> bool) -> Result<RunOutc
 /// between the lab's namespaces (which owns the namespaces while it runs).
 enum Recording {
     Live(LiveCapture),
-    Bridge { net: LabNet, bridge: Bridge },
+    Bridge { net: LabNet, bridge: Box<Bridge> },
 }
 
 impl Recording {

@@ -1,0 +1,230 @@
+//! `protolab run --netns` end to end (needs root): every scenario in the two
+//! namespaces through the bridge with loss and delay, and the lab network gone
+//! after Ctrl-C, and after SIGKILL once `protolab lab clean` has run.
+//! Without root the test is skipped with a message, unless
+//! `PROTOLAB_REQUIRE_ROOT_TESTS=1` (CI), where it fails.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use protolab::capture::FileReader;
+use protolab::lab::impair::{ImpairConfig, Loss};
+use protolab::lab::netns;
+use protolab::lab::run::{run, LinkSettings, RunConfig};
+use protolab::scenario::{self, Params, ScenarioName};
+
+fn require_root() -> bool {
+    if nix::unistd::Uid::effective().is_root() {
+        return true;
+    }
+    if std::env::var("PROTOLAB_REQUIRE_ROOT_TESTS").as_deref() == Ok("1") {
+        panic!("netns run tests need root (PROTOLAB_REQUIRE_ROOT_TESTS=1)");
+    }
+    eprintln!("SKIPPED: netns run tests need root (network namespaces, AF_PACKET)");
+    false
+}
+
+const ALL: [ScenarioName; 9] = [
+    ScenarioName::TcpUpper,
+    ScenarioName::UdpDaytime,
+    ScenarioName::FileTransfer,
+    ScenarioName::HttpHello,
+    ScenarioName::HalfClose,
+    ScenarioName::ServerClose,
+    ScenarioName::RstAbort,
+    ScenarioName::Refused,
+    ScenarioName::TimeWait,
+];
+
+#[test]
+fn netns_runs_and_cleanup() {
+    if !require_root() {
+        return;
+    }
+    every_scenario_runs_through_a_lossy_bridge();
+    ctrl_c_removes_the_lab_network_and_keeps_the_capture();
+    sigkill_leftovers_are_removed_by_lab_clean();
+}
+
+fn every_scenario_runs_through_a_lossy_bridge() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ALL {
+        let info = scenario::info(name);
+        let params = Params {
+            clients: if name == ScenarioName::TcpUpper { 2 } else { 1 },
+            recv_dir: dir.path().join("received"),
+            ..Params::default()
+        };
+        let config = RunConfig {
+            scenario: name,
+            params,
+            port: None,
+            out_dir: Some(dir.path().to_path_buf()),
+            timeout: Duration::from_secs(30),
+            command: format!(
+                "protolab run {} --netns --loss 5 --delay 20ms --seed 7",
+                info.id
+            ),
+            snaplen: None,
+            lang: protolab::chart::Lang::En,
+            netns: Some(LinkSettings {
+                impair: ImpairConfig {
+                    loss: Loss::Bernoulli { p: 0.05 },
+                    delay_ns: 20_000_000,
+                    ..ImpairConfig::default()
+                },
+                seed: 7,
+            }),
+        };
+        let outcome = run(&config, &|| false).unwrap_or_else(|e| panic!("{}: {e}", info.id));
+        let text = protolab::lab::summary::render(&outcome);
+        assert!(
+            outcome.mismatches.is_empty(),
+            "{}: expectations failed\n{text}",
+            info.id
+        );
+        assert!(
+            outcome.kernel.agree,
+            "{}: kernel disagrees\n{text}",
+            info.id
+        );
+        let bridge = outcome.bridge.as_ref().expect("a bridge report");
+        assert_eq!(bridge.frames_recorded, outcome.stats.frames);
+        assert!(outcome
+            .capture_path
+            .extension()
+            .is_some_and(|e| e == "pcapng"));
+
+        // The first IPv4-family frame is ARP: the client resolves the server for
+        // real. (IPv6 multicast listener reports may come earlier: the namespaces'
+        // interfaces have just come up.)
+        let first = FileReader::open(&outcome.capture_path)
+            .unwrap()
+            .map(|f| f.unwrap())
+            .find(|f| f.bytes.len() > 14 && f.bytes[12..14] != [0x86, 0xdd])
+            .expect("frames");
+        assert_eq!(
+            &first.bytes[12..14],
+            &[0x08, 0x06],
+            "{}: the first IPv4-family frame is not ARP",
+            info.id
+        );
+        for f in &outcome.flows {
+            let json = serde_json::to_value(f).unwrap();
+            if json["proto"] == "tcp" || json["proto"] == "udp" {
+                assert!(
+                    json["client"].as_str().unwrap().starts_with("198.18.0.1:"),
+                    "{json}"
+                );
+                assert!(
+                    json["server"].as_str().unwrap().starts_with("198.18.0.2:"),
+                    "{json}"
+                );
+            }
+        }
+        // The round trip includes both directions' 20 ms.
+        if let Some(rtt) = outcome
+            .flows
+            .iter()
+            .filter_map(|f| serde_json::to_value(f).unwrap()["rtt_ms"]["handshake"].as_f64())
+            .next()
+        {
+            assert!(
+                rtt >= 39.0,
+                "{}: handshake RTT {rtt} ms under 2×20 ms",
+                info.id
+            );
+        }
+        let run_json: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(outcome.report_dir.join("run.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(run_json["network"], "netns");
+        assert_eq!(run_json["link"]["seed"], 7);
+        assert!(outcome.report_dir.join("bridge.json").is_file());
+        assert!(netns::leftovers().is_empty(), "{:?}", netns::leftovers());
+    }
+}
+
+fn spawn_long_run(dir: &std::path::Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_protolab"))
+        .args([
+            "run",
+            "file-transfer",
+            "--netns",
+            "--bytes",
+            "100000000",
+            "--rate",
+            "20mbit",
+            "--timeout",
+            "60",
+            "-o",
+        ])
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits until the child's namespaces exist and the transfer is under way.
+fn wait_for_lab(child: &mut Child) {
+    let start = Instant::now();
+    while netns::leftovers().len() < 4 {
+        assert!(child.try_wait().unwrap().is_none(), "the run ended early");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no lab network appeared"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(700));
+}
+
+fn ctrl_c_removes_the_lab_network_and_keeps_the_capture() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = spawn_long_run(dir.path());
+    wait_for_lab(&mut child);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "exit code after Ctrl-C");
+    assert!(netns::leftovers().is_empty(), "{:?}", netns::leftovers());
+    // The capture was flushed and is whole: every frame reads back.
+    let run_dir = std::fs::read_dir(dir.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let frames = FileReader::open(run_dir.join("capture.pcapng"))
+        .unwrap()
+        .map(|f| f.expect("a whole capture"))
+        .count();
+    assert!(frames > 100, "only {frames} frames");
+}
+
+fn sigkill_leftovers_are_removed_by_lab_clean() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = spawn_long_run(dir.path());
+    wait_for_lab(&mut child);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        !netns::leftovers().is_empty(),
+        "SIGKILL leaves the namespaces behind"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_protolab"))
+        .args(["lab", "clean"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(netns::leftovers().is_empty(), "{:?}", netns::leftovers());
+}
