@@ -5,12 +5,14 @@
 //! - [`kernel`] reads the kernel: the `inet_sock_set_state` tracepoint, sock_diag, /proc.
 //! - [`observers`] starts and stops the kernel sources for a run, with fallbacks.
 //! - [`bridge`] the userspace link between the namespaces: impairments and the capture.
+//! - [`compare`] TCP vs UDP through the same bridge at several loss levels.
 //! - [`netns`] the two-namespace lab network (veth pairs for the bridge) and `lab clean`.
 //! - [`kernel_compare`] puts kernel and inferred states side by side (pure).
 //! - [`expect_check`] checks a scenario's expectations against the flows (pure).
 //! - [`summary`] renders what `run` prints.
 
 pub mod bridge;
+pub mod compare;
 pub mod expect_check;
 pub mod impair;
 pub mod kernel;
