@@ -6,6 +6,7 @@
 mod capture;
 mod chart;
 mod client;
+mod compare;
 mod completions;
 mod flows;
 mod inspect;
@@ -47,6 +48,8 @@ pub enum Command {
     /// Run a scenario on loopback (or --netns through the impairing bridge) while capturing;
     /// the kernel's states beside the inferred ones.
     Run(run::RunArgs),
+    /// TCP vs UDP through the same lossy link at several loss levels, with a report (root).
+    Compare(compare::CompareArgs),
     /// List the scenarios and what each teaches.
     Scenarios(scenarios::ScenariosArgs),
     /// Only the server side of a scenario, on any address (works with nc / telnet).
@@ -74,6 +77,7 @@ pub fn run() -> ExitCode {
         Command::Flows(args) => flows::run(args),
         Command::Capture(args) => capture::run(args),
         Command::Run(args) => run::run(args),
+        Command::Compare(args) => compare::run(args),
         Command::Scenarios(args) => scenarios::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Client(args) => client::run(args),

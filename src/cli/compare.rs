@@ -1,0 +1,181 @@
+//! `protolab compare`: TCP vs UDP through the same impairing bridge at several
+//! loss levels, with a report (needs root: namespaces and the bridge).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::lab::compare::{compare, CompareConfig, CompareError};
+use crate::lab::impair::{ImpairConfig, ImpairError, Loss};
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Loss levels in percent, comma-separated.
+    #[arg(long, value_name = "LIST", default_value = "0,1,5,10,20", value_parser = parse_levels)]
+    pub loss: Levels,
+    /// Bytes each protocol carries per level: 4MiB, 512KiB, 1000000.
+    #[arg(long, value_name = "SIZE", default_value = "4MiB", value_parser = parse_size)]
+    pub bytes: u64,
+    #[command(flatten)]
+    pub impair: super::link_args::ImpairArgs,
+    /// Sending rate of the UDP stream (TCP finds its own).
+    #[arg(long, value_name = "RATE", default_value = "20mbit", value_parser = ImpairConfig::parse_rate_bps)]
+    pub udp_rate: u64,
+    /// UDP payload per datagram, probe header included.
+    #[arg(long, value_name = "BYTES", default_value_t = 1400, value_parser = clap::value_parser!(u16).range(24..=1472))]
+    pub datagram: u16,
+    /// The compare folder (compare-<time>) is created in DIR.
+    #[arg(short = 'o', long, value_name = "DIR", default_value = "reports")]
+    pub out: PathBuf,
+    /// Longest one TCP transfer may take, seconds.
+    #[arg(long, default_value_t = 120)]
+    pub timeout: u64,
+    /// Language of the report (中文: zh).
+    #[arg(long, value_enum, default_value = "en")]
+    pub lang: crate::chart::Lang,
+}
+
+/// Loss levels in percent.
+#[derive(Debug, Clone)]
+pub struct Levels(pub Vec<f64>);
+
+fn parse_levels(s: &str) -> Result<Levels, ImpairError> {
+    let mut levels = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        levels.push(ImpairConfig::parse_percent("loss level", part)? * 100.0);
+    }
+    if levels.is_empty() {
+        return Err(ImpairError::Config(
+            "--loss needs at least one level, e.g. 0,5,10".into(),
+        ));
+    }
+    Ok(Levels(levels))
+}
+
+/// `4MiB`, `512KiB`, `1.5MB`, `1000` (bytes). Binary units are powers of 1024,
+/// decimal ones powers of 1000.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let value: f64 = num
+        .parse()
+        .map_err(|_| format!("invalid size {s:?}: expected e.g. 4MiB, 512KiB or 1000000"))?;
+    let scale: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" => 1e3,
+        "m" | "mb" => 1e6,
+        "g" | "gb" => 1e9,
+        "kib" => 1024.0,
+        "mib" => 1024.0 * 1024.0,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        other => {
+            return Err(format!(
+                "invalid size {s:?}: unknown unit {other:?} (use B, KB, MB, GB, KiB, MiB or GiB)"
+            ))
+        }
+    };
+    let bytes = value * scale;
+    if !bytes.is_finite() || bytes < 1.0 || bytes > 64.0 * 1024.0 * 1024.0 * 1024.0 {
+        return Err(format!(
+            "invalid size {s:?}: must be between 1 byte and 64 GiB"
+        ));
+    }
+    Ok(bytes.round() as u64)
+}
+
+pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
+    let interrupted = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&interrupted))?;
+    }
+    let config = CompareConfig {
+        levels: args.loss.0.clone(),
+        impair: args.impair.config(Loss::None)?,
+        seed: args.impair.seed,
+        bytes: args.bytes,
+        out_dir: args.out.clone(),
+        command: std::env::args().collect::<Vec<_>>().join(" "),
+        udp_rate_bps: args.udp_rate,
+        datagram_len: usize::from(args.datagram),
+        timeout: Duration::from_secs(args.timeout),
+        lang: args.lang,
+    };
+    let flag = Arc::clone(&interrupted);
+    let outcome = compare(&config, &move || flag.load(Ordering::Relaxed), &|line| {
+        eprintln!("compare: {line}")
+    });
+    let (report, dir) = match outcome {
+        Ok(r) => r,
+        Err(CompareError::Interrupted) => {
+            eprintln!("protolab: compare interrupted; the lab network was removed");
+            return Ok(ExitCode::from(130));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    println!(
+        "{:>6} {:>9} | {:>9} {:>8} {:>9} {:>6} | {:>9} {:>6} {:>5} {:>9} {:>8}",
+        "loss%",
+        "measured%",
+        "TCP del%",
+        "time s",
+        "Mbit/s",
+        "retx",
+        "UDP del%",
+        "lost",
+        "ooo",
+        "jitter ms",
+        "p99 ms"
+    );
+    for l in &report.levels {
+        println!(
+            "{:>6} {:>9.2} | {:>9.1} {:>8.3} {:>9.1} {:>6} | {:>9.1} {:>6} {:>5} {:>9.3} {:>8.3}",
+            l.loss_configured,
+            l.loss_measured,
+            l.tcp.delivered_percent,
+            l.tcp.completion_s,
+            l.tcp.goodput_mbps,
+            l.tcp.retransmissions,
+            l.udp.delivered_percent,
+            l.udp.lost,
+            l.udp.out_of_order,
+            l.udp.jitter_ms,
+            l.udp.latency_ms.p99
+        );
+    }
+    println!("report {}", dir.join("report.json").display());
+    let tcp_whole = report.levels.iter().all(|l| l.tcp.sha256_match);
+    Ok(if tcp_whole {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("protolab: TCP did not deliver every byte at every level (see the report)");
+        ExitCode::from(1)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_levels_parse() {
+        assert_eq!(parse_size("4MiB"), Ok(4 * 1024 * 1024));
+        assert_eq!(parse_size("512KiB"), Ok(512 * 1024));
+        assert_eq!(parse_size("1.5MB"), Ok(1_500_000));
+        assert_eq!(parse_size("1000"), Ok(1000));
+        assert!(parse_size("4XB").unwrap_err().contains("unknown unit"));
+        assert!(parse_size("0").is_err());
+        assert_eq!(
+            parse_levels("0, 1,5,10,20").unwrap().0,
+            vec![0.0, 1.0, 5.0, 10.0, 20.0]
+        );
+        assert!(parse_levels("5,200").is_err());
+        assert!(parse_levels("").is_err());
+    }
+}
