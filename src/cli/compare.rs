@@ -82,7 +82,7 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         }
     };
     let bytes = value * scale;
-    if !bytes.is_finite() || bytes < 1.0 || bytes > 64.0 * 1024.0 * 1024.0 * 1024.0 {
+    if !bytes.is_finite() || !(1.0..=64.0 * 1024.0 * 1024.0 * 1024.0).contains(&bytes) {
         return Err(format!(
             "invalid size {s:?}: must be between 1 byte and 64 GiB"
         ));
