@@ -12,8 +12,7 @@ use std::sync::mpsc::Sender;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use pnet_datalink::{DataLinkReceiver, DataLinkSender};
-
+use super::port::{self, Port};
 use super::recorder::{Action, Sighting, Views};
 use super::Direction;
 use crate::lab::impair::{corrupt_frame, DelayLine, ImpairStats, Impairment, Verdict};
@@ -72,7 +71,7 @@ struct Queue {
 struct Shared {
     direction: Direction,
     clock: Clock,
-    tx: Mutex<Box<dyn DataLinkSender>>,
+    tx: Arc<Port>,
     queue: Mutex<Queue>,
     wake: Condvar,
     record: Option<Sender<Sighting>>,
@@ -83,32 +82,40 @@ impl Shared {
     /// Sends a frame out (all its copies), recording it if this direction is
     /// recorded on delivery (server→client: what reached the client).
     fn deliver(&self, mut p: Pending) {
-        corrupt_frame(&mut p.bytes, p.corrupt_at);
-        // Stamped before sending: the receiving stack may answer inside send_to
+        self.send_now(&mut p.bytes, p.copies, p.corrupt_at, p.index, &p.actions);
+    }
+
+    fn send_now(
+        &self,
+        bytes: &mut [u8],
+        copies: u8,
+        corrupt_at: Option<usize>,
+        index: u64,
+        actions: &[Action],
+    ) {
+        corrupt_frame(bytes, corrupt_at);
+        // Stamped before sending: the receiving stack may answer inside send
         // (veth delivers synchronously), and the answer must not come first.
         let ts_ns = self.clock.wall_ns(self.clock.now_ns());
-        {
-            let mut tx = self.tx.lock().expect("bridge sender poisoned");
-            for _ in 0..p.copies {
-                if let Some(Err(e)) = tx.send_to(&p.bytes, None) {
-                    let mut errors = self.send_errors.lock().expect("poisoned");
-                    errors.0 += 1;
-                    errors.1.get_or_insert_with(|| e.to_string());
-                }
+        for _ in 0..copies {
+            if let Err(e) = self.tx.send(bytes) {
+                let mut errors = self.send_errors.lock().expect("poisoned");
+                errors.0 += 1;
+                errors.1.get_or_insert_with(|| e.to_string());
             }
         }
         if self.direction == Direction::ServerToClient {
             if let Some(record) = &self.record {
-                for copy in 0..p.copies {
+                for copy in 0..copies {
                     let _ = record.send(Sighting {
                         views: Views::Client,
                         ts_ns,
                         direction: self.direction,
-                        index: p.index,
-                        bytes: p.bytes.clone(),
+                        index,
+                        bytes: bytes.to_vec(),
                         // The second copy is the duplicate.
                         actions: if copy == 0 {
-                            p.actions.clone()
+                            actions.to_vec()
                         } else {
                             vec![Action::Duplicated]
                         },
@@ -139,12 +146,12 @@ pub struct Forwarder {
 }
 
 impl Forwarder {
-    /// Starts forwarding from `rx` to `tx` through `model`.
+    /// Starts forwarding frames `rx` receives out of `tx`, through `model`.
     pub fn start(
         direction: Direction,
         clock: Clock,
-        mut rx: Box<dyn DataLinkReceiver>,
-        tx: Box<dyn DataLinkSender>,
+        rx: Arc<Port>,
+        tx: Arc<Port>,
         mut model: Impairment,
         record: Option<Sender<Sighting>>,
         stop: Arc<AtomicBool>,
@@ -152,7 +159,7 @@ impl Forwarder {
         let shared = Arc::new(Shared {
             direction,
             clock,
-            tx: Mutex::new(tx),
+            tx,
             queue: Mutex::new(Queue {
                 line: DelayLine::new(),
                 closed: false,
@@ -166,23 +173,28 @@ impl Forwarder {
             .name(format!("bridge-rx-{}", direction.short()))
             .spawn(move || {
                 let shared = recv_shared;
+                let mut batch = port::Batch::new();
                 let mut index = 0u64;
                 let mut dropped = Vec::new();
                 let mut error = None;
                 while !stop.load(Ordering::Relaxed) {
-                    let frame = match rx.next() {
-                        Ok(frame) => frame,
-                        Err(e) if e.kind() == std::io::ErrorKind::TimedOut => continue,
-                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    let n = match batch.recv(&rx) {
+                        Ok(n) => n,
+                        Err(e) if port::is_timeout(&e) => continue,
                         Err(e) => {
                             error = Some(e.to_string());
                             break;
                         }
                     };
-                    index += 1;
                     let now = shared.clock.now_ns();
-                    let verdict = model.decide(frame.len(), now);
-                    handle(&shared, index, frame, now, verdict, &mut dropped);
+                    for i in 0..n {
+                        // A frame longer than the buffer cannot be forwarded whole: it
+                        // counts as seen and the model decides on its real length.
+                        let (frame, len) = batch.frame(i);
+                        index += 1;
+                        let verdict = model.decide(len, now);
+                        handle(&shared, index, frame, now, verdict, &mut dropped);
+                    }
                 }
                 (model.stats(), dropped, error)
             })
@@ -225,12 +237,17 @@ impl Forwarder {
 fn handle(
     shared: &Shared,
     index: u64,
-    frame: &[u8],
+    frame: &mut [u8],
     now: u64,
     verdict: Verdict,
     dropped: &mut Vec<u64>,
 ) {
     let record_at_ingress = shared.direction == Direction::ClientToServer;
+    let views = if record_at_ingress {
+        Views::Both
+    } else {
+        Views::Link
+    };
     let (at_ns, copies, corrupt_at, reordered) = match verdict {
         Verdict::Drop => {
             dropped.push(index);
@@ -238,11 +255,7 @@ fn handle(
             // client's view); a lost server→client frame only in the link record.
             if let Some(record) = &shared.record {
                 let _ = record.send(Sighting {
-                    views: if record_at_ingress {
-                        Views::Both
-                    } else {
-                        Views::Link
-                    },
+                    views,
                     ts_ns: shared.clock.wall_ns(now),
                     direction: shared.direction,
                     index,
@@ -273,11 +286,7 @@ fn handle(
         // As it arrived: one copy, uncorrupted, noted with what happens next.
         // Server→client frames enter the client's view later, when delivered.
         let _ = record.send(Sighting {
-            views: if record_at_ingress {
-                Views::Both
-            } else {
-                Views::Link
-            },
+            views,
             ts_ns: shared.clock.wall_ns(now),
             direction: shared.direction,
             index,
@@ -285,20 +294,23 @@ fn handle(
             actions: actions.clone(),
         });
     }
-    let pending = Pending {
-        index,
-        bytes: frame.to_vec(),
-        copies,
-        corrupt_at,
-        actions,
-    };
     let mut q = shared.queue.lock().expect("poisoned");
     if at_ns <= now && (q.line.is_empty() || reordered) {
         drop(q);
-        shared.deliver(pending);
+        // The common case (no delay): straight from the receive buffer.
+        shared.send_now(frame, copies, corrupt_at, index, &actions);
     } else {
         let was_next = q.line.next_due().is_none_or(|due| at_ns < due);
-        q.line.push(at_ns, pending);
+        q.line.push(
+            at_ns,
+            Pending {
+                index,
+                bytes: frame.to_vec(),
+                copies,
+                corrupt_at,
+                actions,
+            },
+        );
         drop(q);
         if was_next {
             shared.wake.notify_one();

@@ -134,8 +134,8 @@ impl Bridge {
         config: &BridgeConfig,
         tap: Option<Sender<RawFrame>>,
     ) -> Result<Bridge, BridgeError> {
-        let client = port::open(&config.client_if)?;
-        let server = port::open(&config.server_if)?;
+        let client = Arc::new(port::open(&config.client_if)?);
+        let server = Arc::new(port::open(&config.server_if)?);
         let clock = Clock::new();
         let stop = Arc::new(AtomicBool::new(false));
         let wants_record = config.capture.is_some() || tap.is_some();
@@ -173,8 +173,8 @@ impl Bridge {
         let c2s = forward::Forwarder::start(
             Direction::ClientToServer,
             clock,
-            client.rx,
-            server.tx,
+            Arc::clone(&client),
+            Arc::clone(&server),
             model(&config.c2s, 0),
             record_tx.clone(),
             Arc::clone(&stop),
@@ -182,8 +182,8 @@ impl Bridge {
         let s2c = forward::Forwarder::start(
             Direction::ServerToClient,
             clock,
-            server.rx,
-            client.tx,
+            server,
+            client,
             model(&config.s2c, 1),
             record_tx,
             Arc::clone(&stop),
