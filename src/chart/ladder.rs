@@ -11,6 +11,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
+use super::text::Text;
 use super::{draw_err, style, ChartError, Ctx, FrameRecord, Lang};
 use crate::analyze::{AnalysisFlags, Role, TcpState};
 use crate::decode::{ArpOp, Transport};
@@ -72,21 +73,21 @@ fn label(r: &FrameRecord) -> String {
 }
 
 /// Colour and expert note of an arrow.
-fn marking(r: &FrameRecord, sender: Role) -> (RGBColor, &'static str) {
+fn marking(r: &FrameRecord, sender: Role, t: Text) -> (RGBColor, &'static str) {
     let f = r.analysis.flags;
     if f.is_retransmission() {
         let note = if f.has(AnalysisFlags::FAST_RETRANSMISSION) {
-            "fast retransmission"
+            t.pick("fast retransmission", "快速重传")
         } else if f.has(AnalysisFlags::SPURIOUS_RETRANSMISSION) {
-            "spurious retransmission"
+            t.pick("spurious retransmission", "伪重传")
         } else {
-            "retransmission"
+            t.pick("retransmission", "重传")
         };
         (style::RETRANS, note)
     } else if f.has(AnalysisFlags::DUPLICATE_ACK) {
-        (style::DUP_ACK, "dup ACK")
+        (style::DUP_ACK, t.pick("dup ACK", "重复 ACK"))
     } else if f.has(AnalysisFlags::OUT_OF_ORDER) {
-        (style::OOO, "out-of-order")
+        (style::OOO, t.pick("out-of-order", "乱序"))
     } else {
         let c = match sender {
             Role::Client => style::CLIENT,
@@ -308,7 +309,7 @@ pub fn draw<DB: DrawingBackend>(
                 };
                 let (color, note) = match ctx.opts.mark {
                     Some((n, note)) if n == r.packet.frame => (style::MARK, note),
-                    _ => marking(r, sender),
+                    _ => marking(r, sender, t),
                 };
                 let y1 = y0 + drop;
                 root.draw(&PathElement::new(

@@ -1,5 +1,6 @@
 //! Pictures of a capture: ladder diagrams, state timelines, sequence graphs,
-//! throughput, RTT samples and the encapsulation of one frame.
+//! throughput, RTT samples and the encapsulation of one frame; and the pictures of
+//! `protolab compare` ([`compare`]).
 //!
 //! Pure: a [`CaptureData`] goes in, a drawing comes out on any plotters backend.
 //! [`render_svg`] and [`render_png`] are the two backends the CLI and the report use.
@@ -9,6 +10,7 @@
 //! the system (Debian `fonts-wqy-microhei` or `fonts-noto-cjk`) because no crate
 //! ships one: without it Chinese glyphs show as boxes in PNG.
 
+pub mod compare;
 pub mod data;
 mod ladder;
 mod layers;
@@ -222,15 +224,24 @@ impl Ctx<'_> {
                     Rectangle::new([(x, y - 6), (x + 20, y + 6)], style::LIGHT.filled())
                 });
         }
-        chart
-            .configure_series_labels()
-            .position(position)
-            .label_font((fam, 15))
-            .background_style(WHITE.mix(0.85))
-            .border_style(style::GREY)
-            .draw()
-            .map_err(draw_err)
+        series_legend(chart, position, fam)
     }
+}
+
+/// The legend of a chart's series, in the lab's style, at `position`.
+pub(crate) fn series_legend<'c, DB: DrawingBackend + 'c, CT: plotters::coord::CoordTranslate>(
+    chart: &mut ChartContext<'c, DB, CT>,
+    position: SeriesLabelPosition,
+    fam: &str,
+) -> Result<(), ChartError> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .label_font((fam, 15))
+        .background_style(WHITE.mix(0.85))
+        .border_style(style::GREY)
+        .draw()
+        .map_err(draw_err)
 }
 
 fn context<'a>(
