@@ -18,6 +18,8 @@ use protolab::lab::kernel_compare::{
 
 /// The colour retransmissions are drawn in.
 const RETRANS: &str = "#D32F2F";
+/// The colour of a marked frame.
+const MARK: &str = "#C2185B";
 
 fn capture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -95,6 +97,31 @@ fn ladder_marks_fast_retransmission_and_dup_acks_in_colour() {
     );
     assert!(s.contains("fast retransmission"));
     assert!(s.contains("dup ACK"));
+}
+
+#[test]
+fn ladder_window_is_a_close_up_starting_in_the_states_then_in_force() {
+    let data = load("fast_retransmit.pcap");
+    let flow = data.default_flow().unwrap();
+    let opts = ChartOptions {
+        frames: Some((5, 15)),
+        mark: Some((5, "right after the lost segment")),
+        ..ChartOptions::default()
+    };
+    let s = render_svg(ChartKind::Ladder, &data, flow, &opts).unwrap();
+    assert_eq!(arrows(&s), 11, "frames 5 to 15");
+    assert!(s.contains("frames 5–15 of 19"), "{s}");
+    assert!(
+        s.contains("ESTABLISHED"),
+        "both ends are established at frame 5"
+    );
+    assert!(
+        !s.contains("SYN_SENT") && !s.contains("[S]"),
+        "no handshake"
+    );
+    assert_eq!(arrows_in(&s, MARK), 1, "the marked frame");
+    assert!(s.contains("right after the lost segment"));
+    assert_eq!(arrows_in(&s, RETRANS), 1, "the fast retransmission");
 }
 
 #[test]

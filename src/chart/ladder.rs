@@ -3,13 +3,16 @@
 //!
 //! Time runs down. Rows are one per segment (not to scale, so a 40 µs handshake
 //! stays as readable as a 2 s transfer); each row is labelled with its real time.
-//! Long data phases are folded into one "… N segments …" row.
+//! Long data phases are folded into one "… N segments …" row. A frame window
+//! ([`ChartOptions::frames`](super::ChartOptions)) draws a close-up of one event,
+//! and a marked frame is drawn in its own colour with a note.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
-use super::{draw_err, style, ChartError, Ctx, FrameRecord};
+use super::text::Text;
+use super::{draw_err, style, ChartError, Ctx, FrameRecord, Lang};
 use crate::analyze::{AnalysisFlags, Role, TcpState};
 use crate::decode::{ArpOp, Transport};
 
@@ -70,21 +73,21 @@ fn label(r: &FrameRecord) -> String {
 }
 
 /// Colour and expert note of an arrow.
-fn marking(r: &FrameRecord, sender: Role) -> (RGBColor, &'static str) {
+fn marking(r: &FrameRecord, sender: Role, t: Text) -> (RGBColor, &'static str) {
     let f = r.analysis.flags;
     if f.is_retransmission() {
         let note = if f.has(AnalysisFlags::FAST_RETRANSMISSION) {
-            "fast retransmission"
+            t.pick("fast retransmission", "快速重传")
         } else if f.has(AnalysisFlags::SPURIOUS_RETRANSMISSION) {
-            "spurious retransmission"
+            t.pick("spurious retransmission", "伪重传")
         } else {
-            "retransmission"
+            t.pick("retransmission", "重传")
         };
         (style::RETRANS, note)
     } else if f.has(AnalysisFlags::DUPLICATE_ACK) {
-        (style::DUP_ACK, "dup ACK")
+        (style::DUP_ACK, t.pick("dup ACK", "重复 ACK"))
     } else if f.has(AnalysisFlags::OUT_OF_ORDER) {
-        (style::OOO, "out-of-order")
+        (style::OOO, t.pick("out-of-order", "乱序"))
     } else {
         let c = match sender {
             Role::Client => style::CLIENT,
@@ -138,6 +141,24 @@ pub fn draw<DB: DrawingBackend>(
         }
     };
 
+    // A close-up: only the frames of the window, starting from the states then in force.
+    let all_frames = frames.len() as u64 + ctx.data.folded.get(&ctx.flow).copied().unwrap_or(0);
+    let mut before = [None, None];
+    let frames = match ctx.opts.frames {
+        Some((first, last)) => {
+            for r in frames.iter().take_while(|r| r.packet.frame < first) {
+                for tr in &r.analysis.transitions {
+                    before[usize::from(tr.endpoint == Role::Server)] = Some(tr.to);
+                }
+            }
+            frames
+                .into_iter()
+                .filter(|r| (first..=last).contains(&r.packet.frame))
+                .collect()
+        }
+        None => frames,
+    };
+
     let proto = ctx.summary.map(|s| s.proto).unwrap_or("");
     let title = match (proto, ctx.summary) {
         ("tcp", Some(s)) => format!(
@@ -159,17 +180,29 @@ pub fn draw<DB: DrawingBackend>(
             )
             .to_string(),
     };
-    let data_folded = ctx.data.folded.get(&ctx.flow).copied().unwrap_or(0);
-    let fold_at = ctx.data.fold_at.get(&ctx.flow).copied();
-    let subtitle = format!(
-        "{} {}{}",
-        frames.len() as u64 + data_folded,
-        t.pick("frames", "帧"),
-        t.pick(
-            " · time runs down, one row per packet (not to scale)",
-            " · 时间自上而下，每个报文一行（非等比例）"
-        )
+    // Folded frames are outside a window (or it was not kept whole): nothing to say.
+    let (data_folded, fold_at) = match ctx.opts.frames {
+        Some(_) => (0, None),
+        None => (
+            ctx.data.folded.get(&ctx.flow).copied().unwrap_or(0),
+            ctx.data.fold_at.get(&ctx.flow).copied(),
+        ),
+    };
+    let how = t.pick(
+        " · time runs down, one row per packet (not to scale)",
+        " · 时间自上而下，每个报文一行（非等比例）",
     );
+    let subtitle = match ctx.opts.frames {
+        Some((first, last)) => match t.lang {
+            Lang::En => format!("frames {first}–{last} of {all_frames}{how}"),
+            Lang::Zh => format!("第 {first}–{last} 帧（共 {all_frames} 帧）{how}"),
+        },
+        None => format!(
+            "{} {}{how}",
+            frames.len() as u64 + data_folded,
+            t.pick("frames", "帧"),
+        ),
+    };
     style::title(root, fam, &title, &subtitle)?;
 
     // Rows: fold the middle when there are too many.
@@ -231,16 +264,18 @@ pub fn draw<DB: DrawingBackend>(
     let first_ts = frames.first().map(|r| r.packet.ts_ns).unwrap_or(0);
     if let Some(tcp) = ctx.summary.and_then(|s| s.tcp.as_ref()) {
         let y = top + 2;
-        let cs = tcp
-            .client_states
-            .first()
-            .copied()
-            .unwrap_or(TcpState::Closed);
-        let ss = tcp
-            .server_states
-            .first()
-            .copied()
-            .unwrap_or(TcpState::Closed);
+        let cs = before[0].unwrap_or_else(|| {
+            tcp.client_states
+                .first()
+                .copied()
+                .unwrap_or(TcpState::Closed)
+        });
+        let ss = before[1].unwrap_or_else(|| {
+            tcp.server_states
+                .first()
+                .copied()
+                .unwrap_or(TcpState::Closed)
+        });
         state_label(root, fam, cs.name(), xl, y, true, state_font)?;
         state_label(root, fam, ss.name(), xr, y, false, state_font)?;
     }
@@ -272,7 +307,10 @@ pub fn draw<DB: DrawingBackend>(
                     Role::Client => (xl, xr),
                     Role::Server => (xr, xl),
                 };
-                let (color, note) = marking(r, sender);
+                let (color, note) = match ctx.opts.mark {
+                    Some((n, note)) if n == r.packet.frame => (style::MARK, note),
+                    _ => marking(r, sender, t),
+                };
                 let y1 = y0 + drop;
                 root.draw(&PathElement::new(
                     vec![(x0, y0), (x1, y1)],
@@ -349,6 +387,9 @@ pub fn draw<DB: DrawingBackend>(
         entries.truncate(2);
         entries[0].1 = t.pick("left → right", "左 → 右");
         entries[1].1 = t.pick("right → left", "右 → 左");
+    }
+    if let Some((_, note)) = ctx.opts.mark {
+        entries.push((style::MARK, note));
     }
     style::legend(root, fam, &entries, h - 22)
 }

@@ -1,5 +1,6 @@
 //! Pictures of a capture: ladder diagrams, state timelines, sequence graphs,
-//! throughput, RTT samples and the encapsulation of one frame.
+//! throughput, RTT samples and the encapsulation of one frame; and the pictures of
+//! `protolab compare` ([`compare`]).
 //!
 //! Pure: a [`CaptureData`] goes in, a drawing comes out on any plotters backend.
 //! [`render_svg`] and [`render_png`] are the two backends the CLI and the report use.
@@ -9,6 +10,7 @@
 //! the system (Debian `fonts-wqy-microhei` or `fonts-noto-cjk`) because no crate
 //! ships one: without it Chinese glyphs show as boxes in PNG.
 
+pub mod compare;
 pub mod data;
 mod ladder;
 mod layers;
@@ -84,6 +86,12 @@ pub struct ChartOptions<'a> {
     pub kernel: Option<&'a KernelComparison>,
     /// For the layers chart: the frame to show (default: the flow's first frame).
     pub frame: Option<u64>,
+    /// For the ladder: only frames `first..=last` (a close-up of one event); states
+    /// on the first row are the ones in force when `first` was captured.
+    pub frames: Option<(u64, u64)>,
+    /// For the ladder: a frame to point at, drawn highlighted with this note (say,
+    /// "dropped by the bridge", which the capture itself cannot show).
+    pub mark: Option<(u64, &'a str)>,
     /// Size in pixels (SVG user units).
     pub width: u32,
     pub height: u32,
@@ -95,6 +103,8 @@ impl Default for ChartOptions<'_> {
             lang: Lang::En,
             kernel: None,
             frame: None,
+            frames: None,
+            mark: None,
             width: 1200,
             height: 800,
         }
@@ -214,15 +224,24 @@ impl Ctx<'_> {
                     Rectangle::new([(x, y - 6), (x + 20, y + 6)], style::LIGHT.filled())
                 });
         }
-        chart
-            .configure_series_labels()
-            .position(position)
-            .label_font((fam, 15))
-            .background_style(WHITE.mix(0.85))
-            .border_style(style::GREY)
-            .draw()
-            .map_err(draw_err)
+        series_legend(chart, position, fam)
     }
+}
+
+/// The legend of a chart's series, in the lab's style, at `position`.
+pub(crate) fn series_legend<'c, DB: DrawingBackend + 'c, CT: plotters::coord::CoordTranslate>(
+    chart: &mut ChartContext<'c, DB, CT>,
+    position: SeriesLabelPosition,
+    fam: &str,
+) -> Result<(), ChartError> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .label_font((fam, 15))
+        .background_style(WHITE.mix(0.85))
+        .border_style(style::GREY)
+        .draw()
+        .map_err(draw_err)
 }
 
 fn context<'a>(
@@ -272,6 +291,18 @@ pub fn draw_on<DB: DrawingBackend>(
     flow: u64,
     opts: &ChartOptions,
 ) -> Result<(), ChartError> {
+    draw_kind(root, kind, data, flow, opts)?;
+    root.present().map_err(draw_err)
+}
+
+/// [`draw_on`] without presenting, so a picture can hold more than one chart.
+pub(crate) fn draw_kind<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    kind: ChartKind,
+    data: &CaptureData,
+    flow: u64,
+    opts: &ChartOptions,
+) -> Result<(), ChartError> {
     register_fonts();
     let ctx = context(kind, data, flow, opts)?;
     root.fill(&WHITE).map_err(draw_err)?;
@@ -282,8 +313,7 @@ pub fn draw_on<DB: DrawingBackend>(
         ChartKind::Throughput => throughput::draw_throughput(root, &ctx),
         ChartKind::Rtt => throughput::draw_rtt(root, &ctx),
         ChartKind::Layers => layers::draw(root, &ctx),
-    }?;
-    root.present().map_err(draw_err)
+    }
 }
 
 /// The chart as an SVG document.
@@ -293,23 +323,44 @@ pub fn render_svg(
     flow: u64,
     opts: &ChartOptions,
 ) -> Result<String, ChartError> {
-    let mut out = String::new();
-    {
-        let root = SVGBackend::with_string(&mut out, (opts.width, opts.height)).into_drawing_area();
-        draw_on(&root, kind, data, flow, opts)?;
-    }
-    Ok(out)
+    svg_with((opts.width, opts.height), |root| {
+        draw_kind(root, kind, data, flow, opts)
+    })
 }
 
 /// The chart as PNG bytes.
-///
-/// plotters encodes PNG only into a file, so the picture goes through a private
-/// temporary file that is removed at once.
 pub fn render_png(
     kind: ChartKind,
     data: &CaptureData,
     flow: u64,
     opts: &ChartOptions,
+) -> Result<Vec<u8>, ChartError> {
+    png_with((opts.width, opts.height), |root| {
+        draw_kind(root, kind, data, flow, opts)
+    })
+}
+
+/// Runs `draw` on an SVG canvas of `size` pixels and returns the document.
+pub(crate) fn svg_with(
+    size: (u32, u32),
+    draw: impl FnOnce(&DrawingArea<SVGBackend, Shift>) -> Result<(), ChartError>,
+) -> Result<String, ChartError> {
+    let mut out = String::new();
+    {
+        let root = SVGBackend::with_string(&mut out, size).into_drawing_area();
+        draw(&root)?;
+        root.present().map_err(draw_err)?;
+    }
+    Ok(out)
+}
+
+/// Runs `draw` on a bitmap of `size` pixels and returns it as PNG bytes.
+///
+/// plotters encodes PNG only into a file, so the picture goes through a private
+/// temporary file that is removed at once.
+pub(crate) fn png_with(
+    size: (u32, u32),
+    draw: impl FnOnce(&DrawingArea<BitMapBackend, Shift>) -> Result<(), ChartError>,
 ) -> Result<Vec<u8>, ChartError> {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -319,8 +370,8 @@ pub fn render_png(
         COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
     let drawn = {
-        let root = BitMapBackend::new(&path, (opts.width, opts.height)).into_drawing_area();
-        draw_on(&root, kind, data, flow, opts)
+        let root = BitMapBackend::new(&path, size).into_drawing_area();
+        draw(&root).and_then(|()| root.present().map_err(draw_err))
     };
     let bytes = drawn.and_then(|()| {
         std::fs::read(&path).map_err(|e| ChartError::Draw(format!("{}: {e}", path.display())))

@@ -72,6 +72,8 @@ pub const RETRANS: RGBColor = RGBColor(211, 47, 47);
 pub const DUP_ACK: RGBColor = RGBColor(239, 108, 0);
 /// Out-of-order segments.
 pub const OOO: RGBColor = RGBColor(142, 36, 170);
+/// A frame the caller points at (a ladder's mark).
+pub const MARK: RGBColor = RGBColor(194, 24, 91);
 
 /// Text anchored at `pos` (`h`: left/center/right, `v`: top/center/bottom).
 pub fn text<DB: DrawingBackend>(

@@ -77,6 +77,8 @@ pub fn run(args: ChartArgs) -> anyhow::Result<ExitCode> {
         lang: args.lang,
         kernel: None,
         frame: args.frame,
+        frames: None,
+        mark: None,
         width: args.width,
         height: args.height,
     };

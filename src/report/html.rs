@@ -35,14 +35,14 @@ fn script_json(value: &impl serde::Serialize) -> String {
 }
 
 /// A chart's SVG for inline use (the XML declaration removed).
-fn inline_svg(svg: &str) -> &str {
+pub(crate) fn inline_svg(svg: &str) -> &str {
     match svg.find("<svg") {
         Some(i) => &svg[i..],
         None => svg,
     }
 }
 
-const CSS: &str = r#"
+pub(crate) const CSS: &str = r#"
 body{font-family:system-ui,-apple-system,"Segoe UI","Noto Sans","Noto Sans CJK SC","PingFang SC","Microsoft YaHei",sans-serif;margin:0 auto;max-width:1100px;padding:1rem 1.5rem;color:#222;line-height:1.45}
 h1{border-bottom:3px solid #2a6f97;padding-bottom:.3rem}
 h2{border-bottom:1px solid #ccc;margin-top:2rem}

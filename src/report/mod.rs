@@ -8,10 +8,14 @@
 //! - [`text`] — every word of the report in English and Chinese.
 //! - [`markdown`], [`html`], [`player`] — writers: model in, string out.
 //! - [`write`] — renders everything and writes the output folder (the one place with file output).
+//! - [`compare`] — the report of `protolab compare` (TCP against UDP per loss level).
 //!
-//! Everything but [`load_input`] and [`write_report`] is pure: values in, strings out;
+//! Everything but [`load_input`], [`write_report`] and the compare report's
+//! [`write_compare_report`] / [`render_compare_report`](compare::render_compare_report)
+//! (which read the close-ups' captures) is pure: values in, strings out;
 //! times come from packet timestamps, never from a clock.
 
+pub mod compare;
 mod error;
 pub mod html;
 pub mod input;
@@ -22,6 +26,7 @@ pub mod player;
 pub mod text;
 pub mod write;
 
+pub use compare::{write_compare_report, CompareFiles};
 pub use error::ReportError;
 pub use input::{load_input, ReportInput, RunInfo};
 pub use model::{build_report, Report};

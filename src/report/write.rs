@@ -102,29 +102,61 @@ pub fn write_report(
     lang: Lang,
 ) -> Result<ReportFiles, ReportError> {
     let rendered = render_report(input, lang);
-    let charts_dir = out_dir.join("charts");
+    let written = write_folder(
+        out_dir,
+        &rendered.html,
+        &rendered.markdown,
+        &rendered.json,
+        &rendered.charts,
+    )?;
+    Ok(ReportFiles {
+        dir: out_dir.to_path_buf(),
+        index_html: written.index_html,
+        report_md: written.report_md,
+        report_json: written.report_json,
+        charts: written.charts,
+        chart_errors: rendered.chart_errors,
+    })
+}
+
+/// What [`write_folder`] wrote.
+pub(crate) struct Written {
+    pub index_html: PathBuf,
+    pub report_md: PathBuf,
+    pub report_json: PathBuf,
+    pub charts: Vec<PathBuf>,
+}
+
+/// Writes a report folder: `charts/*`, then `index.html`, `report.md` and
+/// `report.json` (the lab report and the compare report share the layout).
+pub(crate) fn write_folder(
+    dir: &Path,
+    html: &str,
+    markdown: &str,
+    json: &str,
+    charts: &[(String, Vec<u8>)],
+) -> Result<Written, ReportError> {
+    let charts_dir = dir.join("charts");
     std::fs::create_dir_all(&charts_dir).map_err(|source| ReportError::Write {
         path: charts_dir.clone(),
         source,
     })?;
     let write = |name: &str, bytes: &[u8]| -> Result<PathBuf, ReportError> {
-        let path = out_dir.join(name);
+        let path = dir.join(name);
         std::fs::write(&path, bytes).map_err(|source| ReportError::Write {
             path: path.clone(),
             source,
         })?;
         Ok(path)
     };
-    let mut charts = Vec::new();
-    for (name, bytes) in &rendered.charts {
-        charts.push(write(name, bytes)?);
-    }
-    Ok(ReportFiles {
-        dir: out_dir.to_path_buf(),
-        index_html: write("index.html", rendered.html.as_bytes())?,
-        report_md: write("report.md", rendered.markdown.as_bytes())?,
-        report_json: write("report.json", rendered.json.as_bytes())?,
+    let charts = charts
+        .iter()
+        .map(|(name, bytes)| write(name, bytes))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Written {
+        index_html: write("index.html", html.as_bytes())?,
+        report_md: write("report.md", markdown.as_bytes())?,
+        report_json: write("report.json", json.as_bytes())?,
         charts,
-        chart_errors: rendered.chart_errors,
     })
 }
