@@ -149,7 +149,12 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
             l.udp.latency_ms.p99
         );
     }
-    println!("report {}", dir.join("report.json").display());
+    println!(
+        "report {} ({}, {})",
+        dir.join("index.html").display(),
+        dir.join("report.md").display(),
+        dir.join("report.json").display()
+    );
     let tcp_whole = report.levels.iter().all(|l| l.tcp.sha256_match);
     Ok(if tcp_whole {
         ExitCode::SUCCESS

@@ -174,12 +174,13 @@ pub fn compare(
         started,
         protolab_version: env!("CARGO_PKG_VERSION").to_string(),
     };
-    let json = dir.join("report.json");
-    std::fs::write(
-        &json,
-        serde_json::to_string_pretty(&report).expect("serialisable") + "\n",
-    )
-    .map_err(write_err(&json))?;
+    // report.json, report.md (PNG charts) and index.html (inline SVG).
+    crate::report::write_compare_report(&report, &dir, config.lang).map_err(|e| {
+        CompareError::Write {
+            path: dir.clone(),
+            source: std::io::Error::other(e.to_string()),
+        }
+    })?;
     // The received copies were only needed for the checksums.
     let _ = std::fs::remove_file(&payload);
     Ok((report, dir))
