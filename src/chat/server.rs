@@ -26,7 +26,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use futures_util::StreamExt;
-use tokio::io::{AsyncWriteExt, BufWriter};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot, Notify, Semaphore};
@@ -178,7 +178,9 @@ impl Shared {
         let _permit = self.hashing.acquire().await;
         match tokio::task::spawn_blocking(f).await {
             Ok(v) => v,
-            Err(e) => std::panic::resume_unwind(e.into_panic()),
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            // Cancelled: the runtime is shutting down and drops this task anyway.
+            Err(_) => std::future::pending().await,
         }
     }
 }
@@ -332,6 +334,7 @@ async fn session(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, mut s
         }
     };
     s.go_offline();
+    let we_close = last.is_some();
     if let Some(last) = last {
         let _ = last_tx.send(last.to_frame());
     }
@@ -344,6 +347,17 @@ async fn session(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, mut s
         .is_err()
     {
         writer.abort();
+    }
+    if we_close {
+        // Our FIN is out. Read (and drop) what the client still sends until its
+        // FIN: closing with unread bytes would answer them with a RST, and a RST
+        // can destroy our last frame before the client reads it.
+        let mut rd = frames.into_inner();
+        let mut sink = [0u8; 4096];
+        let _ = tokio::time::timeout(Duration::from_secs(1), async {
+            while matches!(rd.read(&mut sink).await, Ok(n) if n > 0) {}
+        })
+        .await;
     }
 }
 
@@ -360,7 +374,12 @@ async fn write_loop(
             biased;
             frame = &mut last => {
                 if let Ok(frame) = frame {
+                    // What was queued before the last word goes first (e.g. the
+                    // fifth 403 before the 429), as far as the client reads.
                     let _ = tokio::time::timeout(Duration::from_secs(1), async {
+                        while let Ok(queued) = rx.try_recv() {
+                            wr.write_all(&queued).await?;
+                        }
                         wr.write_all(&frame).await?;
                         wr.flush().await
                     })
