@@ -55,6 +55,21 @@ pub struct UserInfo {
     pub user_name: String,
 }
 
+impl UserInfo {
+    /// `alice (100)`, or `100` without a name.
+    pub fn label(&self) -> String {
+        UserInfo::label_of(self.user_id, &self.user_name)
+    }
+
+    pub fn label_of(id: u32, name: &str) -> String {
+        if name.is_empty() {
+            id.to_string()
+        } else {
+            format!("{name} ({id})")
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LoginMes {
@@ -373,6 +388,71 @@ impl Message {
         };
         *user = Some(sender);
         Some((to, file_id))
+    }
+
+    /// One line for people: what the message says, passwords left out.
+    pub fn describe(&self) -> String {
+        fn who(user: &Option<UserInfo>) -> String {
+            user.as_ref().map_or_else(|| "?".into(), UserInfo::label)
+        }
+        match self {
+            Message::LoginMes(m) => format!("LoginMes user {}", m.user_id),
+            Message::LoginResMes(m) if m.code == code::OK => format!(
+                "LoginResMes 200 {}: online {:?}, {} offline messages",
+                m.user_name, m.users_id, m.offline
+            ),
+            Message::LoginResMes(m) => format!("LoginResMes {} {}", m.code, m.error),
+            Message::RegisterMes(m) => {
+                format!(
+                    "RegisterMes {}",
+                    UserInfo::label_of(m.user.user_id, &m.user.user_name)
+                )
+            }
+            Message::RegisterResMes(m) => format!("RegisterResMes {} {}", m.code, m.error),
+            Message::NotifyUserStatusMes(m) => format!(
+                "NotifyUserStatusMes {} is {}",
+                UserInfo::label_of(m.user_id, &m.user_name),
+                if m.status == status::ONLINE {
+                    "online"
+                } else {
+                    "offline"
+                }
+            ),
+            Message::SmsMes(m) => format!("SmsMes from {}: {}", who(&m.user), m.content),
+            Message::PrivateMes(m) => format!(
+                "PrivateMes from {} to {}: {}",
+                who(&m.user),
+                m.to_user_id,
+                m.content
+            ),
+            Message::PrivateResMes(m) => {
+                format!("PrivateResMes {} to {} {}", m.code, m.to_user_id, m.error)
+            }
+            Message::OfflineMes(m) => {
+                format!("OfflineMes from {}: {}", m.user.label(), m.content)
+            }
+            Message::LogoutMes(_) => "LogoutMes".into(),
+            Message::LogoutResMes(m) => format!("LogoutResMes {}", m.code),
+            Message::FileOfferMes(m) => format!(
+                "FileOfferMes #{} {:?} ({} bytes) from {} to {}",
+                m.file_id,
+                m.file_name,
+                m.size,
+                who(&m.user),
+                m.to_user_id
+            ),
+            Message::FileChunkMes(m) => format!(
+                "FileChunkMes #{} chunk {} ({} base64 chars)",
+                m.file_id,
+                m.seq,
+                m.data.len()
+            ),
+            Message::FileDoneMes(m) => format!("FileDoneMes #{}", m.file_id),
+            Message::FileResMes(m) => format!("FileResMes #{} {} {}", m.file_id, m.code, m.error),
+            Message::ErrorMes(m) => format!("ErrorMes {} {}", m.code, m.error),
+        }
+        .trim_end()
+        .to_string()
     }
 
     /// An error frame's message.

@@ -10,9 +10,13 @@
 //! - [`store`] — users (Argon2 hashes) and offline messages: redb file or Redis.
 //! - [`server`] — the tokio server: bounded per-client queues, idle timeout, shutdown.
 //! - [`client`] — the library client the menu, the scripts, the lab and the tests use.
+//! - [`menu`] — the notes' terminal menu (1 log in, 2 register, 3 exit, …).
+//! - [`script`] — `--script FILE`: the client without a terminal, one command a line.
 
 pub mod client;
 pub mod frame;
+pub mod menu;
 pub mod message;
+pub mod script;
 pub mod server;
 pub mod store;

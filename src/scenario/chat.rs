@@ -20,8 +20,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Barrier;
 
 use super::{
-    ClientReport, ConnectionExpectation, Expectation, Params, ScenarioError, ServerReport,
-    Shutdown,
+    ClientReport, ConnectionExpectation, Expectation, Params, ScenarioError, ServerReport, Shutdown,
 };
 use crate::chat::client::{ChatClient, ClientError};
 use crate::chat::message::{code, Message};
@@ -90,14 +89,19 @@ async fn one_client(
     let mut report = ClientReport::default();
     let mut c = ChatClient::connect(server).await.map_err(protocol)?;
 
-    let res = c.register(id, &name, &password(id)).await.map_err(protocol)?;
+    let res = c
+        .register(id, &name, &password(id))
+        .await
+        .map_err(protocol)?;
     if res.code != code::OK && res.code != code::CONFLICT {
         return Err(ScenarioError::Protocol(format!(
             "register {id}: {} {}",
             res.code, res.error
         )));
     }
-    report.replies.push(format!("{id}: RegisterResMes {}", res.code));
+    report
+        .replies
+        .push(format!("{id}: RegisterResMes {}", res.code));
     barrier.wait().await;
 
     if !late {
@@ -162,7 +166,9 @@ async fn one_client(
     barrier.wait().await;
 
     let res = c.logout().await.map_err(protocol)?;
-    report.replies.push(format!("{id}: LogoutResMes {}", res.code));
+    report
+        .replies
+        .push(format!("{id}: LogoutResMes {}", res.code));
     barrier.wait().await;
     c.close().await.map_err(protocol)?;
     Ok(report)
