@@ -9,6 +9,7 @@
 //! - [`capture`] — sources of frames: pcap/pcapng files (pcap-parser), BPF filters (libpcap).
 //! - [`decode`] — `RawFrame` → [`decode::Packet`]; the only module that knows etherparse.
 //! - [`analyze`] — flows, per-endpoint TCP state machines, expert flags, RTT, Zeek codes.
+//! - [`dissect`] — application protocols of the lab in a capture (chat frames).
 //! - [`replay`] — the read → decode → analyse loop shared by the commands.
 //! - [`output`] — printers: one line per frame, NDJSON, the flows table.
 //! - [`chart`] — ladder, state timeline, seq/time, throughput, RTT and layers charts (SVG/PNG).
@@ -28,6 +29,7 @@ pub mod chart;
 pub mod chat;
 pub mod cli;
 pub mod decode;
+pub mod dissect;
 pub mod lab;
 pub mod output;
 pub mod replay;
