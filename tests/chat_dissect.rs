@@ -10,19 +10,19 @@ use etherparse::PacketBuilder;
 use protolab::chat::message::{LoginMes, Message, SmsMes};
 use serde_json::Value;
 
-fn inspect_json(file: &std::path::Path) -> Vec<Value> {
+/// Runs protolab with `args`; it must succeed. Returns standard output.
+fn protolab(args: &[&std::ffi::OsStr]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_protolab"))
-        .args(["inspect", "--json"])
-        .arg(file)
+        .args(args)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn inspect_json(file: &std::path::Path) -> Vec<Value> {
+    protolab(&["inspect".as_ref(), "--json".as_ref(), file.as_os_str()])
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
@@ -188,4 +188,43 @@ fn split_frames_and_several_frames_per_segment() {
     assert_eq!(got[3]["app"]["data"]["userPwd"], "***");
     assert_eq!(types(&got[4]), ["SmsMes", "SmsMes"]);
     assert_eq!(got[4]["app"]["messages"][1]["data"]["content"], "two");
+}
+
+#[test]
+fn report_shows_the_message_sequence_above_the_ladder() {
+    let dir = tempfile::tempdir().unwrap();
+    let capture = common::capture("recorded_chat_3clients.pcap");
+    let report = [
+        "report".as_ref(),
+        capture.as_os_str(),
+        "-o".as_ref(),
+        dir.path().as_os_str(),
+    ];
+    protolab(&report);
+    let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    // Each of the three connections: its messages, then its ladder.
+    let sections: Vec<&str> = md
+        .split("\n### ")
+        .skip(1)
+        .filter(|s| s.contains("8888"))
+        .collect();
+    assert_eq!(sections.len(), 3, "{md}");
+    for s in sections {
+        let seq = s.find("#### Message sequence").expect("a message sequence");
+        let ladder = s.find("ladder").expect("a ladder chart");
+        assert!(seq < ladder, "the sequence comes first:\n{s}");
+        assert!(s.contains("| client → | LoginMes user 10"), "{s}");
+        assert!(s.contains("| server ← | LoginResMes 200"), "{s}");
+        assert!(!s.contains("lab-pass"));
+    }
+    let html = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
+    let seq = html.find("Message sequence (application layer)").unwrap();
+    let player = html.find("class=\"player\"").unwrap();
+    assert!(seq < player);
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
+            .unwrap();
+    let first = &json["connections"][0]["messages"][0];
+    assert_eq!(first["sender"], "client", "{first}");
+    assert_eq!(first["type"], "RegisterMes", "{first}");
 }

@@ -392,8 +392,10 @@ impl Message {
 
     /// One line for people: what the message says, passwords left out.
     pub fn describe(&self) -> String {
+        // " from alice (100)" once the server has filled in the sender.
         fn who(user: &Option<UserInfo>) -> String {
-            user.as_ref().map_or_else(|| "?".into(), UserInfo::label)
+            user.as_ref()
+                .map_or_else(String::new, |u| format!(" from {}", u.label()))
         }
         match self {
             Message::LoginMes(m) => format!("LoginMes user {}", m.user_id),
@@ -418,9 +420,9 @@ impl Message {
                     "offline"
                 }
             ),
-            Message::SmsMes(m) => format!("SmsMes from {}: {}", who(&m.user), m.content),
+            Message::SmsMes(m) => format!("SmsMes{}: {}", who(&m.user), m.content),
             Message::PrivateMes(m) => format!(
-                "PrivateMes from {} to {}: {}",
+                "PrivateMes{} to {}: {}",
                 who(&m.user),
                 m.to_user_id,
                 m.content
@@ -434,7 +436,7 @@ impl Message {
             Message::LogoutMes(_) => "LogoutMes".into(),
             Message::LogoutResMes(m) => format!("LogoutResMes {}", m.code),
             Message::FileOfferMes(m) => format!(
-                "FileOfferMes #{} {:?} ({} bytes) from {} to {}",
+                "FileOfferMes #{} {:?} ({} bytes){} to {}",
                 m.file_id,
                 m.file_name,
                 m.size,

@@ -79,6 +79,43 @@ impl ChatApp {
     }
 }
 
+/// One chat message located in a capture: for the report's message sequence.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChatEvent {
+    /// The frame whose segment completed the message.
+    pub frame: u64,
+    pub ts_ns: u64,
+    /// The connection (analyzer flow id).
+    pub flow: Option<u64>,
+    /// Sent by the chat server (the end on a chat port) rather than the client.
+    pub from_server: bool,
+    pub message: ChatMessage,
+}
+
+impl ChatDissector {
+    /// Whether one end of `port_a`/`port_b` is a chat port.
+    pub fn watches(&self, port_a: u16, port_b: u16) -> bool {
+        self.ports.contains(&port_a) || self.ports.contains(&port_b)
+    }
+
+    /// [`ChatDissector::frame`], as one event per message.
+    pub fn events(&mut self, packet: &Packet, bytes: &[u8], flow: Option<u64>) -> Vec<ChatEvent> {
+        let Some(app) = self.frame(packet, bytes) else {
+            return Vec::new();
+        };
+        let from_server = packet.tcp().is_some_and(|t| self.ports.contains(&t.sport));
+        app.all()
+            .map(|m| ChatEvent {
+                frame: packet.frame,
+                ts_ns: packet.ts_ns,
+                flow,
+                from_server,
+                message: m.clone(),
+            })
+            .collect()
+    }
+}
+
 /// One direction of one connection.
 #[derive(Default)]
 struct Stream {
@@ -411,7 +448,7 @@ mod tests {
         let two = [sms("a"), sms("b")].concat();
         let app = feed(&mut d, 1 + m.len() as u32, PA, &two).unwrap();
         let kinds: Vec<_> = app.all().map(|m| m.summary.clone()).collect();
-        assert_eq!(kinds, ["SmsMes from ?: a", "SmsMes from ?: b"]);
+        assert_eq!(kinds, ["SmsMes: a", "SmsMes: b"]);
     }
 
     #[test]
@@ -424,7 +461,7 @@ mod tests {
         let app = feed(&mut d, 1 + half as u32, PA, &m[half..]).unwrap();
         assert!(app.first.is_none());
         let app = feed(&mut d, 1, PA, &m[..half]).unwrap();
-        assert_eq!(app.first.unwrap().summary, "SmsMes from ?: hello");
+        assert_eq!(app.first.unwrap().summary, "SmsMes: hello");
         let app = feed(&mut d, 1, PA, &m[..half]).unwrap();
         assert!(app.first.is_none() && app.partial.is_none());
     }
