@@ -247,11 +247,11 @@ impl ChatClient {
                 user_id: id,
                 user_name: res.user_name.clone(),
             });
-            self.online = res
-                .users
-                .iter()
-                .map(|u| (u.user_id, u.user_name.clone()))
-                .collect();
+            // usersId lists everyone; users names only the first thousand.
+            self.online = res.users_id.iter().map(|id| (*id, String::new())).collect();
+            for u in &res.users {
+                self.online.insert(u.user_id, u.user_name.clone());
+            }
             for _ in 0..res.offline {
                 self.wait_for(|m| matches!(m, Message::OfflineMes(_)).then_some(()))
                     .await?;

@@ -38,6 +38,9 @@ use super::message::*;
 use super::store::{hash_password, verify_password, ChatStore, HashCost, Store, StoredUser};
 use crate::scenario::{Log, Shutdown};
 
+/// Online users listed with their names in a `LoginResMes` (all are in `usersId`).
+pub const MAX_NAMED_USERS: usize = 1000;
+
 /// How the server behaves; every limit has a default that suits a lab.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -601,10 +604,14 @@ impl Session {
                 Vec::new()
             }
         };
-        let users = shared.online_users();
+        let mut users = shared.online_users();
+        let users_id = users.iter().map(|u| u.user_id).collect();
+        // usersId is complete, as in the notes; names only for the first few, so a
+        // login among ten thousand users does not cost a megabyte.
+        users.truncate(MAX_NAMED_USERS);
         let flow = self.reply(Message::LoginResMes(LoginResMes {
             code: code::OK,
-            users_id: users.iter().map(|u| u.user_id).collect(),
+            users_id,
             users,
             user_name: me.user_name.clone(),
             offline: stored.len() as u32,

@@ -53,6 +53,31 @@ impl RedbStore {
         })
     }
 
+    /// Adds many users in one transaction (benchmarks, imports); ids already
+    /// taken are left alone. Returns how many were added. Blocking.
+    pub fn register_batch(&self, users: &[StoredUser]) -> Result<usize, StoreError> {
+        let fail = |e: &dyn std::fmt::Display| StoreError::Redb {
+            path: self.path.clone(),
+            message: e.to_string(),
+        };
+        let txn = self.db.begin_write().map_err(|e| fail(&e))?;
+        let mut added = 0;
+        {
+            let mut table = txn.open_table(USERS).map_err(|e| fail(&e))?;
+            for user in users {
+                if table.get(user.user_id).map_err(|e| fail(&e))?.is_none() {
+                    let json = serde_json::to_vec(user)?;
+                    table
+                        .insert(user.user_id, json.as_slice())
+                        .map_err(|e| fail(&e))?;
+                    added += 1;
+                }
+            }
+        }
+        txn.commit().map_err(|e| fail(&e))?;
+        Ok(added)
+    }
+
     /// Runs `f` on the blocking pool with the database.
     async fn with_db<T: Send + 'static>(
         &self,
