@@ -9,10 +9,12 @@
 //! - [`capture`] — sources of frames: pcap/pcapng files (pcap-parser), BPF filters (libpcap).
 //! - [`decode`] — `RawFrame` → [`decode::Packet`]; the only module that knows etherparse.
 //! - [`analyze`] — flows, per-endpoint TCP state machines, expert flags, RTT, Zeek codes.
+//! - [`dissect`] — application protocols of the lab in a capture (chat frames).
 //! - [`replay`] — the read → decode → analyse loop shared by the commands.
 //! - [`output`] — printers: one line per frame, NDJSON, the flows table.
 //! - [`chart`] — ladder, state timeline, seq/time, throughput, RTT and layers charts (SVG/PNG).
 //! - [`report`] — the lab report: index.html with step-through players, report.md, report.json, charts; en + zh.
+//! - [`chat`] — the notes' instant-messaging system: frames, messages, store, server, client.
 //! - [`scenario`] — the course's socket programs (servers, clients, what each teaches).
 //! - [`lab`] — runs a scenario while capturing, with the kernel's states beside the inferred ones.
 //! - [`cli`] — argument parsing and the subcommands; `main` only calls [`cli::run`].
@@ -24,8 +26,10 @@
 pub mod analyze;
 pub mod capture;
 pub mod chart;
+pub mod chat;
 pub mod cli;
 pub mod decode;
+pub mod dissect;
 pub mod lab;
 pub mod output;
 pub mod replay;

@@ -29,7 +29,7 @@ fn require_root() -> bool {
     false
 }
 
-const ALL: [ScenarioName; 9] = [
+const ALL: [ScenarioName; 10] = [
     ScenarioName::TcpUpper,
     ScenarioName::UdpDaytime,
     ScenarioName::FileTransfer,
@@ -39,6 +39,7 @@ const ALL: [ScenarioName; 9] = [
     ScenarioName::RstAbort,
     ScenarioName::Refused,
     ScenarioName::TimeWait,
+    ScenarioName::Chat,
 ];
 
 #[test]
@@ -50,7 +51,10 @@ fn every_scenario_runs_and_the_kernel_agrees() {
     for (i, name) in ALL.into_iter().enumerate() {
         let info = scenario::info(name);
         let params = Params {
-            clients: if name == ScenarioName::TcpUpper { 3 } else { 1 },
+            clients: match name {
+                ScenarioName::TcpUpper | ScenarioName::Chat => 3,
+                _ => 1,
+            },
             recv_dir: dir.path().join("received"),
             ..Params::default()
         };

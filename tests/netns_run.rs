@@ -24,7 +24,7 @@ fn require_root() -> bool {
     false
 }
 
-const ALL: [ScenarioName; 9] = [
+const ALL: [ScenarioName; 10] = [
     ScenarioName::TcpUpper,
     ScenarioName::UdpDaytime,
     ScenarioName::FileTransfer,
@@ -34,6 +34,7 @@ const ALL: [ScenarioName; 9] = [
     ScenarioName::RstAbort,
     ScenarioName::Refused,
     ScenarioName::TimeWait,
+    ScenarioName::Chat,
 ];
 
 #[test]

@@ -16,6 +16,8 @@ pub struct ClientArgs {
     pub connect: Option<SocketAddr>,
     #[command(flatten)]
     pub scenario_args: super::scenario_args::ScenarioArgs,
+    #[command(flatten)]
+    pub chat: super::chat_args::ChatClientArgs,
 }
 
 pub fn run(args: ClientArgs) -> anyhow::Result<ExitCode> {
@@ -25,6 +27,10 @@ pub fn run(args: ClientArgs) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], info.default_port)));
     let params = args.scenario_args.params();
     let runtime = tokio::runtime::Runtime::new()?;
+    if args.scenario == ScenarioName::Chat && !args.chat.lab {
+        runtime.block_on(args.chat.run(addr))?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let report = runtime.block_on(scenario::client(args.scenario, addr, &params))?;
     for reply in &report.replies {
         println!("{reply}");

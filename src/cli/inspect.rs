@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use clap::Args;
 
 use crate::capture::{FileReader, FrameFilter};
-use crate::output::{frame_line, write_frame_json};
+use crate::dissect::chat::ChatDissector;
+use crate::output::{frame_line, write_frame_json_app};
 use crate::replay::{replay, Next};
 
 #[derive(Debug, Args)]
@@ -24,6 +25,9 @@ pub struct InspectArgs {
     /// Stop after showing this many frames.
     #[arg(long, value_name = "N")]
     pub limit: Option<u64>,
+    /// Dissect TCP connections on PORT as chat frames (repeatable; 0 turns it off).
+    #[arg(long, value_name = "PORT", default_value = "8888")]
+    pub chat_port: Vec<u16>,
 }
 
 pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
@@ -34,19 +38,27 @@ pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut shown = 0u64;
     let mut t0 = None;
+    let ports: Vec<u16> = args.chat_port.iter().copied().filter(|p| *p != 0).collect();
+    let mut chat = ChatDissector::new(ports);
     let replayed = replay(
         &mut reader,
         |frame, packet, analysis| -> anyhow::Result<Next> {
             let t0 = *t0.get_or_insert(packet.ts_ns);
+            // Every frame feeds the dissector, shown or not, so streams stay whole.
+            let app = chat.frame(packet, &frame.bytes);
             if let Some(f) = filter.as_mut() {
                 if !f.matches(frame)? {
                     return Ok(Next::Continue);
                 }
             }
             if args.json {
-                write_frame_json(&mut out, packet, analysis)?;
+                write_frame_json_app(&mut out, packet, analysis, app.as_ref())?;
             } else {
-                writeln!(out, "{}", frame_line(packet, analysis, t0))?;
+                write!(out, "{}", frame_line(packet, analysis, t0))?;
+                for m in app.iter().flat_map(|a| a.all()) {
+                    write!(out, "  [chat {}]", m.summary)?;
+                }
+                writeln!(out)?;
             }
             shown += 1;
             Ok(if args.limit.is_some_and(|l| shown >= l) {

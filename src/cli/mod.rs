@@ -5,6 +5,7 @@
 
 mod capture;
 mod chart;
+mod chat_args;
 mod client;
 mod compare;
 mod completions;

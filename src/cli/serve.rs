@@ -26,6 +26,8 @@ pub struct ServeArgs {
     /// Where file-transfer saves received files.
     #[arg(long, value_name = "DIR", default_value = "received")]
     pub recv_dir: PathBuf,
+    #[command(flatten)]
+    pub chat: super::chat_args::ChatServeArgs,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -55,6 +57,14 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     };
     let runtime = tokio::runtime::Runtime::new()?;
     let result = runtime.block_on(async {
+        if args.scenario == ScenarioName::Chat {
+            // The chat server has options of its own (--store, --max-frame, …).
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| bind_error(addr, e))?;
+            eprintln!("protolab: serving chat on {addr}; Ctrl-C to stop");
+            return super::chat_args::serve(listener, &args.chat).await;
+        }
         let listener = match info.transport {
             Transport::Tcp => Listener::Tcp(
                 tokio::net::TcpListener::bind(addr)

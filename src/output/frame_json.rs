@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use crate::analyze::{AnalysisFlags, FrameAnalysis, Transition};
 use crate::decode::{ArpInfo, EthInfo, IcmpInfo, IpInfo, Packet, TcpInfo, Transport, UdpInfo};
+use crate::dissect::chat::ChatApp;
 use crate::timestamp::Seconds;
 
 #[derive(Serialize)]
@@ -35,6 +36,8 @@ struct FrameJson<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     icmp: Option<&'a IcmpInfo>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    app: Option<&'a ChatApp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     flow: Option<u64>,
     #[serde(skip_serializing_if = "AnalysisFlags::is_empty")]
     analysis: AnalysisFlags,
@@ -51,6 +54,16 @@ pub fn write_frame_json(
     out: &mut impl std::io::Write,
     p: &Packet,
     a: &FrameAnalysis,
+) -> std::io::Result<()> {
+    write_frame_json_app(out, p, a, None)
+}
+
+/// [`write_frame_json`] with what an application dissector found in the frame.
+pub fn write_frame_json_app(
+    out: &mut impl std::io::Write,
+    p: &Packet,
+    a: &FrameAnalysis,
+    app: Option<&ChatApp>,
 ) -> std::io::Result<()> {
     let (tcp, udp, icmp) = match &p.transport {
         Some(Transport::Tcp(t)) => (
@@ -77,6 +90,7 @@ pub fn write_frame_json(
         tcp,
         udp,
         icmp,
+        app,
         flow: a.flow,
         analysis: a.flags,
         dup_ack: (a.dup_ack_count > 0).then_some(a.dup_ack_count),

@@ -7,5 +7,5 @@ mod frame_json;
 mod frame_text;
 
 pub use flows_table::{flow_rows, flows_header};
-pub use frame_json::write_frame_json;
+pub use frame_json::{write_frame_json, write_frame_json_app};
 pub use frame_text::frame_line;

@@ -292,6 +292,32 @@ fn connection(
         );
     }
     out.push_str("</ul>");
+    if !c.messages.is_empty() {
+        // The application's conversation first, then the TCP segments that carried it.
+        let _ = write!(
+            out,
+            "<h4>{}</h4><table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+            esc(t.messages),
+            esc(t.frame),
+            esc(t.time_ms),
+            esc(t.endpoint),
+            esc(t.message)
+        );
+        for m in &c.messages {
+            let arrow = if m.sender == "client" { "→" } else { "←" };
+            let _ =
+                write!(
+                out,
+                "<tr><td>{}</td><td>{:.3}</td><td>{} {arrow}</td><td><code>{}</code> {}</td></tr>",
+                m.frame,
+                m.t.0 as f64 / 1e6,
+                esc(text::role(m.sender, lang)),
+                esc(&m.kind),
+                esc(m.summary.strip_prefix(m.kind.as_str()).unwrap_or(&m.summary).trim())
+            );
+        }
+        out.push_str("</table>");
+    }
     player_block(out, c, input, lang);
     for chart in &c.charts {
         chart_block(out, &chart.title, &chart.svg, svgs, t);

@@ -1,6 +1,7 @@
 //! What a report is made from: the capture (decoded and analysed by the chart
 //! module's loader), its SHA-256, and — for a run folder — what was run and what
-//! the kernel said. The only module of `report` that reads files.
+//! the kernel said, and the chat messages of chat connections. The only module of
+//! `report` that reads files.
 
 use std::io::Read;
 use std::net::SocketAddr;
@@ -11,8 +12,11 @@ use sha2::{Digest, Sha256};
 
 use super::ReportError;
 use crate::analyze::TcpState;
+use crate::capture::{CaptureError, FileReader};
 use crate::chart::{load_capture, CaptureData};
+use crate::dissect::chat::{ChatDissector, ChatEvent};
 use crate::lab::kernel_compare::{ConnectionComparison, EndpointComparison, KernelComparison, Row};
+use crate::replay::{replay, Next};
 
 /// What `protolab run` recorded in run.json that the report shows.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -39,6 +43,8 @@ pub struct ReportInput {
     pub data: CaptureData,
     pub run: Option<RunInfo>,
     pub kernel: Option<KernelComparison>,
+    /// Chat messages of connections on the chat port, in capture order (empty when none).
+    pub chat: Vec<ChatEvent>,
 }
 
 /// Loads a capture FILE, or a RUN_DIR written by `protolab run` (capture.pcap,
@@ -83,13 +89,50 @@ pub fn load_input(path: &Path) -> Result<ReportInput, ReportError> {
         path: capture_path.clone(),
         message: e.to_string(),
     })?;
+    let chat = chat_events(&capture_path, &data).map_err(|e| ReportError::Capture {
+        path: capture_path.clone(),
+        message: e.to_string(),
+    })?;
     Ok(ReportInput {
         capture_path,
         capture_sha256,
         data,
         run,
         kernel,
+        chat,
     })
+}
+
+/// Most chat messages the report lists.
+pub const MAX_CHAT_EVENTS: usize = 2000;
+
+/// The chat messages of the capture, when one of its connections is on the chat
+/// port (a second pass over the file only then; other captures cost nothing).
+fn chat_events(path: &Path, data: &CaptureData) -> Result<Vec<ChatEvent>, CaptureError> {
+    let mut dissector = ChatDissector::default();
+    if !data
+        .flows
+        .iter()
+        .any(|f| f.proto == "tcp" && dissector.watches(f.client.port(), f.server.port()))
+    {
+        return Ok(Vec::new());
+    }
+    let mut reader = FileReader::open(path)?;
+    let mut events = Vec::new();
+    replay(
+        &mut reader,
+        |raw, p, a| -> Result<Next, CaptureError> {
+            events.extend(dissector.events(p, &raw.bytes, a.flow));
+            Ok(if events.len() >= MAX_CHAT_EVENTS {
+                Next::Stop
+            } else {
+                Next::Continue
+            })
+        },
+        |_| Ok(()),
+    )?;
+    events.truncate(MAX_CHAT_EVENTS);
+    Ok(events)
 }
 
 /// capture.pcap in the folder, else the file run.json names (as written, or by its

@@ -69,6 +69,28 @@ fn connection(out: &mut String, c: &Connection, lang: Lang) {
         let _ = writeln!(out, "- {} frames: {}", c.folded, t.folded);
     }
     out.push('\n');
+    if !c.messages.is_empty() {
+        // The application's conversation first, then the TCP ladder that carried it.
+        let _ = writeln!(out, "#### {}\n", t.messages);
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            t.frame, t.time_ms, t.endpoint, t.message
+        );
+        out.push_str("|---:|---:|---|---|\n");
+        for m in &c.messages {
+            let arrow = if m.sender == "client" { "→" } else { "←" };
+            let _ = writeln!(
+                out,
+                "| {} | {:.3} | {} {arrow} | {} |",
+                m.frame,
+                m.t.0 as f64 / 1e6,
+                text::role(m.sender, lang),
+                cell(&m.summary)
+            );
+        }
+        out.push('\n');
+    }
     for chart in &c.charts {
         let _ = writeln!(out, "![{}]({})\n", chart.title, chart.png);
     }

@@ -101,6 +101,22 @@ pub struct TransitionRow {
     pub why_code: String,
 }
 
+/// The chat messages of flow `flow`, for the sequence above its ladder.
+fn message_rows(input: &ReportInput, flow: u64, first_ts: u64) -> Vec<MessageRow> {
+    input
+        .chat
+        .iter()
+        .filter(|e| e.flow == Some(flow))
+        .map(|e| MessageRow {
+            frame: e.frame,
+            t: Seconds(e.ts_ns.saturating_sub(first_ts)),
+            sender: if e.from_server { "server" } else { "client" },
+            kind: e.message.kind.clone().unwrap_or_else(|| "?".into()),
+            summary: e.message.summary.clone(),
+        })
+        .collect()
+}
+
 /// A chart written to `charts/`.
 #[derive(Debug, Clone, Serialize)]
 pub struct ChartRef {
@@ -132,6 +148,22 @@ pub struct Connection {
     /// Frames folded away by the loader (long data phases).
     pub folded: u64,
     pub charts: Vec<ChartRef>,
+    /// Application messages (the chat's), in order: the sequence above the ladder.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub messages: Vec<MessageRow>,
+}
+
+/// One application message of a connection.
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageRow {
+    pub frame: u64,
+    /// Seconds since the first frame of the capture.
+    pub t: Seconds,
+    /// `client` or `server`: who sent it.
+    pub sender: &'static str,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub summary: String,
 }
 
 /// A frame with expert flags or a decoding error.
@@ -475,6 +507,7 @@ pub fn build_report(input: &ReportInput, lang: Lang) -> Report {
                 transitions: transition_rows(f, frames, first_ts, lang),
                 folded: data.folded.get(&f.flow).copied().unwrap_or(0),
                 charts: chart_refs(f, lang),
+                messages: message_rows(input, f.flow, first_ts),
             }
         })
         .collect();

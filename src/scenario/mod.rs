@@ -28,7 +28,9 @@
 //! - [`rst_abort`] — SO_LINGER 0: close() sends RST instead of FIN.
 //! - [`refused`] — nobody listens: the kernel answers the SYN with RST.
 //! - [`time_wait`] — the server's TIME_WAIT keeps its port from being re-bound.
+//! - [`chat`] — the notes' instant-messaging system: length-prefixed JSON, N users.
 
+pub mod chat;
 pub mod file_transfer;
 pub mod half_close;
 pub mod http_hello;
@@ -73,6 +75,7 @@ pub enum ScenarioName {
     RstAbort,
     Refused,
     TimeWait,
+    Chat,
 }
 
 impl ScenarioName {
@@ -140,7 +143,7 @@ pub struct ScenarioInfo {
     pub teaches_zh: &'static str,
 }
 
-static ALL: [ScenarioInfo; 9] = [
+static ALL: [ScenarioInfo; 10] = [
     ScenarioInfo {
         name: ScenarioName::TcpUpper,
         id: "tcp-upper",
@@ -232,6 +235,17 @@ static ALL: [ScenarioInfo; 9] = [
                   lives, the port can be bound again only with SO_REUSEADDR.",
         teaches_zh: "先关闭的一方保留一个 TIME_WAIT 套接字（2MSL）；在它存在期间，\
                      只有设置了 SO_REUSEADDR 才能再次绑定这个端口。",
+    },
+    ScenarioInfo {
+        name: ScenarioName::Chat,
+        id: "chat",
+        transport: Transport::Tcp,
+        default_port: 8888,
+        teaches: "The notes' chat system: an application protocol on TCP needs its own message \
+                  boundaries (a 4-byte length before each JSON message); N users register, log \
+                  in, broadcast, chat privately and receive offline messages.",
+        teaches_zh: "笔记中的海量用户即时通讯系统：TCP 之上的应用层协议需要自己的消息边界（每条 JSON \
+                     消息前有 4 字节长度）；N 个用户注册、登录、群聊、私聊并接收离线留言。",
     },
 ];
 
@@ -592,6 +606,7 @@ pub async fn serve(
         }
         ScenarioName::RstAbort => rst_abort::serve(listener.tcp(name)?, params, shutdown).await,
         ScenarioName::TimeWait => time_wait::serve(listener.tcp(name)?, shutdown).await,
+        ScenarioName::Chat => chat::serve(listener.tcp(name)?, params, shutdown).await,
     }
 }
 
@@ -611,6 +626,7 @@ pub async fn client(
         ScenarioName::RstAbort => rst_abort::client(server).await,
         ScenarioName::Refused => refused::client(server).await,
         ScenarioName::TimeWait => time_wait::client(server).await,
+        ScenarioName::Chat => chat::client(server, params).await,
     }
 }
 
@@ -626,6 +642,7 @@ pub fn expectation(name: ScenarioName, params: &Params) -> Expectation {
         ScenarioName::RstAbort => rst_abort::expectation(),
         ScenarioName::Refused => refused::expectation(),
         ScenarioName::TimeWait => time_wait::expectation(),
+        ScenarioName::Chat => chat::expectation(params),
     }
 }
 
@@ -655,7 +672,7 @@ impl Log {
         }
     }
 
-    fn take(&self) -> Vec<String> {
+    pub(crate) fn take(&self) -> Vec<String> {
         std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
     }
 }

@@ -1,0 +1,9 @@
+//! Dissectors for the lab's own application protocols: they read the TCP
+//! payload of a capture back into the messages the programs exchanged, for
+//! the `app` object of `inspect --json` and the report's message sequence.
+//!
+//! # Layout
+//!
+//! - [`chat`] — the chat's length-prefixed JSON frames, reassembled per direction.
+
+pub mod chat;

@@ -1,0 +1,169 @@
+//! `protolab serve chat` and `protolab client chat` as a user runs them: a
+//! server process with a redb store, a scripted client, the menu driven
+//! through standard input, Ctrl-C, and a restart that keeps the data.
+
+use std::io::Write;
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn protolab() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_protolab"))
+}
+
+struct Server {
+    child: Option<Child>,
+    addr: String,
+}
+
+impl Server {
+    fn start(store: &Path) -> Server {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr = format!("127.0.0.1:{port}");
+        let child = protolab()
+            .args(["serve", "chat", "--listen", &addr, "--store"])
+            .arg(store)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(&addr).is_err() {
+            assert!(Instant::now() < deadline, "the chat server did not listen");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Server {
+            child: Some(child),
+            addr,
+        }
+    }
+
+    /// Ctrl-C; returns the server's standard error.
+    fn stop(mut self) -> String {
+        let child = self.child.take().expect("running");
+        let pid = child.id().to_string();
+        Command::new("kill").args(["-INT", &pid]).status().unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(130), "Ctrl-C exits with 130");
+        String::from_utf8(out.stderr).unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn client(addr: &str, args: &[&str], stdin: &str) -> Output {
+    let mut child = protolab()
+        .args(["client", "chat", "--connect", addr])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn script_menu_and_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("chat.redb");
+    let server = Server::start(&store);
+
+    let script = "register 100 alice 123456\nregister 200 bob pw\nlogin 100 123456\n\
+                  private 200 hello bob\nonline\nlogout\n";
+    let out = client(&server.addr, &["--script", "-"], script);
+    let got = text(&out);
+    assert!(out.status.success(), "{got}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "<- RegisterResMes 200\n<- RegisterResMes 200\n\
+         <- LoginResMes 200 alice: online [100], 0 offline messages\n\
+         <- PrivateResMes 202 to 200 user 200 is offline: stored\n\
+         online: alice (100)\n<- LogoutResMes 200\n"
+    );
+    let log = server.stop();
+    assert!(log.contains("registered user 100 (alice)"), "{log}");
+
+    // After a restart bob's offline message is still there; the menu reads it.
+    let server = Server::start(&store);
+    let out = client(&server.addr, &[], "1\n200\npw\n4\n6\n3\n");
+    let got = text(&out);
+    assert!(out.status.success(), "{got}");
+    assert!(got.contains("1 登录聊天系统 log in"), "{got}");
+    assert!(got.contains("恭喜 bob 登录成功"), "{got}");
+    assert!(
+        got.contains("OfflineMes from alice (100): hello bob"),
+        "{got}"
+    );
+    assert!(got.contains("已退出登录 logged out"), "{got}");
+    server.stop();
+}
+
+#[test]
+fn bad_script_is_a_usage_error() {
+    let out = protolab()
+        .args([
+            "client",
+            "chat",
+            "--connect",
+            "127.0.0.1:1",
+            "--script",
+            "-",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            c.stdin.take().unwrap().write_all(b"login 1 pw\nsing\n")?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("script line 2 (\"sing\"): unknown command \"sing\""),
+        "{err}"
+    );
+}
+
+#[test]
+fn no_server_says_what_to_do() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = client(&format!("127.0.0.1:{port}"), &["--script", "-"], "online\n");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out).contains("is `protolab serve chat` running there?"),
+        "{}",
+        text(&out)
+    );
+}

@@ -1,0 +1,230 @@
+//! The chat dissector through `protolab inspect`: a recorded lab run (real
+//! loopback capture of `protolab run chat --clients 3`) and a built capture
+//! whose segments split one chat frame and carry several in one.
+
+mod common;
+
+use std::process::Command;
+
+use etherparse::PacketBuilder;
+use protolab::chat::message::{LoginMes, Message, SmsMes};
+use serde_json::Value;
+
+/// Runs protolab with `args`; it must succeed. Returns standard output.
+fn protolab(args: &[&std::ffi::OsStr]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_protolab"))
+        .args(args)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn inspect_json(file: &std::path::Path) -> Vec<Value> {
+    protolab(&["inspect".as_ref(), "--json".as_ref(), file.as_os_str()])
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Every message type in the frame's `app`, in order.
+fn types(frame: &Value) -> Vec<String> {
+    let app = &frame["app"];
+    match app["messages"].as_array() {
+        Some(all) => all
+            .iter()
+            .map(|m| m["type"].as_str().unwrap().to_string())
+            .collect(),
+        None => app["type"]
+            .as_str()
+            .map(|t| vec![t.to_string()])
+            .unwrap_or_default(),
+    }
+}
+
+#[test]
+fn recorded_lab_run_reads_message_by_message() {
+    let frames = inspect_json(&common::capture("recorded_chat_3clients.pcap"));
+    let text = serde_json::to_string(&frames).unwrap();
+    assert!(
+        !text.contains("lab-pass"),
+        "passwords never appear in the output"
+    );
+    // Client → server messages per connection, in order.
+    let mut per_flow: std::collections::BTreeMap<u64, Vec<String>> = Default::default();
+    for f in &frames {
+        if f["tcp"]["dport"] == 8888 {
+            per_flow
+                .entry(f["flow"].as_u64().unwrap())
+                .or_default()
+                .extend(types(f));
+        }
+    }
+    assert_eq!(per_flow.len(), 3);
+    let mut late_user = 0;
+    for (flow, sent) in &per_flow {
+        assert_eq!(
+            sent.first().map(String::as_str),
+            Some("RegisterMes"),
+            "flow {flow}: {sent:?}"
+        );
+        assert_eq!(sent[1], "LoginMes", "flow {flow}: {sent:?}");
+        assert_eq!(
+            sent.last().map(String::as_str),
+            Some("LogoutMes"),
+            "flow {flow}: {sent:?}"
+        );
+        if sent.len() == 3 {
+            late_user += 1; // registers, logs in late, logs out
+        } else {
+            assert!(
+                sent.contains(&"SmsMes".to_string()),
+                "flow {flow}: {sent:?}"
+            );
+            assert!(
+                sent.contains(&"PrivateMes".to_string()),
+                "flow {flow}: {sent:?}"
+            );
+        }
+    }
+    assert_eq!(late_user, 1);
+    // The late user got its two offline messages right after its LoginResMes.
+    let to_clients: Vec<String> = frames
+        .iter()
+        .filter(|f| f["tcp"]["sport"] == 8888)
+        .flat_map(types)
+        .collect();
+    let login = to_clients
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| *t == "LoginResMes")
+        .map(|(i, _)| i)
+        .collect::<Vec<_>>();
+    assert_eq!(login.len(), 3);
+    assert_eq!(to_clients.iter().filter(|t| *t == "OfflineMes").count(), 2);
+    let offline_login = frames
+        .iter()
+        .find(|f| f["app"]["type"] == "LoginResMes" && f["app"]["data"]["offline"] == 2)
+        .expect("a LoginResMes announcing 2 offline messages");
+    let flow = &offline_login["flow"];
+    let after: Vec<String> = frames
+        .iter()
+        .filter(|f| f["flow"] == *flow && f["tcp"]["sport"] == 8888)
+        .skip_while(|f| f["frame"] != offline_login["frame"])
+        .flat_map(types)
+        .collect();
+    assert_eq!(
+        after[..3],
+        ["LoginResMes", "OfflineMes", "OfflineMes"],
+        "the offline messages follow the login answer: {after:?}"
+    );
+}
+
+/// A classic pcap file (µs) of Ethernet frames.
+fn pcap(frames: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for v in [0xa1b2c3d4u32, 0x0004_0002, 0, 0, 65535, 1] {
+        if v == 0x0004_0002 {
+            out.extend_from_slice(&2u16.to_le_bytes());
+            out.extend_from_slice(&4u16.to_le_bytes());
+        } else {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    for (i, f) in frames.iter().enumerate() {
+        out.extend_from_slice(&1_700_000_000u32.to_le_bytes());
+        out.extend_from_slice(&(i as u32 * 1000).to_le_bytes());
+        out.extend_from_slice(&(f.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(f.len() as u32).to_le_bytes());
+        out.extend_from_slice(f);
+    }
+    out
+}
+
+fn segment(seq: u32, syn: bool, payload: &[u8]) -> Vec<u8> {
+    let b = PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+        .ipv4([198, 18, 0, 1], [198, 18, 0, 2], 64)
+        .tcp(40000, 8888, seq, 65535);
+    let b = if syn { b.syn() } else { b.ack(1).psh() };
+    let mut v = Vec::new();
+    b.write(&mut v, payload).unwrap();
+    v
+}
+
+#[test]
+fn split_frames_and_several_frames_per_segment() {
+    let login = Message::LoginMes(LoginMes {
+        user_id: 100,
+        user_pwd: "123456".into(),
+        user_name: String::new(),
+    })
+    .to_frame();
+    let sms = |t: &str| {
+        Message::SmsMes(SmsMes {
+            content: t.into(),
+            user: None,
+        })
+        .to_frame()
+    };
+    let two = [sms("one"), sms("two")].concat();
+    let frames = vec![
+        segment(1000, true, b""),
+        segment(1001, false, &login[..2]),
+        segment(1003, false, &login[2..20]),
+        segment(1021, false, &login[20..]),
+        segment(1001 + login.len() as u32, false, &two),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("split.pcap");
+    std::fs::write(&file, pcap(&frames)).unwrap();
+    let got = inspect_json(&file);
+    assert!(got[0].get("app").is_none(), "the SYN carries nothing");
+    assert_eq!(got[1]["app"]["partial"]["have"], 2);
+    assert_eq!(got[1]["app"]["partial"]["need"], 4);
+    assert_eq!(got[2]["app"]["partial"]["have"], 20);
+    assert_eq!(got[2]["app"]["partial"]["need"], login.len());
+    assert_eq!(got[3]["app"]["type"], "LoginMes");
+    assert_eq!(got[3]["app"]["data"]["userPwd"], "***");
+    assert_eq!(types(&got[4]), ["SmsMes", "SmsMes"]);
+    assert_eq!(got[4]["app"]["messages"][1]["data"]["content"], "two");
+}
+
+#[test]
+fn report_shows_the_message_sequence_above_the_ladder() {
+    let dir = tempfile::tempdir().unwrap();
+    let capture = common::capture("recorded_chat_3clients.pcap");
+    let report = [
+        "report".as_ref(),
+        capture.as_os_str(),
+        "-o".as_ref(),
+        dir.path().as_os_str(),
+    ];
+    protolab(&report);
+    let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    // Each of the three connections: its messages, then its ladder.
+    let sections: Vec<&str> = md
+        .split("\n### ")
+        .skip(1)
+        .filter(|s| s.contains("8888"))
+        .collect();
+    assert_eq!(sections.len(), 3, "{md}");
+    for s in sections {
+        let seq = s.find("#### Message sequence").expect("a message sequence");
+        let ladder = s.find("ladder").expect("a ladder chart");
+        assert!(seq < ladder, "the sequence comes first:\n{s}");
+        assert!(s.contains("| client → | LoginMes user 10"), "{s}");
+        assert!(s.contains("| server ← | LoginResMes 200"), "{s}");
+        assert!(!s.contains("lab-pass"));
+    }
+    let html = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
+    let seq = html.find("Message sequence (application layer)").unwrap();
+    let player = html.find("class=\"player\"").unwrap();
+    assert!(seq < player);
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
+            .unwrap();
+    let first = &json["connections"][0]["messages"][0];
+    assert_eq!(first["sender"], "client", "{first}");
+    assert_eq!(first["type"], "RegisterMes", "{first}");
+}
