@@ -356,6 +356,12 @@ fn without_recovery_or_gap_the_recovery_chart_says_so() {
 fn chinese_report_has_chinese_headings_labels_and_notices() {
     let r = report();
     let (dir, files) = write(&r, Lang::Zh);
+    if let Some(out) = std::env::var_os("PROTOLAB_CHART_DIR") {
+        for c in &files.charts {
+            let name = format!("zh.{}", c.file_name().unwrap().to_string_lossy());
+            std::fs::copy(c, Path::new(&out).join(name)).unwrap();
+        }
+    }
     let md = read(&files.report_md);
     for heading in [
         "# 有损链路上的 TCP 与 UDP 对比",
