@@ -125,6 +125,26 @@ fn ladder_window_is_a_close_up_starting_in_the_states_then_in_force() {
 }
 
 #[test]
+fn ladder_marks_the_frames_the_bridge_dropped() {
+    let data = load("fast_retransmit.pcap");
+    let flow = data.default_flow().unwrap();
+    let dropped = [4u64, 6];
+    let opts = ChartOptions {
+        dropped: &dropped,
+        ..ChartOptions::default()
+    };
+    let s = render_svg(ChartKind::Ladder, &data, flow, &opts).unwrap();
+    assert_eq!(arrows_in(&s, MARK), 2, "one marked arrow per dropped frame");
+    assert_eq!(
+        s.matches("dropped by the bridge").count(),
+        3,
+        "two arrow notes and the legend"
+    );
+    let plain = svg(&data, ChartKind::Ladder, flow);
+    assert!(!plain.contains("dropped by the bridge"));
+}
+
+#[test]
 fn ladder_of_a_udp_exchange() {
     let data = load("udp_exchange.pcap");
     let flow = data.default_flow().unwrap();

@@ -73,6 +73,11 @@ fn label(r: &FrameRecord) -> String {
 }
 
 /// Colour and expert note of an arrow.
+/// The note on a frame the lab's bridge dropped on purpose.
+fn dropped_note(t: Text) -> &'static str {
+    t.pick("dropped by the bridge", "被网桥丢弃")
+}
+
 fn marking(r: &FrameRecord, sender: Role, t: Text) -> (RGBColor, &'static str) {
     let f = r.analysis.flags;
     if f.is_retransmission() {
@@ -309,6 +314,9 @@ pub fn draw<DB: DrawingBackend>(
                 };
                 let (color, note) = match ctx.opts.mark {
                     Some((n, note)) if n == r.packet.frame => (style::MARK, note),
+                    _ if ctx.opts.dropped.binary_search(&r.packet.frame).is_ok() => {
+                        (style::MARK, dropped_note(t))
+                    }
                     _ => marking(r, sender, t),
                 };
                 let y1 = y0 + drop;
@@ -390,6 +398,8 @@ pub fn draw<DB: DrawingBackend>(
     }
     if let Some((_, note)) = ctx.opts.mark {
         entries.push((style::MARK, note));
+    } else if !ctx.opts.dropped.is_empty() {
+        entries.push((style::MARK, dropped_note(t)));
     }
     style::legend(root, fam, &entries, h - 22)
 }

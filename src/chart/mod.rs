@@ -92,6 +92,9 @@ pub struct ChartOptions<'a> {
     /// For the ladder: a frame to point at, drawn highlighted with this note (say,
     /// "dropped by the bridge", which the capture itself cannot show).
     pub mark: Option<(u64, &'a str)>,
+    /// For the ladder: frames the lab's bridge dropped (from bridge.json, sorted),
+    /// each drawn in the mark colour with "dropped by the bridge".
+    pub dropped: &'a [u64],
     /// Size in pixels (SVG user units).
     pub width: u32,
     pub height: u32,
@@ -105,6 +108,7 @@ impl Default for ChartOptions<'_> {
             frame: None,
             frames: None,
             mark: None,
+            dropped: &[],
             width: 1200,
             height: 800,
         }

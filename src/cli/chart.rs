@@ -73,12 +73,15 @@ pub fn run(args: ChartArgs) -> anyhow::Result<ExitCode> {
             None => bail!("{}: {}", args.file.display(), ChartError::NoFlows),
         },
     };
+    // A `--netns` run's capture: bridge.json beside it says which frames were dropped.
+    let dropped = crate::report::input::dropped_frames_beside(&args.file);
     let opts = ChartOptions {
         lang: args.lang,
         kernel: None,
         frame: args.frame,
         frames: None,
         mark: None,
+        dropped: &dropped,
         width: args.width,
         height: args.height,
     };

@@ -45,6 +45,9 @@ pub struct ReportInput {
     pub kernel: Option<KernelComparison>,
     /// Chat messages of connections on the chat port, in capture order (empty when none).
     pub chat: Vec<ChatEvent>,
+    /// Frames of the capture the lab's bridge dropped (a `--netns` run's
+    /// bridge.json), sorted; empty otherwise.
+    pub dropped_frames: Vec<u64>,
 }
 
 /// Loads a capture FILE, or a RUN_DIR written by `protolab run` (capture.pcap,
@@ -56,6 +59,7 @@ pub fn load_input(path: &Path) -> Result<ReportInput, ReportError> {
         move |source| ReportError::Read { path: p, source }
     };
     let meta = std::fs::metadata(path).map_err(read_err(path))?;
+    let mut dropped_frames = Vec::new();
     let (capture_path, run, kernel) = if meta.is_dir() {
         let run_json = path.join("run.json");
         let run: Option<RunInfo> = if run_json.exists() {
@@ -80,6 +84,15 @@ pub fn load_input(path: &Path) -> Result<ReportInput, ReportError> {
         } else {
             None
         };
+        // A `--netns` run: the frames the bridge dropped, to mark on the ladders.
+        let bridge_json = path.join("bridge.json");
+        if bridge_json.exists() {
+            let text = std::fs::read_to_string(&bridge_json).map_err(read_err(&bridge_json))?;
+            dropped_frames = parse_dropped_frames(&text).map_err(|source| ReportError::Json {
+                path: bridge_json.clone(),
+                source,
+            })?;
+        }
         (capture, run, kernel)
     } else {
         (path.to_path_buf(), None, None)
@@ -100,7 +113,46 @@ pub fn load_input(path: &Path) -> Result<ReportInput, ReportError> {
         run,
         kernel,
         chat,
+        dropped_frames,
     })
+}
+
+/// The dropped frames of a `--netns` run's capture, from the bridge.json in the
+/// same folder when the capture is that run's `capture.pcapng`; empty otherwise.
+pub fn dropped_frames_beside(capture: &Path) -> Vec<u64> {
+    if capture.file_name().is_none_or(|n| n != "capture.pcapng") {
+        return Vec::new();
+    }
+    capture
+        .parent()
+        .map(|dir| dir.join("bridge.json"))
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .and_then(|text| parse_dropped_frames(&text).ok())
+        .unwrap_or_default()
+}
+
+/// The capture frames bridge.json notes as dropped, sorted.
+fn parse_dropped_frames(text: &str) -> Result<Vec<u64>, serde_json::Error> {
+    #[derive(Deserialize)]
+    struct Note {
+        frame: Option<u64>,
+        #[serde(default)]
+        actions: Vec<String>,
+    }
+    #[derive(Deserialize)]
+    struct Bridge {
+        #[serde(default)]
+        notes: Vec<Note>,
+    }
+    let bridge: Bridge = serde_json::from_str(text)?;
+    let mut frames: Vec<u64> = bridge
+        .notes
+        .into_iter()
+        .filter(|n| n.actions.iter().any(|a| a == "dropped"))
+        .filter_map(|n| n.frame)
+        .collect();
+    frames.sort_unstable();
+    Ok(frames)
 }
 
 /// Most chat messages the report lists.
@@ -272,4 +324,21 @@ pub fn parse_kernel_json(text: &str) -> Result<Option<KernelComparison>, serde_j
         agree: c.agree,
         unavailable: c.unavailable,
     }))
+}
+
+#[cfg(test)]
+mod dropped_tests {
+    use super::parse_dropped_frames;
+
+    #[test]
+    fn only_dropped_frames_of_the_capture_sorted() {
+        let text = r#"{"seed": 7, "notes": [
+            {"frame": 40, "link_frame": 41, "ts_ns": 1, "direction": "client_to_server", "index": 20, "actions": ["dropped"]},
+            {"frame": null, "link_frame": 12, "ts_ns": 1, "direction": "server_to_client", "index": 5, "actions": ["dropped"]},
+            {"frame": 9, "link_frame": 9, "ts_ns": 1, "direction": "client_to_server", "index": 4, "actions": ["dropped"]},
+            {"frame": 30, "link_frame": 30, "ts_ns": 1, "direction": "client_to_server", "index": 15, "actions": ["duplicated"]}
+        ]}"#;
+        assert_eq!(parse_dropped_frames(text).unwrap(), vec![9, 40]);
+        assert!(parse_dropped_frames("{").is_err());
+    }
 }

@@ -66,6 +66,7 @@ pub fn render_report(input: &ReportInput, lang: Lang) -> RenderedReport {
             lang,
             kernel: input.kernel.as_ref(),
             frame,
+            dropped: &input.dropped_frames,
             ..ChartOptions::default()
         };
         let k = kind(chart.kind);
