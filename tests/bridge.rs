@@ -6,6 +6,8 @@
 //! Without root the test is skipped with a message, unless
 //! `PROTOLAB_REQUIRE_ROOT_TESTS=1` (CI), where it fails.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::path::Path;
@@ -18,17 +20,6 @@ use protolab::decode::decode;
 use protolab::lab::bridge::{Bridge, BridgeConfig, BridgeReport};
 use protolab::lab::impair::{ImpairConfig, Loss};
 use protolab::lab::netns::{self, LabNet};
-
-fn require_root() -> bool {
-    if nix::unistd::Uid::effective().is_root() {
-        return true;
-    }
-    if std::env::var("PROTOLAB_REQUIRE_ROOT_TESTS").as_deref() == Ok("1") {
-        panic!("bridge tests need root (PROTOLAB_REQUIRE_ROOT_TESTS=1)");
-    }
-    eprintln!("SKIPPED: bridge tests need root (network namespaces, AF_PACKET)");
-    false
-}
 
 fn in_ns<T: Send + 'static>(
     ns: &str,
@@ -59,7 +50,7 @@ fn config(net: &LabNet, loss: Loss, seed: u64, capture: Option<&Path>) -> Bridge
 
 #[test]
 fn bridge_forwards_records_and_drops_by_seed() {
-    if !require_root() {
+    if !common::require_root("bridge tests", "network namespaces, AF_PACKET") {
         return;
     }
     tcp_transfer_crosses_a_clean_bridge();

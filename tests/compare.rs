@@ -6,6 +6,8 @@
 //! Without root the test is skipped with a message, unless
 //! `PROTOLAB_REQUIRE_ROOT_TESTS=1` (CI), where it fails.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -15,17 +17,6 @@ use protolab::lab::bridge::{Bridge, BridgeConfig};
 use protolab::lab::compare::{compare, result::CompareReport, CompareConfig};
 use protolab::lab::impair::{ImpairConfig, Loss};
 use protolab::lab::netns::{self, LabNet};
-
-fn require_root() -> bool {
-    if nix::unistd::Uid::effective().is_root() {
-        return true;
-    }
-    if std::env::var("PROTOLAB_REQUIRE_ROOT_TESTS").as_deref() == Ok("1") {
-        panic!("compare tests need root (PROTOLAB_REQUIRE_ROOT_TESTS=1)");
-    }
-    eprintln!("SKIPPED: compare tests need root (network namespaces, AF_PACKET)");
-    false
-}
 
 const BYTES: u64 = 512 * 1024;
 const SEED: u64 = 7;
@@ -66,7 +57,7 @@ fn dropped_indices(bridge_json: &Path) -> Vec<u64> {
 
 #[test]
 fn compare_tcp_and_udp_under_loss() {
-    if !require_root() {
+    if !common::require_root("compare tests", "network namespaces, AF_PACKET") {
         return;
     }
     let started = std::time::Instant::now();

@@ -4,20 +4,11 @@
 //! Without root the tests are skipped with a message, unless
 //! `PROTOLAB_REQUIRE_ROOT_TESTS=1` (CI), where they fail.
 
+mod common;
+
 use std::process::Command;
 
 use protolab::lab::netns::{self, LabNet};
-
-fn require_root() -> bool {
-    if nix::unistd::Uid::effective().is_root() {
-        return true;
-    }
-    if std::env::var("PROTOLAB_REQUIRE_ROOT_TESTS").as_deref() == Ok("1") {
-        panic!("lab network tests need root (PROTOLAB_REQUIRE_ROOT_TESTS=1)");
-    }
-    eprintln!("SKIPPED: lab network tests need root (network namespaces)");
-    false
-}
 
 fn netns_list() -> String {
     String::from_utf8(
@@ -32,7 +23,7 @@ fn netns_list() -> String {
 
 #[test]
 fn lab_network_lifecycle() {
-    if !require_root() {
+    if !common::require_root("lab network tests", "network namespaces") {
         return;
     }
     namespaces_are_created_usable_and_removed_on_drop();

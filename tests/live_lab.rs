@@ -14,41 +14,13 @@ use protolab::analyze::TcpState;
 use protolab::lab::run::{run, RunConfig};
 use protolab::scenario::{self, Params, ScenarioName};
 
-fn is_root() -> bool {
-    nix::unistd::Uid::effective().is_root()
-}
-
-fn require_root() -> bool {
-    if is_root() {
-        return true;
-    }
-    if std::env::var("PROTOLAB_REQUIRE_ROOT_TESTS").as_deref() == Ok("1") {
-        panic!("live lab tests need root (PROTOLAB_REQUIRE_ROOT_TESTS=1): run as root");
-    }
-    eprintln!("SKIPPED: live lab tests need root (libpcap on lo, tracefs, sock_diag)");
-    false
-}
-
-const ALL: [ScenarioName; 10] = [
-    ScenarioName::TcpUpper,
-    ScenarioName::UdpDaytime,
-    ScenarioName::FileTransfer,
-    ScenarioName::HttpHello,
-    ScenarioName::HalfClose,
-    ScenarioName::ServerClose,
-    ScenarioName::RstAbort,
-    ScenarioName::Refused,
-    ScenarioName::TimeWait,
-    ScenarioName::Chat,
-];
-
 #[test]
 fn every_scenario_runs_and_the_kernel_agrees() {
-    if !require_root() {
+    if !common::require_root("live lab tests", "libpcap on lo, tracefs, sock_diag") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    for (i, name) in ALL.into_iter().enumerate() {
+    for (i, &name) in ScenarioName::all().iter().enumerate() {
         let info = scenario::info(name);
         let params = Params {
             clients: match name {
@@ -159,7 +131,7 @@ fn every_scenario_runs_and_the_kernel_agrees() {
 
 #[test]
 fn a_port_in_use_is_a_clear_error() {
-    if !require_root() {
+    if !common::require_root("live lab tests", "libpcap on lo, tracefs, sock_diag") {
         return;
     }
     let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -4,6 +4,8 @@
 //! Without root the test is skipped with a message, unless
 //! `PROTOLAB_REQUIRE_ROOT_TESTS=1` (CI), where it fails.
 
+mod common;
+
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -13,33 +15,9 @@ use protolab::lab::netns;
 use protolab::lab::run::{run, LinkSettings, RunConfig};
 use protolab::scenario::{self, Params, ScenarioName};
 
-fn require_root() -> bool {
-    if nix::unistd::Uid::effective().is_root() {
-        return true;
-    }
-    if std::env::var("PROTOLAB_REQUIRE_ROOT_TESTS").as_deref() == Ok("1") {
-        panic!("netns run tests need root (PROTOLAB_REQUIRE_ROOT_TESTS=1)");
-    }
-    eprintln!("SKIPPED: netns run tests need root (network namespaces, AF_PACKET)");
-    false
-}
-
-const ALL: [ScenarioName; 10] = [
-    ScenarioName::TcpUpper,
-    ScenarioName::UdpDaytime,
-    ScenarioName::FileTransfer,
-    ScenarioName::HttpHello,
-    ScenarioName::HalfClose,
-    ScenarioName::ServerClose,
-    ScenarioName::RstAbort,
-    ScenarioName::Refused,
-    ScenarioName::TimeWait,
-    ScenarioName::Chat,
-];
-
 #[test]
 fn netns_runs_and_cleanup() {
-    if !require_root() {
+    if !common::require_root("netns run tests", "network namespaces, AF_PACKET") {
         return;
     }
     every_scenario_runs_through_a_lossy_bridge();
@@ -49,7 +27,7 @@ fn netns_runs_and_cleanup() {
 
 fn every_scenario_runs_through_a_lossy_bridge() {
     let dir = tempfile::tempdir().unwrap();
-    for name in ALL {
+    for &name in ScenarioName::all() {
         let info = scenario::info(name);
         let params = Params {
             clients: if name == ScenarioName::TcpUpper { 2 } else { 1 },

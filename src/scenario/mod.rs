@@ -79,6 +79,11 @@ pub enum ScenarioName {
 }
 
 impl ScenarioName {
+    /// Every scenario, in catalogue order.
+    pub fn all() -> &'static [ScenarioName] {
+        <ScenarioName as clap::ValueEnum>::value_variants()
+    }
+
     /// The scenario's catalogue entry.
     pub fn info(self) -> &'static ScenarioInfo {
         info(self)

@@ -10,6 +10,20 @@ use protolab::capture::{CaptureError, FileReader};
 use protolab::decode::Packet;
 use protolab::replay::{replay, Next};
 
+/// True when the test may go on: running as root. Without root it prints why
+/// the test is skipped (`needs` says what for), unless `PROTOLAB_REQUIRE_ROOT_TESTS=1`
+/// (CI), where a skipped root test would hide a failure: then it panics.
+pub fn require_root(what: &str, needs: &str) -> bool {
+    if nix::unistd::Uid::effective().is_root() {
+        return true;
+    }
+    if std::env::var("PROTOLAB_REQUIRE_ROOT_TESTS").as_deref() == Ok("1") {
+        panic!("{what} need root (PROTOLAB_REQUIRE_ROOT_TESTS=1): run as root");
+    }
+    eprintln!("SKIPPED: {what} need root ({needs})");
+    false
+}
+
 /// Compares `actual` with `tests/golden/<dir>/<name>`, printing both in full on a
 /// mismatch. With `PROTOLAB_BLESS=1` it rewrites the file instead (review the diff).
 pub fn assert_golden(dir: &str, name: &str, actual: &str) {

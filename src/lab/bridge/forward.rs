@@ -79,6 +79,27 @@ struct Shared {
 }
 
 impl Shared {
+    /// Records a frame as the bridge received it (when the run records at all).
+    fn record_arrival(
+        &self,
+        views: Views,
+        now: u64,
+        index: u64,
+        frame: &[u8],
+        actions: Vec<Action>,
+    ) {
+        if let Some(record) = &self.record {
+            let _ = record.send(Sighting {
+                views,
+                ts_ns: self.clock.wall_ns(now),
+                direction: self.direction,
+                index,
+                bytes: frame.to_vec(),
+                actions,
+            });
+        }
+    }
+
     /// Sends a frame out (all its copies), recording it if this direction is
     /// recorded on delivery (server→client: what reached the client).
     fn deliver(&self, mut p: Pending) {
@@ -253,16 +274,7 @@ fn handle(
             dropped.push(index);
             // A lost client→server frame was sent by the client (it is in the
             // client's view); a lost server→client frame only in the link record.
-            if let Some(record) = &shared.record {
-                let _ = record.send(Sighting {
-                    views,
-                    ts_ns: shared.clock.wall_ns(now),
-                    direction: shared.direction,
-                    index,
-                    bytes: frame.to_vec(),
-                    actions: vec![Action::Dropped],
-                });
-            }
+            shared.record_arrival(views, now, index, frame, vec![Action::Dropped]);
             return;
         }
         Verdict::Deliver {
@@ -282,18 +294,9 @@ fn handle(
     if reordered {
         actions.push(Action::Reordered);
     }
-    if let Some(record) = &shared.record {
-        // As it arrived: one copy, uncorrupted, noted with what happens next.
-        // Server→client frames enter the client's view later, when delivered.
-        let _ = record.send(Sighting {
-            views,
-            ts_ns: shared.clock.wall_ns(now),
-            direction: shared.direction,
-            index,
-            bytes: frame.to_vec(),
-            actions: actions.clone(),
-        });
-    }
+    // As it arrived: one copy, uncorrupted, noted with what happens next.
+    // Server→client frames enter the client's view later, when delivered.
+    shared.record_arrival(views, now, index, frame, actions.clone());
     let mut q = shared.queue.lock().expect("poisoned");
     if at_ns <= now && (q.line.is_empty() || reordered) {
         drop(q);

@@ -318,17 +318,22 @@ fn tcp_level(
     Ok((result, bridge))
 }
 
-/// The first fast retransmission in the capture, with the dropped segment
-/// before it and the first duplicate ACK after that.
-fn find_recovery(capture: &Path, bridge: &BridgeReport) -> Option<Recovery> {
-    let dropped: Vec<u64> = bridge
+/// Capture frames of the client's frames the bridge dropped, in order.
+fn client_drops(bridge: &BridgeReport) -> Vec<u64> {
+    bridge
         .notes
         .iter()
         .filter(|n| {
             n.direction == Direction::ClientToServer && n.actions.contains(&Action::Dropped)
         })
         .filter_map(|n| n.frame)
-        .collect();
+        .collect()
+}
+
+/// The first fast retransmission in the capture, with the dropped segment
+/// before it and the first duplicate ACK after that.
+fn find_recovery(capture: &Path, bridge: &BridgeReport) -> Option<Recovery> {
+    let dropped = client_drops(bridge);
     let mut reader = FileReader::open(capture).ok()?;
     let mut dup_acks: Vec<u64> = Vec::new();
     let mut found = None;
@@ -442,14 +447,7 @@ fn udp_level(
 
 /// The first probe datagram the bridge dropped, found in the client's view.
 fn first_gap(capture: &Path, bridge: &BridgeReport) -> Option<Gap> {
-    let frames: Vec<u64> = bridge
-        .notes
-        .iter()
-        .filter(|n| {
-            n.direction == Direction::ClientToServer && n.actions.contains(&Action::Dropped)
-        })
-        .filter_map(|n| n.frame)
-        .collect();
+    let frames = client_drops(bridge);
     let first = *frames.first()?;
     for frame in FileReader::open(capture).ok()? {
         let frame = frame.ok()?;
