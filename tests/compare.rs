@@ -231,6 +231,10 @@ fn iperf3_agrees(protolab_delivered: f64) {
     let iperf_delivered = 100.0 - lost_percent;
     // Both are 10% Bernoulli samples: their difference has σ ≈ 0.3·sqrt(1/n₁ + 1/n₂).
     let tol = 4.0 * 100.0 * (0.09f64 * (1.0 / packets as f64 + 1.0 / 375.0)).sqrt();
+    eprintln!(
+        "iperf3 through the bridge at 10%: {iperf_delivered:.2}% of {packets} datagrams delivered; \
+         protolab compare: {protolab_delivered:.2}% (tolerance ±{tol:.2} pp)"
+    );
     assert!(
         (iperf_delivered - protolab_delivered).abs() <= tol,
         "iperf3 delivered {iperf_delivered:.2}% of {packets}, protolab {protolab_delivered:.2}% (±{tol:.2} pp); bridge {:?}",
