@@ -12,11 +12,10 @@ use std::fs::File;
 use std::io::{Cursor, ErrorKind, Read};
 use std::path::{Path, PathBuf};
 
-use pcap_parser::nom::{self, Needed};
-use pcap_parser::pcap::{parse_pcap_frame, parse_pcap_frame_be, parse_pcap_header};
+use pcap_parser::pcap::parse_pcap_header;
 use pcap_parser::pcapng::Block;
 use pcap_parser::traits::PcapReaderIterator;
-use pcap_parser::{LegacyPcapBlock, PcapBlockOwned, PcapError, PcapHeader};
+use pcap_parser::{PcapBlockOwned, PcapError, PcapHeader};
 
 use super::{CaptureError, LinkType, RawFrame};
 
@@ -69,8 +68,6 @@ enum Records {
     Blocks(Box<dyn PcapReaderIterator + Send>),
 }
 
-type ParseRecord = fn(&[u8]) -> nom::IResult<&[u8], LegacyPcapBlock<'_>, PcapError<&[u8]>>;
-
 /// A classic pcap file after its header: a refillable window onto the records.
 struct LegacyRecords {
     input: Box<dyn Read + Send>,
@@ -80,8 +77,8 @@ struct LegacyRecords {
     end: usize,
     /// The input has returned 0 from `read`.
     eof: bool,
-    /// Little- or big-endian record headers.
-    parse: ParseRecord,
+    /// The record headers are big-endian.
+    big_endian: bool,
     /// Link type and timestamp resolution from the file header.
     iface: Interface,
     /// Bytes of the file consumed, header included.
@@ -220,11 +217,7 @@ impl FileReader {
             start: header_len,
             end,
             eof: false,
-            parse: if header.is_bigendian() {
-                parse_pcap_frame_be
-            } else {
-                parse_pcap_frame
-            },
+            big_endian: header.is_bigendian(),
             iface,
             consumed: header_len as u64,
         };
@@ -296,7 +289,6 @@ impl FileReader {
                 "a record claims more than {} MiB",
                 MAX_RECORD >> 20
             ))),
-            Err(RecordError::Corrupt(detail)) => Err(self.corrupt(detail)),
             Err(RecordError::Read(source)) => Err(CaptureError::Read {
                 path: self.path.clone(),
                 source,
@@ -483,8 +475,6 @@ enum RecordError {
     Truncated,
     /// The record claims more than `MAX_RECORD` bytes and the file goes on.
     TooLarge,
-    /// A record pcap-parser cannot parse.
-    Corrupt(String),
     Read(std::io::Error),
 }
 
@@ -518,26 +508,21 @@ impl LegacyRecords {
     fn next_record(&mut self) -> Result<Record, RecordError> {
         loop {
             let data = &self.buf[self.start..self.end];
-            let needed = match (self.parse)(data) {
-                Ok((rest, block)) => {
-                    let data_start =
-                        self.start + (block.data.as_ptr() as usize - data.as_ptr() as usize);
+            let needed = match parse_record(data, self.big_endian) {
+                Ok(header) => {
+                    let data_start = self.start + RECORD_HEADER_LEN;
+                    let used = RECORD_HEADER_LEN + header.caplen;
                     let record = Record::Frame {
-                        ts_sec: block.ts_sec,
-                        ts_frac: block.ts_usec,
-                        origlen: block.origlen,
-                        data: data_start..data_start + block.data.len(),
+                        ts_sec: header.ts_sec,
+                        ts_frac: header.ts_frac,
+                        origlen: header.origlen,
+                        data: data_start..data_start + header.caplen,
                     };
-                    let used = data.len() - rest.len();
                     self.start += used;
                     self.consumed += used as u64;
                     return Ok(record);
                 }
-                Err(nom::Err::Incomplete(Needed::Size(n))) => data.len() + n.get(),
-                Err(nom::Err::Incomplete(Needed::Unknown)) => data.len() + 1,
-                Err(nom::Err::Error(e) | nom::Err::Failure(e)) => {
-                    return Err(RecordError::Corrupt(describe(&e)))
-                }
+                Err(needed) => needed,
             };
             if self.eof {
                 return if self.start == self.end {
@@ -577,6 +562,47 @@ impl LegacyRecords {
         }
         Ok(())
     }
+}
+
+/// Bytes in a classic pcap record header: seconds, fraction, caplen, orig_len.
+const RECORD_HEADER_LEN: usize = 16;
+
+/// The fields of one classic pcap record header.
+struct RecordHeader {
+    ts_sec: u32,
+    ts_frac: u32,
+    caplen: usize,
+    origlen: u32,
+}
+
+/// Reads the record header at the start of `data`; when `data` does not hold the
+/// whole record, how many bytes it needs. What pcap-parser's `parse_pcap_frame`
+/// does, written out so the compiler can inline it into the per-frame loop (the
+/// format has nothing to reject: any caplen is a length to read).
+#[inline(always)]
+fn parse_record(data: &[u8], big_endian: bool) -> Result<RecordHeader, usize> {
+    let Some(header) = data.first_chunk::<RECORD_HEADER_LEN>() else {
+        return Err(RECORD_HEADER_LEN);
+    };
+    let word = |i: usize| {
+        let b = [header[i], header[i + 1], header[i + 2], header[i + 3]];
+        if big_endian {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        }
+    };
+    let caplen = word(8) as usize;
+    let total = RECORD_HEADER_LEN.saturating_add(caplen);
+    if data.len() < total {
+        return Err(total);
+    }
+    Ok(RecordHeader {
+        ts_sec: word(0),
+        ts_frac: word(4),
+        caplen,
+        origlen: word(12),
+    })
 }
 
 fn fill(
