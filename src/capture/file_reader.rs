@@ -96,6 +96,46 @@ enum Record {
     End,
 }
 
+/// A classic pcap record located in `LegacyRecords::buf`.
+struct LegacyFrame {
+    ts_ns: u64,
+    /// As the record says (not yet raised to the captured length).
+    orig_len: u32,
+    data: std::ops::Range<usize>,
+}
+
+/// A frame borrowed from a reader's buffer: a [`RawFrame`] without the copy.
+#[derive(Debug, Clone, Copy)]
+pub struct FrameRef<'a> {
+    pub number: u64,
+    pub ts_ns: u64,
+    pub linktype: LinkType,
+    pub orig_len: u32,
+    pub bytes: &'a [u8],
+}
+
+impl<'a> FrameRef<'a> {
+    fn of(frame: &'a RawFrame) -> Self {
+        FrameRef {
+            number: frame.number,
+            ts_ns: frame.ts_ns,
+            linktype: frame.linktype,
+            orig_len: frame.orig_len,
+            bytes: &frame.bytes,
+        }
+    }
+
+    /// Copies the frame into `frame`, reusing its buffer.
+    pub fn copy_into(&self, frame: &mut RawFrame) {
+        frame.number = self.number;
+        frame.ts_ns = self.ts_ns;
+        frame.linktype = self.linktype;
+        frame.orig_len = self.orig_len;
+        frame.bytes.clear();
+        frame.bytes.extend_from_slice(self.bytes);
+    }
+}
+
 /// A streaming reader over one capture file.
 pub struct FileReader {
     path: PathBuf,
@@ -107,6 +147,8 @@ pub struct FileReader {
     frames_read: u64,
     done: bool,
     bytes_total: u64,
+    /// pcapng: where `read_next_ref` parses a block's frame.
+    scratch: RawFrame,
 }
 
 impl FileReader {
@@ -187,6 +229,7 @@ impl FileReader {
             frames_read: 0,
             done: false,
             bytes_total,
+            scratch: RawFrame::empty(),
         })
     }
 
@@ -229,6 +272,7 @@ impl FileReader {
             frames_read: 0,
             done: false,
             bytes_total,
+            scratch: RawFrame::empty(),
         }
     }
 
@@ -261,7 +305,21 @@ impl FileReader {
             return Ok(false);
         }
         let result = match self.records {
-            Records::Legacy(_) => self.read_next_legacy(frame),
+            Records::Legacy(_) => self.read_next_legacy().map(|found| {
+                let Some(record) = found else { return false };
+                let Records::Legacy(records) = &self.records else {
+                    unreachable!("legacy just above");
+                };
+                fill(
+                    frame,
+                    self.frames_read,
+                    record.ts_ns,
+                    records.iface.linktype,
+                    record.orig_len,
+                    &records.buf[record.data],
+                );
+                true
+            }),
             Records::Blocks(_) => self.read_next_block(frame),
         };
         if !matches!(result, Ok(true)) {
@@ -270,16 +328,59 @@ impl FileReader {
         result
     }
 
-    /// Classic pcap: the next record, straight from the buffer.
+    /// Like [`FileReader::read_next`], but the frame is lent out of the reader's own
+    /// buffer, valid until the next read: classic pcap records are not copied at all.
+    /// `Ok(None)` at the end of the file and after an error.
     #[inline]
-    fn read_next_legacy(&mut self, frame: &mut RawFrame) -> Result<bool, CaptureError> {
+    pub fn read_next_ref(&mut self) -> Result<Option<FrameRef<'_>>, CaptureError> {
+        if self.done {
+            return Ok(None);
+        }
+        if let Records::Blocks(_) = self.records {
+            // pcapng: blocks are parsed into a frame of the reader's own.
+            let mut scratch = std::mem::replace(&mut self.scratch, RawFrame::empty());
+            let result = self.read_next_block(&mut scratch);
+            self.scratch = scratch;
+            return match result {
+                Ok(true) => Ok(Some(FrameRef::of(&self.scratch))),
+                other => {
+                    self.done = true;
+                    other.map(|_| None)
+                }
+            };
+        }
+        match self.read_next_legacy() {
+            Ok(Some(record)) => {
+                let Records::Legacy(records) = &self.records else {
+                    unreachable!("legacy just above");
+                };
+                let bytes = &records.buf[record.data];
+                Ok(Some(FrameRef {
+                    number: self.frames_read,
+                    ts_ns: record.ts_ns,
+                    linktype: records.iface.linktype,
+                    // As `fill` does for an owned frame.
+                    orig_len: record.orig_len.max(bytes.len() as u32),
+                    bytes,
+                }))
+            }
+            other => {
+                self.done = true;
+                other.map(|_| None)
+            }
+        }
+    }
+
+    /// Classic pcap: the next record, located in the buffer (counted in `frames_read`).
+    #[inline]
+    fn read_next_legacy(&mut self) -> Result<Option<LegacyFrame>, CaptureError> {
         let Records::Legacy(records) = &mut self.records else {
             unreachable!("called for legacy pcap only");
         };
-        match records.read_into(frame, self.frames_read + 1) {
-            Ok(got) => {
-                self.frames_read += u64::from(got);
-                Ok(got)
+        match records.next_frame() {
+            Ok(found) => {
+                self.frames_read += u64::from(found.is_some());
+                Ok(found)
             }
             Err(RecordError::Truncated) => Err(CaptureError::Truncated {
                 path: self.path.clone(),
@@ -444,13 +545,7 @@ impl Iterator for FileReader {
 
     /// Convenience for small files and tests; `read_next` avoids the per-frame allocation.
     fn next(&mut self) -> Option<Self::Item> {
-        let mut frame = RawFrame {
-            number: 0,
-            ts_ns: 0,
-            linktype: LinkType::ETHERNET,
-            orig_len: 0,
-            bytes: Vec::new(),
-        };
+        let mut frame = RawFrame::empty();
         match self.read_next(&mut frame) {
             Ok(true) => Some(Ok(frame)),
             Ok(false) => None,
@@ -479,9 +574,9 @@ enum RecordError {
 }
 
 impl LegacyRecords {
-    /// Reads the next record into `frame` (as frame `number`); false at the end.
+    /// The next record with its timestamp in nanoseconds; `None` at the end.
     #[inline]
-    fn read_into(&mut self, frame: &mut RawFrame, number: u64) -> Result<bool, RecordError> {
+    fn next_frame(&mut self) -> Result<Option<LegacyFrame>, RecordError> {
         let Record::Frame {
             ts_sec,
             ts_frac,
@@ -489,18 +584,14 @@ impl LegacyRecords {
             data,
         } = self.next_record()?
         else {
-            return Ok(false);
+            return Ok(None);
         };
         let units = u64::from(ts_sec) * self.iface.units_per_second + u64::from(ts_frac);
-        fill(
-            frame,
-            number,
-            timestamp_ns(units, self.iface),
-            self.iface.linktype,
-            origlen,
-            &self.buf[data],
-        );
-        Ok(true)
+        Ok(Some(LegacyFrame {
+            ts_ns: timestamp_ns(units, self.iface),
+            orig_len: origlen,
+            data,
+        }))
     }
 
     /// The next record, reading more of the file when the buffer ends inside it.
