@@ -4,8 +4,8 @@
 //! frame into a reused buffer, decode it, analyse it, hand all three to a visitor.
 
 use crate::analyze::{Analyzer, FlowSummary, FrameAnalysis};
-use crate::capture::{CaptureError, FileReader, LinkType, RawFrame};
-use crate::decode::{decode_into, Packet};
+use crate::capture::{CaptureError, FileReader, FrameRef, RawFrame};
+use crate::decode::{decode_bytes, Packet};
 
 /// What the visitor wants next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,35 +34,56 @@ pub struct Tick {
 pub fn replay<E>(
     reader: &mut FileReader,
     mut visit: impl FnMut(&RawFrame, &Packet, &FrameAnalysis) -> Result<Next, E>,
+    tick: impl FnMut(Tick) -> Result<(), E>,
+) -> Result<Replayed, E> {
+    let mut frame = RawFrame::empty();
+    frame.bytes.reserve(65536);
+    replay_borrowed(
+        reader,
+        |borrowed, packet, analysis| {
+            borrowed.copy_into(&mut frame);
+            visit(&frame, packet, analysis)
+        },
+        tick,
+    )
+}
+
+/// [`replay`] with each frame lent out of the reader's buffer instead of copied into
+/// a `RawFrame`: for visitors that need no owned frame (`flows` needs none at all).
+pub fn replay_borrowed<E>(
+    reader: &mut FileReader,
+    mut visit: impl FnMut(FrameRef<'_>, &Packet, &FrameAnalysis) -> Result<Next, E>,
     mut tick: impl FnMut(Tick) -> Result<(), E>,
 ) -> Result<Replayed, E> {
     let mut analyzer = Analyzer::new();
-    let mut frame = RawFrame {
-        number: 0,
-        ts_ns: 0,
-        linktype: LinkType::ETHERNET,
-        orig_len: 0,
-        bytes: Vec::with_capacity(65536),
-    };
     // Reused for every frame: no per-frame construction or move of a whole Packet.
     let mut packet = Packet::default();
     let mut frames = 0u64;
     let error = loop {
-        match reader.read_next(&mut frame) {
-            Ok(true) => {}
-            Ok(false) => break None,
+        // Taken before the read, which lends the frame out of the reader.
+        let bytes_read = reader.bytes_read();
+        let frame = match reader.read_next_ref() {
+            Ok(Some(frame)) => frame,
+            Ok(None) => break None,
             Err(e) => break Some(e),
-        }
+        };
         frames += 1;
         if frames % 4096 == 0 {
             tick(Tick {
-                bytes_read: reader.bytes_read(),
+                bytes_read,
                 retired: analyzer.take_finished(),
             })?;
         }
-        decode_into(&frame, &mut packet);
-        let analysis = analyzer.process_frame(&packet, &frame.bytes);
-        if visit(&frame, &packet, analysis)? == Next::Stop {
+        decode_bytes(
+            frame.number,
+            frame.ts_ns,
+            frame.linktype,
+            frame.orig_len,
+            frame.bytes,
+            &mut packet,
+        );
+        let analysis = analyzer.process_frame(&packet, frame.bytes);
+        if visit(frame, &packet, analysis)? == Next::Stop {
             break None;
         }
     };

@@ -27,7 +27,12 @@ pub struct Counters {
 }
 
 impl Counters {
+    #[inline]
     fn count(&mut self, flags: AnalysisFlags) {
+        // Most segments carry no flag at all.
+        if flags.is_empty() {
+            return;
+        }
         let bump = |bit: u16, n: &mut u64| {
             if flags.has(bit) {
                 *n += 1;

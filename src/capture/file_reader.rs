@@ -9,14 +9,13 @@
 //! first, then one error saying where the damage starts.
 
 use std::fs::File;
-use std::io::{Cursor, ErrorKind, Read};
+use std::io::{Cursor, ErrorKind, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use pcap_parser::nom::{self, Needed};
-use pcap_parser::pcap::{parse_pcap_frame, parse_pcap_frame_be, parse_pcap_header};
+use pcap_parser::pcap::parse_pcap_header;
 use pcap_parser::pcapng::Block;
 use pcap_parser::traits::PcapReaderIterator;
-use pcap_parser::{LegacyPcapBlock, PcapBlockOwned, PcapError, PcapHeader};
+use pcap_parser::{PcapBlockOwned, PcapError, PcapHeader};
 
 use super::{CaptureError, LinkType, RawFrame};
 
@@ -69,24 +68,86 @@ enum Records {
     Blocks(Box<dyn PcapReaderIterator + Send>),
 }
 
-type ParseRecord = fn(&[u8]) -> nom::IResult<&[u8], LegacyPcapBlock<'_>, PcapError<&[u8]>>;
-
 /// A classic pcap file after its header: a refillable window onto the records.
 struct LegacyRecords {
     input: Box<dyn Read + Send>,
-    /// `buf[start..end]` holds bytes read but not yet consumed.
-    buf: Vec<u8>,
+    /// `buf[start..end]` holds bytes read (or mapped) but not yet consumed.
+    buf: Buffer,
     start: usize,
     end: usize,
     /// The input has returned 0 from `read`.
     eof: bool,
-    /// Little- or big-endian record headers.
-    parse: ParseRecord,
+    /// The record headers are big-endian.
+    big_endian: bool,
     /// Link type and timestamp resolution from the file header.
     iface: Interface,
     /// Bytes of the file consumed, header included.
     consumed: u64,
 }
+
+/// Where a classic pcap file's bytes are parsed from.
+enum Buffer {
+    /// Filled by `read` from the input.
+    Read(Vec<u8>),
+    /// A regular file, mapped window by window: no copy out of the page cache.
+    Mapped(Window),
+}
+
+impl std::ops::Deref for Buffer {
+    type Target = [u8];
+
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        match self {
+            Buffer::Read(v) => v,
+            Buffer::Mapped(w) => &w.map,
+        }
+    }
+}
+
+/// One mapped stretch of a regular file.
+struct Window {
+    map: memmap2::Mmap,
+    file: File,
+    /// File offset of `map[0]`.
+    offset: u64,
+    /// The file's length when opened: windows end there.
+    file_len: u64,
+}
+
+impl Window {
+    /// Maps `len` bytes of `file` from `offset` (any offset: memmap2 aligns it).
+    ///
+    /// `read` into a buffer cost a quarter of `flows` on a large capture, most of
+    /// it the kernel's copy out of the page cache; a mapping lends us those pages.
+    /// MAP_POPULATE maps the whole window at once rather than page fault by page
+    /// fault, and windows (not the whole file) keep the resident set small.
+    #[allow(unsafe_code)]
+    fn map(file: File, offset: u64, len: usize, file_len: u64) -> std::io::Result<Self> {
+        // SAFETY: the mapping is read-only and private, and lives only as long as
+        // this window. If another process truncated the file while it is mapped,
+        // reading past the new end would raise SIGBUS (as in ripgrep, which maps
+        // files the same way); captures are not rewritten in place while read, and a
+        // file still being appended to is read past its opening length with `read`.
+        let map = unsafe {
+            memmap2::MmapOptions::new()
+                .offset(offset)
+                .len(len)
+                .populate()
+                .map(&file)?
+        };
+        Ok(Window {
+            map,
+            file,
+            offset,
+            file_len,
+        })
+    }
+}
+
+/// Bytes mapped at a time from a regular file (in unit tests, a few pages and not
+/// a multiple of one, so small files cross many unaligned windows).
+const MAP_WINDOW: usize = if cfg!(test) { 3 * 4096 + 100 } else { 8 << 20 };
 
 /// One record the buffer holds, located by offsets so the buffer can stay borrowed mutably.
 enum Record {
@@ -97,6 +158,46 @@ enum Record {
         data: std::ops::Range<usize>,
     },
     End,
+}
+
+/// A classic pcap record located in `LegacyRecords::buf`.
+struct LegacyFrame {
+    ts_ns: u64,
+    /// As the record says (not yet raised to the captured length).
+    orig_len: u32,
+    data: std::ops::Range<usize>,
+}
+
+/// A frame borrowed from a reader's buffer: a [`RawFrame`] without the copy.
+#[derive(Debug, Clone, Copy)]
+pub struct FrameRef<'a> {
+    pub number: u64,
+    pub ts_ns: u64,
+    pub linktype: LinkType,
+    pub orig_len: u32,
+    pub bytes: &'a [u8],
+}
+
+impl<'a> FrameRef<'a> {
+    fn of(frame: &'a RawFrame) -> Self {
+        FrameRef {
+            number: frame.number,
+            ts_ns: frame.ts_ns,
+            linktype: frame.linktype,
+            orig_len: frame.orig_len,
+            bytes: &frame.bytes,
+        }
+    }
+
+    /// Copies the frame into `frame`, reusing its buffer.
+    pub fn copy_into(&self, frame: &mut RawFrame) {
+        frame.number = self.number;
+        frame.ts_ns = self.ts_ns;
+        frame.linktype = self.linktype;
+        frame.orig_len = self.orig_len;
+        frame.bytes.clear();
+        frame.bytes.extend_from_slice(self.bytes);
+    }
 }
 
 /// A streaming reader over one capture file.
@@ -110,6 +211,8 @@ pub struct FileReader {
     frames_read: u64,
     done: bool,
     bytes_total: u64,
+    /// pcapng: where `read_next_ref` parses a block's frame.
+    scratch: RawFrame,
 }
 
 impl FileReader {
@@ -124,8 +227,18 @@ impl FileReader {
             path: path.clone(),
             source,
         })?;
-        let bytes_total = file.metadata().map(|m| m.len()).unwrap_or(0);
-        Self::from_reader(path, file, bytes_total)
+        let metadata = file.metadata().ok();
+        let bytes_total = metadata.as_ref().map_or(0, |m| m.len());
+        // A regular file in classic pcap is mapped rather than read (pipes, devices
+        // and pcapng are read); the clone shares the open file and its offset.
+        let to_map = metadata
+            .filter(|m| m.is_file())
+            .and_then(|_| file.try_clone().ok());
+        let mut reader = Self::from_reader(path, file, bytes_total)?;
+        if let (Records::Legacy(records), Some(file)) = (&mut reader.records, to_map) {
+            records.map_rest(file, bytes_total);
+        }
+        Ok(reader)
     }
 
     /// Reads a capture from any byte stream; `path` is used only in messages.
@@ -190,6 +303,7 @@ impl FileReader {
             frames_read: 0,
             done: false,
             bytes_total,
+            scratch: RawFrame::empty(),
         })
     }
 
@@ -204,6 +318,7 @@ impl FileReader {
     ) -> Self {
         let end = buf.len();
         buf.resize(LEGACY_BUFFER.max(end), 0);
+        let buf = Buffer::Read(buf);
         let header_len = header.size();
         let iface = Interface {
             linktype: LinkType(header.network.0 as u32),
@@ -220,11 +335,7 @@ impl FileReader {
             start: header_len,
             end,
             eof: false,
-            parse: if header.is_bigendian() {
-                parse_pcap_frame_be
-            } else {
-                parse_pcap_frame
-            },
+            big_endian: header.is_bigendian(),
             iface,
             consumed: header_len as u64,
         };
@@ -236,6 +347,7 @@ impl FileReader {
             frames_read: 0,
             done: false,
             bytes_total,
+            scratch: RawFrame::empty(),
         }
     }
 
@@ -268,7 +380,21 @@ impl FileReader {
             return Ok(false);
         }
         let result = match self.records {
-            Records::Legacy(_) => self.read_next_legacy(frame),
+            Records::Legacy(_) => self.read_next_legacy().map(|found| {
+                let Some(record) = found else { return false };
+                let Records::Legacy(records) = &self.records else {
+                    unreachable!("legacy just above");
+                };
+                fill(
+                    frame,
+                    self.frames_read,
+                    record.ts_ns,
+                    records.iface.linktype,
+                    record.orig_len,
+                    &records.buf[record.data],
+                );
+                true
+            }),
             Records::Blocks(_) => self.read_next_block(frame),
         };
         if !matches!(result, Ok(true)) {
@@ -277,16 +403,59 @@ impl FileReader {
         result
     }
 
-    /// Classic pcap: the next record, straight from the buffer.
+    /// Like [`FileReader::read_next`], but the frame is lent out of the reader's own
+    /// buffer, valid until the next read: classic pcap records are not copied at all.
+    /// `Ok(None)` at the end of the file and after an error.
     #[inline]
-    fn read_next_legacy(&mut self, frame: &mut RawFrame) -> Result<bool, CaptureError> {
+    pub fn read_next_ref(&mut self) -> Result<Option<FrameRef<'_>>, CaptureError> {
+        if self.done {
+            return Ok(None);
+        }
+        if let Records::Blocks(_) = self.records {
+            // pcapng: blocks are parsed into a frame of the reader's own.
+            let mut scratch = std::mem::replace(&mut self.scratch, RawFrame::empty());
+            let result = self.read_next_block(&mut scratch);
+            self.scratch = scratch;
+            return match result {
+                Ok(true) => Ok(Some(FrameRef::of(&self.scratch))),
+                other => {
+                    self.done = true;
+                    other.map(|_| None)
+                }
+            };
+        }
+        match self.read_next_legacy() {
+            Ok(Some(record)) => {
+                let Records::Legacy(records) = &self.records else {
+                    unreachable!("legacy just above");
+                };
+                let bytes = &records.buf[record.data];
+                Ok(Some(FrameRef {
+                    number: self.frames_read,
+                    ts_ns: record.ts_ns,
+                    linktype: records.iface.linktype,
+                    // As `fill` does for an owned frame.
+                    orig_len: record.orig_len.max(bytes.len() as u32),
+                    bytes,
+                }))
+            }
+            other => {
+                self.done = true;
+                other.map(|_| None)
+            }
+        }
+    }
+
+    /// Classic pcap: the next record, located in the buffer (counted in `frames_read`).
+    #[inline]
+    fn read_next_legacy(&mut self) -> Result<Option<LegacyFrame>, CaptureError> {
         let Records::Legacy(records) = &mut self.records else {
             unreachable!("called for legacy pcap only");
         };
-        match records.read_into(frame, self.frames_read + 1) {
-            Ok(got) => {
-                self.frames_read += u64::from(got);
-                Ok(got)
+        match records.next_frame() {
+            Ok(found) => {
+                self.frames_read += u64::from(found.is_some());
+                Ok(found)
             }
             Err(RecordError::Truncated) => Err(CaptureError::Truncated {
                 path: self.path.clone(),
@@ -296,7 +465,6 @@ impl FileReader {
                 "a record claims more than {} MiB",
                 MAX_RECORD >> 20
             ))),
-            Err(RecordError::Corrupt(detail)) => Err(self.corrupt(detail)),
             Err(RecordError::Read(source)) => Err(CaptureError::Read {
                 path: self.path.clone(),
                 source,
@@ -452,13 +620,7 @@ impl Iterator for FileReader {
 
     /// Convenience for small files and tests; `read_next` avoids the per-frame allocation.
     fn next(&mut self) -> Option<Self::Item> {
-        let mut frame = RawFrame {
-            number: 0,
-            ts_ns: 0,
-            linktype: LinkType::ETHERNET,
-            orig_len: 0,
-            bytes: Vec::new(),
-        };
+        let mut frame = RawFrame::empty();
         match self.read_next(&mut frame) {
             Ok(true) => Some(Ok(frame)),
             Ok(false) => None,
@@ -483,15 +645,13 @@ enum RecordError {
     Truncated,
     /// The record claims more than `MAX_RECORD` bytes and the file goes on.
     TooLarge,
-    /// A record pcap-parser cannot parse.
-    Corrupt(String),
     Read(std::io::Error),
 }
 
 impl LegacyRecords {
-    /// Reads the next record into `frame` (as frame `number`); false at the end.
+    /// The next record with its timestamp in nanoseconds; `None` at the end.
     #[inline]
-    fn read_into(&mut self, frame: &mut RawFrame, number: u64) -> Result<bool, RecordError> {
+    fn next_frame(&mut self) -> Result<Option<LegacyFrame>, RecordError> {
         let Record::Frame {
             ts_sec,
             ts_frac,
@@ -499,18 +659,14 @@ impl LegacyRecords {
             data,
         } = self.next_record()?
         else {
-            return Ok(false);
+            return Ok(None);
         };
         let units = u64::from(ts_sec) * self.iface.units_per_second + u64::from(ts_frac);
-        fill(
-            frame,
-            number,
-            timestamp_ns(units, self.iface),
-            self.iface.linktype,
-            origlen,
-            &self.buf[data],
-        );
-        Ok(true)
+        Ok(Some(LegacyFrame {
+            ts_ns: timestamp_ns(units, self.iface),
+            orig_len: origlen,
+            data,
+        }))
     }
 
     /// The next record, reading more of the file when the buffer ends inside it.
@@ -518,26 +674,21 @@ impl LegacyRecords {
     fn next_record(&mut self) -> Result<Record, RecordError> {
         loop {
             let data = &self.buf[self.start..self.end];
-            let needed = match (self.parse)(data) {
-                Ok((rest, block)) => {
-                    let data_start =
-                        self.start + (block.data.as_ptr() as usize - data.as_ptr() as usize);
+            let needed = match parse_record(data, self.big_endian) {
+                Ok(header) => {
+                    let data_start = self.start + RECORD_HEADER_LEN;
+                    let used = RECORD_HEADER_LEN + header.caplen;
                     let record = Record::Frame {
-                        ts_sec: block.ts_sec,
-                        ts_frac: block.ts_usec,
-                        origlen: block.origlen,
-                        data: data_start..data_start + block.data.len(),
+                        ts_sec: header.ts_sec,
+                        ts_frac: header.ts_frac,
+                        origlen: header.origlen,
+                        data: data_start..data_start + header.caplen,
                     };
-                    let used = data.len() - rest.len();
                     self.start += used;
                     self.consumed += used as u64;
                     return Ok(record);
                 }
-                Err(nom::Err::Incomplete(Needed::Size(n))) => data.len() + n.get(),
-                Err(nom::Err::Incomplete(Needed::Unknown)) => data.len() + 1,
-                Err(nom::Err::Error(e) | nom::Err::Failure(e)) => {
-                    return Err(RecordError::Corrupt(describe(&e)))
-                }
+                Err(needed) => needed,
             };
             if self.eof {
                 return if self.start == self.end {
@@ -550,22 +701,70 @@ impl LegacyRecords {
         }
     }
 
-    /// Reads until the buffer holds `needed` unconsumed bytes or the input ends,
-    /// growing the buffer (up to `MAX_RECORD`) for a record larger than it.
+    /// Switches to mapping `file` (of `file_len` bytes) from the first unconsumed
+    /// byte; stays with `read` when the file cannot be mapped.
+    fn map_rest(&mut self, file: File, file_len: u64) {
+        let offset = self.consumed;
+        let Some(len) = file_len.checked_sub(offset).filter(|&n| n > 0) else {
+            return;
+        };
+        let len = len.min(MAP_WINDOW as u64) as usize;
+        if let Ok(window) = Window::map(file, offset, len, file_len) {
+            self.buf = Buffer::Mapped(window);
+            self.start = 0;
+            self.end = len;
+        }
+    }
+
+    /// Makes `needed` unconsumed bytes available, or finds that the input ends first.
     #[cold]
     fn read_at_least(&mut self, needed: usize) -> Result<(), RecordError> {
-        self.buf.copy_within(self.start..self.end, 0);
+        if let Buffer::Mapped(window) = &self.buf {
+            let offset = window.offset + self.start as u64;
+            let window_end = window.offset + self.end as u64;
+            let file_len = window.file_len;
+            let file = window.file.try_clone().map_err(RecordError::Read)?;
+            // Unmapped before the next window is mapped: one window is resident at a time.
+            self.buf = Buffer::Read(Vec::new());
+            self.start = 0;
+            self.end = 0;
+            // The next window starts at the first unconsumed byte and holds at least
+            // the record wanted, up to the file's length when opened.
+            if window_end < file_len && needed <= MAX_RECORD {
+                let len = (file_len - offset).min(MAP_WINDOW.max(needed) as u64) as usize;
+                let next = file
+                    .try_clone()
+                    .and_then(|f| Window::map(f, offset, len, file_len));
+                if let Ok(next) = next {
+                    self.buf = Buffer::Mapped(next);
+                    self.end = len;
+                    return Ok(());
+                }
+            }
+            // At the opening length (or unmappable): read on from the first unconsumed
+            // byte like any input, so a file still being written is read as far as it
+            // goes and the end of the file is found exactly as without a mapping.
+            let mut file = file;
+            file.seek(SeekFrom::Start(offset))
+                .map_err(RecordError::Read)?;
+            self.input = Box::new(file);
+            self.buf = Buffer::Read(vec![0; LEGACY_BUFFER]);
+        }
+        let Buffer::Read(buf) = &mut self.buf else {
+            unreachable!("a mapped buffer was replaced just above");
+        };
+        buf.copy_within(self.start..self.end, 0);
         self.end -= self.start;
         self.start = 0;
         while self.end < needed {
-            if self.end == self.buf.len() {
-                if self.buf.len() >= MAX_RECORD {
+            if self.end == buf.len() {
+                if buf.len() >= MAX_RECORD {
                     return Err(RecordError::TooLarge);
                 }
-                let grown = (self.buf.len() * 2).min(MAX_RECORD);
-                self.buf.resize(grown, 0);
+                let grown = (buf.len() * 2).min(MAX_RECORD);
+                buf.resize(grown, 0);
             }
-            match self.input.read(&mut self.buf[self.end..]) {
+            match self.input.read(&mut buf[self.end..]) {
                 Ok(0) => {
                     self.eof = true;
                     return Ok(());
@@ -577,6 +776,47 @@ impl LegacyRecords {
         }
         Ok(())
     }
+}
+
+/// Bytes in a classic pcap record header: seconds, fraction, caplen, orig_len.
+const RECORD_HEADER_LEN: usize = 16;
+
+/// The fields of one classic pcap record header.
+struct RecordHeader {
+    ts_sec: u32,
+    ts_frac: u32,
+    caplen: usize,
+    origlen: u32,
+}
+
+/// Reads the record header at the start of `data`; when `data` does not hold the
+/// whole record, how many bytes it needs. What pcap-parser's `parse_pcap_frame`
+/// does, written out so the compiler can inline it into the per-frame loop (the
+/// format has nothing to reject: any caplen is a length to read).
+#[inline(always)]
+fn parse_record(data: &[u8], big_endian: bool) -> Result<RecordHeader, usize> {
+    let Some(header) = data.first_chunk::<RECORD_HEADER_LEN>() else {
+        return Err(RECORD_HEADER_LEN);
+    };
+    let word = |i: usize| {
+        let b = [header[i], header[i + 1], header[i + 2], header[i + 3]];
+        if big_endian {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        }
+    };
+    let caplen = word(8) as usize;
+    let total = RECORD_HEADER_LEN.saturating_add(caplen);
+    if data.len() < total {
+        return Err(total);
+    }
+    Ok(RecordHeader {
+        ts_sec: word(0),
+        ts_frac: word(4),
+        caplen,
+        origlen: word(12),
+    })
 }
 
 fn fill(
@@ -810,6 +1050,73 @@ mod tests {
             err,
             Some(CaptureError::Truncated { after_frame: 1, .. })
         ));
+    }
+
+    /// Reads `bytes` from a file on disk (mapped) and from memory (read), both ways.
+    fn mapped_and_read(bytes: &[u8]) -> [(Vec<RawFrame>, Option<String>); 3] {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), bytes).unwrap();
+        let collect = |mut reader: FileReader, borrowed: bool| {
+            let mut frames = Vec::new();
+            loop {
+                let mut frame = RawFrame::empty();
+                let got = if borrowed {
+                    reader
+                        .read_next_ref()
+                        .map(|f| f.map(|f| f.copy_into(&mut frame)).is_some())
+                } else {
+                    reader.read_next(&mut frame)
+                };
+                match got {
+                    Ok(true) => frames.push(frame),
+                    Ok(false) => return (frames, None),
+                    Err(e) => return (frames, Some(e.to_string())),
+                }
+            }
+        };
+        let mapped = FileReader::open(file.path()).unwrap();
+        assert!(matches!(
+            &mapped.records,
+            Records::Legacy(LegacyRecords {
+                buf: Buffer::Mapped(_),
+                ..
+            })
+        ));
+        let path = file.path().to_path_buf();
+        let in_memory = || {
+            FileReader::from_reader(path.clone(), std::io::Cursor::new(bytes.to_vec()), 0).unwrap()
+        };
+        [
+            collect(mapped, true),
+            collect(FileReader::open(file.path()).unwrap(), false),
+            collect(in_memory(), false),
+        ]
+    }
+
+    #[test]
+    fn mapped_files_read_like_streams_across_windows_to_a_cut_end() {
+        let mut v = pcap_header(0xa1b2_c3d4, 1, false);
+        // Records of many sizes, one larger than a window, so windows start mid-record.
+        for i in 0..400u32 {
+            let n = [0, 1, 60, 128, 1514, 2 * MAP_WINDOW][i as usize % 6];
+            let data: Vec<u8> = (0..n).map(|b| (b as u32 + i) as u8).collect();
+            record(&mut v, i, 7, &data, false);
+        }
+        let [mapped, mapped_owned, read] = mapped_and_read(&v);
+        assert_eq!(read.0.len(), 400);
+        assert_eq!(read.1, None);
+        assert_eq!(mapped, read);
+        assert_eq!(mapped_owned, read);
+        // Cut inside the last record: every whole frame, then the same error.
+        v.truncate(v.len() - 5);
+        let [mapped, mapped_owned, read] = mapped_and_read(&v);
+        assert_eq!(read.0.len(), 399);
+        assert!(
+            read.1.as_deref().is_some_and(|e| e.contains("truncated")),
+            "{read:?}"
+        );
+        assert_eq!(mapped, read);
+        assert_eq!(mapped_owned, read);
     }
 
     #[test]

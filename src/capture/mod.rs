@@ -10,7 +10,7 @@ mod live;
 mod raw_frame;
 
 pub use error::CaptureError;
-pub use file_reader::FileReader;
+pub use file_reader::{FileReader, FrameRef};
 pub use filter::FrameFilter;
 pub use link_type::LinkType;
 pub use live::{LiveCapture, LiveConfig, LiveError, LiveStats};

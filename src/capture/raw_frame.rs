@@ -21,6 +21,17 @@ pub struct RawFrame {
 }
 
 impl RawFrame {
+    /// No bytes, frame 0: a buffer for a reader to fill.
+    pub fn empty() -> Self {
+        RawFrame {
+            number: 0,
+            ts_ns: 0,
+            linktype: LinkType::ETHERNET,
+            orig_len: 0,
+            bytes: Vec::new(),
+        }
+    }
+
     /// Number of bytes captured.
     pub fn caplen(&self) -> u32 {
         self.bytes.len() as u32

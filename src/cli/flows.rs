@@ -9,7 +9,7 @@ use clap::{Args, ValueEnum};
 use crate::analyze::FlowSummary;
 use crate::capture::FileReader;
 use crate::output::{flow_rows, flows_header};
-use crate::replay::{replay, Next};
+use crate::replay::{replay_borrowed, Next};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Proto {
@@ -58,7 +58,7 @@ pub fn run(args: FlowsArgs) -> anyhow::Result<ExitCode> {
     };
     // Flows that ended long before the end of the file are written as they retire,
     // so memory stays bounded by the connections that are active.
-    let replayed = replay(
+    let replayed = replay_borrowed(
         &mut reader,
         |_, _, _| -> std::io::Result<Next> { Ok(Next::Continue) },
         |tick| {

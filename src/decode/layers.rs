@@ -371,7 +371,7 @@ fn tcp_flags(tcp: &etherparse::TcpSlice<'_>) -> TcpFlags {
 }
 
 /// Reads the options protolab understands into `options`, clearing the rest.
-#[inline]
+#[inline(always)]
 fn tcp_options(options: &mut TcpOptions, tcp: &etherparse::TcpSlice<'_>) {
     options.mss = None;
     options.wscale = None;
