@@ -121,6 +121,13 @@ fn every_scenario_runs_through_a_lossy_bridge() {
         assert_eq!(run_json["network"], "netns");
         assert_eq!(run_json["link"]["seed"], 7);
         assert!(outcome.report_dir.join("bridge.json").is_file());
+        // The lab report opens with the ARP exchange (the notes' 链路层).
+        let html = std::fs::read_to_string(outcome.report_dir.join("index.html")).unwrap();
+        assert!(
+            html.contains("id=\"link-layer\""),
+            "{}: no link-layer ladder",
+            info.id
+        );
         assert!(netns::leftovers().is_empty(), "{:?}", netns::leftovers());
     }
 }

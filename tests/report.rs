@@ -138,6 +138,40 @@ fn udp_report_notices_there_was_no_handshake() {
 }
 
 #[test]
+fn arp_frames_get_the_link_layer_ladder_first() {
+    in_manifest_dir();
+    let input = load_input(&fixture("arp")).unwrap();
+    for lang in [Lang::En, Lang::Zh] {
+        let r = render_report(&input, lang);
+        assert!(r.report.link_layer);
+        let (heading, who_has) = match lang {
+            Lang::En => (
+                "## The link layer: ARP and neighbour discovery",
+                "ARP who-has",
+            ),
+            Lang::Zh => ("## 链路层：ARP 与邻居发现", "ARP"),
+        };
+        assert!(r.markdown.contains(heading), "{}", r.markdown);
+        assert!(r.markdown.contains("charts/link-layer.png"));
+        let section = r
+            .html
+            .find("id=\"link-layer\"")
+            .expect("link-layer section");
+        let connections = r
+            .html
+            .find("id=\"connections\"")
+            .expect("connections section");
+        assert!(
+            section < connections,
+            "the ARP ladder comes before the connections"
+        );
+        assert!(r.html[section..connections].contains(who_has));
+    }
+    let plain = render_report(&load_input(&fixture("udp_exchange")).unwrap(), Lang::En);
+    assert!(!plain.report.link_layer && !plain.html.contains("id=\"link-layer\""));
+}
+
+#[test]
 fn write_report_writes_every_file() {
     in_manifest_dir();
     let dir = tempfile::tempdir().unwrap();

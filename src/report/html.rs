@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use super::input::ReportInput;
-use super::model::{layers_chart, Connection, Phase, Report};
+use super::model::{layers_chart, link_layer_chart, Connection, Phase, Report};
 use super::player;
 use super::text::{self, text, Text};
 use crate::chart::Lang;
@@ -450,6 +450,18 @@ pub fn render_html(
             let _ = write!(out, "<li>{}</li>", esc(n));
         }
         out.push_str("</ul></section>");
+    }
+
+    if r.link_layer {
+        let chart = link_layer_chart(lang);
+        let _ = write!(
+            out,
+            "<section id=\"link-layer\"><h2>{}</h2><p>{}</p>",
+            esc(t.link_layer),
+            esc(t.link_layer_intro)
+        );
+        chart_block(&mut out, "", &chart.svg, svgs, t);
+        out.push_str("</section>");
     }
 
     if let Some(l) = r.layers {

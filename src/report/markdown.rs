@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::model::{layers_chart, Connection, Phase, Report};
+use super::model::{layers_chart, link_layer_chart, Connection, Phase, Report};
 use super::text::{self, text, Text};
 use crate::chart::Lang;
 
@@ -174,6 +174,13 @@ pub fn render_markdown(r: &Report, lang: Lang) -> String {
             let _ = writeln!(out, "- {n}");
         }
         out.push('\n');
+    }
+
+    if r.link_layer {
+        let chart = link_layer_chart(lang);
+        let _ = writeln!(out, "## {}\n", t.link_layer);
+        let _ = writeln!(out, "{}\n", t.link_layer_intro);
+        let _ = writeln!(out, "![{}]({})\n", chart.title, chart.png);
     }
 
     if let Some(l) = r.layers {

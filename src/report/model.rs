@@ -22,6 +22,9 @@ pub const MAX_ANOMALIES: usize = 200;
 pub struct Report {
     pub lang: &'static str,
     pub summary: Summary,
+    /// Whether the capture has frames outside every flow (ARP, neighbour
+    /// discovery) to draw as the link-layer ladder, first of all.
+    pub link_layer: bool,
     /// The packet whose layers are drawn.
     pub layers: Option<LayersRef>,
     pub connections: Vec<Connection>,
@@ -337,6 +340,16 @@ fn chart_refs(flow: &FlowSummary, lang: Lang) -> Vec<ChartRef> {
 }
 
 /// The layers chart's file names.
+/// The ladder of the frames outside every flow (flow 0 to the chart module).
+pub fn link_layer_chart(lang: Lang) -> ChartRef {
+    ChartRef {
+        kind: "ladder",
+        title: text(lang).link_layer.to_string(),
+        svg: "charts/link-layer.svg".to_string(),
+        png: "charts/link-layer.png".to_string(),
+    }
+}
+
 pub fn layers_chart(lang: Lang) -> ChartRef {
     ChartRef {
         kind: "layers",
@@ -534,6 +547,7 @@ pub fn build_report(input: &ReportInput, lang: Lang) -> Report {
     let mut report = Report {
         lang: t.code,
         summary,
+        link_layer: input.data.other.iter().any(|r| r.packet.arp.is_some()),
         layers: layers_ref(input),
         connections,
         omitted_connections: data.flows.len().saturating_sub(MAX_DETAILED_FLOWS),

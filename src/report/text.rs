@@ -34,6 +34,9 @@ pub struct Text {
     pub layers: &'static str,
     /// `{frame}` is replaced by the frame number.
     pub layers_intro: &'static str,
+    /// Heading and intro of the link-layer ladder (ARP, neighbour discovery).
+    pub link_layer: &'static str,
+    pub link_layer_intro: &'static str,
     pub connections: &'static str,
     pub connection: &'static str,
     pub udp_stream: &'static str,
@@ -115,6 +118,10 @@ pub const EN: Text = Text {
     layers: "The layers of one packet",
     layers_intro:
         "Encapsulation: each layer wraps the one above it. The picture shows frame {frame}.",
+    link_layer: "The link layer: ARP and neighbour discovery",
+    link_layer_intro: "Before the first IP packet can leave, the sender must learn the receiver's \
+        MAC address: an ARP request (broadcast: who has this IP address?) and its reply. These \
+        are the frames that belong to no connection.",
     connections: "Connections",
     connection: "Connection",
     udp_stream: "UDP stream",
@@ -194,6 +201,8 @@ pub const ZH: Text = Text {
     notes: "备注",
     layers: "一个数据包的各层（封装与解封装）",
     layers_intro: "封装：每一层把上一层包在里面。下图是第 {frame} 帧。",
+    link_layer: "链路层：ARP 与邻居发现",
+    link_layer_intro: "第一个 IP 包发出之前，发送方必须先知道接收方的 MAC 地址：一个 ARP 请求（广播：谁有这个 IP 地址？）和它的应答。下图是不属于任何连接的帧。",
     connections: "连接",
     connection: "连接",
     udp_stream: "UDP 流",

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use super::html::render_html;
 use super::input::ReportInput;
 use super::markdown::render_markdown;
-use super::model::{build_report, layers_chart, ChartRef, Report};
+use super::model::{build_report, layers_chart, link_layer_chart, ChartRef, Report};
 use super::ReportError;
 use crate::chart::{render_png, render_svg, ChartKind, ChartOptions, Lang};
 
@@ -50,6 +50,9 @@ fn kind(name: &str) -> ChartKind {
 pub fn render_report(input: &ReportInput, lang: Lang) -> RenderedReport {
     let report = build_report(input, lang);
     let mut wanted: Vec<(u64, Option<u64>, ChartRef)> = Vec::new();
+    if report.link_layer {
+        wanted.push((0, None, link_layer_chart(lang)));
+    }
     if let Some(l) = report.layers {
         wanted.push((l.flow, Some(l.frame), layers_chart(lang)));
     }
