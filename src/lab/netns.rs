@@ -18,7 +18,7 @@ pub const PREFIX: &str = "plab-";
 /// Errors setting up or tearing down the lab network.
 #[derive(Debug, thiserror::Error)]
 pub enum NetnsError {
-    #[error("`{command}` failed: {detail} (the lab network needs root: CAP_NET_ADMIN and CAP_SYS_ADMIN)")]
+    #[error("`{command}` failed: {detail} (the lab network needs root, for CAP_NET_ADMIN and CAP_SYS_ADMIN: run it with sudo)")]
     Command { command: String, detail: String },
     #[error("cannot enter network namespace {name}: {detail}")]
     Enter { name: String, detail: String },

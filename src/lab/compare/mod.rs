@@ -103,6 +103,9 @@ pub fn compare(
     interrupted: &dyn Fn() -> bool,
     progress: &dyn Fn(&str),
 ) -> Result<(CompareReport, PathBuf), CompareError> {
+    // The lab network is the one thing that needs privileges: try it first, so a
+    // comparison that cannot run says why and leaves no folder behind.
+    LabNet::create()?.remove()?;
     let started = wall_secs();
     let dir = config
         .out_dir
