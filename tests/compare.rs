@@ -235,6 +235,21 @@ fn iperf3_agrees(protolab_delivered: f64) {
         "iperf3 through the bridge at 10%: {iperf_delivered:.2}% of {packets} datagrams delivered; \
          protolab compare: {protolab_delivered:.2}% (tolerance ±{tol:.2} pp)"
     );
+    // Exactly: every datagram iperf3 lost is one the bridge dropped; the bridge's
+    // other drops were frames that were not datagrams (iperf3's TCP control
+    // connection, ARP), of which there are few.
+    let lost = sum["lost_packets"].as_u64().expect("lost_packets");
+    let c2s = report.client_to_server.stats;
+    assert!(
+        lost <= c2s.dropped,
+        "iperf3 lost {lost}, bridge dropped {c2s:?}"
+    );
+    let others = c2s.frames.saturating_sub(packets);
+    assert!(
+        c2s.dropped - lost <= others,
+        "bridge dropped {} frames, iperf3 lost {lost} of {packets}, only {others} other frames",
+        c2s.dropped
+    );
     assert!(
         (iperf_delivered - protolab_delivered).abs() <= tol,
         "iperf3 delivered {iperf_delivered:.2}% of {packets}, protolab {protolab_delivered:.2}% (±{tol:.2} pp); bridge {:?}",
