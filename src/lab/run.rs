@@ -307,8 +307,7 @@ pub fn run(config: &RunConfig, interrupted: &dyn Fn() -> bool) -> Result<RunOutc
         // The client's view holds every datagram the client sent, but only the
         // answers that got through: UDP does not resend what the bridge dropped
         // (either the request or its answer).
-        let lost = b.client_to_server.stats.dropped + b.server_to_client.stats.dropped;
-        expected.udp_datagrams = Some((to_server, back.saturating_sub(lost)));
+        expected.udp_datagrams = Some((to_server, back.saturating_sub(b.dropped())));
     }
     let (scenario_error, notes) = match &scenario_result {
         Ok(notes) => (None, notes.clone()),
@@ -345,19 +344,20 @@ pub fn run(config: &RunConfig, interrupted: &dyn Fn() -> bool) -> Result<RunOutc
         } else {
             "loopback"
         },
-        link: config.netns.as_ref().zip(bridge.as_ref()).map(|(link, b)| {
-            let frames = b.client_to_server.stats.frames + b.server_to_client.stats.frames;
-            LinkRecord {
+        link: config
+            .netns
+            .as_ref()
+            .zip(bridge.as_ref())
+            .map(|(link, b)| LinkRecord {
                 seed: link.seed,
                 loss: link.impair.loss.spec(),
                 delay_ms: link.impair.delay_ns as f64 / 1e6,
                 jitter_ms: link.impair.jitter_ns as f64 / 1e6,
                 loss_configured_percent: link.impair.loss.expected_loss() * 100.0,
                 loss_measured_percent: b.loss_percent(),
-                frames,
-                dropped: b.client_to_server.stats.dropped + b.server_to_client.stats.dropped,
-            }
-        }),
+                frames: b.frames(),
+                dropped: b.dropped(),
+            }),
     };
     write_json(&report_dir.join("run.json"), &record)?;
     if let Some(b) = &bridge {

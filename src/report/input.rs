@@ -215,15 +215,19 @@ fn find_capture(dir: &Path, run: Option<&RunInfo>) -> Result<PathBuf, ReportErro
 
 /// SHA-256 of a file, read in blocks (captures can be hundreds of megabytes).
 pub fn sha256_file(path: &Path) -> Result<String, ReportError> {
-    let err = |source| ReportError::Read {
+    sha256_hex(path).map_err(|source| ReportError::Read {
         path: path.to_path_buf(),
         source,
-    };
-    let mut file = std::fs::File::open(path).map_err(err)?;
+    })
+}
+
+/// Lower-case hex SHA-256 of a file, read in 64 KiB blocks.
+pub fn sha256_hex(path: &Path) -> std::io::Result<String> {
+    let mut file = std::fs::File::open(path)?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
     loop {
-        let n = file.read(&mut buf).map_err(err)?;
+        let n = file.read(&mut buf)?;
         if n == 0 {
             break;
         }

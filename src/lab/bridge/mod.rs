@@ -105,15 +105,21 @@ pub struct BridgeReport {
 }
 
 impl BridgeReport {
+    /// Frames the bridge received, both directions.
+    pub fn frames(&self) -> u64 {
+        self.client_to_server.stats.frames + self.server_to_client.stats.frames
+    }
+
+    /// Frames the bridge dropped, both directions.
+    pub fn dropped(&self) -> u64 {
+        self.client_to_server.stats.dropped + self.server_to_client.stats.dropped
+    }
+
     /// Loss measured at the bridge over both directions, 0-100.
     pub fn loss_percent(&self) -> f64 {
-        let a = self.client_to_server.stats;
-        let b = self.server_to_client.stats;
-        let frames = a.frames + b.frames;
-        if frames == 0 {
-            0.0
-        } else {
-            (a.dropped + b.dropped) as f64 * 100.0 / frames as f64
+        match self.frames() {
+            0 => 0.0,
+            frames => self.dropped() as f64 * 100.0 / frames as f64,
         }
     }
 }

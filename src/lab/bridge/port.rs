@@ -7,9 +7,9 @@
 //! 64 KiB instead of pnet's 4096 bytes, which would cut longer frames.
 //!
 //! pnet binds the socket to the interface and joins it in promiscuous mode;
-//! the frames then go through our own duplicate of the descriptor with one
-//! blocking `recv`/`send` each (pnet polls before every call, which doubles the
-//! system calls on the bridge's hot path). The socket is shared by the two
+//! the frames then go through our own duplicate of the descriptor: blocking
+//! `recvmmsg` batches ([`Batch`]) and one `send` each (pnet polls before every
+//! call, which doubles the system calls on the bridge's hot path). The socket is shared by the two
 //! directions: one thread receives on it while the other sends.
 
 use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd};
@@ -65,13 +65,6 @@ pub struct Port {
 pub const BATCH: usize = 32;
 
 impl Port {
-    /// Receives the next frame the interface received into `buf`; returns its
-    /// length on the wire (more than `buf.len()` if it was cut), or a
-    /// `WouldBlock`/`TimedOut` error after [`POLL_INTERVAL`] without one.
-    pub fn recv(&self, buf: &mut [u8]) -> std::io::Result<usize> {
-        socket::recv(self.fd.as_raw_fd(), buf, MsgFlags::MSG_TRUNC).map_err(std::io::Error::from)
-    }
-
     /// Sends one frame out of the interface.
     pub fn send(&self, frame: &[u8]) -> std::io::Result<()> {
         socket::send(self.fd.as_raw_fd(), frame, MsgFlags::empty())
@@ -114,8 +107,10 @@ impl Batch {
         }
     }
 
-    /// Waits for the first frame like [`Port::recv`], then takes whatever else
-    /// is already queued, with one system call. Returns how many.
+    /// Waits for the first frame the interface receives (a `WouldBlock`/`TimedOut`
+    /// error after [`POLL_INTERVAL`] without one), then takes whatever else is
+    /// already queued, with one system call. Returns how many; each frame's
+    /// length on the wire (more than the buffer if it was cut) is in [`Batch::frame`].
     pub fn recv(&mut self, port: &Port) -> std::io::Result<usize> {
         self.n = 0;
         let mut iovs: Vec<[IoSliceMut<'_>; 1]> =

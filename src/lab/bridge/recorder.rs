@@ -186,20 +186,20 @@ impl Output {
             self.recorded.frames += 1;
             note.frame = Some(self.recorded.frames);
         }
-        // A delivered server→client frame was already noted when it arrived.
-        if !s.actions.is_empty() && s.views != Views::Client {
-            self.recorded.notes.push(note);
-        } else if s.views == Views::Client && !s.actions.is_empty() {
-            // Attach the client-view frame number to the note made on arrival.
-            if let Some(n) = self
-                .recorded
-                .notes
-                .iter_mut()
-                .rev()
-                .find(|n| n.direction == s.direction && n.index == s.index && n.frame.is_none())
-            {
-                n.frame = Some(self.recorded.frames);
+        match s.views {
+            _ if s.actions.is_empty() => {}
+            // A delivered server→client frame was noted when it arrived: give that
+            // note its frame number in the client's view.
+            Views::Client => {
+                if let Some(n) =
+                    self.recorded.notes.iter_mut().rev().find(|n| {
+                        n.direction == s.direction && n.index == s.index && n.frame.is_none()
+                    })
+                {
+                    n.frame = note.frame;
+                }
             }
+            Views::Both | Views::Link => self.recorded.notes.push(note),
         }
         if let (true, Some(tap)) = (in_client_view, &self.tap) {
             let mut bytes = s.bytes;

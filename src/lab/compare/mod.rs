@@ -15,12 +15,9 @@
 pub mod result;
 pub mod udp_stream;
 
-use std::io::Read;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-use sha2::{Digest, Sha256};
 
 use self::result::{CompareReport, Gap, Latency, LevelResult, Recovery, TcpResult, UdpResult};
 use super::bridge::{Action, Bridge, BridgeConfig, BridgeReport, Direction};
@@ -32,6 +29,7 @@ use crate::analyze::AnalysisFlags;
 use crate::capture::FileReader;
 use crate::decode::decode;
 use crate::replay::{replay, Next};
+use crate::report::input::sha256_hex;
 use crate::scenario::{Params, ScenarioName};
 use crate::timestamp::utc_stamp;
 
@@ -113,7 +111,7 @@ pub fn compare(
     std::fs::create_dir_all(&dir).map_err(write_err(&dir))?;
     let payload = dir.join(format!("payload-{}.bin", config.bytes));
     write_payload(&payload, config.bytes, config.seed).map_err(write_err(&payload))?;
-    let payload_sha = sha256_file(&payload).map_err(write_err(&payload))?;
+    let payload_sha = sha256_hex(&payload).map_err(write_err(&payload))?;
 
     let mut levels = Vec::new();
     for &loss in &config.levels {
@@ -150,15 +148,11 @@ pub fn compare(
             "loss {loss}%: UDP {:.1}% delivered, {} lost",
             udp.delivered_percent, udp.lost
         ));
-        let frames =
-            |b: &BridgeReport| b.client_to_server.stats.frames + b.server_to_client.stats.frames;
-        let dropped =
-            |b: &BridgeReport| b.client_to_server.stats.dropped + b.server_to_client.stats.dropped;
-        let all = frames(&tcp_bridge) + frames(&udp_bridge);
+        let all = tcp_bridge.frames() + udp_bridge.frames();
         let loss_measured = if all == 0 {
             0.0
         } else {
-            (dropped(&tcp_bridge) + dropped(&udp_bridge)) as f64 * 100.0 / all as f64
+            (tcp_bridge.dropped() + udp_bridge.dropped()) as f64 * 100.0 / all as f64
         };
         levels.push(LevelResult {
             loss_configured: loss,
@@ -205,20 +199,6 @@ fn write_payload(path: &Path, bytes: u64, seed: u64) -> std::io::Result<()> {
         left -= n as u64;
     }
     out.flush()
-}
-
-fn sha256_file(path: &Path) -> std::io::Result<String> {
-    let mut f = std::fs::File::open(path)?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(format!("{:x}", h.finalize()))
 }
 
 /// Length of the common prefix of two files (the bytes delivered intact, in order).
@@ -280,7 +260,7 @@ fn tcp_level(
         .clone()
         .unwrap_or_else(|| unreachable!("netns run"));
     let received = recv_dir.join(payload.file_name().expect("file name"));
-    let received_sha = sha256_file(&received).ok();
+    let received_sha = sha256_hex(&received).ok();
     let sha256_match = received_sha.as_deref() == Some(payload_sha);
     let delivered_bytes = if sha256_match {
         config.bytes
