@@ -112,7 +112,7 @@ impl Analyzer {
                 let pure_syn = tcp.flags.syn() && !tcp.flags.ack();
                 // A SYN with a new sequence number on a finished connection opens a new one.
                 let reused = pure_syn
-                    && matches!(self.table.get(&key), Some(Flow::Tcp(f))
+                    && matches!(self.table.get(key), Some(Flow::Tcp(f))
                         if f.is_finished()
                             && !(f.role_from(src_is_lo) == Role::Client && f.client_syn_seq == Some(tcp.seq)));
                 if reused {

@@ -319,6 +319,15 @@ pub fn on_segment(
     seg: &Segment,
     out: &mut Changes,
 ) {
+    // The bulk of every capture: data and ACKs between two ESTABLISHED endpoints,
+    // which no rule below moves (only SYN, FIN and RST can). Skipping the rules
+    // here is measurably faster on million-segment files.
+    if !seg.flags.is_control()
+        && sender.state == TcpState::Established
+        && receiver.state == TcpState::Established
+    {
+        return;
+    }
     if sender.fins_crossed(seg, receiver) {
         // The capture order said CLOSE_WAIT; the ACK field says the FINs crossed.
         // Undo it and replay the close in the order this endpoint lived it.

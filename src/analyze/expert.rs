@@ -92,7 +92,7 @@ pub fn analyze(
     let mut v = Verdict::default();
     let f = seg.flags;
     let (seq, len, ts) = (seg.seq, seg.len, seg.ts_ns);
-    let control = f.syn() || f.fin() || f.rst();
+    let control = f.is_control();
     if fwd.base.is_none() {
         fwd.base = Some(seq);
     }

@@ -25,6 +25,7 @@ impl FlowKey {
     /// The key of a packet from `src_ip:sport` to `dst_ip:dport`, and whether the
     /// source is the key's "low" endpoint (which tells the direction without
     /// comparing addresses again).
+    #[inline]
     pub fn new(proto: u8, src_ip: IpAddr, sport: u16, dst_ip: IpAddr, dport: u16) -> (Self, bool) {
         let (src, v6) = ip_bits(src_ip);
         let (dst, _) = ip_bits(dst_ip);

@@ -29,25 +29,40 @@ impl<V> Default for FlowTable<V> {
 }
 
 impl<V> FlowTable<V> {
-    fn find(&mut self, key: &FlowKey) -> Option<usize> {
+    /// The slot of `key`. Inlined so that the key just built by the caller is
+    /// compared from registers; only a miss of the remembered key goes to the map.
+    #[inline]
+    fn find(&mut self, key: FlowKey) -> Option<usize> {
         if let Some((k, slot)) = self.last {
-            if k == *key {
+            if k == key {
                 return Some(slot);
             }
         }
-        let slot = *self.index.get(key)?;
-        self.last = Some((*key, slot));
+        self.find_in_index(key)
+    }
+
+    #[inline(never)]
+    fn find_in_index(&mut self, key: FlowKey) -> Option<usize> {
+        let slot = *self.index.get(&key)?;
+        self.last = Some((key, slot));
         Some(slot)
     }
 
-    pub fn get(&mut self, key: &FlowKey) -> Option<&V> {
+    #[inline]
+    pub fn get(&mut self, key: FlowKey) -> Option<&V> {
         let slot = self.find(key)?;
         self.slots[slot].as_ref()
     }
 
     /// The value for `key`, created by `make` when absent.
+    ///
+    /// Inlined, with the key by value, so the key stays in registers on the hit
+    /// path: written to the stack and compared from there, it was loaded back wider
+    /// than it had been stored, a store-forwarding stall that cost more than the
+    /// hash lookup itself.
+    #[inline]
     pub fn get_or_insert_with(&mut self, key: FlowKey, make: impl FnOnce() -> V) -> &mut V {
-        let slot = match self.find(&key) {
+        let slot = match self.find(key) {
             Some(slot) => slot,
             None => {
                 let slot = match self.free.pop() {
@@ -109,10 +124,10 @@ mod tests {
         let mut t: FlowTable<u32> = FlowTable::default();
         *t.get_or_insert_with(key(1), || 10) += 1;
         t.get_or_insert_with(key(2), || 20);
-        assert_eq!(t.get(&key(1)), Some(&11));
+        assert_eq!(t.get(key(1)), Some(&11));
         assert_eq!(t.remove(&key(1)), Some(11));
         assert_eq!(
-            t.get(&key(1)),
+            t.get(key(1)),
             None,
             "the remembered key is forgotten on removal"
         );

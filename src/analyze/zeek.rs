@@ -133,10 +133,7 @@ impl ZeekTracker {
             ..
         } = *seg;
         self.sizes[idx(role)] += u64::from(len);
-        let bits = [flags.syn(), flags.fin(), flags.rst()]
-            .iter()
-            .filter(|b| **b)
-            .count();
+        let bits = (flags.0 & TcpFlags::CONTROL).count_ones();
         if bits > 1 {
             // Zeek: FIN+RST is "inconsistent", other combinations "multi-flag".
             if flags.fin() && flags.rst() {

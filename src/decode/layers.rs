@@ -351,23 +351,12 @@ fn arp_info(arp: &etherparse::ArpPacketSlice<'_>) -> Option<ArpInfo> {
     })
 }
 
+/// The nine flag bits as they sit in the header (NS in byte 12, CWR … FIN in byte
+/// 13), which is `TcpFlags`' own bit order.
+#[inline(always)]
 fn tcp_flags(tcp: &etherparse::TcpSlice<'_>) -> TcpFlags {
-    let bits = [
-        (tcp.fin(), TcpFlags::FIN),
-        (tcp.syn(), TcpFlags::SYN),
-        (tcp.rst(), TcpFlags::RST),
-        (tcp.psh(), TcpFlags::PSH),
-        (tcp.ack(), TcpFlags::ACK),
-        (tcp.urg(), TcpFlags::URG),
-        (tcp.ece(), TcpFlags::ECE),
-        (tcp.cwr(), TcpFlags::CWR),
-        (tcp.ns(), TcpFlags::NS),
-    ];
-    TcpFlags(
-        bits.iter()
-            .filter(|(set, _)| *set)
-            .fold(0, |acc, (_, bit)| acc | bit),
-    )
+    let header = tcp.header_slice();
+    TcpFlags(u16::from_be_bytes([header[12], header[13]]) & 0x01ff)
 }
 
 /// Reads the options protolab understands into `options`, clearing the rest.

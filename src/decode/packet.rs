@@ -211,6 +211,9 @@ impl TcpFlags {
     pub const ECE: u16 = 0x040;
     pub const CWR: u16 = 0x080;
     pub const NS: u16 = 0x100;
+    /// SYN, FIN and RST: the flags that open, close or abort, the only ones that
+    /// can move a connection's state.
+    pub const CONTROL: u16 = Self::SYN | Self::FIN | Self::RST;
 
     const NAMES: [(u16, &'static str, char); 9] = [
         (Self::FIN, "FIN", 'F'),
@@ -226,6 +229,10 @@ impl TcpFlags {
 
     pub fn has(self, bit: u16) -> bool {
         self.0 & bit != 0
+    }
+    /// Carries SYN, FIN or RST.
+    pub fn is_control(self) -> bool {
+        self.has(Self::CONTROL)
     }
     pub fn syn(self) -> bool {
         self.has(Self::SYN)

@@ -45,6 +45,30 @@ fn tcp_fields_and_payload_length() {
 }
 
 #[test]
+fn every_flag_bit_is_read_on_both_paths() {
+    // Byte 13 holds CWR … FIN, the low bit of byte 12 holds NS.
+    let names = ["FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR", "NS"];
+    for (bit, name) in names.iter().enumerate() {
+        let mut bytes = tcp_frame(b"");
+        bytes[14 + 20 + 13] = 0;
+        if bit == 8 {
+            bytes[14 + 20 + 12] |= 1;
+        } else {
+            bytes[14 + 20 + 13] = 1 << bit;
+        }
+        let fast = decode(&frame(bytes.clone()));
+        // The same IP packet as raw IP goes through the general path.
+        let mut raw = frame(bytes[14..].to_vec());
+        raw.linktype = LinkType::RAW;
+        let general = decode(&raw);
+        for p in [&fast, &general] {
+            let flags = p.tcp().unwrap().flags;
+            assert_eq!(flags.names().collect::<Vec<_>>(), [*name], "bit {bit}");
+        }
+    }
+}
+
+#[test]
 fn ethernet_padding_is_not_payload() {
     let mut bytes = tcp_frame(b"");
     assert_eq!(bytes.len(), 54);
