@@ -15,12 +15,11 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
 use super::{
-    connect, handler, read_to_eof, serve_tcp, step, text, ClientReport, ConnOutcome,
-    ConnectionExpectation, Counted, Expectation, Log, Params, ScenarioError, ServerReport,
-    Shutdown,
+    connect, read_to_eof, step, text, ClientReport, ConnOutcome, ConnectionExpectation, Counted,
+    Expectation, Log, ScenarioError,
 };
 
 /// What the client sends before it shuts down its sending direction.
@@ -37,23 +36,9 @@ pub fn chunks() -> Vec<String> {
         .collect()
 }
 
-/// The server: read until the client's FIN, then answer in chunks, then close.
-pub async fn serve(
-    listener: TcpListener,
-    params: &Params,
-    shutdown: Shutdown,
-) -> Result<ServerReport, ScenarioError> {
-    Ok(serve_tcp(
-        listener,
-        params.limit(1),
-        shutdown,
-        Log::default(),
-        handler(session),
-    )
-    .await)
-}
-
-async fn session(
+/// The server's one connection (run by [`super::serve_one_session`]): read until
+/// the client's FIN, then answer in chunks, then close.
+pub(super) async fn session(
     mut stream: Counted<TcpStream>,
     peer: SocketAddr,
     log: Log,

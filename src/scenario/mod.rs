@@ -605,11 +605,18 @@ pub async fn serve(
             file_transfer::serve(listener.tcp(name)?, params, shutdown).await
         }
         ScenarioName::HttpHello => http_hello::serve(listener.tcp(name)?, params, shutdown).await,
-        ScenarioName::HalfClose => half_close::serve(listener.tcp(name)?, params, shutdown).await,
-        ScenarioName::ServerClose => {
-            server_close::serve(listener.tcp(name)?, params, shutdown).await
+        ScenarioName::HalfClose => {
+            let session = handler(half_close::session);
+            serve_one_session(listener.tcp(name)?, params, shutdown, session).await
         }
-        ScenarioName::RstAbort => rst_abort::serve(listener.tcp(name)?, params, shutdown).await,
+        ScenarioName::ServerClose => {
+            let session = handler(server_close::session);
+            serve_one_session(listener.tcp(name)?, params, shutdown, session).await
+        }
+        ScenarioName::RstAbort => {
+            let session = handler(rst_abort::session);
+            serve_one_session(listener.tcp(name)?, params, shutdown, session).await
+        }
         ScenarioName::TimeWait => time_wait::serve(listener.tcp(name)?, shutdown).await,
         ScenarioName::Chat => chat::serve(listener.tcp(name)?, params, shutdown).await,
     }
@@ -905,6 +912,18 @@ pub(crate) async fn serve_tcp(
     report.bytes_out = counts.iter().map(|c| c.written()).sum();
     report.log = log.take();
     report
+}
+
+/// The server of a scenario that teaches one connection: serves one connection
+/// with `session` (every connection when `params` says to serve forever), then
+/// reports.
+async fn serve_one_session(
+    listener: TcpListener,
+    params: &Params,
+    shutdown: Shutdown,
+    session: Handler,
+) -> Result<ServerReport, ScenarioError> {
+    Ok(serve_tcp(listener, params.limit(1), shutdown, Log::default(), session).await)
 }
 
 /// Boxes a per-connection handler for [`serve_tcp`].

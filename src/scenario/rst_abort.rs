@@ -16,11 +16,11 @@ use std::net::SocketAddr;
 
 use nix::sys::socket::{setsockopt, sockopt};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
 use super::{
-    connect, handler, serve_tcp, step, text, ClientReport, ConnOutcome, ConnectionExpectation,
-    Counted, Expectation, Log, Params, ScenarioError, ServerReport, Shutdown,
+    connect, step, text, ClientReport, ConnOutcome, ConnectionExpectation, Counted, Expectation,
+    Log, ScenarioError,
 };
 
 /// What the client says.
@@ -28,23 +28,9 @@ pub const HELLO: &[u8] = b"hello\n";
 /// What the server answers.
 pub const ANSWER: &[u8] = b"hello to you; I will wait for more\n";
 
-/// The server: answer, then wait for more — and see the reset.
-pub async fn serve(
-    listener: TcpListener,
-    params: &Params,
-    shutdown: Shutdown,
-) -> Result<ServerReport, ScenarioError> {
-    Ok(serve_tcp(
-        listener,
-        params.limit(1),
-        shutdown,
-        Log::default(),
-        handler(session),
-    )
-    .await)
-}
-
-async fn session(
+/// The server's one connection (run by [`super::serve_one_session`]): answer,
+/// then wait for more — and see the reset.
+pub(super) async fn session(
     stream: Counted<TcpStream>,
     peer: SocketAddr,
     log: Log,

@@ -12,12 +12,11 @@
 use std::net::SocketAddr;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
 use super::{
-    connect, handler, read_to_eof, serve_tcp, step, text, ClientReport, ConnOutcome,
-    ConnectionExpectation, Counted, Expectation, Log, Params, ScenarioError, ServerReport,
-    Shutdown,
+    connect, read_to_eof, step, text, ClientReport, ConnOutcome, ConnectionExpectation, Counted,
+    Expectation, Log, ScenarioError,
 };
 
 /// What the client says.
@@ -25,24 +24,9 @@ pub const HELLO: &[u8] = b"hello\n";
 /// What the server answers before it closes.
 pub const GOODBYE: &[u8] = b"goodbye, I am closing first\n";
 
-/// The server: answer one line, close first, wait for the client's FIN.
-pub async fn serve(
-    listener: TcpListener,
-    params: &Params,
-    shutdown: Shutdown,
-) -> Result<ServerReport, ScenarioError> {
-    Ok(serve_tcp(
-        listener,
-        params.limit(1),
-        shutdown,
-        Log::default(),
-        handler(session),
-    )
-    .await)
-}
-
-/// One connection, closed by the server first. When this returns, the client's FIN
-/// has arrived and the kernel has moved our side of the connection to TIME_WAIT.
+/// The server's one connection (run by [`super::serve_one_session`]): answer one
+/// line, close first, wait for the client's FIN. When this returns, the client's
+/// FIN has arrived and the kernel has moved our side of the connection to TIME_WAIT.
 pub(super) async fn session(
     stream: Counted<TcpStream>,
     peer: SocketAddr,
