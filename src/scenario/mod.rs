@@ -52,7 +52,9 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
+use tokio::io::{
+    AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, ReadBuf,
+};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -924,6 +926,23 @@ async fn serve_one_session(
     session: Handler,
 ) -> Result<ServerReport, ScenarioError> {
     Ok(serve_tcp(listener, params.limit(1), shutdown, Log::default(), session).await)
+}
+
+/// Reads the client's one-line request and writes `answer`: how the one-connection
+/// scenarios open, before each ends the connection its own way.
+async fn answer_request(
+    stream: &mut BufReader<Counted<TcpStream>>,
+    answer: &[u8],
+) -> Result<(), ScenarioError> {
+    let mut line = Vec::new();
+    stream
+        .read_until(b'\n', &mut line)
+        .await
+        .map_err(|e| ScenarioError::io("read the request", e))?;
+    stream
+        .write_all(answer)
+        .await
+        .map_err(|e| ScenarioError::io("answer", e))
 }
 
 /// Boxes a per-connection handler for [`serve_tcp`].

@@ -19,8 +19,8 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 use super::{
-    connect, step, text, ClientReport, ConnOutcome, ConnectionExpectation, Counted, Expectation,
-    Log, ScenarioError,
+    answer_request, connect, step, text, ClientReport, ConnOutcome, ConnectionExpectation, Counted,
+    Expectation, Log, ScenarioError,
 };
 
 /// What the client says.
@@ -36,15 +36,7 @@ pub(super) async fn session(
     log: Log,
 ) -> Result<ConnOutcome, ScenarioError> {
     let mut stream = BufReader::new(stream);
-    let mut line = Vec::new();
-    stream
-        .read_until(b'\n', &mut line)
-        .await
-        .map_err(|e| ScenarioError::io("read the request", e))?;
-    stream
-        .write_all(ANSWER)
-        .await
-        .map_err(|e| ScenarioError::io("answer", e))?;
+    answer_request(&mut stream, ANSWER).await?;
     // Wait for more. An orderly close would make this read return 0; the client's
     // RST makes it fail with ECONNRESET. The accept loop logs it as `reset`.
     let mut more = Vec::new();

@@ -11,12 +11,12 @@
 
 use std::net::SocketAddr;
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 use super::{
-    connect, read_to_eof, step, text, ClientReport, ConnOutcome, ConnectionExpectation, Counted,
-    Expectation, Log, ScenarioError,
+    answer_request, connect, read_to_eof, step, text, ClientReport, ConnOutcome,
+    ConnectionExpectation, Counted, Expectation, Log, ScenarioError,
 };
 
 /// What the client says.
@@ -33,16 +33,8 @@ pub(super) async fn session(
     log: Log,
 ) -> Result<ConnOutcome, ScenarioError> {
     let mut stream = BufReader::new(stream);
-    // Read the whole request first: closing with unread data would send RST, not FIN.
-    let mut line = Vec::new();
-    stream
-        .read_until(b'\n', &mut line)
-        .await
-        .map_err(|e| ScenarioError::io("read the request", e))?;
-    stream
-        .write_all(GOODBYE)
-        .await
-        .map_err(|e| ScenarioError::io("answer", e))?;
+    // The whole request is read first: closing with unread data would send RST, not FIN.
+    answer_request(&mut stream, GOODBYE).await?;
     // shutdown(Write): our FIN goes first. FIN_WAIT_1, then FIN_WAIT_2 when the
     // client's kernel acknowledges it.
     stream
