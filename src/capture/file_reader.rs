@@ -162,17 +162,6 @@ fn window_start(offset: u64) -> (u64, usize) {
     (aligned, (offset - aligned) as usize)
 }
 
-/// One record the buffer holds, located by offsets so the buffer can stay borrowed mutably.
-enum Record {
-    Frame {
-        ts_sec: u32,
-        ts_frac: u32,
-        origlen: u32,
-        data: std::ops::Range<usize>,
-    },
-    End,
-}
-
 /// A classic pcap record located in `LegacyRecords::buf`.
 struct LegacyFrame {
     ts_ns: u64,
@@ -419,8 +408,27 @@ impl FileReader {
     /// Like [`FileReader::read_next`], but the frame is lent out of the reader's own
     /// buffer, valid until the next read: classic pcap records are not copied at all.
     /// `Ok(None)` at the end of the file and after an error.
-    #[inline]
+    #[inline(always)]
     pub fn read_next_ref(&mut self) -> Result<Option<FrameRef<'_>>, CaptureError> {
+        // The common case, small enough to inline into the caller's loop: a classic
+        // pcap record wholly in the buffer. Everything else (refills, the end, damage,
+        // pcapng) takes the general path, whose large error type and calls cost more
+        // per frame than the parsing itself.
+        let whole = match &mut self.records {
+            Records::Legacy(records) if !self.done => records.next_whole_frame().ok(),
+            _ => None,
+        };
+        match whole {
+            Some(record) => {
+                self.frames_read += 1;
+                Ok(Some(self.lend(record)))
+            }
+            None => self.read_next_ref_general(),
+        }
+    }
+
+    #[inline(never)]
+    fn read_next_ref_general(&mut self) -> Result<Option<FrameRef<'_>>, CaptureError> {
         if self.done {
             return Ok(None);
         }
@@ -438,24 +446,28 @@ impl FileReader {
             };
         }
         match self.read_next_legacy() {
-            Ok(Some(record)) => {
-                let Records::Legacy(records) = &self.records else {
-                    unreachable!("legacy just above");
-                };
-                let bytes = &records.buf[record.data];
-                Ok(Some(FrameRef {
-                    number: self.frames_read,
-                    ts_ns: record.ts_ns,
-                    linktype: records.iface.linktype,
-                    // As `fill` does for an owned frame.
-                    orig_len: record.orig_len.max(bytes.len() as u32),
-                    bytes,
-                }))
-            }
+            Ok(Some(record)) => Ok(Some(self.lend(record))),
             other => {
                 self.done = true;
                 other.map(|_| None)
             }
+        }
+    }
+
+    /// A classic pcap record just located in the buffer, lent out as a frame.
+    #[inline(always)]
+    fn lend(&self, record: LegacyFrame) -> FrameRef<'_> {
+        let Records::Legacy(records) = &self.records else {
+            unreachable!("legacy records only");
+        };
+        let bytes = &records.buf[record.data];
+        FrameRef {
+            number: self.frames_read,
+            ts_ns: record.ts_ns,
+            linktype: records.iface.linktype,
+            // As `fill` does for an owned frame.
+            orig_len: record.orig_len.max(bytes.len() as u32),
+            bytes,
         }
     }
 
@@ -662,56 +674,41 @@ enum RecordError {
 }
 
 impl LegacyRecords {
-    /// The next record with its timestamp in nanoseconds; `None` at the end.
-    #[inline]
+    /// The next record with its timestamp in nanoseconds, reading more of the file
+    /// when the buffer ends inside it; `None` at the end.
     fn next_frame(&mut self) -> Result<Option<LegacyFrame>, RecordError> {
-        let Record::Frame {
-            ts_sec,
-            ts_frac,
-            origlen,
-            data,
-        } = self.next_record()?
-        else {
-            return Ok(None);
-        };
-        let units = u64::from(ts_sec) * self.iface.units_per_second + u64::from(ts_frac);
-        Ok(Some(LegacyFrame {
-            ts_ns: timestamp_ns(units, self.iface),
-            orig_len: origlen,
-            data,
-        }))
-    }
-
-    /// The next record, reading more of the file when the buffer ends inside it.
-    #[inline]
-    fn next_record(&mut self) -> Result<Record, RecordError> {
         loop {
-            let data = &self.buf[self.start..self.end];
-            let needed = match parse_record(data, self.big_endian) {
-                Ok(header) => {
-                    let data_start = self.start + RECORD_HEADER_LEN;
-                    let used = RECORD_HEADER_LEN + header.caplen;
-                    let record = Record::Frame {
-                        ts_sec: header.ts_sec,
-                        ts_frac: header.ts_frac,
-                        origlen: header.origlen,
-                        data: data_start..data_start + header.caplen,
-                    };
-                    self.start += used;
-                    self.consumed += used as u64;
-                    return Ok(record);
-                }
+            let needed = match self.next_whole_frame() {
+                Ok(frame) => return Ok(Some(frame)),
                 Err(needed) => needed,
             };
             if self.eof {
                 return if self.start == self.end {
-                    Ok(Record::End)
+                    Ok(None)
                 } else {
                     Err(RecordError::Truncated)
                 };
             }
             self.read_at_least(needed)?;
         }
+    }
+
+    /// The next record when the buffer holds all of it; otherwise how many
+    /// unconsumed bytes it needs (nothing is read here).
+    #[inline(always)]
+    fn next_whole_frame(&mut self) -> Result<LegacyFrame, usize> {
+        let header = parse_record(&self.buf[self.start..self.end], self.big_endian)?;
+        let data_start = self.start + RECORD_HEADER_LEN;
+        let used = RECORD_HEADER_LEN + header.caplen;
+        self.start += used;
+        self.consumed += used as u64;
+        let units =
+            u64::from(header.ts_sec) * self.iface.units_per_second + u64::from(header.ts_frac);
+        Ok(LegacyFrame {
+            ts_ns: timestamp_ns(units, self.iface),
+            orig_len: header.origlen,
+            data: data_start..data_start + header.caplen,
+        })
     }
 
     /// Switches to mapping `file` (of `file_len` bytes) from the first unconsumed
@@ -811,12 +808,22 @@ struct RecordHeader {
 /// format has nothing to reject: any caplen is a length to read).
 #[inline(always)]
 fn parse_record(data: &[u8], big_endian: bool) -> Result<RecordHeader, usize> {
+    // One test of the byte order per record rather than one per field.
+    if big_endian {
+        parse_record_in::<true>(data)
+    } else {
+        parse_record_in::<false>(data)
+    }
+}
+
+#[inline(always)]
+fn parse_record_in<const BIG_ENDIAN: bool>(data: &[u8]) -> Result<RecordHeader, usize> {
     let Some(header) = data.first_chunk::<RECORD_HEADER_LEN>() else {
         return Err(RECORD_HEADER_LEN);
     };
     let word = |i: usize| {
         let b = [header[i], header[i + 1], header[i + 2], header[i + 3]];
-        if big_endian {
+        if BIG_ENDIAN {
             u32::from_be_bytes(b)
         } else {
             u32::from_le_bytes(b)
