@@ -143,6 +143,46 @@ fn dash_reads_the_capture_from_standard_input() {
 fn limit_stops_early() {
     let out = stdout_ok(&["inspect", "--limit", "3", "captures/fast_retransmit.pcap"]);
     assert_eq!(out.lines().count(), 3);
+    // As tcpdump -c 0: a limit of nothing is a usage error, not one frame.
+    let zero = protolab(&["inspect", "--limit", "0", "captures/fast_retransmit.pcap"]);
+    assert_eq!(zero.status.code(), Some(2));
+    assert!(zero.stdout.is_empty());
+}
+
+#[test]
+fn bpf_filter_works_on_raw_ip_and_mixed_pcapng() {
+    // LINKTYPE_RAW (101) must reach libpcap's compiler as DLT_RAW.
+    for file in [
+        "captures/linktype_raw101.pcap",
+        "captures/format_pcapng_multi_if.pcapng",
+    ] {
+        let all = stdout_ok(&["inspect", file]);
+        let tcp = stdout_ok(&["inspect", "-f", "tcp", file]);
+        assert!(!tcp.is_empty(), "{file}");
+        assert_eq!(
+            tcp.lines().count(),
+            all.lines().filter(|l| l.contains(" TCP ")).count(),
+            "{file}"
+        );
+    }
+}
+
+#[test]
+fn flows_says_when_there_is_nothing_to_show_and_what_did_not_decode() {
+    let arp = protolab(&["flows", "captures/arp.pcap"]);
+    assert!(arp.status.success());
+    assert!(
+        String::from_utf8_lossy(&arp.stderr).contains("no TCP or UDP flows in"),
+        "{}",
+        String::from_utf8_lossy(&arp.stderr)
+    );
+    let malformed = protolab(&["flows", "--json", "captures/malformed.pcap"]);
+    assert!(malformed.status.success());
+    let err = String::from_utf8_lossy(&malformed.stderr);
+    assert!(err.contains("frames could not be decoded (frame "), "{err}");
+    // A clean capture gets no note at all.
+    let clean = protolab(&["flows", "captures/handshake_data_client_close.pcap"]);
+    assert!(clean.stderr.is_empty());
 }
 
 #[test]
@@ -187,6 +227,40 @@ fn bad_inputs_exit_2_with_a_message_that_says_what_to_do() {
 
     let usage = protolab(&["inspect"]);
     assert_eq!(usage.status.code(), Some(2));
+
+    // The OS error is said once, not once by us and again by its cause.
+    let err = String::from_utf8_lossy(&missing.stderr);
+    assert_eq!(err.matches("os error 2").count(), 1, "{err}");
+}
+
+#[test]
+fn a_capture_cut_in_its_header_or_claiming_a_giant_record_is_named_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let whole = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/udp_exchange.pcap"),
+    )
+    .unwrap();
+    let cut = dir.path().join("cut.pcap");
+    std::fs::write(&cut, &whole[..20]).unwrap();
+    let out = protolab(&["inspect", cut.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cut short inside its file header (only 20 bytes)"),
+        "{err}"
+    );
+    // A valid header, then a record header claiming 4 GiB: corrupt, as tcpdump says.
+    let giant = dir.path().join("giant.pcap");
+    let mut bytes = whole[..24].to_vec();
+    bytes.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xfa, 0, 0, 0, 0]);
+    std::fs::write(&giant, bytes).unwrap();
+    let out = protolab(&["inspect", giant.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("is corrupt after frame 0: a record claims"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -23,6 +23,11 @@ pub enum CaptureError {
     )]
     NotACapture { path: PathBuf, magic: String },
     #[error(
+        "{path} is cut short inside its file header (only {have} bytes): it holds no \
+         frames; copy the capture again, or check the path"
+    )]
+    HeaderCut { path: PathBuf, have: usize },
+    #[error(
         "{path} is truncated: the record after frame {after_frame} is cut short \
          (the writer was probably killed); the {after_frame} whole frames before it were read"
     )]

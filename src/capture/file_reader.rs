@@ -29,8 +29,10 @@ const LEGACY_BUFFER: usize = 256 << 10;
 /// a length beyond it means the file is corrupt, not that we need more memory.
 const MAX_RECORD: usize = 16 << 20;
 
-/// Bytes in a classic pcap file header.
-const PCAP_HEADER_LEN: usize = 24;
+/// Bytes read before the format is decided: every capture header is at least this
+/// long (pcap's is 24, pcapng's smallest section header block 28), so fewer means
+/// the file was cut inside its header, however the input hands out its bytes.
+const MIN_HEADER_LEN: usize = 28;
 
 /// Makes every `read` fill the buffer unless the input ends first, as a file does.
 struct FullReads<R>(R);
@@ -254,7 +256,7 @@ impl FileReader {
         let mut input = input;
         let mut head = vec![0u8; LEGACY_BUFFER];
         let mut filled = 0;
-        while filled < PCAP_HEADER_LEN {
+        while filled < MIN_HEADER_LEN {
             match input.read(&mut head[filled..]) {
                 Ok(0) => break,
                 Ok(n) => filled += n,
@@ -286,11 +288,20 @@ impl FileReader {
         // pcapng: pcap-parser's reader, fed whole reads, so that how the input
         // happens to split its data (a pipe) cannot change what is read.
         let input = FullReads(Cursor::new(head).chain(input));
+        // A known magic in fewer bytes than the smallest header (pcapng's section
+        // header block is 28) is a capture cut short, not something else.
+        let capture_magic =
+            ["a1b2c3d4", "d4c3b2a1", "a1b23c4d", "4d3cb2a1", "0a0d0d0a"].contains(&magic.as_str());
+        let cut = capture_magic && filled < MIN_HEADER_LEN;
         let reader = pcap_parser::create_reader(INITIAL_BUFFER, input).map_err(|e| match e {
             PcapError::Eof => CaptureError::Empty { path: path.clone() },
-            PcapError::Incomplete(_) | PcapError::UnexpectedEof => CaptureError::Truncated {
+            _ if cut => CaptureError::HeaderCut {
                 path: path.clone(),
-                after_frame: 0,
+                have: filled,
+            },
+            PcapError::Incomplete(_) | PcapError::UnexpectedEof => CaptureError::HeaderCut {
+                path: path.clone(),
+                have: filled,
             },
             _ => CaptureError::NotACapture {
                 path: path.clone(),
@@ -486,8 +497,8 @@ impl FileReader {
                 path: self.path.clone(),
                 after_frame: self.frames_read,
             }),
-            Err(RecordError::TooLarge) => Err(self.corrupt(format!(
-                "a record claims more than {} MiB",
+            Err(RecordError::TooLarge(claimed)) => Err(self.corrupt(format!(
+                "a record claims {claimed} bytes, more than {} MiB",
                 MAX_RECORD >> 20
             ))),
             Err(RecordError::Read(source)) => Err(CaptureError::Read {
@@ -668,8 +679,10 @@ fn refill(
 enum RecordError {
     /// The file ends inside a record.
     Truncated,
-    /// The record claims more than `MAX_RECORD` bytes and the file goes on.
-    TooLarge,
+    /// The record claims this many bytes, more than `MAX_RECORD`: no capture has
+    /// records that large (libpcap's snaplen is at most 256 KiB), so the file is
+    /// corrupt there, whether or not it ends first (as tcpdump and Wireshark say).
+    TooLarge(usize),
     Read(std::io::Error),
 }
 
@@ -682,6 +695,9 @@ impl LegacyRecords {
                 Ok(frame) => return Ok(Some(frame)),
                 Err(needed) => needed,
             };
+            if needed > RECORD_HEADER_LEN + MAX_RECORD {
+                return Err(RecordError::TooLarge(needed - RECORD_HEADER_LEN));
+            }
             if self.eof {
                 return if self.start == self.end {
                     Ok(None)
@@ -772,7 +788,7 @@ impl LegacyRecords {
         while self.end < needed {
             if self.end == buf.len() {
                 if buf.len() >= MAX_RECORD {
-                    return Err(RecordError::TooLarge);
+                    return Err(RecordError::TooLarge(needed - RECORD_HEADER_LEN));
                 }
                 let grown = (buf.len() * 2).min(MAX_RECORD);
                 buf.resize(grown, 0);
@@ -1046,7 +1062,7 @@ mod tests {
     }
 
     #[test]
-    fn a_record_claiming_too_much_is_corrupt_unless_the_file_ends_first() {
+    fn a_record_claiming_too_much_is_corrupt_even_where_the_file_ends() {
         let mut v = pcap_header(0xa1b2_c3d4, 1, false);
         record(&mut v, 1, 0, &[0u8; 60], false);
         // A record header claiming 1 GiB.
@@ -1062,17 +1078,37 @@ mod tests {
             matches!(err, CaptureError::Corrupt { after_frame: 1, .. }),
             "{err}"
         );
-        assert!(err.to_string().contains("a record claims more than 16 MiB"));
+        assert!(
+            err.to_string()
+                .contains("a record claims 1073741824 bytes, more than 16 MiB"),
+            "{err}"
+        );
         let (piped_frames, piped_err) = read_trickled(v, 4093);
         assert_eq!(piped_frames.len(), 1);
         assert!(matches!(piped_err, Some(CaptureError::Corrupt { .. })));
-        // The same header at the end of a short file: the file is cut, not corrupt.
+        // The same header at the end of a short file: no writer cut short makes a
+        // 1 GiB record, so this is corrupt too (tcpdump: "invalid packet capture length").
         let (frames, err) = read_all(short);
         assert_eq!(frames.len(), 1);
         assert!(matches!(
             err,
-            Some(CaptureError::Truncated { after_frame: 1, .. })
+            Some(CaptureError::Corrupt { after_frame: 1, .. })
         ));
+    }
+
+    #[test]
+    fn a_file_cut_inside_its_header_says_so() {
+        let pcap = pcap_header(0xa1b2_c3d4, 1, false);
+        let pcapng = [0x0a, 0x0d, 0x0d, 0x0a, 28, 0, 0, 0, 0x4d, 0x3c];
+        for cut in [&pcap[..4], &pcap[..12], &pcap[..23], &pcapng[..]] {
+            let err = FileReader::from_reader("cut".into(), std::io::Cursor::new(cut.to_vec()), 0)
+                .err()
+                .expect("rejected");
+            assert!(
+                matches!(err, CaptureError::HeaderCut { have, .. } if have == cut.len()),
+                "{err}"
+            );
+        }
     }
 
     /// Reads `bytes` from a file on disk (mapped) and from memory (read), both ways.

@@ -15,15 +15,15 @@ use crate::replay::{replay, Next};
 pub struct InspectArgs {
     /// A pcap or pcapng file (tcpdump, Wireshark, dumpcap, protolab).
     pub file: PathBuf,
-    /// One JSON object per frame (NDJSON), as documented in DESIGN §4.
+    /// One JSON object per frame (NDJSON); the fields are in docs/json.md.
     #[arg(long)]
     pub json: bool,
     /// Show only frames matching this BPF expression (libpcap syntax, as tcpdump).
     /// All frames are still analysed, so states stay right.
     #[arg(short = 'f', long = "filter", value_name = "BPF")]
     pub filter: Option<String>,
-    /// Stop after showing this many frames.
-    #[arg(long, value_name = "N")]
+    /// Stop after showing this many frames (like tcpdump's -c, at least 1).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub limit: Option<u64>,
     /// Dissect TCP connections on PORT as chat frames (repeatable; 0 turns it off).
     #[arg(long, value_name = "PORT", default_value = "8888")]

@@ -96,10 +96,25 @@ pub fn run() -> ExitCode {
             {
                 return ExitCode::SUCCESS;
             }
-            let _ = writeln!(std::io::stderr(), "protolab: {e:#}");
+            let _ = writeln!(std::io::stderr(), "protolab: {}", error_text(&e));
             ExitCode::from(EXIT_ERROR)
         }
     }
+}
+
+/// The error and its causes, as `{:#}` would print them, but without a cause whose
+/// text the message before it already says (most of our messages quote their OS
+/// error: "cannot open X: No such file or directory (os error 2)").
+fn error_text(e: &anyhow::Error) -> String {
+    let mut text = e.to_string();
+    for cause in e.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
 }
 
 fn init_tracing() {
@@ -109,4 +124,25 @@ fn init_tracing() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cause_the_message_already_quotes_is_not_repeated() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file");
+        let quoted = crate::capture::CaptureError::Open {
+            path: "/x.pcap".into(),
+            source: io,
+        };
+        assert_eq!(
+            error_text(&anyhow::Error::new(quoted)),
+            "cannot open /x.pcap: No such file"
+        );
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file");
+        let wrapped = anyhow::Error::new(io).context("loading the store");
+        assert_eq!(error_text(&wrapped), "loading the store: No such file");
+    }
 }
