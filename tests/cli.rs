@@ -189,6 +189,17 @@ fn bad_inputs_exit_2_with_a_message_that_says_what_to_do() {
     assert_eq!(usage.status.code(), Some(2));
 }
 
+/// Bug: `--clients 0` silently ran one client.
+#[test]
+fn zero_clients_is_a_usage_error() {
+    for command in ["run", "client"] {
+        let out = protolab(&[command, "tcp-upper", "--clients", "0"]);
+        assert_eq!(out.status.code(), Some(2), "{command}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--clients"), "{command}: {err}");
+    }
+}
+
 #[test]
 fn completions_are_generated() {
     let out = stdout_ok(&["completions", "bash"]);
