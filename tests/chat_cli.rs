@@ -28,6 +28,7 @@ impl Server {
         let child = protolab()
             .args(["serve", "chat", "--listen", &addr, "--store"])
             .arg(store)
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
@@ -42,14 +43,14 @@ impl Server {
         }
     }
 
-    /// Ctrl-C; returns the server's standard error.
+    /// Ctrl-C; returns the server's output (its log on stdout, then stderr).
     fn stop(mut self) -> String {
         let child = self.child.take().expect("running");
         let pid = child.id().to_string();
         Command::new("kill").args(["-INT", &pid]).status().unwrap();
         let out = child.wait_with_output().unwrap();
         assert_eq!(out.status.code(), Some(130), "Ctrl-C exits with 130");
-        String::from_utf8(out.stderr).unwrap()
+        text(&out)
     }
 }
 
@@ -121,6 +122,25 @@ fn script_menu_and_restart() {
         "{got}"
     );
     assert!(got.contains("已退出登录 logged out"), "{got}");
+    server.stop();
+}
+
+/// Bug: a script whose login was refused still exited 0.
+#[test]
+fn a_script_answered_with_an_error_exits_1_after_running_to_its_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("chat.redb"));
+    let script = "register 100 alice 123456\nlogin 100 wrongpw\nonline\n";
+    let out = client(&server.addr, &["--script", "-"], script);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "<- RegisterResMes 200\n<- LoginResMes 403 wrong password\nonline: \n"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "protolab: 1 of 2 requests answered with an error: LoginResMes 403 wrong password\n"
+    );
     server.stop();
 }
 

@@ -263,6 +263,17 @@ fn a_capture_cut_in_its_header_or_claiming_a_giant_record_is_named_so() {
     );
 }
 
+/// Bug: `--clients 0` silently ran one client.
+#[test]
+fn zero_clients_is_a_usage_error() {
+    for command in ["run", "client"] {
+        let out = protolab(&[command, "tcp-upper", "--clients", "0"]);
+        assert_eq!(out.status.code(), Some(2), "{command}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--clients"), "{command}: {err}");
+    }
+}
+
 #[test]
 fn completions_are_generated() {
     let out = stdout_ok(&["completions", "bash"]);

@@ -161,3 +161,47 @@ fn a_port_in_use_is_a_clear_error() {
         "no half-made run left behind"
     );
 }
+
+/// Bug: `run time-wait` showed only the connection's log, never the re-bind
+/// attempts the scenario exists for. Also `--port 0`: any free port.
+#[test]
+fn time_wait_run_notes_show_the_rebind_attempts() {
+    if !common::require_root("live lab tests", "libpcap on lo, tracefs, sock_diag") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = RunConfig {
+        scenario: ScenarioName::TimeWait,
+        params: Params::default(),
+        port: Some(0),
+        out_dir: Some(dir.path().to_path_buf()),
+        timeout: Duration::from_secs(30),
+        command: "protolab run time-wait --port 0".into(),
+        snaplen: None,
+        lang: protolab::chart::Lang::En,
+        netns: None,
+    };
+    let outcome = run(&config, &|| false).unwrap();
+    let text = protolab::lab::summary::render(&outcome);
+    assert!(outcome.mismatches.is_empty(), "{text}");
+    let run_json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(outcome.report_dir.join("run.json")).unwrap(),
+    )
+    .unwrap();
+    let port = run_json["port"].as_u64().unwrap();
+    assert_ne!(port, 0, "the port the server bound, not 0");
+    let server = format!("127.0.0.1:{port}");
+    let without = format!("server: bind {server} without SO_REUSEADDR: EADDRINUSE");
+    let with = format!("server: bind + listen {server} with SO_REUSEADDR: ok");
+    // run.json keeps the notes the run printed, the server's among them.
+    assert_eq!(run_json["notes"], serde_json::json!(outcome.notes));
+    let notes = &outcome.notes;
+    let at = |wanted: &str| notes.iter().position(|n| n.starts_with(wanted));
+    assert!(
+        at(&without) < at(&with) && at(&without).is_some(),
+        "{notes:#?}"
+    );
+    // What `protolab run` prints shows them too.
+    assert!(text.contains(&format!("note: {without}")), "{text}");
+    assert!(text.contains(&format!("note: {with}")), "{text}");
+}

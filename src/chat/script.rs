@@ -18,7 +18,9 @@
 //!
 //! The whole script is parsed before anything is sent, so a typo is reported
 //! with its line number and nothing happens. Answers and received messages are
-//! printed one per line (`<- LoginResMes 200 …`).
+//! printed one per line (`<- LoginResMes 200 …`). An answer with an error code
+//! (4xx, 5xx) does not stop the script, but it is counted: the command exits 1
+//! at the end, so a shell script or CI job notices.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -182,21 +184,76 @@ pub enum RunError {
     Output(#[from] std::io::Error),
 }
 
+/// What a script run saw of its requests' answers.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// Requests answered (register, login, private, sendfile, logout).
+    pub requests: usize,
+    /// The answers that carried an error code, as printed.
+    pub failed: Vec<String>,
+}
+
+impl Outcome {
+    /// Prints one answer (`<- LoginResMes 200 …`) and counts it.
+    fn print_answer(
+        &mut self,
+        out: &mut impl Write,
+        code: u16,
+        message: Message,
+    ) -> std::io::Result<()> {
+        let line = message.describe();
+        writeln!(out, "<- {line}")?;
+        self.answered(code, line);
+        Ok(())
+    }
+
+    /// Counts one answer; `line` is how it was printed.
+    fn answered(&mut self, code: u16, line: String) {
+        self.requests += 1;
+        if is_error(code) {
+            self.failed.push(line);
+        }
+    }
+
+    /// One line for standard error when some request failed, e.g.
+    /// `1 of 2 requests answered with an error: LoginResMes 403 wrong password`.
+    pub fn failure_summary(&self) -> Option<String> {
+        (!self.failed.is_empty()).then(|| {
+            format!(
+                "{} of {} requests answered with an error: {}",
+                self.failed.len(),
+                self.requests,
+                self.failed.join("; ")
+            )
+        })
+    }
+}
+
+/// 4xx and 5xx: the server refused or could not do the request (200 OK and
+/// 202 stored-for-later are successes).
+pub fn is_error(code: u16) -> bool {
+    code >= 400
+}
+
 /// Runs `commands` on `client`, printing to `out`; closes the connection at the end.
+///
+/// An answer with an error code does not stop the script (the next commands may
+/// not depend on it): it is printed as any other and counted in the [`Outcome`].
 pub async fn run(
     mut client: ChatClient,
     commands: &[Command],
     out: &mut impl Write,
-) -> Result<(), RunError> {
+) -> Result<Outcome, RunError> {
+    let mut outcome = Outcome::default();
     for command in commands {
         match command {
             Command::Register { id, name, password } => {
                 let res = client.register(*id, name, password).await?;
-                writeln!(out, "<- {}", Message::RegisterResMes(res).describe())?;
+                outcome.print_answer(out, res.code, Message::RegisterResMes(res))?;
             }
             Command::Login { id, password } => {
                 let res = client.login(*id, password).await?;
-                writeln!(out, "<- {}", Message::LoginResMes(res).describe())?;
+                outcome.print_answer(out, res.code, Message::LoginResMes(res))?;
             }
             Command::Online => {
                 let list: Vec<String> = client
@@ -209,7 +266,7 @@ pub async fn run(
             Command::Broadcast(text) => client.broadcast(text).await?,
             Command::Private { to, text } => {
                 let res = client.private(*to, text).await?;
-                writeln!(out, "<- {}", Message::PrivateResMes(res).describe())?;
+                outcome.print_answer(out, res.code, Message::PrivateResMes(res))?;
             }
             Command::Offline => {
                 for m in std::mem::take(&mut client.offline) {
@@ -218,7 +275,7 @@ pub async fn run(
             }
             Command::SendFile { to, path } => {
                 let res = client.send_file_path(*to, path).await?;
-                writeln!(out, "<- {}", Message::FileResMes(res).describe())?;
+                outcome.print_answer(out, res.code, Message::FileResMes(res))?;
             }
             Command::Expect { kind, text } => {
                 let found = client
@@ -241,13 +298,13 @@ pub async fn run(
             Command::Sleep(d) => tokio::time::sleep(*d).await,
             Command::Logout => {
                 let res = client.logout().await?;
-                writeln!(out, "<- {}", Message::LogoutResMes(res).describe())?;
+                outcome.print_answer(out, res.code, Message::LogoutResMes(res))?;
             }
             Command::Quit => break,
         }
     }
     client.close().await?;
-    Ok(())
+    Ok(outcome)
 }
 
 #[cfg(test)]
@@ -275,6 +332,26 @@ mod tests {
                 kind: "SmsMes".into(),
                 text: "hello there".into()
             }
+        );
+    }
+
+    #[test]
+    fn error_answers_are_counted_and_summarised() {
+        let mut outcome = Outcome::default();
+        outcome.answered(200, "RegisterResMes 200".into());
+        outcome.answered(
+            202,
+            "PrivateResMes 202 to 200 user 200 is offline: stored".into(),
+        );
+        assert_eq!(outcome.failure_summary(), None);
+        outcome.answered(403, "LoginResMes 403 wrong password".into());
+        outcome.answered(500, "RegisterResMes 500 store failed".into());
+        assert_eq!(
+            outcome.failure_summary().as_deref(),
+            Some(
+                "2 of 4 requests answered with an error: LoginResMes 403 wrong password; \
+                 RegisterResMes 500 store failed"
+            )
         );
     }
 

@@ -36,7 +36,7 @@ use tokio_util::codec::FramedRead;
 use super::frame::{Frame, FrameCodec, FrameError, DEFAULT_MAX_FRAME};
 use super::message::*;
 use super::store::{hash_password, verify_password, ChatStore, HashCost, Store, StoredUser};
-use crate::scenario::{Log, Shutdown};
+use crate::scenario::{Log, LogSink, Shutdown};
 
 /// Online users listed with their names in a `LoginResMes` (all are in `usersId`).
 pub const MAX_NAMED_USERS: usize = 1000;
@@ -57,6 +57,8 @@ pub struct ServerConfig {
     /// Stop accepting after this many connections and return when they are done
     /// (a lab run); `None` serves until shutdown.
     pub max_connections: Option<usize>,
+    /// Also gets each log line as it happens (`protolab serve chat` prints them).
+    pub log_sink: LogSink,
 }
 
 impl Default for ServerConfig {
@@ -68,6 +70,7 @@ impl Default for ServerConfig {
             hash_cost: HashCost::default(),
             max_login_failures: 5,
             max_connections: None,
+            log_sink: LogSink::default(),
         }
     }
 }
@@ -208,11 +211,11 @@ pub async fn run(
     let shared = Arc::new(Shared {
         store,
         hashing: Semaphore::new(cores),
+        log: Log::new(config.log_sink.clone()),
         config,
         online: Mutex::default(),
         delivery: tokio::sync::Mutex::new(()),
         stats: Stats::default(),
-        log: Log::default(),
     });
     let limit = shared.config.max_connections;
     let mut tasks = JoinSet::new();

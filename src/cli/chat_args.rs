@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
@@ -11,6 +12,7 @@ use crate::chat::client::ChatClient;
 use crate::chat::server::{ServerConfig, ServerReport};
 use crate::chat::store::{Store, StoreSpec};
 use crate::chat::{menu, script};
+use crate::scenario::LogSink;
 
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Chat server (serve chat)")]
@@ -57,28 +59,30 @@ impl ChatServeArgs {
     }
 }
 
-/// Serves chat on `listener` until Ctrl-C, then prints the server's log.
-pub async fn serve(listener: tokio::net::TcpListener, args: &ChatServeArgs) -> anyhow::Result<()> {
+/// Serves chat on `listener` until Ctrl-C, handing each log line to `log_sink`
+/// as it happens; then prints the server's totals.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    args: &ChatServeArgs,
+    log_sink: LogSink,
+) -> anyhow::Result<()> {
     let (spec, store, config) = args.open().await?;
+    let config = ServerConfig { log_sink, ..config };
     eprintln!("protolab: chat store: {spec}");
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let server = tokio::spawn(crate::chat::server::run(listener, store, config, stop_rx));
     tokio::signal::ctrl_c().await?;
     let _ = stop_tx.send(true);
-    for line in report_lines(&server.await?) {
-        eprintln!("{line}");
-    }
+    eprintln!("{}", totals(&server.await?));
     Ok(())
 }
 
-/// The chat server's report as log lines.
-pub fn report_lines(report: &ServerReport) -> Vec<String> {
-    let mut lines = report.log.clone();
-    lines.push(format!(
+/// The chat server's totals, one line.
+fn totals(report: &ServerReport) -> String {
+    format!(
         "{} connections, {} logins, {} frames in, at most {} online, {} dropped as too slow",
         report.connections, report.logins, report.frames_in, report.peak_online, report.overflowed
-    ));
-    lines
+    )
 }
 
 #[derive(Debug, Clone, Args)]
@@ -102,8 +106,9 @@ pub struct ChatClientArgs {
 }
 
 impl ChatClientArgs {
-    /// Runs the script or the menu against `addr`.
-    pub async fn run(&self, addr: SocketAddr) -> anyhow::Result<()> {
+    /// Runs the script or the menu against `addr`. A script whose requests were
+    /// answered with an error code exits 1 (after running to its end).
+    pub async fn run(&self, addr: SocketAddr) -> anyhow::Result<ExitCode> {
         // Parse the script before connecting: a typo costs nothing.
         let commands = match &self.script {
             Some(path) => {
@@ -130,12 +135,16 @@ impl ChatClientArgs {
                     anyhow::bail!("login {id}: {} {}", res.code, res.error);
                 }
             }
-            script::run(client, &commands, &mut out).await?;
+            let outcome = script::run(client, &commands, &mut out).await?;
+            if let Some(summary) = outcome.failure_summary() {
+                eprintln!("protolab: {summary}");
+                return Ok(ExitCode::from(1));
+            }
         } else {
             let login = self.user.zip(self.password.clone());
             let stdin = tokio::io::BufReader::new(tokio::io::stdin());
             menu::run(client, stdin, &mut out, login).await?;
         }
-        Ok(())
+        Ok(ExitCode::SUCCESS)
     }
 }

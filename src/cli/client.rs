@@ -28,8 +28,7 @@ pub fn run(args: ClientArgs) -> anyhow::Result<ExitCode> {
     let params = args.scenario_args.params();
     let runtime = tokio::runtime::Runtime::new()?;
     if args.scenario == ScenarioName::Chat && !args.chat.lab {
-        runtime.block_on(args.chat.run(addr))?;
-        return Ok(ExitCode::SUCCESS);
+        return runtime.block_on(args.chat.run(addr));
     }
     let report = runtime.block_on(scenario::client(args.scenario, addr, &params))?;
     for reply in &report.replies {

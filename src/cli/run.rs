@@ -20,7 +20,7 @@ pub struct RunArgs {
     pub scenario: ScenarioName,
     #[command(flatten)]
     pub scenario_args: super::scenario_args::ScenarioArgs,
-    /// Server port (each scenario has its own default).
+    /// Server port (each scenario has its own default; 0 picks a free one).
     #[arg(long)]
     pub port: Option<u16>,
     /// Put the capture and the report under DIR/<run-id>/ instead of captures/ and reports/.

@@ -8,8 +8,8 @@ use crate::scenario::{FileProtocol, Params};
 
 #[derive(Debug, Clone, Args)]
 pub struct ScenarioArgs {
-    /// Concurrent clients (tcp-upper, udp-daytime).
-    #[arg(long, default_value_t = 1)]
+    /// Concurrent clients (tcp-upper, udp-daytime, chat); at least 1.
+    #[arg(long, default_value_t = 1, value_parser = at_least_one)]
     pub clients: usize,
     /// File to send (file-transfer); generated when absent.
     #[arg(long, value_name = "FILE")]
@@ -26,11 +26,20 @@ impl ScenarioArgs {
     /// The scenario's parameters; everything not given keeps its default.
     pub fn params(&self) -> Params {
         Params {
-            clients: self.clients.max(1),
+            clients: self.clients,
             file: self.file.clone(),
             bytes: self.bytes,
             protocol: self.protocol,
             ..Params::default()
         }
+    }
+}
+
+/// A count of 1 or more: `--clients 0` would run nothing, so it is a usage error.
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
     }
 }

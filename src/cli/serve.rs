@@ -1,6 +1,7 @@
 //! `protolab serve SCENARIO`: only the server side, on any address, until Ctrl-C —
 //! so the lab runs across two machines, or against `nc` / `telnet` as the client.
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,7 +9,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use crate::capture::{LiveCapture, LiveConfig};
-use crate::scenario::{self, Listener, Params, ScenarioName, Transport};
+use crate::scenario::{self, Listener, LogSink, Params, ScenarioName, ServerReport, Transport};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -49,10 +50,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
-    // A stand-alone server serves until Ctrl-C, however many clients come.
+    // A stand-alone server serves until Ctrl-C, however many clients come, and
+    // prints its log as it goes: a user trying it with `nc` sees each connection.
     let params = Params {
         serve_forever: true,
         recv_dir: args.recv_dir.clone(),
+        log_sink: print_log(),
         ..Params::default()
     };
     let runtime = tokio::runtime::Runtime::new()?;
@@ -62,38 +65,51 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
                 .map_err(|e| bind_error(addr, e))?;
-            eprintln!("protolab: serving chat on {addr}; Ctrl-C to stop");
-            return super::chat_args::serve(listener, &args.chat).await;
+            eprintln!(
+                "protolab: serving chat on {}; Ctrl-C to stop",
+                listener.local_addr()?
+            );
+            super::chat_args::serve(listener, &args.chat, params.log_sink).await?;
+            return anyhow::Ok(true);
         }
-        let listener = match info.transport {
-            Transport::Tcp => Listener::Tcp(
-                tokio::net::TcpListener::bind(addr)
+        // The bound address, not the asked one: `--listen 127.0.0.1:0` picks a port.
+        let (listener, local) = match info.transport {
+            Transport::Tcp => {
+                let l = tokio::net::TcpListener::bind(addr)
                     .await
-                    .map_err(|e| bind_error(addr, e))?,
-            ),
-            Transport::Udp => Listener::Udp(
-                tokio::net::UdpSocket::bind(addr)
+                    .map_err(|e| bind_error(addr, e))?;
+                let local = l.local_addr()?;
+                (Listener::Tcp(l), local)
+            }
+            Transport::Udp => {
+                let s = tokio::net::UdpSocket::bind(addr)
                     .await
-                    .map_err(|e| bind_error(addr, e))?,
-            ),
+                    .map_err(|e| bind_error(addr, e))?;
+                let local = s.local_addr()?;
+                (Listener::Udp(s), local)
+            }
         };
         eprintln!(
-            "protolab: serving {} on {addr} ({}); Ctrl-C to stop",
+            "protolab: serving {} on {local} ({}); Ctrl-C to stop",
             info.id, info.teaches
         );
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let server = tokio::spawn({
+        let mut server = tokio::spawn({
             let params = params.clone();
             let name = args.scenario;
             async move { scenario::serve(name, listener, &params, stop_rx).await }
         });
-        tokio::signal::ctrl_c().await?;
-        let _ = stop_tx.send(true);
-        let report = server.await??;
-        for line in &report.log {
-            eprintln!("{line}");
-        }
-        anyhow::Ok(())
+        let (report, interrupted) = tokio::select! {
+            stop = tokio::signal::ctrl_c() => {
+                stop?;
+                let _ = stop_tx.send(true);
+                (server.await??, true)
+            }
+            // A one-shot scenario (time-wait) ends on its own: say what it saw now.
+            done = &mut server => (done??, false),
+        };
+        print_summary(&report);
+        anyhow::Ok(interrupted)
     });
     if let Some(capture) = capture {
         let stats = capture.stop()?;
@@ -107,8 +123,33 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             stats.dropped
         );
     }
-    result?;
-    Ok(ExitCode::from(130))
+    Ok(if result? {
+        ExitCode::from(130)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Prints each server log line on stdout as it happens.
+fn print_log() -> LogSink {
+    LogSink::new(|line| {
+        // A closed stdout (`serve … | head`) must not stop the server: ignore errors.
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
+    })
+}
+
+/// What the server saw, after it stopped: its notes and totals (the log lines
+/// were printed as they happened).
+fn print_summary(report: &ServerReport) {
+    for note in &report.notes {
+        eprintln!("note: {note}");
+    }
+    eprintln!(
+        "protolab: {} connections, {} bytes in, {} bytes out",
+        report.connections, report.bytes_in, report.bytes_out
+    );
 }
 
 fn bind_error(addr: SocketAddr, e: std::io::Error) -> anyhow::Error {

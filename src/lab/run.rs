@@ -31,7 +31,7 @@ use crate::timestamp::{utc_stamp, Seconds};
 pub struct RunConfig {
     pub scenario: ScenarioName,
     pub params: Params,
-    /// Server port; the scenario's default when `None`.
+    /// Server port; the scenario's default when `None`, a free port when 0.
     pub port: Option<u16>,
     /// Root for the capture and the report; `captures/` and `reports/` when `None`.
     pub out_dir: Option<PathBuf>,
@@ -153,7 +153,10 @@ fn now_ns() -> u64 {
 /// stops at once, still flushing the capture and writing what it has.
 pub fn run(config: &RunConfig, interrupted: &dyn Fn() -> bool) -> Result<RunOutcome, RunError> {
     let info = scenario::info(config.scenario);
-    let port = config.port.unwrap_or(info.default_port);
+    let port = match config.port.unwrap_or(info.default_port) {
+        0 => free_port(info.transport).map_err(|source| RunError::Bind { port: 0, source })?,
+        port => port,
+    };
     let started = now_ns();
     let run_id = format!("{}-{}", info.id, utc_stamp(started));
     let (capture_path, report_dir) = match &config.out_dir {
@@ -547,11 +550,29 @@ async fn run_scenario(
     match server_done {
         Ok(Some(Ok(Err(e)))) => return Err(Failure::Failed(format!("server: {e}"))),
         Ok(Some(Ok(Ok(server)))) => {
-            notes.extend(server.log.into_iter().map(|l| format!("server: {l}")))
+            // The log says what happened; the notes what the scenario observed
+            // (time-wait's re-bind attempts): both belong in the run's notes.
+            let lines = server.log.into_iter().chain(server.notes);
+            notes.extend(lines.map(|l| format!("server: {l}")))
         }
         _ => {}
     }
     Ok(notes)
+}
+
+/// A port nobody uses on 127.0.0.1 now, for `--port 0`.
+///
+/// The number must be known before the server binds: the capture filter and the
+/// kernel observers start first, on that port. So the kernel picks one for a socket
+/// that is closed at once (it never connected: no TIME_WAIT keeps it), and the
+/// server binds it again moments later. Should another program take it in between,
+/// the run stops with "port in use", as for any port.
+fn free_port(transport: Transport) -> std::io::Result<u16> {
+    let any = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+    Ok(match transport {
+        Transport::Tcp => std::net::TcpListener::bind(any)?.local_addr()?.port(),
+        Transport::Udp => std::net::UdpSocket::bind(any)?.local_addr()?.port(),
+    })
 }
 
 async fn bind(

@@ -50,6 +50,7 @@ pub async fn serve(
         .map_err(|e| ScenarioError::InvalidParams(e.to_string()))?;
     let config = ServerConfig {
         max_connections: params.limit(params.clients),
+        log_sink: params.log_sink.clone(),
         ..ServerConfig::default()
     };
     let report = server::run(listener, store, config, shutdown).await;

@@ -113,7 +113,7 @@ pub async fn serve(
     let protocol = params.protocol;
     let handler =
         handler(move |stream, peer, log| receive(stream, peer, log, Arc::clone(&dir), protocol));
-    Ok(serve_tcp(listener, params.limit(1), shutdown, Log::default(), handler).await)
+    Ok(serve_tcp(listener, params.limit(1), shutdown, params.log(), handler).await)
 }
 
 async fn receive(

@@ -47,7 +47,10 @@ pub async fn serve(
     params: &Params,
     mut shutdown: Shutdown,
 ) -> Result<ServerReport, ScenarioError> {
-    let tracker = Arc::new(Tracker::default());
+    let tracker = Arc::new(Tracker {
+        log: params.log(),
+        ..Tracker::default()
+    });
     let limit = params.limit(1);
     let listener = CountingListener {
         inner: listener,

@@ -303,6 +303,10 @@ pub struct Params {
     /// Keep serving until shutdown (`protolab serve`), instead of returning once the
     /// expected clients are done (`protolab run`). `time-wait` is always one-shot.
     pub serve_forever: bool,
+    /// Also gets each server log line as it happens (`protolab serve` prints them,
+    /// so a user trying the server with `nc` sees it work); the report keeps them
+    /// either way.
+    pub log_sink: LogSink,
 }
 
 impl Default for Params {
@@ -316,6 +320,7 @@ impl Default for Params {
             protocol: FileProtocol::Simple,
             recv_dir: PathBuf::from("received"),
             serve_forever: false,
+            log_sink: LogSink::default(),
         }
     }
 }
@@ -324,6 +329,11 @@ impl Params {
     /// How many connections (or UDP clients) a server waits for before it returns.
     fn limit(&self, n: usize) -> Option<usize> {
         (!self.serve_forever).then_some(n)
+    }
+
+    /// A fresh server log that also feeds [`Params::log_sink`].
+    pub(crate) fn log(&self) -> Log {
+        Log::new(self.log_sink.clone())
     }
 }
 
@@ -619,7 +629,7 @@ pub async fn serve(
             let session = handler(rst_abort::session);
             serve_one_session(listener.tcp(name)?, params, shutdown, session).await
         }
-        ScenarioName::TimeWait => time_wait::serve(listener.tcp(name)?, shutdown).await,
+        ScenarioName::TimeWait => time_wait::serve(listener.tcp(name)?, params, shutdown).await,
         ScenarioName::Chat => chat::serve(listener.tcp(name)?, params, shutdown).await,
     }
 }
@@ -670,15 +680,55 @@ pub const IO_TIMEOUT: Duration = Duration::from_secs(10);
 /// Most log lines a server keeps (a `serve_forever` server would otherwise grow without bound).
 const LOG_LIMIT: usize = 10_000;
 
+/// Where a server's log lines go as they happen, besides its report: nowhere by
+/// default (`protolab run` prints the log at its end), stdout for `protolab serve`.
+#[derive(Clone, Default)]
+pub struct LogSink(Option<Arc<LineFn>>);
+
+/// What a [`LogSink`] calls with each line.
+type LineFn = dyn Fn(&str) + Send + Sync;
+
+impl LogSink {
+    /// Hands every line to `f`, in the order the log keeps them.
+    pub fn new(f: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        LogSink(Some(Arc::new(f)))
+    }
+}
+
+impl fmt::Debug for LogSink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "LogSink(on)"
+        } else {
+            "LogSink(off)"
+        })
+    }
+}
+
 /// A server's event log, shared by its connection tasks.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct Log(Arc<Mutex<Vec<String>>>);
+pub(crate) struct Log {
+    lines: Arc<Mutex<Vec<String>>>,
+    sink: LogSink,
+}
 
 impl Log {
+    pub(crate) fn new(sink: LogSink) -> Self {
+        Log {
+            lines: Arc::default(),
+            sink,
+        }
+    }
+
     pub(crate) fn push(&self, line: impl Into<String>) {
         let line = line.into();
         tracing::info!("{line}");
-        let mut lines = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut lines = self.lines.lock().unwrap_or_else(|e| e.into_inner());
+        // Under the lock, so the sink sees the lines in the report's order even when
+        // several connection tasks log at once.
+        if let Some(sink) = &self.sink.0 {
+            sink(&line);
+        }
         if lines.len() < LOG_LIMIT {
             lines.push(line);
         } else if lines.len() == LOG_LIMIT {
@@ -687,7 +737,7 @@ impl Log {
     }
 
     pub(crate) fn take(&self) -> Vec<String> {
-        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
+        std::mem::take(&mut *self.lines.lock().unwrap_or_else(|e| e.into_inner()))
     }
 }
 
@@ -925,7 +975,7 @@ async fn serve_one_session(
     shutdown: Shutdown,
     session: Handler,
 ) -> Result<ServerReport, ScenarioError> {
-    Ok(serve_tcp(listener, params.limit(1), shutdown, Log::default(), session).await)
+    Ok(serve_tcp(listener, params.limit(1), shutdown, params.log(), session).await)
 }
 
 /// Reads the client's one-line request and writes `answer`: how the one-connection

@@ -35,7 +35,7 @@ pub async fn serve(
     shutdown: Shutdown,
 ) -> Result<ServerReport, ScenarioError> {
     let limit = params.limit(params.clients);
-    Ok(serve_tcp(listener, limit, shutdown, Log::default(), handler(session)).await)
+    Ok(serve_tcp(listener, limit, shutdown, params.log(), handler(session)).await)
 }
 
 /// One client's session: upper-case each line until EOF or `exit`.

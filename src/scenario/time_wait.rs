@@ -28,13 +28,14 @@ use nix::sys::socket::{getsockopt, sockopt};
 use tokio::net::{TcpListener, TcpSocket};
 
 use super::{
-    handler, serve_tcp, server_close, ClientReport, Expectation, Log, ScenarioError, ServerReport,
-    Shutdown,
+    handler, serve_tcp, server_close, ClientReport, Expectation, Params, ScenarioError,
+    ServerReport, Shutdown,
 };
 
 /// The server: one connection closed by the server first, then the re-bind attempts.
 pub async fn serve(
     listener: TcpListener,
+    params: &Params,
     shutdown: Shutdown,
 ) -> Result<ServerReport, ScenarioError> {
     let local = listener
@@ -47,7 +48,7 @@ pub async fn serve(
         listener,
         Some(1),
         shutdown,
-        Log::default(),
+        params.log(),
         handler(server_close::session),
     )
     .await;

@@ -22,7 +22,7 @@ use tokio::net::UdpSocket;
 use tokio::task::JoinSet;
 
 use super::{
-    run_clients, step, text, ClientReport, Expectation, Log, Params, ScenarioError, ServerReport,
+    run_clients, step, text, ClientReport, Expectation, Params, ScenarioError, ServerReport,
     Shutdown,
 };
 
@@ -39,7 +39,7 @@ pub async fn serve(
 ) -> Result<ServerReport, ScenarioError> {
     let socket = Arc::new(socket);
     let limit = params.limit(params.clients.saturating_mul(REQUESTS_PER_CLIENT as usize));
-    let log = Log::default();
+    let log = params.log();
     let mut report = ServerReport::default();
     let mut peers = std::collections::BTreeSet::new();
     let mut sends = JoinSet::new();
