@@ -275,6 +275,28 @@ fn zero_clients_is_a_usage_error() {
 }
 
 #[test]
+fn a_closed_pipe_ends_the_output_quietly() {
+    // `protolab scenarios | head -1`: the reader goes away; no panic, exit 0.
+    for args in [
+        &["scenarios"][..],
+        &["inspect", "captures/fast_retransmit.pcap"],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_protolab"))
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
+
+#[test]
 fn completions_are_generated() {
     let out = stdout_ok(&["completions", "bash"]);
     assert!(out.contains("protolab"));

@@ -1,5 +1,6 @@
 //! `protolab client SCENARIO`: only the client side, against any server address.
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
@@ -31,9 +32,11 @@ pub fn run(args: ClientArgs) -> anyhow::Result<ExitCode> {
         return runtime.block_on(args.chat.run(addr));
     }
     let report = runtime.block_on(scenario::client(args.scenario, addr, &params))?;
+    let mut out = std::io::stdout().lock();
     for reply in &report.replies {
-        println!("{reply}");
+        writeln!(out, "{reply}")?;
     }
+    drop(out);
     for note in &report.notes {
         eprintln!("note: {note}");
     }

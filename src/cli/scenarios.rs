@@ -1,27 +1,40 @@
 //! `protolab scenarios`: the scenarios and what each teaches.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Args;
 
+use crate::chart::Lang;
 use crate::scenario::{self, Transport};
 
 #[derive(Debug, Args)]
 pub struct ScenariosArgs {
-    /// 用中文说明 (explanations in Chinese).
-    #[arg(long)]
+    /// Language of the explanations (zh: 用中文说明), as for run, report and chart.
+    #[arg(long, value_enum, default_value_t = Lang::En)]
+    pub lang: Lang,
+    /// The same as `--lang zh` (kept for scripts written before --lang).
+    #[arg(long, hide = true)]
     pub zh: bool,
 }
 
 pub fn run(args: ScenariosArgs) -> anyhow::Result<ExitCode> {
+    // writeln, not println: `protolab scenarios | head -1` closes the pipe early,
+    // which must end the listing quietly rather than panic.
+    let mut out = std::io::stdout().lock();
     for s in scenario::all() {
         let transport = if s.transport == Transport::Tcp {
             "tcp"
         } else {
             "udp"
         };
-        let teaches = if args.zh { s.teaches_zh } else { s.teaches };
-        println!("{:<14} {transport} {:>5}  {teaches}", s.id, s.default_port);
+        let zh = args.zh || args.lang == Lang::Zh;
+        let teaches = if zh { s.teaches_zh } else { s.teaches };
+        writeln!(
+            out,
+            "{:<14} {transport} {:>5}  {teaches}",
+            s.id, s.default_port
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }
