@@ -9,12 +9,13 @@ use std::process::Command;
 
 use protolab::analyze::TcpState;
 use protolab::chart::{
-    load_capture, load_capture_with, render_png, render_svg, CaptureData, ChartError, ChartKind,
-    ChartOptions, Lang, LoadLimits,
+    load_capture, load_capture_with, render_png, render_svg, rtt_samples, CaptureData, ChartError,
+    ChartKind, ChartOptions, FrameRecord, Lang, LoadLimits, RttSample,
 };
 use protolab::lab::kernel_compare::{
     ConnectionComparison, EndpointComparison, KernelComparison, Row,
 };
+use protolab::timestamp::millis;
 
 /// The colour retransmissions are drawn in.
 const RETRANS: &str = "#D32F2F";
@@ -240,6 +241,61 @@ fn throughput_and_rtt_have_axes_and_legends() {
     assert!(r.contains("RTT (ms)") && r.contains("handshake RTT"));
 }
 
+/// The RTT chart's samples of the capture's first flow against `flows`' rtt_ms:
+/// the same count, minimum and maximum (one source of truth, the analyzer).
+fn assert_rtt_chart_agrees_with_flows(name: &str) -> [Vec<RttSample>; 2] {
+    let data = load(name);
+    let flow = data.default_flow().unwrap();
+    let stats = &data.flow(flow).unwrap().tcp.as_ref().unwrap().rtt_ms;
+    let samples = rtt_samples(data.flow_frames(flow));
+    let rtts: Vec<f64> = samples.iter().flatten().map(|s| millis(s.rtt_ns)).collect();
+    assert_eq!(rtts.len() as u64, stats.samples, "{name}: {samples:?}");
+    let min = rtts.iter().copied().reduce(f64::min);
+    let max = rtts.iter().copied().reduce(f64::max);
+    assert_eq!((min, max), (stats.min, stats.max), "{name}");
+    // The legend counts what is plotted.
+    let s = svg(&data, ChartKind::Rtt, flow);
+    for (acker, n) in ["server", "client"].iter().zip(&samples) {
+        let legend = format!("ACKed by the {acker}: {}", n.len());
+        assert!(s.contains(&legend), "{name}: no legend {legend:?}");
+    }
+    samples
+}
+
+#[test]
+fn rtt_chart_skips_zero_window_probes_like_flows() {
+    // Regression: the chart measured the probes' ~200/400 ms waits (10 samples where
+    // flows and tshark count 7).
+    let [client, server] = assert_rtt_chart_agrees_with_flows("zero_window.pcap");
+    assert_eq!((client.len(), server.len()), (5, 2));
+    assert!(
+        client.iter().chain(&server).all(|s| s.rtt_ns <= 1_000_000),
+        "{client:?} {server:?}"
+    );
+}
+
+#[test]
+fn rtt_chart_of_plain_data_agrees_with_flows() {
+    let [client, server] = assert_rtt_chart_agrees_with_flows("handshake_data_client_close.pcap");
+    assert!(!client.is_empty() && !server.is_empty());
+    // Each sample sits at the time its data was sent, before the ACK that measured it.
+    let data = load("handshake_data_client_close.pcap");
+    let acks: Vec<&FrameRecord> = data
+        .flow_frames(1)
+        .iter()
+        .filter(|r| r.analysis.rtt_ns.is_some())
+        .collect();
+    assert_eq!(acks.len(), client.len() + server.len());
+    for r in acks {
+        let sent = r.packet.ts_ns - r.analysis.rtt_ns.unwrap();
+        assert!(
+            data.flow_frames(1).iter().any(|d| d.packet.ts_ns == sent),
+            "frame {}: no frame was sent at {sent}",
+            r.packet.frame
+        );
+    }
+}
+
 #[test]
 fn udp_stream_draws_throughput_but_not_states() {
     let data = load("udp_exchange.pcap");
@@ -374,9 +430,48 @@ fn png_has_the_signature_and_the_requested_size() {
 fn a_damaged_file_still_charts_the_frames_before_the_damage() {
     let data = load("truncated_file.pcap");
     assert!(data.total_frames > 0);
+    let damage = data.damage.as_ref().expect("the damage is recorded");
+    assert_eq!((damage.after_frame, damage.truncated), (5, true));
     if let Some(flow) = data.default_flow() {
         svg(&data, ChartKind::Ladder, flow);
     }
+}
+
+#[test]
+fn chart_of_a_truncated_file_is_written_then_exits_2_with_one_plain_line() {
+    // Regression: the chart exited 0 and the truncation showed only as a tracing
+    // line with colour codes and the file name twice.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("ladder.svg");
+    // Trace level makes the state machine log, so the subscriber's own lines are
+    // checked for colour codes too.
+    let o = Command::new(env!("CARGO_BIN_EXE_protolab"))
+        .args([
+            "chart",
+            "captures/truncated_file.pcap",
+            "--kind",
+            "ladder",
+            "-o",
+        ])
+        .arg(&out)
+        .env("PROTOLAB_LOG", "protolab=trace")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let svg = std::fs::read_to_string(&out).unwrap();
+    assert!(svg.contains("ESTABLISHED"), "the whole frames are drawn");
+    assert!(!o.stderr.contains(&0x1b), "no ANSI escape on a pipe");
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert!(err.contains(" => "), "the trace lines were logged: {err}");
+    let last = err.lines().last().unwrap();
+    assert!(
+        last.starts_with("protolab: captures/truncated_file.pcap is truncated")
+            && last.contains("after frame 5")
+            && last.contains(&format!("chart {}", out.display())),
+        "{err}"
+    );
+    assert_eq!(last.matches("truncated_file.pcap").count(), 1, "{last}");
 }
 
 #[test]

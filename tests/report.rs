@@ -254,18 +254,23 @@ fn protolab(args: &[&str]) -> std::process::Output {
         .expect("run protolab")
 }
 
+/// `protolab report CAPTURE -o OUT --lang LANG`.
+fn report_cli(capture: &str, out: &Path, lang: &str) -> std::process::Output {
+    protolab(&[
+        "report",
+        capture,
+        "-o",
+        out.to_str().unwrap(),
+        "--lang",
+        lang,
+    ])
+}
+
 #[test]
 fn cli_writes_the_report_and_exits_2_on_a_missing_file() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("r");
-    let o = protolab(&[
-        "report",
-        "captures/fast_retransmit.pcap",
-        "-o",
-        out.to_str().unwrap(),
-        "--lang",
-        "zh",
-    ]);
+    let o = report_cli("captures/fast_retransmit.pcap", &out, "zh");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(md.contains("## 概要"));
@@ -274,6 +279,50 @@ fn cli_writes_the_report_and_exits_2_on_a_missing_file() {
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("no_such_file.pcap"), "{err}");
+}
+
+#[test]
+fn report_of_a_truncated_file_is_written_says_so_at_the_top_and_exits_2() {
+    // Regression: the report exited 0 and did not say it covered only part of the file.
+    let dir = tempfile::tempdir().unwrap();
+    for (lang, note) in [
+        (
+            "en",
+            "The capture was truncated after frame 5 (its last record is cut short): this report covers the 5 whole frames before the cut.",
+        ),
+        (
+            "zh",
+            "抓包文件在第 5 帧之后被截断（最后一条记录不完整）：本报告只涵盖截断之前的 5 个完整帧。",
+        ),
+    ] {
+        let out = dir.path().join(lang);
+        let o = report_cli("captures/truncated_file.pcap", &out, lang);
+        assert_eq!(o.status.code(), Some(2), "{lang}");
+        assert!(!o.stderr.contains(&0x1b), "no ANSI escape on a pipe");
+        let err = String::from_utf8(o.stderr).unwrap();
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.starts_with("protolab: captures/truncated_file.pcap is truncated")
+                && err.contains(&format!("the report in {}", out.display())),
+            "{err}"
+        );
+        assert_eq!(err.matches("truncated_file.pcap").count(), 1, "{err}");
+        for file in ["index.html", "report.md", "report.json"] {
+            assert!(out.join(file).is_file(), "{lang}: {file} written");
+        }
+        assert!(out.join("charts").read_dir().unwrap().next().is_some());
+        // Near the top: right under the title, before the summary.
+        let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+        let top: Vec<&str> = md.lines().take(3).collect();
+        assert!(top[2].contains(note), "{lang}: {top:?}");
+        let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+        let at = html.find(note).expect("the note in the HTML report");
+        assert!(at < html.find("id=\"summary\"").unwrap());
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+        assert_eq!(json["summary"]["damage"]["after_frame"], 5);
+        assert_eq!(json["summary"]["frames"], 5);
+    }
 }
 
 // ---- in a real browser -------------------------------------------------------

@@ -200,6 +200,12 @@ pub struct FrameAnalysis {
     pub flags: AnalysisFlags,
     /// For a duplicate ACK: how many duplicates of this ACK so far (Wireshark's "#n").
     pub dup_ack_count: u32,
+    /// Wireshark's `tcp.analysis.ack_rtt`: on an ACK that yields an RTT sample, the time
+    /// since the data it acknowledges was sent. That data is the peer's (the other side
+    /// from `sender`), sent at this frame's time minus the sample. Retransmitted data
+    /// (Karn's rule) and zero-window probes yield none. The flow's RTT statistics are
+    /// these samples, so every output that shows RTT agrees with `flows`.
+    pub rtt_ns: Option<u64>,
     /// State changes this frame caused (or, for a SYN seen earlier, confirmed).
     pub transitions: ArrayVec<Transition, 6>,
 }
@@ -213,6 +219,36 @@ impl FrameAnalysis {
         self.rel_ack = None;
         self.flags = AnalysisFlags::default();
         self.dup_ack_count = 0;
+        self.rtt_ns = None;
         self.transitions.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reset_clears_every_field() {
+        let mut a = FrameAnalysis {
+            flow: Some(1),
+            sender: Some(Role::Server),
+            rel_seq: Some(1),
+            rel_ack: Some(2001),
+            flags: AnalysisFlags(AnalysisFlags::DUPLICATE_ACK),
+            dup_ack_count: 2,
+            rtt_ns: Some(1_000_000),
+            transitions: ArrayVec::new(),
+        };
+        a.transitions.push(Transition {
+            endpoint: Role::Client,
+            frame: 6,
+            ts_ns: 0,
+            from: TcpState::Established,
+            to: TcpState::FinWait1,
+            why: Why::SentFin,
+        });
+        a.reset();
+        assert_eq!(a, FrameAnalysis::default());
     }
 }

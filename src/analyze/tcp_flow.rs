@@ -240,6 +240,7 @@ impl TcpFlow {
             out.rel_ack = if f.ack() { rev.relative(tcp.ack) } else { None };
             out.flags = verdict.flags;
             out.dup_ack_count = verdict.dup_ack_count;
+            out.rtt_ns = verdict.rtt_ns;
             self.counters.count(verdict.flags);
             if let Some(rtt) = verdict.rtt_ns {
                 self.rtt.add(rtt);

@@ -119,6 +119,12 @@ pub fn load_close_up(path: &Path, last: u64) -> Result<CaptureData, ChartError> 
             max_bytes: 0,
         },
     )
+    .inspect(|data| {
+        // The close-up is still drawn from the whole frames; the compare report goes on.
+        if let Some(d) = &data.damage {
+            tracing::warn!("{}", d.message);
+        }
+    })
 }
 
 /// "5%" — loss levels as the x axis and the text name them.

@@ -9,8 +9,10 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::path::Path;
 
+use serde::Serialize;
+
 use crate::analyze::{FlowSummary, FrameAnalysis};
-use crate::capture::FileReader;
+use crate::capture::{CaptureError, FileReader};
 use crate::decode::Packet;
 use crate::replay::{replay, Next};
 
@@ -42,6 +44,39 @@ pub struct CaptureData {
     pub folded: BTreeMap<u64, u64>,
     /// Where, in `frames[flow]`, the folded frames were taken out (the head's length).
     pub fold_at: BTreeMap<u64, usize>,
+    /// Set when the file ended in damage: everything above covers only the whole
+    /// frames before it, and the caller must say so (the CLI exits 2).
+    pub damage: Option<Damage>,
+}
+
+/// How a damaged capture ended: after which frame, and the reader's own words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Damage {
+    /// The last whole frame (all `after_frame` frames before the damage were read).
+    pub after_frame: u64,
+    /// Cut short (a writer killed mid-record) rather than corrupt.
+    pub truncated: bool,
+    /// The reader's error, naming the file.
+    pub message: String,
+}
+
+impl Damage {
+    fn new(error: &CaptureError, frames_read: u64) -> Self {
+        Damage {
+            after_frame: frames_read,
+            truncated: matches!(error, CaptureError::Truncated { .. }),
+            message: error.to_string(),
+        }
+    }
+
+    /// The one line a command prints after writing `what` (say, "chart x.svg") from
+    /// the whole frames: the reader's words, then what they mean for the output.
+    pub fn after_writing(&self, what: &str) -> String {
+        format!(
+            "{}; {what} covers those {} frames only",
+            self.message, self.after_frame
+        )
+    }
 }
 
 impl CaptureData {
@@ -175,10 +210,11 @@ pub fn load_capture_with(path: &Path, limits: LoadLimits) -> Result<CaptureData,
     )?;
     flows.extend(replayed.analyzer.finish());
     flows.sort_by_key(|f| f.flow);
-    if let Some(e) = replayed.error {
-        // Every whole frame before the damage was read: chart those, but say so.
-        tracing::warn!("{}: {e}", path.display());
-    }
+    // Every whole frame before the damage was read: chart those; the caller says so.
+    let damage = replayed
+        .error
+        .as_ref()
+        .map(|e| Damage::new(e, replayed.frames));
     let mut fold_at = BTreeMap::new();
     let frames = kept
         .into_iter()
@@ -200,5 +236,6 @@ pub fn load_capture_with(path: &Path, limits: LoadLimits) -> Result<CaptureData,
         total_frames: replayed.frames,
         folded,
         fold_at,
+        damage,
     })
 }

@@ -25,7 +25,8 @@ use std::sync::Once;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-pub use data::{load_capture, load_capture_with, CaptureData, FrameRecord, LoadLimits};
+pub use data::{load_capture, load_capture_with, CaptureData, Damage, FrameRecord, LoadLimits};
+pub use throughput::{rtt_samples, RttSample};
 
 use crate::analyze::FlowSummary;
 use crate::lab::kernel_compare::KernelComparison;

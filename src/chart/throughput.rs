@@ -2,8 +2,8 @@
 //!
 //! Throughput counts every byte on the wire; goodput only the payload bytes seen
 //! for the first time (retransmissions excluded), per interval, in each direction.
-//! RTT samples are taken from data to the first ACK covering it, skipping
-//! retransmitted data (Karn's rule).
+//! RTT samples are the analyzer's ([`FrameAnalysis::rtt_ns`](crate::analyze::FrameAnalysis::rtt_ns),
+//! Wireshark's rules): the chart only places them, it never measures RTT itself.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -177,42 +177,28 @@ pub fn draw_throughput<DB: DrawingBackend>(
     )
 }
 
-/// RTT samples: (time of the data segment, RTT), per direction of the data.
-pub fn rtt_samples(frames: &[super::FrameRecord]) -> [Vec<(u64, u64)>; 2] {
-    let mut out: [Vec<(u64, u64)>; 2] = [Vec::new(), Vec::new()];
-    // Outstanding data per sender: (end of segment, time sent).
-    let mut pending: [Vec<(u32, u64)>; 2] = [Vec::new(), Vec::new()];
+/// One RTT sample as the chart plots it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RttSample {
+    /// When the acknowledged data was sent (the x position).
+    pub sent_ns: u64,
+    pub rtt_ns: u64,
+}
+
+/// The analyzer's RTT samples among `frames`, per direction of the data (0: the
+/// client's data, ACKed by the server; 1: the server's). The analyzer puts each sample
+/// on the ACK that yields it, so the chart counts exactly what `flows` counts.
+pub fn rtt_samples(frames: &[super::FrameRecord]) -> [Vec<RttSample>; 2] {
+    let mut out: [Vec<RttSample>; 2] = [Vec::new(), Vec::new()];
     for r in frames {
-        let (Some(tcp), Some(who)) = (r.packet.tcp(), r.analysis.sender) else {
+        let (Some(rtt_ns), Some(acker)) = (r.analysis.rtt_ns, r.analysis.sender) else {
             continue;
         };
-        let me = usize::from(who == Role::Server);
-        let peer = 1 - me;
-        if tcp.flags.ack() {
-            if let Some(ack) = r.analysis.rel_ack {
-                pending[peer].retain(|&(end, sent)| {
-                    if ack.wrapping_sub(end) as i32 >= 0 {
-                        out[peer].push((sent, r.packet.ts_ns.saturating_sub(sent)));
-                        false
-                    } else {
-                        true
-                    }
-                });
-            }
-        }
-        let len = tcp.len + u32::from(tcp.flags.syn()) + u32::from(tcp.flags.fin());
-        let Some(seq) = r.analysis.rel_seq else {
-            continue;
-        };
-        if len == 0 {
-            continue;
-        }
-        if r.analysis.flags.is_retransmission() {
-            // Karn: an ACK after a retransmission cannot say which copy it answers.
-            pending[me].retain(|&(end, _)| (end.wrapping_sub(seq) as i32) <= 0);
-        } else {
-            pending[me].push((seq.wrapping_add(len), r.packet.ts_ns));
-        }
+        // The ACK's sender measured the peer's data.
+        out[usize::from(acker.peer() == Role::Server)].push(RttSample {
+            sent_ns: r.packet.ts_ns.saturating_sub(rtt_ns),
+            rtt_ns,
+        });
     }
     out
 }
@@ -230,7 +216,7 @@ pub fn draw_rtt<DB: DrawingBackend>(
     let y_max = samples
         .iter()
         .flatten()
-        .map(|&(_, r)| ms(r))
+        .map(|s| ms(s.rtt_ns))
         .fold(0.001, f64::max)
         * 1.2;
     let x_max = (end - start) as f64 / 1e9 * ufac * 1.05;
@@ -288,7 +274,7 @@ pub fn draw_rtt<DB: DrawingBackend>(
             .draw_series(
                 samples[dir]
                     .iter()
-                    .map(|&(ts, r)| Circle::new((rel(ts), ms(r)), 4, color.filled())),
+                    .map(|s| Circle::new((rel(s.sent_ns), ms(s.rtt_ns)), 4, color.filled())),
             )
             .map_err(draw_err)?
             .label(label)

@@ -98,5 +98,9 @@ pub fn run(args: ChartArgs) -> anyhow::Result<ExitCode> {
     })?;
     std::fs::write(&args.output, bytes)
         .with_context(|| format!("writing {}", args.output.display()))?;
+    // Like inspect and flows: the whole frames are shown, then the damage is an error.
+    if let Some(d) = &data.damage {
+        bail!(d.after_writing(&format!("chart {}", args.output.display())));
+    }
     Ok(ExitCode::SUCCESS)
 }

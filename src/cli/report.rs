@@ -46,5 +46,10 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     println!("{}", files.index_html.display());
     println!("{}", files.report_md.display());
     println!("{}", files.report_json.display());
+    // Like inspect and flows: the whole frames are reported (report.md says so at
+    // the top), then the damage is an error.
+    if let Some(d) = &input.data.damage {
+        anyhow::bail!(d.after_writing(&format!("the report in {}", out.display())));
+    }
     Ok(ExitCode::SUCCESS)
 }

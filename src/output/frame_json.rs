@@ -5,7 +5,7 @@ use serde::Serialize;
 use crate::analyze::{AnalysisFlags, FrameAnalysis, Transition};
 use crate::decode::{ArpInfo, EthInfo, IcmpInfo, IpInfo, Packet, TcpInfo, Transport, UdpInfo};
 use crate::dissect::chat::ChatApp;
-use crate::timestamp::Seconds;
+use crate::timestamp::{millis, Seconds};
 
 #[derive(Serialize)]
 struct TcpJson<'a> {
@@ -43,6 +43,9 @@ struct FrameJson<'a> {
     analysis: AnalysisFlags,
     #[serde(skip_serializing_if = "Option::is_none")]
     dup_ack: Option<u32>,
+    /// Wireshark's `tcp.analysis.ack_rtt`, in ms as `flows` gives RTTs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ack_rtt_ms: Option<f64>,
     #[serde(skip_serializing_if = "<[Transition]>::is_empty")]
     transitions: &'a [Transition],
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -94,6 +97,7 @@ pub fn write_frame_json_app(
         flow: a.flow,
         analysis: a.flags,
         dup_ack: (a.dup_ack_count > 0).then_some(a.dup_ack_count),
+        ack_rtt_ms: a.rtt_ns.map(millis),
         transitions: &a.transitions,
         error: p.error.as_ref().map(ToString::to_string),
     };

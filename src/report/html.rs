@@ -7,6 +7,7 @@ use std::fmt::Write;
 
 use super::input::ReportInput;
 use super::model::{layers_chart, link_layer_chart, Connection, Phase, Report};
+use super::notices;
 use super::player;
 use super::text::{self, text, Text};
 use crate::chart::Lang;
@@ -85,6 +86,7 @@ tr.bad td{background:#fde2e2}
 .ladder .seg.current text.lbl{fill:#d10068;font-weight:bold}
 .ladder .seg.past{opacity:.55}
 footer{margin-top:2rem;color:#777;font-size:.85rem}
+.damage{background:#fde2e2;border-left:4px solid #d62828;padding:.5rem .8rem}
 "#;
 
 const SCRIPT: &str = r#"
@@ -369,6 +371,15 @@ pub fn render_html(
         esc(&s.capture_name)
     );
     let _ = write!(out, "<h1>{}: {}</h1>", esc(t.title), esc(&s.capture_name));
+    if let Some(d) = &s.damage {
+        // Before anything else: every number below is of the whole frames only.
+        let _ = write!(
+            out,
+            "<p class=\"damage\"><b>{}</b> {}</p>",
+            esc(t.warning),
+            esc(&notices::damage(d, lang))
+        );
+    }
 
     let _ = write!(
         out,

@@ -3,6 +3,7 @@
 use std::fmt::Write;
 
 use super::model::{layers_chart, link_layer_chart, Connection, Phase, Report};
+use super::notices;
 use super::text::{self, text, Text};
 use crate::chart::Lang;
 
@@ -124,6 +125,10 @@ pub fn render_markdown(r: &Report, lang: Lang) -> String {
     let s = &r.summary;
     let mut out = String::new();
     let _ = writeln!(out, "# {}: {}\n", t.title, s.capture_name);
+    if let Some(d) = &s.damage {
+        // Before anything else: every number below is of the whole frames only.
+        let _ = writeln!(out, "> **{}** {}\n", t.warning, notices::damage(d, lang));
+    }
 
     let _ = writeln!(out, "## {}\n", t.summary);
     let _ = writeln!(out, "### {}\n", t.what_was_run);

@@ -9,7 +9,7 @@ use super::input::ReportInput;
 use super::text::{self, text};
 use super::{notices, MAX_DETAILED_FLOWS};
 use crate::analyze::{FlowSummary, PerRole, TcpState, Why};
-use crate::chart::{FrameRecord, Lang};
+use crate::chart::{Damage, FrameRecord, Lang};
 use crate::decode::TcpFlags;
 use crate::lab::kernel_compare::KernelComparison;
 use crate::timestamp::Seconds;
@@ -52,6 +52,9 @@ pub struct Summary {
     pub other_frames: usize,
     pub first_ts: Seconds,
     pub duration: Seconds,
+    /// Set when the capture ends in damage: the report covers the whole frames before it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub damage: Option<Damage>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub run: Option<RunSummary>,
     /// Shell commands that reproduce the experiment and this report.
@@ -478,6 +481,7 @@ pub fn build_report(input: &ReportInput, lang: Lang) -> Report {
         other_frames: data.other.len(),
         first_ts: Seconds(first_ts),
         duration: Seconds(last_ts.saturating_sub(first_ts)),
+        damage: data.damage.clone(),
         run: input.run.as_ref().map(|r| RunSummary {
             run_id: r.run_id.clone(),
             scenario: r.scenario.clone(),

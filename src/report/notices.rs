@@ -6,10 +6,30 @@ use super::input::ReportInput;
 use super::model::{payload_len, Connection, Report};
 use super::text;
 use crate::analyze::{AnalysisFlags, Role, TcpState, Why};
-use crate::chart::{FrameRecord, Lang};
+use crate::chart::{Damage, FrameRecord, Lang};
 
 fn ms(ns: f64) -> String {
     format!("{:.3}", ns)
+}
+
+/// The warning at the top of a report of a damaged capture: where it ends, and that
+/// the report covers only the whole frames before that.
+pub fn damage(d: &Damage, lang: Lang) -> String {
+    let n = d.after_frame;
+    match (lang, d.truncated) {
+        (Lang::En, true) => format!(
+            "The capture was truncated after frame {n} (its last record is cut short): this report covers the {n} whole frames before the cut."
+        ),
+        (Lang::En, false) => format!(
+            "The capture is damaged after frame {n}: this report covers the {n} whole frames before the damage."
+        ),
+        (Lang::Zh, true) => format!(
+            "抓包文件在第 {n} 帧之后被截断（最后一条记录不完整）：本报告只涵盖截断之前的 {n} 个完整帧。"
+        ),
+        (Lang::Zh, false) => {
+            format!("抓包文件在第 {n} 帧之后已损坏：本报告只涵盖损坏之前的 {n} 个完整帧。")
+        }
+    }
 }
 
 fn handshake(c: &Connection, rtt_ms: Option<f64>, lang: Lang) -> Option<String> {

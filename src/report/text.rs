@@ -31,6 +31,8 @@ pub struct Text {
     pub expectation_met: &'static str,
     pub expectation_failed: &'static str,
     pub notes: &'static str,
+    /// Label of the damaged-capture warning at the top.
+    pub warning: &'static str,
     pub layers: &'static str,
     /// `{frame}` is replaced by the frame number.
     pub layers_intro: &'static str,
@@ -115,6 +117,7 @@ pub const EN: Text = Text {
     expectation_met: "met",
     expectation_failed: "not met",
     notes: "Notes",
+    warning: "Warning:",
     layers: "The layers of one packet",
     layers_intro:
         "Encapsulation: each layer wraps the one above it. The picture shows frame {frame}.",
@@ -199,6 +202,7 @@ pub const ZH: Text = Text {
     expectation_met: "符合",
     expectation_failed: "不符合",
     notes: "备注",
+    warning: "注意：",
     layers: "一个数据包的各层（封装与解封装）",
     layers_intro: "封装：每一层把上一层包在里面。下图是第 {frame} 帧。",
     link_layer: "链路层：ARP 与邻居发现",
