@@ -228,6 +228,11 @@ fn bad_inputs_exit_2_with_a_message_that_says_what_to_do() {
     let usage = protolab(&["inspect"]);
     assert_eq!(usage.status.code(), Some(2));
 
+    // report reads its capture more than once: it asks for a file, not stdin.
+    let stdin = protolab(&["report", "-"]);
+    assert_eq!(stdin.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&stdin.stderr).contains("not standard input"));
+
     // The OS error is said once, not once by us and again by its cause.
     let err = String::from_utf8_lossy(&missing.stderr);
     assert_eq!(err.matches("os error 2").count(), 1, "{err}");

@@ -12,7 +12,7 @@ use crate::chart::{
 
 #[derive(Debug, Args)]
 pub struct ChartArgs {
-    /// A pcap or pcapng file.
+    /// A pcap or pcapng file; `-` reads standard input (`tcpdump -w - | protolab …`).
     pub file: PathBuf,
     /// Which picture to draw.
     #[arg(long, value_enum)]

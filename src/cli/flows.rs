@@ -20,7 +20,7 @@ pub enum Proto {
 
 #[derive(Debug, Args)]
 pub struct FlowsArgs {
-    /// A pcap or pcapng file.
+    /// A pcap or pcapng file; `-` reads standard input (`tcpdump -w - | protolab …`).
     pub file: PathBuf,
     /// One JSON object per flow (NDJSON); the fields are in docs/json.md.
     #[arg(long)]

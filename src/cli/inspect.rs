@@ -13,7 +13,8 @@ use crate::replay::{replay, Next};
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// A pcap or pcapng file (tcpdump, Wireshark, dumpcap, protolab).
+    /// A pcap or pcapng file (tcpdump, Wireshark, dumpcap, protolab); `-` reads
+    /// standard input (`tcpdump -w - | protolab inspect -`).
     pub file: PathBuf,
     /// One JSON object per frame (NDJSON); the fields are in docs/json.md.
     #[arg(long)]

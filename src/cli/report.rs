@@ -1,5 +1,6 @@
 //! `protolab report FILE|RUN_DIR [-o DIR] [--lang en|zh]`: the full lab report.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -37,15 +38,24 @@ pub fn default_out_dir(input: &ReportInput) -> PathBuf {
 }
 
 pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
+    // The report hashes the capture and reads it more than once: it needs a file.
+    if args.input.as_os_str() == "-" {
+        anyhow::bail!(
+            "report needs a capture file or a run folder, not standard input: \
+             save the stream first (`tcpdump -w FILE`), then `protolab report FILE`"
+        );
+    }
     let input = load_input(&args.input)?;
     let out = args.out.clone().unwrap_or_else(|| default_out_dir(&input));
     let files = write_report(&input, &out, args.lang)?;
     for e in &files.chart_errors {
         eprintln!("protolab: warning: chart not drawn: {e}");
     }
-    println!("{}", files.index_html.display());
-    println!("{}", files.report_md.display());
-    println!("{}", files.report_json.display());
+    let mut stdout = std::io::stdout().lock();
+    for file in [&files.index_html, &files.report_md, &files.report_json] {
+        writeln!(stdout, "{}", file.display())?;
+    }
+    drop(stdout);
     // Like inspect and flows: the whole frames are reported (report.md says so at
     // the top), then the damage is an error.
     if let Some(d) = &input.data.damage {
