@@ -69,9 +69,10 @@ pub async fn serve(
     let (spec, store, config) = args.open().await?;
     let config = ServerConfig { log_sink, ..config };
     eprintln!("protolab: chat store: {spec}");
+    let mut interrupt = super::interrupt_signal()?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let server = tokio::spawn(crate::chat::server::run(listener, store, config, stop_rx));
-    tokio::signal::ctrl_c().await?;
+    interrupt.recv().await;
     let _ = stop_tx.send(true);
     eprintln!("{}", totals(&server.await?));
     Ok(())

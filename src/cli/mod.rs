@@ -102,6 +102,13 @@ pub fn run() -> ExitCode {
     }
 }
 
+/// Ctrl-C (SIGINT) for a server, registered now, before the server can take a
+/// connection: `tokio::signal::ctrl_c()` registers only when first polled, and a
+/// Ctrl-C before that would kill the process without its summary.
+fn interrupt_signal() -> std::io::Result<tokio::signal::unix::Signal> {
+    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+}
+
 /// The error and its causes, as `{:#}` would print them, but without a cause whose
 /// text the message before it already says (most of our messages quote their OS
 /// error: "cannot open X: No such file or directory (os error 2)").

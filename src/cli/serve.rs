@@ -89,6 +89,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 (Listener::Udp(s), local)
             }
         };
+        let mut interrupt = super::interrupt_signal()?;
         eprintln!(
             "protolab: serving {} on {local} ({}); Ctrl-C to stop",
             info.id, info.teaches
@@ -100,8 +101,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             async move { scenario::serve(name, listener, &params, stop_rx).await }
         });
         let (report, interrupted) = tokio::select! {
-            stop = tokio::signal::ctrl_c() => {
-                stop?;
+            _ = interrupt.recv() => {
                 let _ = stop_tx.send(true);
                 (server.await??, true)
             }
