@@ -270,13 +270,24 @@ fn a_capture_cut_in_its_header_or_claiming_a_giant_record_is_named_so() {
 
 /// Bug: `--clients 0` silently ran one client.
 #[test]
-fn zero_clients_is_a_usage_error() {
+fn zero_clients_and_a_capture_on_port_0_are_usage_errors() {
     for command in ["run", "client"] {
         let out = protolab(&[command, "tcp-upper", "--clients", "0"]);
         assert_eq!(out.status.code(), Some(2), "{command}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("--clients"), "{command}: {err}");
     }
+    // A capture filter cannot name a port the kernel has not picked yet.
+    let out = protolab(&[
+        "serve",
+        "tcp-upper",
+        "--listen",
+        "127.0.0.1:0",
+        "--capture",
+        "never-written.pcap",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--capture needs a fixed port"));
 }
 
 #[test]

@@ -36,6 +36,14 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let addr = args
         .listen
         .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], info.default_port)));
+    // The capture filter is set before the server binds, so it needs the port.
+    if args.capture.is_some() && addr.port() == 0 {
+        anyhow::bail!(
+            "--capture needs a fixed port to filter on: give --listen one \
+             (e.g. --listen 127.0.0.1:{})",
+            info.default_port
+        );
+    }
     let capture = match &args.capture {
         Some(path) => {
             let proto = if info.transport == Transport::Tcp {
