@@ -4,15 +4,9 @@
 
 mod common;
 
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn protolab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_protolab"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("run protolab")
-}
+use common::protolab;
 
 /// Compares `actual` with the golden file, printing both in full on mismatch.
 fn assert_golden(name: &str, actual: &str) {

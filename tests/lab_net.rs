@@ -81,10 +81,7 @@ fn lab_clean_removes_what_a_killed_run_left() {
     // A run killed with SIGKILL never runs its destructors.
     std::mem::forget(net);
     assert!(netns_list().contains(&c));
-    let out = Command::new(env!("CARGO_BIN_EXE_protolab"))
-        .args(["lab", "clean"])
-        .output()
-        .unwrap();
+    let out = common::protolab(&["lab", "clean"]);
     assert!(
         out.status.success(),
         "{}",

@@ -204,10 +204,7 @@ fn sigkill_leftovers_are_removed_by_lab_clean() {
         !netns::leftovers().is_empty(),
         "SIGKILL leaves the namespaces behind"
     );
-    let out = Command::new(env!("CARGO_BIN_EXE_protolab"))
-        .args(["lab", "clean"])
-        .output()
-        .unwrap();
+    let out = common::protolab(&["lab", "clean"]);
     assert!(
         out.status.success(),
         "{}",

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::protolab;
 use protolab::chart::Lang;
 use protolab::report::{load_input, render_report, write_report};
 
@@ -245,14 +246,6 @@ fn a_run_folder_brings_its_command_and_the_kernel_comparison() {
 }
 
 // ---- the command line ------------------------------------------------------
-
-fn protolab(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_protolab"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("run protolab")
-}
 
 /// `protolab report CAPTURE -o OUT --lang LANG`.
 fn report_cli(capture: &str, out: &Path, lang: &str) -> std::process::Output {

@@ -7,7 +7,7 @@ mod common;
 
 use common::replay_fixture;
 use protolab::analyze::{Analyzer, FlowSummary, ProbeHeader};
-use protolab::capture::{FileReader, LinkType, RawFrame};
+use protolab::capture::{FileReader, RawFrame};
 use protolab::decode::decode;
 use serde_json::Value;
 
@@ -36,16 +36,6 @@ fn arrivals() -> Vec<(u64, u64)> {
     }
     v.sort();
     v
-}
-
-fn empty_frame() -> RawFrame {
-    RawFrame {
-        number: 0,
-        ts_ns: 0,
-        linktype: LinkType::ETHERNET,
-        orig_len: 0,
-        bytes: Vec::new(),
-    }
 }
 
 fn only_flow_json(name: &str) -> (FlowSummary, Value) {
@@ -107,7 +97,7 @@ fn non_probe_payloads_are_rejected() {
 fn fixture_is_what_the_generator_describes() {
     let r = replay_fixture("udp_probe_loss.pcap");
     let mut reader = FileReader::open(common::capture("udp_probe_loss.pcap")).unwrap();
-    let mut frame = empty_frame();
+    let mut frame = RawFrame::empty();
     let mut seen = Vec::new();
     while reader.read_next(&mut frame).unwrap() {
         let p = decode(&frame);
@@ -197,7 +187,7 @@ fn plain_udp_has_no_probe_fields() {
 #[test]
 fn process_without_bytes_sees_no_probes() {
     let mut reader = FileReader::open(common::capture("udp_probe_loss.pcap")).unwrap();
-    let mut frame = empty_frame();
+    let mut frame = RawFrame::empty();
     let mut without = Analyzer::new();
     let mut with = Analyzer::new();
     while reader.read_next(&mut frame).unwrap() {
@@ -218,7 +208,7 @@ fn probes_both_ways_are_reported_per_direction() {
     // builder, so reuse a fixture frame and only move the payload range around.
     let mut reader = FileReader::open(common::capture("udp_exchange.pcap")).unwrap();
     let mut frames = Vec::new();
-    let mut frame = empty_frame();
+    let mut frame = RawFrame::empty();
     while reader.read_next(&mut frame).unwrap() {
         frames.push(decode(&frame));
     }

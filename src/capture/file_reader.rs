@@ -395,17 +395,7 @@ impl FileReader {
         let result = match self.records {
             Records::Legacy(_) => self.read_next_legacy().map(|found| {
                 let Some(record) = found else { return false };
-                let Records::Legacy(records) = &self.records else {
-                    unreachable!("legacy just above");
-                };
-                fill(
-                    frame,
-                    self.frames_read,
-                    record.ts_ns,
-                    records.iface.linktype,
-                    record.orig_len,
-                    &records.buf[record.data],
-                );
+                self.lend(record).copy_into(frame);
                 true
             }),
             Records::Blocks(_) => self.read_next_block(frame),

@@ -10,6 +10,16 @@ use protolab::capture::{CaptureError, FileReader};
 use protolab::decode::Packet;
 use protolab::replay::{replay, Next};
 
+/// Runs the `protolab` binary with `args`, from the crate's root (so that
+/// `captures/…` paths resolve), and returns what it did.
+pub fn protolab(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_protolab"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run protolab")
+}
+
 /// True when the test may go on: running as root. Without root it prints why
 /// the test is skipped (`needs` says what for), unless `PROTOLAB_REQUIRE_ROOT_TESTS=1`
 /// (CI), where a skipped root test would hide a failure: then it panics.
