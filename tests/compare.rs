@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use protolab::lab::bridge::{Bridge, BridgeConfig};
 use protolab::lab::compare::{compare, result::CompareReport, CompareConfig};
-use protolab::lab::impair::{ImpairConfig, Loss};
+use protolab::lab::impair::{direction_seed, ImpairConfig, Impairment, Loss, Verdict};
 use protolab::lab::netns::{self, LabNet};
 
 const BYTES: u64 = 512 * 1024;
@@ -144,6 +144,29 @@ fn compare_tcp_and_udp_under_loss() {
     eprintln!("iperf3 done after {:?}", started.elapsed());
 }
 
+/// How many client-to-server frames may come before iperf3's UDP "connect"
+/// datagram: ARP, IPv6 router/multicast chatter whose timing varies, and the
+/// TCP control connection's handshake, cookie and parameters.
+const IPERF3_PREAMBLE_FRAMES: u64 = 64;
+
+/// The first seed from [`SEED`] on whose client-to-server stream the bridge
+/// delivers the first `frames` frames. iperf3 3.12 (Debian's) sends its UDP
+/// "connect" datagram once and gives up after 30 s if it is lost (retries came
+/// in 3.17), so a lost one fails the run without saying anything about loss.
+/// Sparing the preamble keeps the cross-check about the data datagrams; the
+/// search is over the bridge's own pure model, frame by frame as it decides.
+fn seed_sparing_first_frames(impair: &ImpairConfig, frames: u64) -> u64 {
+    (SEED..)
+        .find(|&seed| {
+            let mut model = Impairment::new(ImpairConfig {
+                seed: direction_seed(seed, 0),
+                ..impair.clone()
+            });
+            (0..frames).all(|i| !matches!(model.decide(1400, i * 1_000_000), Verdict::Drop))
+        })
+        .expect("some seed spares the preamble")
+}
+
 /// iperf3 (a real peer) in UDP mode through a bridge with the same settings.
 fn iperf3_agrees(protolab_delivered: f64) {
     if Command::new("iperf3").arg("--version").output().is_err() {
@@ -159,6 +182,7 @@ fn iperf3_agrees(protolab_delivered: f64) {
         delay_ns: 2_000_000,
         ..ImpairConfig::default()
     };
+    let seed = seed_sparing_first_frames(&impair, IPERF3_PREAMBLE_FRAMES);
     let bridge = Bridge::start(
         &BridgeConfig {
             client_if: net.client_peer.clone(),
@@ -167,7 +191,7 @@ fn iperf3_agrees(protolab_delivered: f64) {
             // results exchange can stall under loss) runs back clean.
             c2s: impair,
             s2c: ImpairConfig::default(),
-            seed: SEED,
+            seed,
             capture: None,
             snaplen: None,
         },
