@@ -22,7 +22,13 @@ fn protolab(args: &[&std::ffi::OsStr]) -> String {
 }
 
 fn inspect_json(file: &std::path::Path) -> Vec<Value> {
-    protolab(&["inspect".as_ref(), "--json".as_ref(), file.as_os_str()])
+    inspect_json_with(file, &[])
+}
+
+fn inspect_json_with(file: &std::path::Path, extra: &[&str]) -> Vec<Value> {
+    let mut args = vec!["inspect".as_ref(), "--json".as_ref(), file.as_os_str()];
+    args.extend(extra.iter().map(std::ffi::OsStr::new));
+    protolab(&args)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
@@ -143,9 +149,16 @@ fn pcap(frames: &[Vec<u8>]) -> Vec<u8> {
 }
 
 fn segment(seq: u32, syn: bool, payload: &[u8]) -> Vec<u8> {
+    segment_between((40000, 8888), seq, syn, payload)
+}
+
+/// A segment from port `sport` to `dport`; the lower port is on 198.18.0.2.
+fn segment_between((sport, dport): (u16, u16), seq: u32, syn: bool, payload: &[u8]) -> Vec<u8> {
+    let (a, b) = ([198, 18, 0, 1], [198, 18, 0, 2]);
+    let (src, dst) = if sport > dport { (a, b) } else { (b, a) };
     let b = PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
-        .ipv4([198, 18, 0, 1], [198, 18, 0, 2], 64)
-        .tcp(40000, 8888, seq, 65535);
+        .ipv4(src, dst, 64)
+        .tcp(sport, dport, seq, 65535);
     let b = if syn { b.syn() } else { b.ack(1).psh() };
     let mut v = Vec::new();
     b.write(&mut v, payload).unwrap();
@@ -227,4 +240,60 @@ fn report_shows_the_message_sequence_above_the_ladder() {
     let first = &json["connections"][0]["messages"][0];
     assert_eq!(first["sender"], "client", "{first}");
     assert_eq!(first["type"], "RegisterMes", "{first}");
+}
+
+#[test]
+fn a_chat_off_its_port_is_found_and_port_0_turns_dissection_off() {
+    let capture = common::capture("recorded_chat_3clients.pcap");
+    let on_port = inspect_json(&capture);
+    // 8888 is no chat port now: each connection is found by its RegisterMes.
+    let found = inspect_json_with(&capture, &["--chat-port", "1234"]);
+    assert_eq!(on_port.len(), found.len());
+    let with_app = on_port.iter().filter(|f| f.get("app").is_some()).count();
+    assert!(with_app > 20, "{with_app} frames carry chat");
+    for (a, b) in on_port.iter().zip(&found) {
+        assert_eq!(a.get("app"), b.get("app"), "frame {}", a["frame"]);
+    }
+    let off = inspect_json_with(&capture, &["--chat-port", "0"]);
+    assert!(off.iter().all(|f| f.get("app").is_none()));
+}
+
+#[test]
+fn report_finds_a_chat_on_another_port() {
+    let login = Message::LoginMes(LoginMes {
+        user_id: 100,
+        user_pwd: "123456".into(),
+        user_name: String::new(),
+    })
+    .to_frame();
+    let answer = Message::LoginResMes(protolab::chat::message::LoginResMes {
+        code: 200,
+        users_id: vec![100],
+        users: Vec::new(),
+        user_name: "alice".into(),
+        offline: 0,
+        error: String::new(),
+    })
+    .to_frame();
+    let (up, down) = ((40000, 9000), (9000, 40000));
+    let frames = vec![
+        segment_between(up, 1000, true, b""),
+        segment_between(down, 5000, true, b""),
+        segment_between(up, 1001, false, &login),
+        segment_between(down, 5001, false, &answer),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("chat9000.pcap");
+    std::fs::write(&file, pcap(&frames)).unwrap();
+    let out = dir.path().join("report");
+    protolab(&[
+        "report".as_ref(),
+        file.as_os_str(),
+        "-o".as_ref(),
+        out.as_os_str(),
+    ]);
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("#### Message sequence"), "{md}");
+    assert!(md.contains("| client → | LoginMes user 100"), "{md}");
+    assert!(md.contains("| server ← | LoginResMes 200"), "{md}");
 }

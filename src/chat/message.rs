@@ -377,6 +377,28 @@ impl Message {
         TYPES[i]
     }
 
+    /// Which end sends this type: `Some(true)` only the server (answers and
+    /// notifications), `Some(false)` only the client (login, register, logout),
+    /// `None` both (chat text and files, which the server forwards).
+    pub fn sent_by_server(&self) -> Option<bool> {
+        match self {
+            Message::LoginResMes(_)
+            | Message::RegisterResMes(_)
+            | Message::NotifyUserStatusMes(_)
+            | Message::PrivateResMes(_)
+            | Message::OfflineMes(_)
+            | Message::LogoutResMes(_)
+            | Message::ErrorMes(_) => Some(true),
+            Message::LoginMes(_) | Message::RegisterMes(_) | Message::LogoutMes(_) => Some(false),
+            Message::SmsMes(_)
+            | Message::PrivateMes(_)
+            | Message::FileOfferMes(_)
+            | Message::FileChunkMes(_)
+            | Message::FileDoneMes(_)
+            | Message::FileResMes(_) => None,
+        }
+    }
+
     /// For the file messages: sets the sender and returns (receiver, file id).
     pub fn stamp_file_sender(&mut self, sender: UserInfo) -> Option<(u32, u32)> {
         let (user, to, file_id) = match self {

@@ -26,7 +26,9 @@ pub struct InspectArgs {
     /// Stop after showing this many frames (like tcpdump's -c, at least 1).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub limit: Option<u64>,
-    /// Dissect TCP connections on PORT as chat frames (repeatable; 0 turns it off).
+    /// Dissect TCP connections on PORT as chat frames (repeatable). Connections
+    /// on other ports are dissected too from their first chat message; 0 turns
+    /// all chat dissection off.
     #[arg(long, value_name = "PORT", default_value = "8888")]
     pub chat_port: Vec<u16>,
 }
@@ -41,6 +43,9 @@ pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
     let mut t0 = None;
     let ports: Vec<u16> = args.chat_port.iter().copied().filter(|p| *p != 0).collect();
     let mut chat = ChatDissector::new(ports);
+    if args.chat_port.contains(&0) {
+        chat = chat.ports_only();
+    }
     let replayed = replay(
         &mut reader,
         |frame, packet, analysis| -> anyhow::Result<Next> {

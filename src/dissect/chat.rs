@@ -11,8 +11,13 @@
 //! message is reported on the frame whose segment completes it, and a frame
 //! carrying only a part says how much of the message it holds.
 //!
-//! Only connections with one end on a chat port are looked at, so other
-//! traffic costs one port comparison per frame.
+//! Connections with one end on a chat port are dissected from their SYN. A
+//! connection on any other port is dissected from the first segment that
+//! holds a whole chat message at its start (a 4-byte length, then a JSON
+//! message of a known type), as Wireshark's heuristic dissectors find a
+//! protocol off its port, so a chat server on `--listen :9000` needs no flag.
+//! Other traffic costs a look at five bytes of each segment; only a segment
+//! that passes it is parsed.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, SocketAddr};
@@ -93,17 +98,11 @@ pub struct ChatEvent {
 }
 
 impl ChatDissector {
-    /// Whether one end of `port_a`/`port_b` is a chat port.
-    pub fn watches(&self, port_a: u16, port_b: u16) -> bool {
-        self.ports.contains(&port_a) || self.ports.contains(&port_b)
-    }
-
     /// [`ChatDissector::frame`], as one event per message.
     pub fn events(&mut self, packet: &Packet, bytes: &[u8], flow: Option<u64>) -> Vec<ChatEvent> {
-        let Some(app) = self.frame(packet, bytes) else {
+        let Some((app, from_server)) = self.dissect(packet, bytes) else {
             return Vec::new();
         };
-        let from_server = packet.tcp().is_some_and(|t| self.ports.contains(&t.sport));
         app.all()
             .map(|m| ChatEvent {
                 frame: packet.frame,
@@ -127,12 +126,18 @@ struct Stream {
     stopped: Option<String>,
 }
 
+/// One direction: (sender, receiver).
 type Key = (SocketAddr, SocketAddr);
 
 /// The dissector: feed it every frame in capture order.
 pub struct ChatDissector {
     ports: Vec<u16>,
+    /// Whether connections off the chat ports are tried (see the module doc).
+    heuristic: bool,
     streams: HashMap<Key, Stream>,
+    /// Connections found by their first message, by their ends in sorted
+    /// order, with the end that is the server.
+    found: HashMap<Key, SocketAddr>,
 }
 
 impl Default for ChatDissector {
@@ -142,25 +147,54 @@ impl Default for ChatDissector {
 }
 
 impl ChatDissector {
-    /// Dissects connections with an end on one of `ports`.
+    /// Dissects connections with an end on one of `ports`, and others from
+    /// their first chat message.
     pub fn new(ports: Vec<u16>) -> Self {
         ChatDissector {
             ports,
+            heuristic: true,
             streams: HashMap::new(),
+            found: HashMap::new(),
         }
+    }
+
+    /// Only the chat ports: connections elsewhere are never looked at.
+    pub fn ports_only(mut self) -> Self {
+        self.heuristic = false;
+        self
     }
 
     /// What this frame carries of the chat, if it belongs to a chat connection.
     /// `bytes` are the frame's captured bytes (the payload is `packet.payload`).
     pub fn frame(&mut self, packet: &Packet, bytes: &[u8]) -> Option<ChatApp> {
+        self.dissect(packet, bytes).map(|(app, _)| app)
+    }
+
+    /// [`ChatDissector::frame`], and whether the server sent the frame.
+    fn dissect(&mut self, packet: &Packet, bytes: &[u8]) -> Option<(ChatApp, bool)> {
         let Some(Transport::Tcp(tcp)) = &packet.transport else {
             return None;
         };
-        if !self.ports.contains(&tcp.sport) && !self.ports.contains(&tcp.dport) {
+        let on_port = self.ports.contains(&tcp.sport) || self.ports.contains(&tcp.dport);
+        if !on_port && !self.heuristic {
             return None;
         }
         let ip = packet.ip.as_ref()?;
         let key = (sock(ip.src, tcp.sport), sock(ip.dst, tcp.dport));
+        let payload = bytes.get(packet.payload.clone()).unwrap_or(&[]);
+        let from_server = if on_port {
+            self.ports.contains(&tcp.sport)
+        } else {
+            let server = self.found_server(key, payload)?;
+            // A direction of a found connection starts where a message starts.
+            if !self.streams.contains_key(&key)
+                && !tcp.flags.syn()
+                && frame_len_at_start(payload).is_none()
+            {
+                return None;
+            }
+            server == key.0
+        };
         let flags = tcp.flags;
         if flags.syn() {
             // A new connection (or its retransmitted SYN): data starts after the SYN.
@@ -171,26 +205,70 @@ impl ChatDissector {
             };
             return None;
         }
-        let payload = bytes.get(packet.payload.clone()).unwrap_or(&[]);
-        let stream = self.streams.entry(key).or_default();
         let mut app = None;
-        if tcp.len > 0 && stream.stopped.is_none() {
-            if (payload.len() as u32) < tcp.len {
-                stream.stopped = Some(format!(
-                    "the capture kept {} of {} payload bytes (snaplen): chat frames cannot be \
-                     reassembled; capture with a larger snaplen",
-                    payload.len(),
-                    tcp.len
-                ));
-            } else {
-                stream.add(tcp.seq, payload);
+        if tcp.len > 0 {
+            let stream = self.streams.entry(key).or_default();
+            if stream.stopped.is_none() {
+                if (payload.len() as u32) < tcp.len {
+                    stream.stopped = Some(format!(
+                        "the capture kept {} of {} payload bytes (snaplen): chat frames cannot \
+                         be reassembled; capture with a larger snaplen",
+                        payload.len(),
+                        tcp.len
+                    ));
+                } else {
+                    stream.add(tcp.seq, payload);
+                }
+                app = Some(stream.cut());
             }
-            app = Some(stream.cut());
         }
-        if flags.fin() || flags.rst() {
+        if flags.rst() || flags.fin() {
             self.streams.remove(&key);
+            let reverse = (key.1, key.0);
+            if flags.rst() || !self.streams.contains_key(&reverse) {
+                // The connection is over: its 4-tuple may be reused by anything.
+                self.streams.remove(&reverse);
+                self.found.remove(&sorted(key));
+            }
         }
-        app
+        app.map(|app| (app, from_server))
+    }
+
+    /// The server of a connection off the chat ports: known already, or found
+    /// now because `payload` starts with a whole chat message. The client
+    /// speaks first, unless the message is one only servers send.
+    fn found_server(&mut self, key: Key, payload: &[u8]) -> Option<SocketAddr> {
+        // (A lookup in an empty map returns before hashing.)
+        if let Some(&server) = self.found.get(&sorted(key)) {
+            return Some(server);
+        }
+        let len = frame_len_at_start(payload)?;
+        let body = payload.get(4..4 + len)?;
+        let message = Message::parse(body).ok()?;
+        let server = if message.sent_by_server() == Some(true) {
+            key.0
+        } else {
+            key.1
+        };
+        self.found.insert(sorted(key), server);
+        Some(server)
+    }
+}
+
+/// The body length when `payload` could start a chat frame: a length a chat
+/// frame may have, then `{`, where every message begins.
+fn frame_len_at_start(payload: &[u8]) -> Option<usize> {
+    let (len, rest) = payload.split_first_chunk::<4>()?;
+    let len = u32::from_be_bytes(*len) as usize;
+    (rest.first() == Some(&b'{') && len <= MAX_LEN).then_some(len)
+}
+
+/// A connection's two ends in one order, whichever direction a frame goes.
+fn sorted((a, b): Key) -> Key {
+    if a <= b {
+        (a, b)
+    } else {
+        (b, a)
     }
 }
 
@@ -364,11 +442,24 @@ mod tests {
 
     /// A TCP segment client → server with `payload` at `seq`, built and decoded.
     fn segment(seq: u32, flags: u16, payload: &[u8]) -> (Packet, Vec<u8>) {
+        segment_between(CLIENT, CHAT_PORT, seq, flags, payload)
+    }
+
+    /// A TCP segment from port `sport` to `dport` on 127.0.0.1.
+    fn segment_between(
+        sport: u16,
+        dport: u16,
+        seq: u32,
+        flags: u16,
+        payload: &[u8],
+    ) -> (Packet, Vec<u8>) {
         let mut tcp = PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
             .ipv4([127, 0, 0, 1], [127, 0, 0, 1], 64)
-            .tcp(CLIENT, CHAT_PORT, seq, 65535);
+            .tcp(sport, dport, seq, 65535);
         if flags & TcpFlags::SYN != 0 {
             tcp = tcp.syn();
+        } else if flags & TcpFlags::FIN != 0 {
+            tcp = tcp.ack(1).fin();
         } else {
             tcp = tcp.ack(1).psh();
         }
@@ -477,9 +568,98 @@ mod tests {
         assert!(app.stopped.unwrap().contains("is not a chat frame"));
     }
 
+    /// Events of one segment between two ports (direction by the ports).
+    fn events_between(
+        d: &mut ChatDissector,
+        (sport, dport): (u16, u16),
+        seq: u32,
+        flags: u16,
+        payload: &[u8],
+    ) -> Vec<ChatEvent> {
+        let (p, bytes) = segment_between(sport, dport, seq, flags, payload);
+        d.events(&p, &bytes, None)
+    }
+
+    fn login_res() -> Vec<u8> {
+        Message::LoginResMes(crate::chat::message::LoginResMes {
+            code: 200,
+            users_id: vec![100],
+            users: Vec::new(),
+            user_name: "alice".into(),
+            offline: 0,
+            error: String::new(),
+        })
+        .to_frame()
+        .to_vec()
+    }
+
     #[test]
-    fn other_ports_are_not_looked_at() {
-        let mut d = ChatDissector::new(vec![9999]);
+    fn a_chat_off_its_port_is_found_by_its_first_message() {
+        const SERVER: u16 = 9000;
+        let mut d = ChatDissector::default();
+        let up = (CLIENT, SERVER);
+        let down = (SERVER, CLIENT);
+        // The handshake and a server byte before any message say nothing yet.
+        assert!(events_between(&mut d, up, 0, TcpFlags::SYN, b"").is_empty());
+        assert!(events_between(&mut d, down, 0, PA, b"{").is_empty());
+        let m = login();
+        let ev = events_between(&mut d, up, 1, PA, &m);
+        assert_eq!(ev.len(), 1);
+        assert_eq!(ev[0].message.kind.as_deref(), Some("LoginMes"));
+        assert!(!ev[0].from_server, "the client speaks first");
+        // The answer is dissected as the server's, and split answers reassemble.
+        let r = login_res();
+        let ev = events_between(&mut d, down, 1, PA, &r[..6]);
+        assert!(ev.is_empty());
+        let ev = events_between(&mut d, down, 7, PA, &r[6..]);
+        assert_eq!(ev.len(), 1, "{ev:?}");
+        assert!(ev[0].from_server);
+        assert_eq!(ev[0].message.kind.as_deref(), Some("LoginResMes"));
+        // Once both ends have closed, the 4-tuple is free: other data on it is
+        // not taken for chat.
+        let end = 1 + m.len() as u32;
+        events_between(&mut d, up, end, TcpFlags::FIN, b"");
+        events_between(&mut d, down, 1 + r.len() as u32, TcpFlags::FIN, b"");
+        assert!(d.found.is_empty() && d.streams.is_empty());
+        assert!(events_between(&mut d, up, end + 1, PA, b"GET / HTTP/1.1\r\n").is_empty());
+    }
+
+    #[test]
+    fn a_server_only_message_names_its_sender_the_server() {
+        // A capture that starts after the login: the first whole message is the
+        // server's notification.
+        let mut d = ChatDissector::default();
+        let note = Message::NotifyUserStatusMes(crate::chat::message::NotifyUserStatusMes {
+            user_id: 200,
+            status: crate::chat::message::status::ONLINE,
+            user_name: String::new(),
+        })
+        .to_frame();
+        let ev = events_between(&mut d, (9000, CLIENT), 5000, PA, &note);
+        assert_eq!(ev.len(), 1);
+        assert!(ev[0].from_server);
+    }
+
+    #[test]
+    fn other_traffic_is_not_taken_for_chat() {
+        let mut d = ChatDissector::default();
+        let http = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}";
+        assert!(feed_between(&mut d, (80, CLIENT), http).is_none());
+        // A length and a brace, but no message: still not chat.
+        assert!(feed_between(&mut d, (5000, CLIENT), &encode_frame(b"{\"a\":1}")).is_none());
+        assert!(d.found.is_empty() && d.streams.is_empty());
+    }
+
+    #[test]
+    fn ports_only_looks_at_nothing_else() {
+        let mut d = ChatDissector::new(vec![9999]).ports_only();
         assert!(feed(&mut d, 1, PA, &login()).is_none());
+        let mut d = ChatDissector::new(vec![9999]);
+        assert!(feed(&mut d, 1, PA, &login()).is_some());
+    }
+
+    fn feed_between(d: &mut ChatDissector, ports: (u16, u16), payload: &[u8]) -> Option<ChatApp> {
+        let (p, bytes) = segment_between(ports.0, ports.1, 1, PA, payload);
+        d.frame(&p, &bytes)
     }
 }

@@ -158,14 +158,14 @@ fn parse_dropped_frames(text: &str) -> Result<Vec<u64>, serde_json::Error> {
 /// Most chat messages the report lists.
 pub const MAX_CHAT_EVENTS: usize = 2000;
 
-/// The chat messages of the capture, when one of its connections is on the chat
-/// port (a second pass over the file only then; other captures cost nothing).
+/// The chat messages of the capture, on the chat port or found off it (a second
+/// pass over the file, only when some TCP connection carried data).
 fn chat_events(path: &Path, data: &CaptureData) -> Result<Vec<ChatEvent>, CaptureError> {
     let mut dissector = ChatDissector::default();
     if !data
         .flows
         .iter()
-        .any(|f| f.proto == "tcp" && dissector.watches(f.client.port(), f.server.port()))
+        .any(|f| f.proto == "tcp" && f.bytes.client + f.bytes.server > 0)
     {
         return Ok(Vec::new());
     }
