@@ -167,6 +167,23 @@ fn seed_sparing_first_frames(impair: &ImpairConfig, frames: u64) -> u64 {
         .expect("some seed spares the preamble")
 }
 
+/// Waits (up to 10 s) until a TCP socket listens on `port` in namespace `ns`, so
+/// a slow start of the server under load is not a refused connection.
+fn wait_for_listener(ns: &str, port: u16) {
+    let filter = format!("sport = :{port}");
+    for _ in 0..500 {
+        let out = Command::new("ip")
+            .args(["netns", "exec", ns, "ss", "-Hltn", &filter])
+            .output()
+            .unwrap();
+        if !out.stdout.is_empty() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("nothing listens on port {port} in {ns} after 10 s");
+}
+
 /// iperf3 (a real peer) in UDP mode through a bridge with the same settings.
 fn iperf3_agrees(protolab_delivered: f64) {
     if Command::new("iperf3").arg("--version").output().is_err() {
@@ -215,7 +232,7 @@ fn iperf3_agrees(protolab_delivered: f64) {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    wait_for_listener(&net.server_ns, 5299);
     let out = Command::new("ip")
         .args([
             "netns",
