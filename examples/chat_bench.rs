@@ -1,4 +1,4 @@
-//! Chat server benchmark (DESIGN §8): N concurrent logged-in clients on one
+//! Chat server benchmark: N concurrent logged-in clients on one
 //! machine, broadcast fan-out in messages delivered per second, delivery
 //! latency percentiles, and the server's peak RSS.
 //!

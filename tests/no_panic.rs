@@ -1,4 +1,4 @@
-//! Property tests for DESIGN §9: no input panics the decoder, the analyzer, the
+//! Property tests: no input panics the decoder, the analyzer, the
 //! printers or the file reader, and no input makes the reader allocate without bound.
 //!
 //! Three families:

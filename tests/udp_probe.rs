@@ -1,5 +1,5 @@
 //! The lab's UDP probe header and the loss / order / jitter / latency statistics of
-//! probe streams (DESIGN §5), checked against `captures/udp_probe_loss.pcap`, whose
+//! probe streams (iperf3's loss counting, RFC 3550 jitter), checked against `captures/udp_probe_loss.pcap`, whose
 //! construction (examples/make_fixtures.rs, captures/README.md) is repeated here so
 //! the expected numbers are computed independently of the analyzer.
 

@@ -45,7 +45,7 @@ impl FlowKey {
     }
 }
 
-/// Chooses the client of a connection seen without its SYN (DESIGN §4): the side on
+/// Chooses the client of a connection seen without its SYN: the side on
 /// an ephemeral port talks to the side on a well-known one; otherwise the higher port
 /// is the client. Returns true when `a` is the client.
 pub fn midstream_client_is(a: SocketAddr, b: SocketAddr) -> bool {

@@ -1,6 +1,6 @@
 //! One UDP stream: a pair of endpoints, counts both ways, request/response pairing,
 //! and for datagrams carrying the lab's probe header, loss/order/jitter/latency per
-//! direction (DESIGN §5, `udp_probe`).
+//! direction (see `udp_probe`).
 
 use std::net::SocketAddr;
 

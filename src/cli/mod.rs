@@ -1,6 +1,6 @@
 //! Command-line interface: clap definitions, one file per subcommand.
 //!
-//! Exit codes (DESIGN §3): 0 success, 1 the command ran and found a failed
+//! Exit codes: 0 success, 1 the command ran and found a failed
 //! expectation, 2 usage or environment error (bad file, missing privilege).
 
 mod capture;

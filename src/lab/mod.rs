@@ -1,5 +1,6 @@
 //! The live lab: runs a scenario end to end while capturing, with the kernel's own
-//! records of socket states beside the inferred ones (DESIGN §6, §7).
+//! records of socket states beside the inferred ones, on loopback or in two
+//! namespaces joined by the userspace bridge.
 //!
 //! - [`run`] orchestrates one run (capture and observers first, then sockets).
 //! - [`kernel`] reads the kernel: the `inet_sock_set_state` tracepoint, sock_diag, /proc.

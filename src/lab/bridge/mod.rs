@@ -1,4 +1,4 @@
-//! The userspace link between the lab's two namespaces (DESIGN §7): forwards
+//! The userspace link between the lab's two namespaces: forwards
 //! Ethernet frames between the two root-side veth ends through the seeded
 //! impairment model, one model per direction, and records what it saw.
 //!

@@ -1,7 +1,7 @@
 //! One side of the bridge: an AF_PACKET socket bound to a root-side veth end.
 //!
 //! We create the socket ourselves because pnet cannot set what the bridge
-//! depends on (FACTS.md): `PACKET_IGNORE_OUTGOING`, without which each socket
+//! depends on: `PACKET_IGNORE_OUTGOING`, without which each socket
 //! also receives every frame the bridge itself transmits on that interface (a
 //! forwarding loop of hundreds of thousands of frames a second), and reads of
 //! 64 KiB instead of pnet's 4096 bytes, which would cut longer frames.

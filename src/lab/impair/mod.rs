@@ -1,5 +1,5 @@
 //! The link-impairment model the userspace bridge applies to each direction
-//! (DESIGN §7, issue 5): loss (Bernoulli or Gilbert-Elliott bursts), fixed delay
+//! (this kernel has no netem, so impairment is ours): loss (Bernoulli or Gilbert-Elliott bursts), fixed delay
 //! plus jitter, reordering, duplication, corruption and a rate limit.
 //!
 //! Pure and deterministic: no sockets and no clocks here; the caller passes the
