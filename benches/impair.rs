@@ -1,6 +1,5 @@
-//! Criterion benchmark of the bridge's impairment decision (`Impairment::decide`,
-//! decisions per second for 64- and 1500-byte frames at
-//! 0 % and 10 % Bernoulli loss, plus a configuration with every impairment on.
+//! Criterion benchmark of the bridge's impairment decision (`Impairment::decide`):
+//! decisions per second for 64- and 1500-byte frames at 0 % and 10 % Bernoulli loss, plus a configuration with every impairment on.
 //! The whole bridge must forward ≥ 200k frames/s (5 µs a frame), so a decision
 //! should cost a small fraction of that; criterion reports time per frame and
 //! frames (elements) per second.

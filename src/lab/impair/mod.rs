@@ -1,6 +1,7 @@
 //! The link-impairment model the userspace bridge applies to each direction
-//! (this kernel has no netem, so impairment is ours): loss (Bernoulli or Gilbert-Elliott bursts), fixed delay
-//! plus jitter, reordering, duplication, corruption and a rate limit.
+//! (many kernels, ours included, have no netem, so the impairment is ours): loss
+//! (Bernoulli or Gilbert-Elliott bursts), fixed delay plus jitter, reordering,
+//! duplication, corruption and a rate limit.
 //!
 //! Pure and deterministic: no sockets and no clocks here; the caller passes the
 //! time a frame arrived (nanoseconds, any monotonic origin) and gets a
