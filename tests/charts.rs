@@ -12,9 +12,7 @@ use protolab::chart::{
     load_capture, load_capture_with, render_png, render_svg, rtt_samples, CaptureData, ChartError,
     ChartKind, ChartOptions, FrameRecord, Lang, LoadLimits, RttSample,
 };
-use protolab::lab::kernel_compare::{
-    ConnectionComparison, EndpointComparison, KernelComparison, Row,
-};
+use protolab::model::kernel::{ConnectionComparison, EndpointComparison, KernelComparison, Row};
 use protolab::timestamp::millis;
 
 /// The colour retransmissions are drawn in.

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use protolab::chart::compare::{render_compare_svg, ComparePicture};
 use protolab::chart::Lang;
-use protolab::lab::compare::result::{
+use protolab::model::compare::{
     CompareReport, Gap, Latency, LevelResult, Recovery, TcpResult, UdpResult,
 };
 use protolab::report::compare::render_compare_report;

@@ -5,13 +5,10 @@
 mod error;
 mod file_reader;
 mod filter;
-mod link_type;
 mod live;
-mod raw_frame;
 
+pub use crate::frame::{FrameRef, LinkType, RawFrame};
 pub use error::CaptureError;
-pub use file_reader::{FileReader, FrameRef};
+pub use file_reader::FileReader;
 pub use filter::FrameFilter;
-pub use link_type::LinkType;
 pub use live::{LiveCapture, LiveConfig, LiveError, LiveStats};
-pub use raw_frame::RawFrame;

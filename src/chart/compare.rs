@@ -18,7 +18,7 @@ use super::{
     draw_err, draw_kind, load_capture_with, png_with, register_fonts, series_legend, style,
     svg_with, CaptureData, ChartError, ChartKind, ChartOptions, Lang, LoadLimits,
 };
-use crate::lab::compare::result::{CompareReport, LevelResult};
+use crate::model::compare::{CompareReport, LevelResult};
 
 /// TCP's colour in every compare chart.
 const TCP: RGBColor = style::CLIENT;

@@ -29,7 +29,7 @@ pub use data::{load_capture, load_capture_with, CaptureData, Damage, FrameRecord
 pub use throughput::{rtt_samples, RttSample};
 
 use crate::analyze::FlowSummary;
-use crate::lab::kernel_compare::KernelComparison;
+use crate::model::kernel::KernelComparison;
 
 /// Which picture to draw.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

@@ -16,12 +16,12 @@ use serde::Serialize;
 use super::bridge::{Bridge, BridgeConfig, BridgeReport};
 use super::expect_check::{check_expectation, Mismatch};
 use super::impair::ImpairConfig;
-use super::kernel_compare::{compare_kernel, KernelComparison};
 use super::netns::{self, LabNet};
 use super::observers::{KernelObservations, KernelObservers};
 use crate::analyze::{Analyzer, FlowSummary};
 use crate::capture::{FileReader, LiveCapture, LiveConfig, LiveStats, RawFrame};
 use crate::decode::decode;
+use crate::model::kernel::{compare_kernel, KernelComparison};
 use crate::replay::{replay, Next};
 use crate::scenario::{self, Listener, Params, ScenarioName, Transport};
 use crate::timestamp::{utc_stamp, Seconds};
@@ -320,7 +320,7 @@ pub fn run(config: &RunConfig, interrupted: &dyn Fn() -> bool) -> Result<RunOutc
     if let Some(e) = &scenario_error {
         mismatches.insert(0, Mismatch(format!("the scenario failed: {e}")));
     }
-    let comparison = compare_kernel(&flows, &kernel);
+    let comparison = compare_kernel(&flows, &kernel.record());
     write_reports(&report_dir, &flows, &kernel, &comparison)?;
     let record = RunRecord {
         run_id: &run_id,

@@ -15,7 +15,7 @@ use crate::analyze::TcpState;
 use crate::capture::{CaptureError, FileReader};
 use crate::chart::{load_capture, CaptureData};
 use crate::dissect::chat::{ChatDissector, ChatEvent};
-use crate::lab::kernel_compare::{ConnectionComparison, EndpointComparison, KernelComparison, Row};
+use crate::model::kernel::{ConnectionComparison, EndpointComparison, KernelComparison, Row};
 use crate::replay::{replay, Next};
 
 /// What `protolab run` recorded in run.json that the report shows.

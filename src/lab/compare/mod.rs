@@ -12,14 +12,12 @@
 //! - [`result`] the figures, as report.json holds them.
 //! - [`udp_stream`] the paced UDP probe stream and its receiver.
 
-pub mod result;
 pub mod udp_stream;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use self::result::{CompareReport, Gap, Latency, LevelResult, Recovery, TcpResult, UdpResult};
 use super::bridge::{Action, Bridge, BridgeConfig, BridgeReport, Direction};
 use super::impair::{ImpairConfig, Loss};
 use super::netns::{self, LabNet};
@@ -28,6 +26,9 @@ use crate::analyze::udp_probe::ProbeHeader;
 use crate::analyze::AnalysisFlags;
 use crate::capture::FileReader;
 use crate::decode::decode;
+use crate::model::compare::{
+    CompareReport, Gap, Latency, LevelResult, Recovery, TcpResult, UdpResult,
+};
 use crate::replay::{replay, Next};
 use crate::report::input::sha256_hex;
 use crate::scenario::{Params, ScenarioName};

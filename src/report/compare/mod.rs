@@ -23,7 +23,7 @@ use crate::chart::compare::{
     load_close_up, loss_label, render_compare_png, render_compare_svg, CloseUp, ComparePicture,
 };
 use crate::chart::{CaptureData, Lang};
-use crate::lab::compare::result::{CompareReport, LevelResult};
+use crate::model::compare::{CompareReport, LevelResult};
 use text::compare_text;
 
 /// The files written: the same as a lab report's.
