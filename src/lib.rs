@@ -30,6 +30,7 @@ pub mod chat;
 pub mod cli;
 pub mod decode;
 pub mod dissect;
+pub mod files;
 pub mod frame;
 pub mod lab;
 pub mod model;

@@ -368,10 +368,10 @@ pub fn run(config: &RunConfig, interrupted: &dyn Fn() -> bool) -> Result<RunOutc
     }
     // The lab report reads the folder just written, exactly as `protolab report DIR` would.
     // A report that cannot be drawn does not undo the run: it is said, not fatal.
-    let report = crate::report::load_input(&report_dir)
+    let report = crate::files::load_input(&report_dir)
         .map_err(|e| e.to_string())
         .and_then(|input| {
-            crate::report::write_report(&input, &report_dir, config.lang).map_err(|e| e.to_string())
+            crate::files::write_report(&input, &report_dir, config.lang).map_err(|e| e.to_string())
         })
         .map(|files| files.index_html);
     Ok(RunOutcome {

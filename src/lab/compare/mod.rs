@@ -26,11 +26,11 @@ use crate::analyze::udp_probe::ProbeHeader;
 use crate::analyze::AnalysisFlags;
 use crate::capture::FileReader;
 use crate::decode::decode;
+use crate::files::sha256_hex;
 use crate::model::compare::{
     CompareReport, Gap, Latency, LevelResult, Recovery, TcpResult, UdpResult,
 };
 use crate::replay::{replay, Next};
-use crate::report::input::sha256_hex;
 use crate::scenario::{Params, ScenarioName};
 use crate::timestamp::utc_stamp;
 
@@ -173,7 +173,7 @@ pub fn compare(
         protolab_version: env!("CARGO_PKG_VERSION").to_string(),
     };
     // report.json, report.md (PNG charts) and index.html (inline SVG).
-    crate::report::write_compare_report(&report, &dir, config.lang).map_err(|e| {
+    crate::files::write_compare_report(&report, &dir, config.lang).map_err(|e| {
         CompareError::Write {
             path: dir.clone(),
             source: std::io::Error::other(e.to_string()),
