@@ -9,7 +9,7 @@
 //! retransmissions); the loss the bridge measured is reported next to the
 //! configured one.
 //!
-//! - [`result`] the figures, as report.json holds them.
+//! - [`crate::model::compare`] the figures, as report.json holds them.
 //! - [`udp_stream`] the paced UDP probe stream and its receiver.
 
 pub mod udp_stream;
