@@ -6,22 +6,36 @@
 //!
 //! # Layout
 //!
-//! - [`capture`] — sources of frames: pcap/pcapng files (pcap-parser), BPF filters (libpcap).
-//! - [`decode`] — `RawFrame` → [`decode::Packet`]; the only module that knows etherparse.
+//! A pure core, and I/O at the edges around it.
+//!
+//! The pure core takes values and returns values (or writes to an `impl Write` or
+//! a plotters backend). No sockets, pcap handles, files, clocks, environment or
+//! clap; time comes from packet timestamps:
+//!
+//! - [`frame`] — the frame every source yields: `RawFrame`, `FrameRef`, `LinkType`.
+//! - [`decode`] — a frame → [`decode::Packet`]; the only module that knows etherparse.
 //! - [`analyze`] — flows, per-endpoint TCP state machines, expert flags, RTT, Zeek codes.
 //! - [`dissect`] — application protocols of the lab in a capture (chat frames).
-//! - [`replay`] — the read → decode → analyse loop shared by the commands.
+//! - [`model`] — results several layers share: the kernel comparison, the loss comparison.
 //! - [`output`] — printers: one line per frame, NDJSON, the flows table.
 //! - [`chart`] — ladder, state timeline, seq/time, throughput, RTT and layers charts (SVG/PNG).
 //! - [`report`] — the lab report: index.html with step-through players, report.md, report.json, charts; en + zh.
+//! - [`timestamp`] — nanosecond times printed without floating-point loss.
+//!
+//! The edges do the I/O and hand plain values to the core:
+//!
+//! - [`capture`] — sources of frames (one [`capture::FrameSource`]): pcap/pcapng files, live libpcap.
+//! - [`replay`] — the one read → decode → analyse loop over any source, shared by every command.
+//! - [`files`] — captures and run folders read into chart and report input; report folders written.
 //! - [`chat`] — the notes' instant-messaging system: frames, messages, store, server, client.
 //! - [`scenario`] — the course's socket programs (servers, clients, what each teaches).
 //! - [`lab`] — runs a scenario while capturing, with the kernel's states beside the inferred ones.
 //! - [`cli`] — argument parsing and the subcommands; `main` only calls [`cli::run`].
-//! - [`timestamp`] — nanosecond times printed without floating-point loss.
 //!
-//! The core (`decode`, `analyze`, `output`) is pure: values in, values out; time
-//! comes from packet timestamps. I/O lives at the edges (`capture`, `cli`).
+//! The rule: a core module imports only other core modules (and `chat`'s message
+//! and frame types, which are plain data), never `capture`, `replay`, `files`,
+//! `lab`, `scenario`, `cli` or the chat server. Edges may import the core and each
+//! other. `tests/architecture.rs` checks the rule on every build of the tests.
 
 pub mod analyze;
 pub mod capture;
@@ -30,7 +44,10 @@ pub mod chat;
 pub mod cli;
 pub mod decode;
 pub mod dissect;
+pub mod files;
+pub mod frame;
 pub mod lab;
+pub mod model;
 pub mod output;
 pub mod replay;
 pub mod report;

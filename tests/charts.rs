@@ -9,12 +9,11 @@ use std::process::Command;
 
 use protolab::analyze::TcpState;
 use protolab::chart::{
-    load_capture, load_capture_with, render_png, render_svg, rtt_samples, CaptureData, ChartError,
-    ChartKind, ChartOptions, FrameRecord, Lang, LoadLimits, RttSample,
+    render_png, render_svg, rtt_samples, CaptureData, ChartError, ChartKind, ChartOptions,
+    FrameRecord, Lang, LoadLimits, RttSample,
 };
-use protolab::lab::kernel_compare::{
-    ConnectionComparison, EndpointComparison, KernelComparison, Row,
-};
+use protolab::files::{load_capture, load_capture_with};
+use protolab::model::kernel::{ConnectionComparison, EndpointComparison, KernelComparison, Row};
 use protolab::timestamp::millis;
 
 /// The colour retransmissions are drawn in.

@@ -14,9 +14,10 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use protolab::lab::bridge::{Bridge, BridgeConfig};
-use protolab::lab::compare::{compare, result::CompareReport, CompareConfig};
+use protolab::lab::compare::{compare, CompareConfig};
 use protolab::lab::impair::{direction_seed, ImpairConfig, Impairment, Loss, Verdict};
 use protolab::lab::netns::{self, LabNet};
+use protolab::model::compare::CompareReport;
 
 const BYTES: u64 = 512 * 1024;
 const SEED: u64 = 7;

@@ -10,11 +10,11 @@ use std::path::Path;
 
 use protolab::chart::compare::{render_compare_svg, ComparePicture};
 use protolab::chart::Lang;
-use protolab::lab::compare::result::{
+use protolab::files::{render_compare_report, write_compare_report};
+use protolab::model::compare::{
     CompareReport, Gap, Latency, LevelResult, Recovery, TcpResult, UdpResult,
 };
-use protolab::report::compare::render_compare_report;
-use protolab::report::{write_compare_report, CompareFiles};
+use protolab::report::CompareFiles;
 
 const MIB4: u64 = 4 * 1024 * 1024;
 

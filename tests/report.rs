@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 
 use common::protolab;
 use protolab::chart::Lang;
-use protolab::report::{load_input, render_report, write_report};
+use protolab::files::{load_input, write_report};
+use protolab::report::render_report;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";

@@ -17,7 +17,7 @@ use pcap_parser::pcapng::Block;
 use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::{PcapBlockOwned, PcapError, PcapHeader};
 
-use super::{CaptureError, LinkType, RawFrame};
+use super::{CaptureError, FrameRef, LinkType, RawFrame};
 
 /// Initial read buffer; grown on demand for large records.
 const INITIAL_BUFFER: usize = 1 << 20;
@@ -170,38 +170,6 @@ struct LegacyFrame {
     /// As the record says (not yet raised to the captured length).
     orig_len: u32,
     data: std::ops::Range<usize>,
-}
-
-/// A frame borrowed from a reader's buffer: a [`RawFrame`] without the copy.
-#[derive(Debug, Clone, Copy)]
-pub struct FrameRef<'a> {
-    pub number: u64,
-    pub ts_ns: u64,
-    pub linktype: LinkType,
-    pub orig_len: u32,
-    pub bytes: &'a [u8],
-}
-
-impl<'a> FrameRef<'a> {
-    fn of(frame: &'a RawFrame) -> Self {
-        FrameRef {
-            number: frame.number,
-            ts_ns: frame.ts_ns,
-            linktype: frame.linktype,
-            orig_len: frame.orig_len,
-            bytes: &frame.bytes,
-        }
-    }
-
-    /// Copies the frame into `frame`, reusing its buffer.
-    pub fn copy_into(&self, frame: &mut RawFrame) {
-        frame.number = self.number;
-        frame.ts_ns = self.ts_ns;
-        frame.linktype = self.linktype;
-        frame.orig_len = self.orig_len;
-        frame.bytes.clear();
-        frame.bytes.extend_from_slice(self.bytes);
-    }
 }
 
 /// A streaming reader over one capture file.

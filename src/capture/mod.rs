@@ -1,17 +1,18 @@
-//! Sources of frames: capture files today, live libpcap handles in the lab.
+//! Sources of frames: capture files and live libpcap handles, both a
+//! [`FrameSource`] that the one replay loop ([`crate::replay`]) reads.
 //!
-//! Everything here is I/O at the edge; it hands `RawFrame`s to the pure decoder.
+//! Everything here is I/O at the edge; it hands frames ([`crate::frame`]) to the
+//! pure decoder.
 
 mod error;
 mod file_reader;
 mod filter;
-mod link_type;
 mod live;
-mod raw_frame;
+mod source;
 
+pub use crate::frame::{FrameRef, LinkType, RawFrame};
 pub use error::CaptureError;
-pub use file_reader::{FileReader, FrameRef};
+pub use file_reader::FileReader;
 pub use filter::FrameFilter;
-pub use link_type::LinkType;
 pub use live::{LiveCapture, LiveConfig, LiveError, LiveStats};
-pub use raw_frame::RawFrame;
+pub use source::{FrameSource, LiveFrames};

@@ -6,8 +6,6 @@
 //! loaded captures) goes in, a drawing comes out. Each picture is one function
 //! generic over the plotters backend, so SVG and PNG come from the same code.
 
-use std::path::Path;
-
 use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -15,10 +13,10 @@ use plotters::style::text_anchor::{HPos, VPos};
 
 use super::text::Text as Words;
 use super::{
-    draw_err, draw_kind, load_capture_with, png_with, register_fonts, series_legend, style,
-    svg_with, CaptureData, ChartError, ChartKind, ChartOptions, Lang, LoadLimits,
+    draw_err, draw_kind, png_with, register_fonts, series_legend, style, svg_with, CaptureData,
+    ChartError, ChartKind, ChartOptions, Lang, LoadLimits,
 };
-use crate::lab::compare::result::{CompareReport, LevelResult};
+use crate::model::compare::{CompareReport, LevelResult};
 
 /// TCP's colour in every compare chart.
 const TCP: RGBColor = style::CLIENT;
@@ -102,29 +100,20 @@ pub fn render_compare_png(picture: &ComparePicture, lang: Lang) -> Result<Vec<u8
     png_with(picture.size(), |root| picture.draw(root, lang))
 }
 
-/// Loads a capture for a close-up ending at frame `last`: every frame up to it is
-/// kept (the default limits could fold a recovery deep inside a long transfer away),
-/// none after it, and no bytes (the ladder does not need them).
-pub fn load_close_up(path: &Path, last: u64) -> Result<CaptureData, ChartError> {
+/// What to keep of a capture for a close-up ending at frame `last`: every frame up
+/// to it (the default limits could fold a recovery deep inside a long transfer
+/// away), none after it, and no bytes (the ladder does not need them).
+pub fn close_up_limits(last: u64) -> LoadLimits {
     let upto = usize::try_from(last).unwrap_or(usize::MAX);
-    load_capture_with(
-        path,
-        LoadLimits {
-            head: upto,
-            tail: 0,
-            other: 0,
-            budget: usize::MAX,
-            small: 0,
-            total: usize::MAX,
-            max_bytes: 0,
-        },
-    )
-    .inspect(|data| {
-        // The close-up is still drawn from the whole frames; the compare report goes on.
-        if let Some(d) = &data.damage {
-            tracing::warn!("{}", d.message);
-        }
-    })
+    LoadLimits {
+        head: upto,
+        tail: 0,
+        other: 0,
+        budget: usize::MAX,
+        small: 0,
+        total: usize::MAX,
+        max_bytes: 0,
+    }
 }
 
 /// "5%" — loss levels as the x axis and the text name them.

@@ -1,5 +1,5 @@
-//! Loading a capture into what the charts draw: every flow's summary and a bounded
-//! sample of its frames.
+//! What the charts draw from a capture: every flow's summary and a bounded sample
+//! of its frames, collected frame by frame as the replay loop hands them over.
 //!
 //! A chart of a connection with a million segments cannot show them all anyway, so
 //! each flow keeps its first and last frames (the handshake and the teardown, which
@@ -7,16 +7,11 @@
 //! budget keeps a capture with very many flows bounded too.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::path::Path;
 
 use serde::Serialize;
 
 use crate::analyze::{FlowSummary, FrameAnalysis};
-use crate::capture::{CaptureError, FileReader};
 use crate::decode::Packet;
-use crate::replay::{replay, Next};
-
-use super::ChartError;
 
 /// One frame as the charts see it: decoded, analysed, and its first bytes.
 #[derive(Debug, Clone)]
@@ -61,14 +56,6 @@ pub struct Damage {
 }
 
 impl Damage {
-    fn new(error: &CaptureError, frames_read: u64) -> Self {
-        Damage {
-            after_frame: frames_read,
-            truncated: matches!(error, CaptureError::Truncated { .. }),
-            message: error.to_string(),
-        }
-    }
-
     /// The one line a command prints after writing `what` (say, "chart x.svg") from
     /// the whole frames: the reader's words, then what they mean for the output.
     pub fn after_writing(&self, what: &str) -> String {
@@ -109,7 +96,7 @@ impl CaptureData {
     }
 }
 
-/// How much of a capture [`load_capture_with`] keeps.
+/// How much of a capture a [`Collector`] keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LoadLimits {
     /// First frames kept per flow.
@@ -149,93 +136,104 @@ struct Kept {
     cap: (usize, usize),
 }
 
-/// Replays `path` and keeps what the charts need, with the default [`LoadLimits`].
-pub fn load_capture(path: &Path) -> Result<CaptureData, ChartError> {
-    load_capture_with(path, LoadLimits::default())
+/// Builds a [`CaptureData`] frame by frame: the replay loop (at the edge, which
+/// reads the file) hands every decoded frame to [`Collector::frame`].
+pub struct Collector {
+    limits: LoadLimits,
+    kept: BTreeMap<u64, Kept>,
+    folded: BTreeMap<u64, u64>,
+    other: Vec<FrameRecord>,
+    first_ts_ns: Option<u64>,
+    /// Frames kept so far, across flows.
+    total: usize,
 }
 
-/// Replays `path` and keeps at most `limits` frames.
-pub fn load_capture_with(path: &Path, limits: LoadLimits) -> Result<CaptureData, ChartError> {
-    let mut reader = FileReader::open(path).map_err(|e| ChartError::Capture(e.to_string()))?;
-    let mut kept: BTreeMap<u64, Kept> = BTreeMap::new();
-    let mut folded: BTreeMap<u64, u64> = BTreeMap::new();
-    let mut other: Vec<FrameRecord> = Vec::new();
-    let mut flows: Vec<FlowSummary> = Vec::new();
-    let mut first_ts_ns: Option<u64> = None;
-    let mut total = 0usize;
-    let record = |raw: &crate::capture::RawFrame, p: &Packet, a: &FrameAnalysis| FrameRecord {
-        packet: p.clone(),
-        analysis: a.clone(),
-        bytes: raw.bytes[..raw.bytes.len().min(limits.max_bytes)].to_vec(),
-    };
-    let replayed = replay(
-        &mut reader,
-        |raw, p, a| -> Result<Next, ChartError> {
-            first_ts_ns.get_or_insert(p.ts_ns);
-            let Some(flow) = a.flow else {
-                if other.len() < limits.other {
-                    other.push(record(raw, p, a));
-                }
-                return Ok(Next::Continue);
-            };
-            let k = kept.entry(flow).or_insert_with(|| Kept {
-                head: Vec::new(),
-                tail: VecDeque::new(),
-                cap: if total < limits.budget {
-                    (limits.head, limits.tail)
-                } else {
-                    (limits.small, limits.small)
-                },
-            });
-            if k.head.len() < k.cap.0 && k.tail.is_empty() && total < limits.total {
-                k.head.push(record(raw, p, a));
-                total += 1;
-            } else if k.tail.len() < k.cap.1 && total < limits.total {
-                k.tail.push_back(record(raw, p, a));
-                total += 1;
-            } else if !k.tail.is_empty() {
-                // The tail is a ring: the oldest kept frame there is folded away.
-                k.tail.pop_front();
-                k.tail.push_back(record(raw, p, a));
-                *folded.entry(flow).or_default() += 1;
+impl Collector {
+    pub fn new(limits: LoadLimits) -> Self {
+        Collector {
+            limits,
+            kept: BTreeMap::new(),
+            folded: BTreeMap::new(),
+            other: Vec::new(),
+            first_ts_ns: None,
+            total: 0,
+        }
+    }
+
+    /// One frame: its captured bytes, its decoding and its analysis.
+    pub fn frame(&mut self, bytes: &[u8], p: &Packet, a: &FrameAnalysis) {
+        let limits = self.limits;
+        let record = || FrameRecord {
+            packet: p.clone(),
+            analysis: a.clone(),
+            bytes: bytes[..bytes.len().min(limits.max_bytes)].to_vec(),
+        };
+        self.first_ts_ns.get_or_insert(p.ts_ns);
+        let Some(flow) = a.flow else {
+            if self.other.len() < limits.other {
+                self.other.push(record());
+            }
+            return;
+        };
+        let total = self.total;
+        let k = self.kept.entry(flow).or_insert_with(|| Kept {
+            head: Vec::new(),
+            tail: VecDeque::new(),
+            cap: if total < limits.budget {
+                (limits.head, limits.tail)
             } else {
-                *folded.entry(flow).or_default() += 1;
-            }
-            Ok(Next::Continue)
-        },
-        |tick| {
-            flows.extend(tick.retired);
-            Ok(())
-        },
-    )?;
-    flows.extend(replayed.analyzer.finish());
-    flows.sort_by_key(|f| f.flow);
-    // Every whole frame before the damage was read: chart those; the caller says so.
-    let damage = replayed
-        .error
-        .as_ref()
-        .map(|e| Damage::new(e, replayed.frames));
-    let mut fold_at = BTreeMap::new();
-    let frames = kept
-        .into_iter()
-        .filter(|(_, k)| !k.head.is_empty())
-        .map(|(id, k)| {
-            if folded.contains_key(&id) {
-                fold_at.insert(id, k.head.len());
-            }
-            let mut v = k.head;
-            v.extend(k.tail);
-            (id, v)
-        })
-        .collect();
-    Ok(CaptureData {
-        flows,
-        frames,
-        other,
-        first_ts_ns: first_ts_ns.unwrap_or(0),
-        total_frames: replayed.frames,
-        folded,
-        fold_at,
-        damage,
-    })
+                (limits.small, limits.small)
+            },
+        });
+        if k.head.len() < k.cap.0 && k.tail.is_empty() && total < limits.total {
+            k.head.push(record());
+            self.total += 1;
+        } else if k.tail.len() < k.cap.1 && total < limits.total {
+            k.tail.push_back(record());
+            self.total += 1;
+        } else if !k.tail.is_empty() {
+            // The tail is a ring: the oldest kept frame there is folded away.
+            k.tail.pop_front();
+            k.tail.push_back(record());
+            *self.folded.entry(flow).or_default() += 1;
+        } else {
+            *self.folded.entry(flow).or_default() += 1;
+        }
+    }
+
+    /// The loaded capture: `flows` are the summaries of every flow (in any order),
+    /// `total_frames` how many frames were read, `damage` how the file ended.
+    pub fn finish(
+        self,
+        mut flows: Vec<FlowSummary>,
+        total_frames: u64,
+        damage: Option<Damage>,
+    ) -> CaptureData {
+        flows.sort_by_key(|f| f.flow);
+        let mut fold_at = BTreeMap::new();
+        let folded = self.folded;
+        let frames = self
+            .kept
+            .into_iter()
+            .filter(|(_, k)| !k.head.is_empty())
+            .map(|(id, k)| {
+                if folded.contains_key(&id) {
+                    fold_at.insert(id, k.head.len());
+                }
+                let mut v = k.head;
+                v.extend(k.tail);
+                (id, v)
+            })
+            .collect();
+        CaptureData {
+            flows,
+            frames,
+            other: self.other,
+            first_ts_ns: self.first_ts_ns.unwrap_or(0),
+            total_frames,
+            folded,
+            fold_at,
+            damage,
+        }
+    }
 }

@@ -4,11 +4,12 @@
 //!
 //! Pure: a [`CaptureData`] goes in, a drawing comes out on any plotters backend.
 //! [`render_svg`] and [`render_png`] are the two backends the CLI and the report use.
-//! Latin text uses the embedded DejaVu fonts (see FACTS.md), so English charts are
-//! the same on every machine. Chinese labels (`Lang::Zh`) name a list of CJK font
-//! families in SVG, which any browser resolves; PNG needs a CJK font file, taken from
-//! the system (Debian `fonts-wqy-microhei` or `fonts-noto-cjk`) because no crate
-//! ships one: without it Chinese glyphs show as boxes in PNG.
+//! Latin text uses the embedded DejaVu fonts, so English charts are the same on
+//! every machine. Chinese labels (`Lang::Zh`) name a list of CJK font families in
+//! SVG, which any browser resolves; PNG needs a CJK font, which no crate ships: the
+//! edge that reads the system's font file hands its bytes to [`register_cjk_font`]
+//! (`protolab chart` and the reports do). Without it Chinese glyphs show as boxes
+//! in PNG.
 
 pub mod compare;
 pub mod data;
@@ -25,14 +26,15 @@ use std::sync::Once;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-pub use data::{load_capture, load_capture_with, CaptureData, Damage, FrameRecord, LoadLimits};
+pub use data::{CaptureData, Collector, Damage, FrameRecord, LoadLimits};
+pub use style::register_cjk_font;
 pub use throughput::{rtt_samples, RttSample};
 
 use crate::analyze::FlowSummary;
-use crate::lab::kernel_compare::KernelComparison;
+use crate::model::kernel::KernelComparison;
 
 /// Which picture to draw.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ChartKind {
     /// Sequence (ladder) diagram: one arrow per segment between two lifelines.
     Ladder,
@@ -72,7 +74,7 @@ impl ChartKind {
 }
 
 /// Language of the labels.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Lang {
     #[default]
     En,
@@ -137,12 +139,6 @@ pub enum ChartError {
     Draw(String),
     #[error("size {0}x{1} is too small to draw on: use at least 400x300")]
     TooSmall(u32, u32),
-}
-
-impl From<crate::capture::CaptureError> for ChartError {
-    fn from(e: crate::capture::CaptureError) -> Self {
-        ChartError::Capture(e.to_string())
-    }
 }
 
 pub(crate) fn draw_err<E: std::error::Error + Send + Sync>(
@@ -361,26 +357,28 @@ pub(crate) fn svg_with(
 
 /// Runs `draw` on a bitmap of `size` pixels and returns it as PNG bytes.
 ///
-/// plotters encodes PNG only into a file, so the picture goes through a private
-/// temporary file that is removed at once.
+/// Drawn into memory and encoded with the same encoder and settings plotters uses
+/// when it saves a PNG file, so the bytes are those a file would hold.
 pub(crate) fn png_with(
     size: (u32, u32),
     draw: impl FnOnce(&DrawingArea<BitMapBackend, Shift>) -> Result<(), ChartError>,
 ) -> Result<Vec<u8>, ChartError> {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let path = std::env::temp_dir().join(format!(
-        "protolab-chart-{}-{}.png",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let drawn = {
-        let root = BitMapBackend::new(&path, size).into_drawing_area();
-        draw(&root).and_then(|()| root.present().map_err(draw_err))
-    };
-    let bytes = drawn.and_then(|()| {
-        std::fs::read(&path).map_err(|e| ChartError::Draw(format!("{}: {e}", path.display())))
-    });
-    let _ = std::fs::remove_file(&path);
-    bytes
+    let (w, h) = size;
+    let mut pixels = vec![0u8; w as usize * h as usize * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut pixels, size).into_drawing_area();
+        draw(&root)?;
+        root.present().map_err(draw_err)?;
+    }
+    let mut png = std::io::Cursor::new(Vec::new());
+    image::write_buffer_with_format(
+        &mut png,
+        &pixels,
+        w,
+        h,
+        image::ColorType::Rgb8,
+        image::ImageOutputFormat::Png,
+    )
+    .map_err(|e| ChartError::Draw(e.to_string()))?;
+    Ok(png.into_inner())
 }

@@ -11,7 +11,7 @@ use plotters::style::text_anchor::{HPos, VPos};
 
 use super::{draw_err, style, ChartError, Ctx};
 use crate::analyze::{TcpState, TransitionRecord};
-use crate::lab::kernel_compare::EndpointComparison;
+use crate::model::kernel::EndpointComparison;
 
 /// The colour of a state's band.
 pub fn state_color(s: TcpState) -> RGBColor {

@@ -1,5 +1,7 @@
 //! Fonts, colours and small drawing helpers shared by the charts.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -15,26 +17,18 @@ pub const SANS: &str = "sans-serif";
 pub const CJK: &str =
     "Noto Sans CJK SC, Source Han Sans SC, WenQuanYi Micro Hei, PingFang SC, Microsoft YaHei, sans-serif";
 
-/// CJK fonts as Debian installs them (`fonts-wqy-microhei`, `fonts-noto-cjk`, …).
-/// No crate on the registry ships one under a licence compatible with ours, so PNG
-/// output in Chinese uses the first of these that is present.
-const CJK_FILES: [&str; 5] = [
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc",
-    "/usr/share/fonts/truetype/arphic/uming.ttc",
-];
+/// Set once a real CJK font was registered, so the fallback never replaces it.
+static CJK_REGISTERED: AtomicBool = AtomicBool::new(false);
 
-static CJK_FOUND: std::sync::OnceLock<Option<&'static str>> = std::sync::OnceLock::new();
-
-/// The CJK font file PNG output in Chinese uses, if one is installed.
-pub fn cjk_font_file() -> Option<&'static str> {
-    *CJK_FOUND.get_or_init(|| {
-        CJK_FILES
-            .into_iter()
-            .find(|p| std::path::Path::new(p).is_file())
-    })
+/// Makes `font` (a TrueType/OpenType collection's bytes, kept for the process's
+/// lifetime as plotters requires) the font of Chinese labels in PNG output. False
+/// when plotters cannot read it.
+pub fn register_cjk_font(font: &'static [u8]) -> bool {
+    let ok = register_font(CJK, FontStyle::Normal, font).is_ok();
+    if ok {
+        CJK_REGISTERED.store(true, Ordering::SeqCst);
+    }
+    ok
 }
 
 pub fn register() {
@@ -43,13 +37,9 @@ pub fn register() {
     let _ = register_font(SANS, FontStyle::Normal, dejavu::sans::regular());
     let _ = register_font(SANS, FontStyle::Bold, dejavu::sans::bold());
     let _ = register_font("monospace", FontStyle::Normal, dejavu::sans_mono::regular());
-    // Read once per process and kept for its lifetime, as plotters requires.
-    let cjk: Option<&'static [u8]> = cjk_font_file()
-        .and_then(|p| std::fs::read(p).ok())
-        .map(|v| &*Box::leak(v.into_boxed_slice()));
-    let registered = cjk.is_some_and(|b| register_font(CJK, FontStyle::Normal, b).is_ok());
-    if !registered {
-        // Latin still renders; Chinese glyphs show as boxes in PNG (SVG is unaffected).
+    if !CJK_REGISTERED.load(Ordering::SeqCst) {
+        // Latin still renders; Chinese glyphs show as boxes in PNG (SVG is unaffected)
+        // until a CJK font is registered.
         let _ = register_font(CJK, FontStyle::Normal, dejavu::sans::regular());
     }
 }

@@ -5,16 +5,15 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{channel, RecvTimeoutError};
+use std::sync::mpsc::channel;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
 
-use crate::analyze::Analyzer;
-use crate::capture::{LiveCapture, LiveConfig};
-use crate::decode::decode;
+use crate::capture::{LiveCapture, LiveConfig, LiveFrames};
 use crate::output::{frame_line, write_frame_json};
+use crate::replay::{replay_borrowed, Next};
 
 #[derive(Debug, Args)]
 pub struct CaptureArgs {
@@ -67,39 +66,28 @@ pub fn run(args: CaptureArgs) -> anyhow::Result<ExitCode> {
     let deadline = args
         .duration
         .map(|s| Instant::now() + Duration::from_secs_f64(s));
-    let mut analyzer = Analyzer::new();
+    let stop =
+        || interrupted.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d);
+    // No receiver (writing to a file only): the source just waits for the stop.
+    let mut frames = LiveFrames::until(&rx, &stop).at_most(args.count);
     let stdout = std::io::stdout();
     let mut t0 = None;
-    let mut seen = 0u64;
-    let mut write_error = None;
-    while !interrupted.load(Ordering::Relaxed)
-        && deadline.is_none_or(|d| Instant::now() < d)
-        && args.count.is_none_or(|c| seen < c)
-    {
-        let frame = match rx.recv_timeout(Duration::from_millis(50)) {
-            Ok(frame) => frame,
-            Err(RecvTimeoutError::Timeout) => continue,
-            // No receiver side work (writing to a file only): just wait for the stop.
-            Err(RecvTimeoutError::Disconnected) => {
-                std::thread::sleep(Duration::from_millis(50));
-                continue;
+    let printed = replay_borrowed(
+        &mut frames,
+        |_, packet, analysis| -> std::io::Result<Next> {
+            let t0 = *t0.get_or_insert(packet.ts_ns);
+            let mut out = stdout.lock();
+            if args.json {
+                write_frame_json(&mut out, packet, analysis)?;
+            } else {
+                writeln!(out, "{}", frame_line(packet, analysis, t0))?;
             }
-        };
-        seen += 1;
-        let packet = decode(&frame);
-        let analysis = analyzer.process_frame(&packet, &frame.bytes);
-        let t0 = *t0.get_or_insert(packet.ts_ns);
-        let mut out = stdout.lock();
-        let result = if args.json {
-            write_frame_json(&mut out, &packet, analysis)
-        } else {
-            writeln!(out, "{}", frame_line(&packet, analysis, t0))
-        };
-        if let Err(e) = result.and_then(|_| out.flush()) {
-            write_error = Some(e);
-            break;
-        }
-    }
+            out.flush()?;
+            Ok(Next::Continue)
+        },
+        |_| Ok(()),
+    );
+    let write_error = printed.err();
     let stats = capture.stop()?;
     eprintln!(
         "protolab: {} frames captured, {} dropped by the kernel{}",

@@ -6,16 +6,14 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::Args;
 
-use crate::chart::{
-    load_capture, render_png, render_svg, ChartError, ChartKind, ChartOptions, Lang,
-};
+use crate::chart::{render_png, render_svg, ChartError, ChartKind, ChartOptions, Lang};
 
 #[derive(Debug, Args)]
 pub struct ChartArgs {
     /// A pcap or pcapng file; `-` reads standard input (`tcpdump -w - | protolab …`).
     pub file: PathBuf,
     /// Which picture to draw.
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = super::choices::kind_parser())]
     pub kind: ChartKind,
     /// Flow id (see `protolab flows FILE`); default: the first TCP flow. 0 draws the
     /// frames outside any flow (ARP, ICMP).
@@ -25,7 +23,7 @@ pub struct ChartArgs {
     #[arg(long)]
     pub frame: Option<u64>,
     /// Language of the labels.
-    #[arg(long, value_enum, default_value_t = Lang::En)]
+    #[arg(long, value_parser = super::choices::lang_parser(), default_value = "en")]
     pub lang: Lang,
     /// Width in pixels.
     #[arg(long, default_value_t = 1200)]
@@ -59,7 +57,8 @@ pub fn run(args: ChartArgs) -> anyhow::Result<ExitCode> {
             args.output.display()
         ),
     };
-    let data = load_capture(&args.file).with_context(|| args.file.display().to_string())?;
+    let data =
+        crate::files::load_capture(&args.file).with_context(|| args.file.display().to_string())?;
     let flow = match (args.flow, args.kind) {
         (Some(f), _) => f,
         (None, ChartKind::Layers) if args.frame.is_some() => args
@@ -74,7 +73,7 @@ pub fn run(args: ChartArgs) -> anyhow::Result<ExitCode> {
         },
     };
     // A `--netns` run's capture: bridge.json beside it says which frames were dropped.
-    let dropped = crate::report::input::dropped_frames_beside(&args.file);
+    let dropped = crate::files::dropped_frames_beside(&args.file);
     let opts = ChartOptions {
         lang: args.lang,
         kernel: None,
@@ -88,7 +87,12 @@ pub fn run(args: ChartArgs) -> anyhow::Result<ExitCode> {
     let file = args.file.display();
     let bytes = match format {
         Format::Svg => render_svg(args.kind, &data, flow, &opts).map(String::into_bytes),
-        Format::Png => render_png(args.kind, &data, flow, &opts),
+        Format::Png => {
+            if args.lang == Lang::Zh {
+                crate::files::load_cjk_font();
+            }
+            render_png(args.kind, &data, flow, &opts)
+        }
     }
     .map_err(|e| match e {
         ChartError::NoSuchFlow(n) => {

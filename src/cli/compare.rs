@@ -35,7 +35,7 @@ pub struct CompareArgs {
     #[arg(long, default_value_t = 120)]
     pub timeout: u64,
     /// Language of the report (中文: zh).
-    #[arg(long, value_enum, default_value = "en")]
+    #[arg(long, value_parser = super::choices::lang_parser(), default_value = "en")]
     pub lang: crate::chart::Lang,
 }
 

@@ -6,6 +6,7 @@
 mod capture;
 mod chart;
 mod chat_args;
+mod choices;
 mod client;
 mod compare;
 mod completions;

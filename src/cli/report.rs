@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use clap::Args;
 
 use crate::chart::Lang;
-use crate::report::{load_input, write_report, ReportInput};
+use crate::files::{load_input, write_report};
+use crate::report::ReportInput;
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
@@ -17,7 +18,7 @@ pub struct ReportArgs {
     #[arg(short = 'o', long = "out")]
     pub out: Option<PathBuf>,
     /// Language of the whole report.
-    #[arg(long, value_enum, default_value = "en")]
+    #[arg(long, value_parser = super::choices::lang_parser(), default_value = "en")]
     pub lang: Lang,
 }
 

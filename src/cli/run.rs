@@ -33,7 +33,7 @@ pub struct RunArgs {
     #[arg(short = 's', long)]
     pub snaplen: Option<i32>,
     /// Language of the lab report (中文: zh).
-    #[arg(long, value_enum, default_value = "en")]
+    #[arg(long, value_parser = super::choices::lang_parser(), default_value = "en")]
     pub lang: crate::chart::Lang,
     /// Run in two network namespaces (client 198.18.0.1, server 198.18.0.2) joined
     /// by protolab's bridge, which captures the link; needs root. Implied by any

@@ -11,7 +11,7 @@ use crate::scenario::{self, Transport};
 #[derive(Debug, Args)]
 pub struct ScenariosArgs {
     /// Language of the explanations (zh: 用中文说明), as for run, report and chart.
-    #[arg(long, value_enum, default_value_t = Lang::En)]
+    #[arg(long, value_parser = super::choices::lang_parser(), default_value = "en")]
     pub lang: Lang,
     /// The same as `--lang zh` (kept for scripts written before --lang).
     #[arg(long, hide = true)]

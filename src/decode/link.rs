@@ -6,7 +6,7 @@
 use etherparse::EtherType;
 
 use super::{DecodeError, Layer};
-use crate::capture::LinkType;
+use crate::frame::LinkType;
 
 /// What follows the link header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -27,7 +27,7 @@ pub use packet::{
 
 use etherparse::{EtherType, LaxSlicedPacket};
 
-use crate::capture::{LinkType, RawFrame};
+use crate::frame::{LinkType, RawFrame};
 use link::{link_payload, LinkPayload};
 
 /// Decodes one frame. Never fails: problems are reported in `Packet::error`.

@@ -3,7 +3,7 @@
 use etherparse::PacketBuilder;
 
 use super::*;
-use crate::capture::{LinkType, RawFrame};
+use crate::frame::{LinkType, RawFrame};
 
 const C_MAC: [u8; 6] = [2, 0, 0, 0, 0, 1];
 const S_MAC: [u8; 6] = [2, 0, 0, 0, 0, 2];

@@ -432,10 +432,10 @@ fn mask(v: &mut Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capture::{LinkType, RawFrame};
     use crate::chat::frame::encode_frame;
     use crate::chat::message::{LoginMes, SmsMes};
     use crate::decode::{decode, TcpFlags};
+    use crate::frame::{LinkType, RawFrame};
     use etherparse::PacketBuilder;
 
     const CLIENT: u16 = 40000;

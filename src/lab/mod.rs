@@ -8,7 +8,6 @@
 //! - [`bridge`] the userspace link between the namespaces: impairments and the capture.
 //! - [`compare`] TCP vs UDP through the same bridge at several loss levels.
 //! - [`netns`] the two-namespace lab network (veth pairs for the bridge) and `lab clean`.
-//! - [`kernel_compare`] puts kernel and inferred states side by side (pure).
 //! - [`expect_check`] checks a scenario's expectations against the flows (pure).
 //! - [`summary`] renders what `run` prints.
 
@@ -17,7 +16,6 @@ pub mod compare;
 pub mod expect_check;
 pub mod impair;
 pub mod kernel;
-pub mod kernel_compare;
 pub mod netns;
 pub mod observers;
 pub mod run;

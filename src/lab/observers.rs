@@ -11,6 +11,7 @@ use serde::Serialize;
 use super::kernel::{
     group_by_socket, poll_proc_net, DiagSampler, SocketHistory, SocketTimeline, TracepointSession,
 };
+use crate::model::kernel::{KernelRecord, KernelSocket, KernelStep, KernelTableEntry};
 
 /// Socket-table sampling period: TIME_WAIT lasts 60 s, CLOSE_WAIT often a few ms.
 const SAMPLE_EVERY: Duration = Duration::from_millis(1);
@@ -38,6 +39,44 @@ pub struct KernelObservations {
     /// Set when no kernel source worked at all.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unavailable: Option<String>,
+}
+
+impl KernelObservations {
+    /// What was observed as plain data in RFC terms, for the pure comparison
+    /// ([`crate::model::kernel::compare_kernel`]).
+    pub fn record(&self) -> KernelRecord {
+        KernelRecord {
+            source: self.source.to_string(),
+            sockets: self
+                .sockets
+                .iter()
+                .map(|h| KernelSocket {
+                    local: h.local,
+                    remote: h.remote,
+                    transitions: h
+                        .transitions
+                        .iter()
+                        .map(|t| KernelStep {
+                            ts_ns: t.ts_ns,
+                            old: t.old.to_rfc(),
+                            new: t.new.to_rfc(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+            table: self
+                .table
+                .iter()
+                .map(|s| KernelTableEntry {
+                    local: s.local,
+                    remote: s.remote,
+                    state: s.state.to_rfc(),
+                    first_seen_ns: s.first_seen_ns,
+                })
+                .collect(),
+            unavailable: self.unavailable.clone(),
+        }
+    }
 }
 
 impl KernelObservers {

@@ -6,6 +6,7 @@
 //! (or a timeout). Everything stops cleanly — also on Ctrl-C — so the pcap is valid,
 //! and the capture is analysed into the run's report folder.
 
+use std::convert::Infallible;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{channel, Receiver};
@@ -16,13 +17,12 @@ use serde::Serialize;
 use super::bridge::{Bridge, BridgeConfig, BridgeReport};
 use super::expect_check::{check_expectation, Mismatch};
 use super::impair::ImpairConfig;
-use super::kernel_compare::{compare_kernel, KernelComparison};
 use super::netns::{self, LabNet};
 use super::observers::{KernelObservations, KernelObservers};
-use crate::analyze::{Analyzer, FlowSummary};
-use crate::capture::{FileReader, LiveCapture, LiveConfig, LiveStats, RawFrame};
-use crate::decode::decode;
-use crate::replay::{replay, Next};
+use crate::analyze::FlowSummary;
+use crate::capture::{FileReader, LiveCapture, LiveConfig, LiveFrames, LiveStats, RawFrame};
+use crate::model::kernel::{compare_kernel, KernelComparison};
+use crate::replay::{replay, Next, Pipeline};
 use crate::scenario::{self, Listener, Params, ScenarioName, Transport};
 use crate::timestamp::{utc_stamp, Seconds};
 
@@ -280,15 +280,15 @@ pub fn run(config: &RunConfig, interrupted: &dyn Fn() -> bool) -> Result<RunOutc
         }
     };
     let deadline = Instant::now() + patience;
-    let mut watcher = Analyzer::new();
+    let mut watcher = Pipeline::new();
     let mut last_frame = Instant::now();
     if scenario_result.is_ok() && info.transport == Transport::Tcp {
         while !interrupted_now && Instant::now() < deadline {
             if drain(&rx, &mut watcher) > 0 {
                 last_frame = Instant::now();
             }
-            if watcher.all_tcp_finished()
-                && watcher.active_flows() > 0
+            if watcher.analyzer.all_tcp_finished()
+                && watcher.analyzer.active_flows() > 0
                 && last_frame.elapsed() >= quiet_for
             {
                 break;
@@ -320,7 +320,7 @@ pub fn run(config: &RunConfig, interrupted: &dyn Fn() -> bool) -> Result<RunOutc
     if let Some(e) = &scenario_error {
         mismatches.insert(0, Mismatch(format!("the scenario failed: {e}")));
     }
-    let comparison = compare_kernel(&flows, &kernel);
+    let comparison = compare_kernel(&flows, &kernel.record());
     write_reports(&report_dir, &flows, &kernel, &comparison)?;
     let record = RunRecord {
         run_id: &run_id,
@@ -368,10 +368,10 @@ pub fn run(config: &RunConfig, interrupted: &dyn Fn() -> bool) -> Result<RunOutc
     }
     // The lab report reads the folder just written, exactly as `protolab report DIR` would.
     // A report that cannot be drawn does not undo the run: it is said, not fatal.
-    let report = crate::report::load_input(&report_dir)
+    let report = crate::files::load_input(&report_dir)
         .map_err(|e| e.to_string())
         .and_then(|input| {
-            crate::report::write_report(&input, &report_dir, config.lang).map_err(|e| e.to_string())
+            crate::files::write_report(&input, &report_dir, config.lang).map_err(|e| e.to_string())
         })
         .map(|files| files.index_html);
     Ok(RunOutcome {
@@ -598,14 +598,16 @@ async fn bind(
 }
 
 /// Feeds the frames captured so far to the watcher; returns how many there were.
-fn drain(rx: &Receiver<RawFrame>, analyzer: &mut Analyzer) -> usize {
-    let mut n = 0;
-    while let Ok(frame) = rx.try_recv() {
-        let packet = decode(&frame);
-        analyzer.process_frame(&packet, &frame.bytes);
-        n += 1;
-    }
-    n
+/// Feeds the frames that have arrived to `watcher`; how many there were.
+fn drain(rx: &Receiver<RawFrame>, watcher: &mut Pipeline) -> u64 {
+    let before = watcher.frames;
+    // Neither a live source nor this visitor can fail: there is nothing to handle.
+    let _ = watcher.feed(
+        &mut LiveFrames::draining(rx),
+        |_, _, _| -> Result<Next, Infallible> { Ok(Next::Continue) },
+        |_| Ok(()),
+    );
+    watcher.frames - before
 }
 
 fn analyse(path: &Path) -> Result<Vec<FlowSummary>, RunError> {

@@ -3,8 +3,8 @@
 
 use std::fmt::Write as _;
 
-use super::kernel_compare::EndpointComparison;
 use super::run::RunOutcome;
+use crate::model::kernel::EndpointComparison;
 
 fn endpoint_table(s: &mut String, e: &EndpointComparison) {
     let _ = writeln!(s, "    {} {}", e.endpoint, e.local);

@@ -1,19 +1,18 @@
 //! The lab report a student can hand in: `index.html` (self-contained, with a
 //! step-through player per connection), `report.md`, `report.json` and the charts.
 //!
-//! - [`input`] — what a report is made from: a capture file or a run folder (the
-//!   only module here that reads files).
+//! - [`input`] — what a report is made from, as plain values (the file edge,
+//!   [`crate::files`], reads a capture file or a run folder into it).
 //! - [`model`] — the report's content as plain values (what `report.json` holds).
 //! - [`notices`] — the "what to notice" list, generated from the data.
 //! - [`text`] — every word of the report in English and Chinese.
 //! - [`markdown`], [`html`], [`player`] — writers: model in, string out.
-//! - [`write`] — renders everything and writes the output folder (the one place with file output).
+//! - [`write`] — renders everything in memory ([`crate::files`] writes the folder).
 //! - [`compare`] — the report of `protolab compare` (TCP against UDP per loss level).
 //!
-//! Everything but [`load_input`], [`write_report`] and the compare report's
-//! [`write_compare_report`] / [`render_compare_report`](compare::render_compare_report)
-//! (which read the close-ups' captures) is pure: values in, strings out;
-//! times come from packet timestamps, never from a clock.
+//! All of it is pure: values in, strings and bytes out; times come from packet
+//! timestamps, never from a clock. Reading the input and writing the folder are
+//! the file edge's ([`crate::files`]).
 
 pub mod compare;
 mod error;
@@ -26,11 +25,11 @@ pub mod player;
 pub mod text;
 pub mod write;
 
-pub use compare::{write_compare_report, CompareFiles};
+pub use compare::CompareFiles;
 pub use error::ReportError;
-pub use input::{load_input, ReportInput, RunInfo};
+pub use input::{ReportInput, RunInfo};
 pub use model::{build_report, Report};
-pub use write::{render_report, write_report, RenderedReport, ReportFiles};
+pub use write::{render_report, RenderedReport, ReportFiles};
 
 /// At most this many connections are detailed (ladder, states, transitions, player);
 /// the rest are counted in a note, so a huge capture still makes a report in seconds.

@@ -11,7 +11,7 @@ use super::{notices, MAX_DETAILED_FLOWS};
 use crate::analyze::{FlowSummary, PerRole, TcpState, Why};
 use crate::chart::{Damage, FrameRecord, Lang};
 use crate::decode::TcpFlags;
-use crate::lab::kernel_compare::KernelComparison;
+use crate::model::kernel::KernelComparison;
 use crate::timestamp::Seconds;
 
 /// At most this many flagged frames are listed under anomalies.

@@ -1,14 +1,13 @@
-//! Renders the whole report and writes the output folder — the one function of
-//! `report` that touches the file system for output.
+//! Renders the whole report in memory: the pages, report.json and every chart.
+//! The file edge ([`crate::files::report_output`]) writes it into a folder.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use super::html::render_html;
 use super::input::ReportInput;
 use super::markdown::render_markdown;
 use super::model::{build_report, layers_chart, link_layer_chart, ChartRef, Report};
-use super::ReportError;
 use crate::chart::{render_png, render_svg, ChartKind, ChartOptions, Lang};
 
 /// Everything a report consists of, in memory.
@@ -24,7 +23,7 @@ pub struct RenderedReport {
     pub chart_errors: Vec<String>,
 }
 
-/// The files written.
+/// The files a report folder holds, once written.
 #[derive(Debug, Clone)]
 pub struct ReportFiles {
     pub dir: PathBuf,
@@ -96,71 +95,4 @@ pub fn render_report(input: &ReportInput, lang: Lang) -> RenderedReport {
         charts,
         chart_errors,
     }
-}
-
-/// Renders the report and writes `index.html`, `report.md`, `report.json` and
-/// `charts/*` into `out_dir` (created if needed).
-pub fn write_report(
-    input: &ReportInput,
-    out_dir: &Path,
-    lang: Lang,
-) -> Result<ReportFiles, ReportError> {
-    let rendered = render_report(input, lang);
-    let written = write_folder(
-        out_dir,
-        &rendered.html,
-        &rendered.markdown,
-        &rendered.json,
-        &rendered.charts,
-    )?;
-    Ok(ReportFiles {
-        dir: out_dir.to_path_buf(),
-        index_html: written.index_html,
-        report_md: written.report_md,
-        report_json: written.report_json,
-        charts: written.charts,
-        chart_errors: rendered.chart_errors,
-    })
-}
-
-/// What [`write_folder`] wrote.
-pub(crate) struct Written {
-    pub index_html: PathBuf,
-    pub report_md: PathBuf,
-    pub report_json: PathBuf,
-    pub charts: Vec<PathBuf>,
-}
-
-/// Writes a report folder: `charts/*`, then `index.html`, `report.md` and
-/// `report.json` (the lab report and the compare report share the layout).
-pub(crate) fn write_folder(
-    dir: &Path,
-    html: &str,
-    markdown: &str,
-    json: &str,
-    charts: &[(String, Vec<u8>)],
-) -> Result<Written, ReportError> {
-    let charts_dir = dir.join("charts");
-    std::fs::create_dir_all(&charts_dir).map_err(|source| ReportError::Write {
-        path: charts_dir.clone(),
-        source,
-    })?;
-    let write = |name: &str, bytes: &[u8]| -> Result<PathBuf, ReportError> {
-        let path = dir.join(name);
-        std::fs::write(&path, bytes).map_err(|source| ReportError::Write {
-            path: path.clone(),
-            source,
-        })?;
-        Ok(path)
-    };
-    let charts = charts
-        .iter()
-        .map(|(name, bytes)| write(name, bytes))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Written {
-        index_html: write("index.html", html.as_bytes())?,
-        report_md: write("report.md", markdown.as_bytes())?,
-        report_json: write("report.json", json.as_bytes())?,
-        charts,
-    })
 }

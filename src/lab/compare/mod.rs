@@ -9,17 +9,15 @@
 //! retransmissions); the loss the bridge measured is reported next to the
 //! configured one.
 //!
-//! - [`result`] the figures, as report.json holds them.
+//! - [`crate::model::compare`] the figures, as report.json holds them.
 //! - [`udp_stream`] the paced UDP probe stream and its receiver.
 
-pub mod result;
 pub mod udp_stream;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use self::result::{CompareReport, Gap, Latency, LevelResult, Recovery, TcpResult, UdpResult};
 use super::bridge::{Action, Bridge, BridgeConfig, BridgeReport, Direction};
 use super::impair::{ImpairConfig, Loss};
 use super::netns::{self, LabNet};
@@ -28,8 +26,11 @@ use crate::analyze::udp_probe::ProbeHeader;
 use crate::analyze::AnalysisFlags;
 use crate::capture::FileReader;
 use crate::decode::decode;
+use crate::files::sha256_hex;
+use crate::model::compare::{
+    CompareReport, Gap, Latency, LevelResult, Recovery, TcpResult, UdpResult,
+};
 use crate::replay::{replay, Next};
-use crate::report::input::sha256_hex;
 use crate::scenario::{Params, ScenarioName};
 use crate::timestamp::utc_stamp;
 
@@ -172,7 +173,7 @@ pub fn compare(
         protolab_version: env!("CARGO_PKG_VERSION").to_string(),
     };
     // report.json, report.md (PNG charts) and index.html (inline SVG).
-    crate::report::write_compare_report(&report, &dir, config.lang).map_err(|e| {
+    crate::files::write_compare_report(&report, &dir, config.lang).map_err(|e| {
         CompareError::Write {
             path: dir.clone(),
             source: std::io::Error::other(e.to_string()),

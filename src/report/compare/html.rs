@@ -10,7 +10,7 @@ use super::text::compare_text;
 use super::{chart_refs, run_report_link, table_cells, table_headings, what_ran};
 use crate::chart::compare::loss_label;
 use crate::chart::Lang;
-use crate::lab::compare::result::CompareReport;
+use crate::model::compare::CompareReport;
 use crate::report::html::{esc, inline_svg, CSS};
 
 /// What the compare page adds to the lab report's style.

@@ -8,7 +8,7 @@ use super::text::compare_text;
 use super::{chart_refs, run_report_link, table_cells, table_headings, what_ran};
 use crate::chart::compare::loss_label;
 use crate::chart::Lang;
-use crate::lab::compare::result::CompareReport;
+use crate::model::compare::CompareReport;
 
 /// Escapes a table cell.
 fn cell(s: &str) -> String {

@@ -5,8 +5,9 @@
 //! - [`text`] — the fixed words in English and Chinese.
 //! - [`notices`] — "what to notice", generated from the numbers.
 //! - [`markdown`], [`html`] — writers: report in, string out.
-//! - this module — the charts, and [`write_compare_report`], the one function that
-//!   reads (the captures of the close-ups) and writes files.
+//! - this module — the charts, and the whole report rendered in memory
+//!   ([`render_compare_report`]); the file edge ([`crate::files`]) reads the
+//!   close-ups' captures and writes the folder.
 //!
 //! The report is redrawn from a saved report.json and the captures it names, so
 //! nothing here needs the lab to run again.
@@ -16,14 +17,11 @@ pub mod markdown;
 pub mod notices;
 pub mod text;
 
-use std::path::Path;
-
-use super::ReportError;
 use crate::chart::compare::{
-    load_close_up, loss_label, render_compare_png, render_compare_svg, CloseUp, ComparePicture,
+    loss_label, render_compare_png, render_compare_svg, CloseUp, ComparePicture,
 };
 use crate::chart::{CaptureData, Lang};
-use crate::lab::compare::result::{CompareReport, LevelResult};
+use crate::model::compare::{CompareReport, LevelResult};
 use text::compare_text;
 
 /// The files written: the same as a lab report's.
@@ -212,7 +210,11 @@ impl Loaded {
 
 /// The TCP recovery's capture: frames from the lost segment to two after the fast
 /// retransmission.
-fn load_recovery(r: &CompareReport, dir: &Path, lang: Lang) -> Result<Option<Loaded>, String> {
+fn load_recovery(
+    r: &CompareReport,
+    load: LoadCloseUp,
+    lang: Lang,
+) -> Result<Option<Loaded>, String> {
     let Some(level) = level_for_recovery(r) else {
         return Ok(None);
     };
@@ -221,8 +223,7 @@ fn load_recovery(r: &CompareReport, dir: &Path, lang: Lang) -> Result<Option<Loa
     };
     let first = rec.lost_frame.min(rec.fast_retransmission_frame);
     let last = rec.lost_frame.max(rec.fast_retransmission_frame) + 2;
-    let data = load_close_up(&dir.join(&level.tcp.capture), last)
-        .map_err(|e| format!("{}: {e}", level.tcp.capture))?;
+    let data = load(&level.tcp.capture, last)?;
     let l = loss_label(level.loss_configured);
     let heading = match lang {
         Lang::En => format!(
@@ -244,7 +245,7 @@ fn load_recovery(r: &CompareReport, dir: &Path, lang: Lang) -> Result<Option<Loa
 }
 
 /// The UDP gap's capture: four frames either side of the lost datagram.
-fn load_gap(r: &CompareReport, dir: &Path, lang: Lang) -> Result<Option<Loaded>, String> {
+fn load_gap(r: &CompareReport, load: LoadCloseUp, lang: Lang) -> Result<Option<Loaded>, String> {
     let Some(level) = level_for_gap(r) else {
         return Ok(None);
     };
@@ -252,8 +253,7 @@ fn load_gap(r: &CompareReport, dir: &Path, lang: Lang) -> Result<Option<Loaded>,
         return Ok(None);
     };
     let (first, last) = (gap.frame.saturating_sub(4).max(1), gap.frame + 4);
-    let data = load_close_up(&dir.join(&level.udp.capture), last)
-        .map_err(|e| format!("{}: {e}", level.udp.capture))?;
+    let data = load(&level.udp.capture, last)?;
     // The stream the datagram belongs to (the capture may hold more, like ARP).
     let flow = data
         .frame(gap.frame)
@@ -284,17 +284,25 @@ fn load_gap(r: &CompareReport, dir: &Path, lang: Lang) -> Result<Option<Loaded>,
     }))
 }
 
-/// Renders the report in memory. Reads only the two captures of the close-ups
-/// (paths in `report` are relative to `dir`); a capture that cannot be read leaves
-/// that chart out and says why in `chart_errors`.
-pub fn render_compare_report(report: &CompareReport, dir: &Path, lang: Lang) -> RenderedCompare {
+/// Loads the capture a close-up is drawn from: its path as the report names it
+/// and the last frame shown; a message when it cannot be read.
+pub type LoadCloseUp<'a> = &'a mut dyn FnMut(&str, u64) -> Result<CaptureData, String>;
+
+/// Renders the report in memory. The two captures of the close-ups come from
+/// `load`; a capture that cannot be read leaves that chart out and says why in
+/// `chart_errors`.
+pub fn render_compare_report(
+    report: &CompareReport,
+    load: LoadCloseUp,
+    lang: Lang,
+) -> RenderedCompare {
     let t = compare_text(lang);
     let mut charts = Vec::new();
     let mut svgs = std::collections::BTreeMap::new();
     let mut chart_errors = Vec::new();
     let refs = chart_refs(lang);
-    let loaded =
-        load_recovery(report, dir, lang).and_then(|tcp| Ok((tcp, load_gap(report, dir, lang)?)));
+    let loaded = load_recovery(report, &mut *load, lang)
+        .and_then(|tcp| Ok((tcp, load_gap(report, load, lang)?)));
     let pictures = [
         Ok(ComparePicture::Delivered(report)),
         Ok(ComparePicture::Cost(report)),
@@ -335,32 +343,6 @@ pub fn render_compare_report(report: &CompareReport, dir: &Path, lang: Lang) -> 
         charts,
         chart_errors,
     }
-}
-
-/// Renders the report and writes `index.html`, `report.md`, `report.json` and
-/// `charts/*` into `dir`, the compare folder (the captures the report names are
-/// read from there too).
-pub fn write_compare_report(
-    report: &CompareReport,
-    dir: &Path,
-    lang: Lang,
-) -> Result<CompareFiles, ReportError> {
-    let rendered = render_compare_report(report, dir, lang);
-    let written = super::write::write_folder(
-        dir,
-        &rendered.html,
-        &rendered.markdown,
-        &rendered.json,
-        &rendered.charts,
-    )?;
-    Ok(super::ReportFiles {
-        dir: dir.to_path_buf(),
-        index_html: written.index_html,
-        report_md: written.report_md,
-        report_json: written.report_json,
-        charts: written.charts,
-        chart_errors: rendered.chart_errors,
-    })
 }
 
 #[cfg(test)]

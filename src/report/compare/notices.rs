@@ -5,7 +5,7 @@
 use super::{bytes_label, level_for_gap, level_for_recovery, pct};
 use crate::chart::compare::loss_label;
 use crate::chart::Lang;
-use crate::lab::compare::result::{CompareReport, LevelResult};
+use crate::model::compare::{CompareReport, LevelResult};
 
 /// All sentences, in the order a reader should meet them.
 pub fn notices(r: &CompareReport, lang: Lang) -> Vec<String> {

@@ -1,7 +1,7 @@
 //! The kernel's socket states beside the inferred ones, per connection and endpoint.
 //!
-//! Pure: flows from the capture and what the kernel observers recorded go in, a
-//! side-by-side table and a verdict come out. Two kernel facts shape the rules:
+//! Pure: flows from the capture and what the kernel observers recorded (as a plain
+//! [`KernelRecord`]) go in, a side-by-side table and a verdict come out. Two kernel facts shape the rules:
 //! the tracepoint never shows TIME_WAIT (the kernel swaps the socket for a separate
 //! time-wait object, so it prints FIN_WAIT2 → CLOSE), which the socket-table
 //! samples fill in; and a server's accepted socket is born from the listener, so
@@ -11,8 +11,46 @@ use std::net::SocketAddr;
 
 use serde::Serialize;
 
-use super::observers::KernelObservations;
 use crate::analyze::{FlowSummary, TcpState, TransitionRecord};
+
+/// What the kernel said during a run, in RFC terms: the input of [`compare_kernel`].
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct KernelRecord {
+    /// Which witnesses worked (`tracepoint+sock_diag`, `proc`, …).
+    pub source: String,
+    /// Every socket's transitions, as the tracepoint reported them.
+    pub sockets: Vec<KernelSocket>,
+    /// The socket table over time (TIME_WAIT lives only here).
+    pub table: Vec<KernelTableEntry>,
+    /// Set when no kernel source worked at all.
+    pub unavailable: Option<String>,
+}
+
+/// One socket's life as the tracepoint saw it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KernelSocket {
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
+    pub transitions: Vec<KernelStep>,
+}
+
+/// One transition of a socket; `None` for a kernel state with no RFC name
+/// (NEW_SYN_RECV, a request socket).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct KernelStep {
+    pub ts_ns: u64,
+    pub old: Option<TcpState>,
+    pub new: Option<TcpState>,
+}
+
+/// A socket the table showed in one state, from the first sample that saw it so.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct KernelTableEntry {
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
+    pub state: Option<TcpState>,
+    pub first_seen_ns: u64,
+}
 
 /// One line of the side-by-side table.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -56,7 +94,7 @@ pub struct KernelComparison {
 
 /// (state, kernel time) as the kernel saw one endpoint.
 fn kernel_states(
-    obs: &KernelObservations,
+    obs: &KernelRecord,
     local: SocketAddr,
     remote: SocketAddr,
     server: bool,
@@ -67,12 +105,12 @@ fn kernel_states(
         .iter()
         .find(|h| h.local == local && h.remote == remote)
     {
-        if let Some(first) = history.transitions.first().and_then(|t| t.old.to_rfc()) {
+        if let Some(first) = history.transitions.first().and_then(|t| t.old) {
             seq.push((first, None));
         }
         for t in &history.transitions {
             // NEW_SYN_RECV (a request socket) has no RFC state of its own.
-            if let Some(new) = t.new.to_rfc() {
+            if let Some(new) = t.new {
                 if seq.last().map(|(s, _)| *s) != Some(new) {
                     seq.push((new, Some(t.ts_ns)));
                 }
@@ -86,7 +124,7 @@ fn kernel_states(
                 && h.remote.port() == 0
                 && h.transitions
                     .iter()
-                    .any(|t| t.new.to_rfc() == Some(TcpState::Listen))
+                    .any(|t| t.new == Some(TcpState::Listen))
         });
         if listened && seq.first().map(|(s, _)| *s) != Some(TcpState::Listen) {
             if seq.first().map(|(s, _)| *s) == Some(TcpState::Closed) {
@@ -96,9 +134,10 @@ fn kernel_states(
         }
     }
     // TIME_WAIT lives in the socket table only: the closing CLOSE was really TIME_WAIT.
-    let time_wait = obs.table.iter().find(|s| {
-        s.local == local && s.remote == remote && s.state.to_rfc() == Some(TcpState::TimeWait)
-    });
+    let time_wait = obs
+        .table
+        .iter()
+        .find(|s| s.local == local && s.remote == remote && s.state == Some(TcpState::TimeWait));
     if let Some(tw) = time_wait {
         let n = seq.len();
         if n >= 2
@@ -151,10 +190,10 @@ fn compare_endpoint(
 }
 
 /// Compares every TCP connection of `flows` with the kernel's record of its sockets.
-pub fn compare_kernel(flows: &[FlowSummary], obs: &KernelObservations) -> KernelComparison {
+pub fn compare_kernel(flows: &[FlowSummary], obs: &KernelRecord) -> KernelComparison {
     if let Some(why) = &obs.unavailable {
         return KernelComparison {
-            source: obs.source.to_string(),
+            source: obs.source.clone(),
             connections: Vec::new(),
             agree: true,
             unavailable: Some(why.clone()),
@@ -187,7 +226,7 @@ pub fn compare_kernel(flows: &[FlowSummary], obs: &KernelObservations) -> Kernel
         .collect();
     let agree = connections.iter().all(|c| c.client.agree && c.server.agree);
     KernelComparison {
-        source: obs.source.to_string(),
+        source: obs.source.clone(),
         connections,
         agree,
         unavailable: None,

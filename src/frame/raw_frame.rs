@@ -1,7 +1,7 @@
 //! The one frame type every source produces: bytes as captured, with when and how long.
 //!
 //! Live capture and file reading both yield `RawFrame`s, so every analysis can be
-//! replayed from a committed capture without privileges (DESIGN §1, rule 4).
+//! replayed from a committed capture without privileges.
 
 use super::LinkType;
 
