@@ -16,6 +16,7 @@
 //! - [`report`] — the lab report: index.html with step-through players, report.md, report.json, charts; en + zh.
 //! - [`chat`] — the notes' instant-messaging system: frames, messages, store, server, client.
 //! - [`scenario`] — the course's socket programs (servers, clients, what each teaches).
+//! - [`serving`] — what every server shares: its event log and its shutdown signal.
 //! - [`lab`] — runs a scenario while capturing, with the kernel's states beside the inferred ones.
 //! - [`cli`] — argument parsing and the subcommands; `main` only calls [`cli::run`].
 //! - [`timestamp`] — nanosecond times printed without floating-point loss.
@@ -35,4 +36,5 @@ pub mod output;
 pub mod replay;
 pub mod report;
 pub mod scenario;
+pub mod serving;
 pub mod timestamp;
