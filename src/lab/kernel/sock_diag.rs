@@ -26,7 +26,7 @@
 use std::collections::{HashMap, HashSet};
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -415,6 +415,8 @@ pub struct SamplerStats {
 /// Samples the socket table on a thread of its own until stopped.
 pub struct DiagSampler {
     stop_flag: Arc<AtomicBool>,
+    /// Successful samples so far, readable while sampling goes on.
+    taken: Arc<AtomicU64>,
     handle: Option<JoinHandle<(Vec<SocketTimeline>, SamplerStats)>>,
     source: &'static str,
 }
@@ -470,16 +472,19 @@ impl DiagSampler {
         builder.observe(first_ts, &probe.sample(first_ts)?);
 
         let stop_flag = Arc::new(AtomicBool::new(false));
+        let taken = Arc::new(AtomicU64::new(1));
         let flag = Arc::clone(&stop_flag);
+        let counter = Arc::clone(&taken);
         let handle = thread::Builder::new()
             .name(format!("sampler-{source}"))
-            .spawn(move || sample_loop(probe, builder, first_ts, interval, &flag))
+            .spawn(move || sample_loop(probe, builder, first_ts, interval, &flag, &counter))
             .map_err(|source| KernelError::Spawn {
                 what: "socket sampler",
                 source,
             })?;
         Ok(DiagSampler {
             stop_flag,
+            taken,
             handle: Some(handle),
             source,
         })
@@ -488,6 +493,14 @@ impl DiagSampler {
     /// `"sock_diag"` or `"proc"`: what `SampleSource::Auto` settled on.
     pub fn source(&self) -> &'static str {
         self.source
+    }
+
+    /// How many samples have been taken so far (the first, taken by `start`, included).
+    /// A sample that *began* after a moment `t` has surely been completed once this
+    /// count has grown by two since `t`: that is how a caller waits until the sampler
+    /// has seen a state, instead of guessing how long sampling takes.
+    pub fn samples_taken(&self) -> u64 {
+        self.taken.load(Ordering::SeqCst)
     }
 
     /// Takes a last sample, stops, and returns the timelines in order of first sighting.
@@ -531,6 +544,7 @@ fn sample_loop(
     first_ts: u64,
     interval: Duration,
     stop_flag: &AtomicBool,
+    taken: &AtomicU64,
 ) -> (Vec<SocketTimeline>, SamplerStats) {
     let mut stats = SamplerStats {
         source: probe.source(),
@@ -554,6 +568,7 @@ fn sample_loop(
             Ok(samples) => {
                 builder.observe(ts, &samples);
                 stats.samples += 1;
+                taken.store(stats.samples, Ordering::SeqCst);
                 stats.max_gap_ns = stats.max_gap_ns.max(ts.saturating_sub(last_ok));
                 last_ok = ts;
             }
