@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use super::teaching::lesson;
+use super::teaching::{self, Lesson};
 
 /// The scenarios, as the command line spells them (`tcp-upper`, `udp-daytime`, …).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum)]
@@ -93,14 +93,20 @@ pub struct ScenarioInfo {
 
 impl ScenarioInfo {
     /// An entry whose lesson comes from [`super::teaching`].
-    const fn new(name: ScenarioName, id: &'static str, transport: Transport, port: u16) -> Self {
+    const fn new(
+        name: ScenarioName,
+        id: &'static str,
+        transport: Transport,
+        port: u16,
+        lesson: Lesson,
+    ) -> Self {
         ScenarioInfo {
             name,
             id,
             transport,
             default_port: port,
-            teaches: lesson(name).en,
-            teaches_zh: lesson(name).zh,
+            teaches: lesson.en,
+            teaches_zh: lesson.zh,
         }
     }
 }
@@ -110,16 +116,28 @@ static ALL: [ScenarioInfo; 10] = {
     use ScenarioName::*;
     use Transport::{Tcp, Udp};
     [
-        ScenarioInfo::new(TcpUpper, "tcp-upper", Tcp, 8001),
-        ScenarioInfo::new(UdpDaytime, "udp-daytime", Udp, 8002),
-        ScenarioInfo::new(FileTransfer, "file-transfer", Tcp, 8003),
-        ScenarioInfo::new(HttpHello, "http-hello", Tcp, 8004),
-        ScenarioInfo::new(HalfClose, "half-close", Tcp, 8005),
-        ScenarioInfo::new(ServerClose, "server-close", Tcp, 8006),
-        ScenarioInfo::new(RstAbort, "rst-abort", Tcp, 8007),
-        ScenarioInfo::new(Refused, "refused", Tcp, 8008),
-        ScenarioInfo::new(TimeWait, "time-wait", Tcp, 8009),
-        ScenarioInfo::new(Chat, "chat", Tcp, 8888),
+        ScenarioInfo::new(TcpUpper, "tcp-upper", Tcp, 8001, teaching::TCP_UPPER),
+        ScenarioInfo::new(UdpDaytime, "udp-daytime", Udp, 8002, teaching::UDP_DAYTIME),
+        ScenarioInfo::new(
+            FileTransfer,
+            "file-transfer",
+            Tcp,
+            8003,
+            teaching::FILE_TRANSFER,
+        ),
+        ScenarioInfo::new(HttpHello, "http-hello", Tcp, 8004, teaching::HTTP_HELLO),
+        ScenarioInfo::new(HalfClose, "half-close", Tcp, 8005, teaching::HALF_CLOSE),
+        ScenarioInfo::new(
+            ServerClose,
+            "server-close",
+            Tcp,
+            8006,
+            teaching::SERVER_CLOSE,
+        ),
+        ScenarioInfo::new(RstAbort, "rst-abort", Tcp, 8007, teaching::RST_ABORT),
+        ScenarioInfo::new(Refused, "refused", Tcp, 8008, teaching::REFUSED),
+        ScenarioInfo::new(TimeWait, "time-wait", Tcp, 8009, teaching::TIME_WAIT),
+        ScenarioInfo::new(Chat, "chat", Tcp, 8888, teaching::CHAT),
     ]
 };
 
