@@ -9,7 +9,7 @@
 //! packet capture, *then* creates the listening socket and hands it to
 //! [`serve`] (mini-redis style: the server takes a bound listener and a
 //! [`Shutdown`] signal), then runs [`client`], and finally compares the capture
-//! with [`expectation`].
+//! with [`expectation()`].
 //!
 //! Close order is what the state lists hinge on, so every scenario makes it
 //! deterministic: exactly one side closes first, and the other side closes only

@@ -1,5 +1,5 @@
 //! What every server of the crate shares, whatever it serves: an event log that a
-//! report keeps and a terminal may print as it happens ([`Log`], [`LogSink`]), and
+//! report keeps and a terminal may print as it happens (`Log`, [`LogSink`]), and
 //! the signal that tells a server to stop ([`Shutdown`]).
 //!
 //! The lab's scenario servers and the chat server both use these; keeping them

@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use super::ring_buffer::{decode_page, Format, PageLayout};
-use super::sock_diag::{port_bytecode, TimelineBuilder};
+use super::sock_diag::port_bytecode;
+use super::timeline::TimelineBuilder;
 use super::tracepoint::clock::ClockMap;
 use super::tracepoint::filter::build_filter;
 use super::tracepoint::record::{Decoded, RecordDecoder};
