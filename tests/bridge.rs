@@ -177,8 +177,68 @@ fn tcp_transfer_crosses_a_clean_bridge() {
     assert_eq!(json["conn_state"], "SF", "{json}");
 }
 
-/// The datagram that ends a UDP stream (the stream's datagrams are 0..N, big-endian).
+/// Datagrams in one UDP stream: 0..N, big-endian.
+const N: u32 = 5_000;
+/// The datagram that ends a UDP stream.
 const END: [u8; 4] = [0xff; 4];
+
+/// The stream's receiver in the server namespace, counting datagrams until END;
+/// returns once it is bound, so nothing is sent into the void.
+fn udp_receiver(net: &LabNet) -> std::thread::JoinHandle<u32> {
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let server = in_ns(&net.server_ns, move || {
+        let sock = UdpSocket::bind("198.18.0.2:5002").unwrap();
+        // Room for the whole stream (about 1 KB of buffer per datagram), so a server
+        // thread that a loaded machine keeps waiting loses nothing: only the bridge may.
+        nix::sys::socket::setsockopt(&sock, nix::sys::socket::sockopt::RcvBufForce, &(16 << 20))
+            .unwrap();
+        // Only a safety net against a hang: the stream ends with END, not a silence.
+        sock.set_read_timeout(Some(Duration::from_secs(60)))
+            .unwrap();
+        ready_tx.send(()).unwrap();
+        let mut got = 0u32;
+        let mut buf = [0u8; 2048];
+        loop {
+            let (n, from) = sock.recv_from(&mut buf).expect("the stream ends with END");
+            if buf[..n] == END {
+                // The bridge keeps their order: every datagram sent before END is here.
+                sock.send_to(b"bye", from).unwrap();
+                return got;
+            }
+            got += 1;
+        }
+    });
+    ready_rx.recv().unwrap();
+    server
+}
+
+/// Sends the stream from the client namespace, then END until the receiver answers;
+/// returns how many END datagrams it sent.
+fn udp_sender(net: &LabNet) -> std::thread::JoinHandle<u64> {
+    in_ns(&net.client_ns, || {
+        let sock = UdpSocket::bind("198.18.0.1:0").unwrap();
+        for i in 0..N {
+            sock.send_to(&i.to_be_bytes(), "198.18.0.2:5002").unwrap();
+            // Paced (~16k datagrams/s), a rate the veth backlog takes without drops;
+            // the rate is part of the experiment, no assertion depends on its timing.
+            if i % 16 == 15 {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+        // END crosses the same lossy bridge: repeat it until the server answers on the
+        // lossless way back (all but one END may be dropped).
+        sock.set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        let mut ends = 0u64;
+        loop {
+            sock.send_to(&END, "198.18.0.2:5002").unwrap();
+            ends += 1;
+            if sock.recv(&mut [0u8; 16]).is_ok() {
+                return ends;
+            }
+        }
+    })
+}
 
 /// Sends 5,000 UDP datagrams client→server through `loss_percent` loss.
 fn udp_stream_through_loss(loss_percent: f64, seed: u64) -> BridgeReport {
@@ -215,54 +275,8 @@ fn udp_stream_through_loss(loss_percent: f64, seed: u64) -> BridgeReport {
         .output()
         .unwrap();
     let _ = status;
-    const N: u32 = 5_000;
-    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    let server = in_ns(&net.server_ns, move || {
-        let sock = UdpSocket::bind("198.18.0.2:5002").unwrap();
-        // Room for the whole stream (about 1 KB of buffer per datagram), so a server
-        // thread that a loaded machine keeps waiting loses nothing: only the bridge may.
-        nix::sys::socket::setsockopt(&sock, nix::sys::socket::sockopt::RcvBufForce, &(16 << 20))
-            .unwrap();
-        // Only a safety net against a hang: the stream ends with END, not a silence.
-        sock.set_read_timeout(Some(Duration::from_secs(60)))
-            .unwrap();
-        ready_tx.send(()).unwrap();
-        let mut got = 0u32;
-        let mut buf = [0u8; 2048];
-        loop {
-            let (n, from) = sock.recv_from(&mut buf).expect("the stream ends with END");
-            if buf[..n] == END {
-                // The bridge keeps their order: every datagram sent before END is here.
-                sock.send_to(b"bye", from).unwrap();
-                return got;
-            }
-            got += 1;
-        }
-    });
-    ready_rx.recv().unwrap();
-    let client = in_ns(&net.client_ns, || {
-        let sock = UdpSocket::bind("198.18.0.1:0").unwrap();
-        for i in 0..N {
-            sock.send_to(&i.to_be_bytes(), "198.18.0.2:5002").unwrap();
-            // Paced (~16k datagrams/s), a rate the veth backlog takes without drops;
-            // the rate is part of the experiment, no assertion depends on its timing.
-            if i % 16 == 15 {
-                std::thread::sleep(Duration::from_millis(1));
-            }
-        }
-        // END crosses the same lossy bridge: repeat it until the server answers on the
-        // lossless way back. Returns how many were sent (all but one may be dropped).
-        sock.set_read_timeout(Some(Duration::from_millis(200)))
-            .unwrap();
-        let mut ends = 0u64;
-        loop {
-            sock.send_to(&END, "198.18.0.2:5002").unwrap();
-            ends += 1;
-            if sock.recv(&mut [0u8; 16]).is_ok() {
-                return ends;
-            }
-        }
-    });
+    let server = udp_receiver(&net);
+    let client = udp_sender(&net);
     let ends = client.join().unwrap();
     let received = server.join().unwrap();
     let report = bridge.stop();

@@ -23,8 +23,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use common::wait::wait_until;
 use protolab::lab::kernel::{
     group_by_socket, poll_proc_net, remove_stale_instances, sample_once, sample_proc_once,
-    DiagSampler, KernelError, KernelState, KernelTransition, SocketHistory, SocketSample,
-    SocketTimeline, TraceFormat, TraceOptions, TracepointSession, DEFAULT_INTERVAL,
+    DiagSampler, KernelError, KernelState, KernelTransition, SamplerStats, SocketHistory,
+    SocketSample, SocketTimeline, TraceFormat, TraceOptions, TraceStats, TracepointSession,
+    DEFAULT_INTERVAL,
 };
 use KernelState::*;
 
@@ -227,22 +228,7 @@ fn tracepoint_and_sock_diag_see_a_real_connection() {
     let uncertainty = stats.clock_uncertainty_ns + 1_000;
     assert_times(&transitions, from_ns, to_ns, uncertainty);
     assert!(transitions.iter().all(|t| t.sock > 0xffff_0000_0000_0000));
-    assert_eq!(stats.lost_events, 0);
-    assert!(!stats.lost_unknown);
-    assert!(stats.stop_marker_seen);
-    assert!(
-        stats.clock_uncertainty_ns < 1_000_000,
-        "clock calibrated to better than 1 ms: {stats:?}"
-    );
-    assert_eq!(stats.cleanup_error, None);
-    if Path::new("/sys/kernel/tracing/instances").is_dir() {
-        assert!(
-            !Path::new("/sys/kernel/tracing/instances")
-                .join(&instance)
-                .exists(),
-            "instance {instance} removed"
-        );
-    }
+    assert_clean_session(&stats, &instance);
 
     // How long CLOSE_WAIT lasted, as the kernel recorded it: at least as long as the
     // server held it open (both are CLOCK_MONOTONIC differences).
@@ -263,22 +249,12 @@ fn tracepoint_and_sock_diag_see_a_real_connection() {
     );
 
     // sock_diag: the passive closer's CLOSE_WAIT and the active closer's TIME_WAIT (the
-    // tracepoint never shows TIME_WAIT), agreeing with the tracepoint's times. A sample
-    // is stamped before the kernel reads its table, so a state may be stamped up to one
-    // sampling gap before the kernel entered it, never after the kernel left it.
+    // tracepoint never shows TIME_WAIT), agreeing with the tracepoint's times.
     assert_eq!(sampling.errors, 0, "{sampling:?}");
-    let early = sampling.max_gap_ns + uncertainty;
     let cw = timeline(&timelines, run.server, run.client, CloseWait)
         .unwrap_or_else(|| panic!("server CLOSE_WAIT not seen: {timelines:#?}"));
     assert!(cw.ended_ns.is_some(), "the last sample saw it gone: {cw:?}");
-    assert!(
-        cw.first_seen_ns + early >= cw_began.ts_ns,
-        "{cw:?} vs {cw_began:?}"
-    );
-    assert!(
-        cw.last_seen_ns <= cw_ended.ts_ns + uncertainty,
-        "{cw:?} vs {cw_ended:?}"
-    );
+    assert_sampled_within(cw, cw_began, Some(cw_ended), &sampling, uncertainty);
 
     let tw = timeline(&timelines, run.client, run.server, TimeWait)
         .unwrap_or_else(|| panic!("client TIME_WAIT not seen: {timelines:#?}"));
@@ -290,12 +266,53 @@ fn tracepoint_and_sock_diag_see_a_real_connection() {
         tw.last_seen_ns, sampling.stopped_ns,
         "seen by the last sample"
     );
+    // TIME_WAIT begins when the tracepoint shows the socket leave FIN_WAIT2.
     let fin_to_close = transition(&transitions, run.client, port, FinWait2, Closed);
+    assert_sampled_within(tw, fin_to_close, None, &sampling, uncertainty);
+}
+
+/// The session lost nothing, calibrated its clock, saw its stop marker and removed
+/// its tracefs instance.
+fn assert_clean_session(stats: &TraceStats, instance: &str) {
+    assert_eq!(stats.lost_events, 0);
+    assert!(!stats.lost_unknown);
+    assert!(stats.stop_marker_seen);
     assert!(
-        tw.first_seen_ns + early >= fin_to_close.ts_ns,
-        "TIME_WAIT appears when the tracepoint says the socket left FIN_WAIT2: \
-         {tw:?} vs {fin_to_close:?}"
+        stats.clock_uncertainty_ns < 1_000_000,
+        "clock calibrated to better than 1 ms: {stats:?}"
     );
+    assert_eq!(stats.cleanup_error, None);
+    let instances = Path::new("/sys/kernel/tracing/instances");
+    if instances.is_dir() {
+        assert!(
+            !instances.join(instance).exists(),
+            "instance {instance} removed"
+        );
+    }
+}
+
+/// The sampler saw `seen` while the kernel had the socket in that state, from `began`
+/// to `ended` (the tracepoint's transitions). A sample is stamped *before* the kernel
+/// reads its table, so a state may be stamped up to one sampling gap before the
+/// kernel entered it, but never after the kernel left it: bounds that hold at any
+/// sampling rate.
+fn assert_sampled_within(
+    seen: &SocketTimeline,
+    began: &KernelTransition,
+    ended: Option<&KernelTransition>,
+    sampling: &SamplerStats,
+    uncertainty_ns: u64,
+) {
+    assert!(
+        seen.first_seen_ns + sampling.max_gap_ns + uncertainty_ns >= began.ts_ns,
+        "seen before the kernel entered the state: {seen:?} vs {began:?} ({sampling:?})"
+    );
+    if let Some(ended) = ended {
+        assert!(
+            seen.last_seen_ns <= ended.ts_ns + uncertainty_ns,
+            "seen after the kernel left the state: {seen:?} vs {ended:?}"
+        );
+    }
 }
 
 #[test]
