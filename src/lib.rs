@@ -29,6 +29,7 @@
 //! - [`files`] — captures and run folders read into chart and report input; report folders written.
 //! - [`chat`] — the notes' instant-messaging system: frames, messages, store, server, client.
 //! - [`scenario`] — the course's socket programs (servers, clients, what each teaches).
+//! - [`serving`] — what every server shares: its event log and its shutdown signal.
 //! - [`lab`] — runs a scenario while capturing, with the kernel's states beside the inferred ones.
 //! - [`cli`] — argument parsing and the subcommands; `main` only calls [`cli::run`].
 //!
@@ -52,4 +53,5 @@ pub mod output;
 pub mod replay;
 pub mod report;
 pub mod scenario;
+pub mod serving;
 pub mod timestamp;

@@ -2,6 +2,7 @@
 //! slow consumers, restarts. The same suite runs over Redis in `chat_redis.rs`.
 
 mod chat_suite;
+mod common;
 
 use chat_suite as suite;
 use protolab::chat::store::StoreSpec;

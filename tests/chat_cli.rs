@@ -2,11 +2,15 @@
 //! server process with a redb store, a scripted client, the menu driven
 //! through standard input, Ctrl-C, and a restart that keeps the data.
 
+mod common;
+
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use common::wait::wait_until;
 
 fn protolab() -> Command {
     Command::new(env!("CARGO_BIN_EXE_protolab"))
@@ -32,11 +36,9 @@ impl Server {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(&addr).is_err() {
-            assert!(Instant::now() < deadline, "the chat server did not listen");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_until(Duration::from_secs(10), "the chat server listens", || {
+            TcpStream::connect(&addr).is_ok()
+        });
         Server {
             child: Some(child),
             addr,

@@ -3,12 +3,14 @@
 //! (`CI` set) and are skipped, loudly, elsewhere.
 
 mod chat_suite;
+mod common;
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chat_suite as suite;
+use common::wait::wait_until;
 use protolab::chat::store::StoreSpec;
 
 /// A redis-server of our own; killed when dropped.
@@ -60,14 +62,11 @@ fn redis() -> Option<Redis> {
         _dir: dir,
         url: format!("redis://127.0.0.1:{port}"),
     };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "redis-server did not listen on {port}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until(
+        Duration::from_secs(10),
+        &format!("redis-server listens on {port}"),
+        || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+    );
     Some(redis)
 }
 

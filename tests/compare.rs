@@ -172,17 +172,14 @@ fn seed_sparing_first_frames(impair: &ImpairConfig, frames: u64) -> u64 {
 /// a slow start of the server under load is not a refused connection.
 fn wait_for_listener(ns: &str, port: u16) {
     let filter = format!("sport = :{port}");
-    for _ in 0..500 {
+    let what = format!("something listens on port {port} in {ns}");
+    common::wait::wait_until(Duration::from_secs(10), &what, || {
         let out = Command::new("ip")
             .args(["netns", "exec", ns, "ss", "-Hltn", &filter])
             .output()
             .unwrap();
-        if !out.stdout.is_empty() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!("nothing listens on port {port} in {ns} after 10 s");
+        !out.stdout.is_empty()
+    });
 }
 
 /// iperf3 (a real peer) in UDP mode through a bridge with the same settings.

@@ -5,20 +5,32 @@
 //! Tracing and sock_diag need root. Without it these tests print "SKIPPED: needs root"
 //! and pass, unless `PROTOLAB_REQUIRE_ROOT_TESTS=1` (CI, which is root), where they fail.
 //! The `/proc/net/tcp` fallback and argument checks run everywhere.
+//!
+//! Never flaky by construction: durations are asserted on the timestamps the kernel
+//! recorded (the tracepoint), never on how often a sampler got to run; where a test
+//! needs the sampler to have seen a state, it holds the state until a sample that
+//! began inside it has completed ([`until_sampled`]), however slow the machine.
+
+mod common;
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::thread;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use common::wait::wait_until;
 use protolab::lab::kernel::{
-    group_by_socket, poll_proc_net, remove_stale_instances, sample_once, DiagSampler, KernelError,
-    KernelState, KernelTransition, SocketHistory, SocketTimeline, TraceFormat, TraceOptions,
-    TracepointSession, DEFAULT_INTERVAL,
+    group_by_socket, poll_proc_net, remove_stale_instances, sample_once, sample_proc_once,
+    DiagSampler, KernelError, KernelState, KernelTransition, SamplerStats, SocketHistory,
+    SocketSample, SocketTimeline, TraceFormat, TraceOptions, TraceStats, TracepointSession,
+    DEFAULT_INTERVAL,
 };
 use KernelState::*;
+
+/// Longest any wait for the kernel or a sampler may take, even on a loaded machine.
+const WAIT: Duration = Duration::from_secs(10);
 
 /// Whether the test may go on; panics when root is required but missing.
 fn root_or_skip(test: &str) -> bool {
@@ -62,31 +74,75 @@ fn lab_port() -> u16 {
 struct Run {
     client: SocketAddr,
     server: SocketAddr,
+    /// How long the server's socket stayed in CLOSE_WAIT at least: from reading the
+    /// client's FIN (the state began before) to the server's close() (it ends after).
+    close_wait_held: Duration,
 }
 
 /// A loopback connection where the client closes first: listener, connect, write, the
-/// client closes, the server reads EOF, waits (CLOSE_WAIT, visible to sampling), closes.
-fn client_closes_first(port: u16) -> Run {
+/// client closes, the server reads EOF and stays in CLOSE_WAIT while `hold` runs (to
+/// let a sampler see it), then closes.
+fn client_closes_first(port: u16, hold: impl FnOnce()) -> Run {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port)).expect("bind lab port");
     let mut client = TcpStream::connect((Ipv4Addr::LOCALHOST, port)).expect("connect");
     let (mut server, _) = listener.accept().expect("accept");
     client.write_all(b"hello").unwrap();
     let mut buf = [0u8; 16];
     server.read_exact(&mut buf[..5]).unwrap();
-    let run = Run {
-        client: client.local_addr().unwrap(),
-        server: server.local_addr().unwrap(),
-    };
+    let (client_addr, server_addr) = (client.local_addr().unwrap(), server.local_addr().unwrap());
     drop(client);
     assert_eq!(
         server.read(&mut buf).unwrap(),
         0,
         "server sees the client's FIN"
     );
-    thread::sleep(Duration::from_millis(20));
+    let fin_read = Instant::now();
+    hold();
+    let close_wait_held = fin_read.elapsed();
     drop(server);
     drop(listener);
-    run
+    Run {
+        client: client_addr,
+        server: server_addr,
+        close_wait_held,
+    }
+}
+
+/// Waits until `sampler` has completed a sample that began after this call, so the
+/// table it read shows the sockets as they are now. Waiting on the sample count, not
+/// for a time, holds however slowly a loaded machine lets the sampler run.
+fn until_sampled(sampler: &DiagSampler) {
+    let now = sampler.samples_taken();
+    wait_until(WAIT, "the sampler has taken a fresh sample", || {
+        sampler.samples_taken() >= now + 2
+    });
+}
+
+/// Waits until the socket table shows `local` in TIME_WAIT: the active closer enters
+/// it when the peer's FIN arrives, which may be a moment after the peer's close().
+fn until_time_wait(local: SocketAddr, sample: impl Fn() -> Result<Vec<SocketSample>, KernelError>) {
+    wait_until(WAIT, &format!("{local} is in TIME_WAIT"), || {
+        sample()
+            .expect("read the socket table")
+            .iter()
+            .any(|s| s.local == local && s.state == TimeWait)
+    });
+}
+
+/// The transition of the socket at `local` (talking to `remote_port`) from `old` to `new`.
+fn transition(
+    transitions: &[KernelTransition],
+    local: SocketAddr,
+    remote_port: u16,
+    old: KernelState,
+    new: KernelState,
+) -> &KernelTransition {
+    transitions
+        .iter()
+        .find(|t| {
+            t.local == local && t.remote.port() == remote_port && t.old == old && t.new == new
+        })
+        .unwrap_or_else(|| panic!("no {old} → {new} of {local} in {transitions:#?}"))
 }
 
 fn history(histories: &[SocketHistory], local: SocketAddr, remote_port: u16) -> &SocketHistory {
@@ -159,8 +215,9 @@ fn tracepoint_and_sock_diag_see_a_real_connection() {
     assert_eq!(sampler.source(), "sock_diag");
 
     let from_ns = now_ns();
-    let run = client_closes_first(port);
-    thread::sleep(Duration::from_millis(100)); // TIME_WAIT for the sampler
+    let run = client_closes_first(port, || until_sampled(&sampler));
+    until_time_wait(run.client, || sample_once(&[port]));
+    until_sampled(&sampler);
     let to_ns = now_ns();
 
     let (transitions, stats) = trace.stop_with_stats().expect("stop tracing");
@@ -168,13 +225,55 @@ fn tracepoint_and_sock_diag_see_a_real_connection() {
 
     // The tracepoint: every transition of the three sockets, in order, in the window.
     assert_sequences(&transitions, &run, port);
-    assert_times(
-        &transitions,
-        from_ns,
-        to_ns,
-        stats.clock_uncertainty_ns + 1_000,
-    );
+    let uncertainty = stats.clock_uncertainty_ns + 1_000;
+    assert_times(&transitions, from_ns, to_ns, uncertainty);
     assert!(transitions.iter().all(|t| t.sock > 0xffff_0000_0000_0000));
+    assert_clean_session(&stats, &instance);
+
+    // How long CLOSE_WAIT lasted, as the kernel recorded it: at least as long as the
+    // server held it open (both are CLOCK_MONOTONIC differences).
+    let client_port = run.client.port();
+    let cw_began = transition(
+        &transitions,
+        run.server,
+        client_port,
+        Established,
+        CloseWait,
+    );
+    let cw_ended = transition(&transitions, run.server, client_port, CloseWait, LastAck);
+    let recorded = Duration::from_nanos(cw_ended.ts_ns - cw_began.ts_ns);
+    assert!(
+        recorded >= run.close_wait_held,
+        "the kernel's CLOSE_WAIT lasted {recorded:?}, the server held it {:?}",
+        run.close_wait_held
+    );
+
+    // sock_diag: the passive closer's CLOSE_WAIT and the active closer's TIME_WAIT (the
+    // tracepoint never shows TIME_WAIT), agreeing with the tracepoint's times.
+    assert_eq!(sampling.errors, 0, "{sampling:?}");
+    let cw = timeline(&timelines, run.server, run.client, CloseWait)
+        .unwrap_or_else(|| panic!("server CLOSE_WAIT not seen: {timelines:#?}"));
+    assert!(cw.ended_ns.is_some(), "the last sample saw it gone: {cw:?}");
+    assert_sampled_within(cw, cw_began, Some(cw_ended), &sampling, uncertainty);
+
+    let tw = timeline(&timelines, run.client, run.server, TimeWait)
+        .unwrap_or_else(|| panic!("client TIME_WAIT not seen: {timelines:#?}"));
+    assert_eq!(tw.source, "sock_diag");
+    assert_eq!(tw.inode, 0, "TIME_WAIT has no file");
+    assert_ne!(tw.cookie, 0, "sock_diag gives every socket object a cookie");
+    assert_eq!(tw.ended_ns, None, "still in TIME_WAIT at stop (60 s)");
+    assert_eq!(
+        tw.last_seen_ns, sampling.stopped_ns,
+        "seen by the last sample"
+    );
+    // TIME_WAIT begins when the tracepoint shows the socket leave FIN_WAIT2.
+    let fin_to_close = transition(&transitions, run.client, port, FinWait2, Closed);
+    assert_sampled_within(tw, fin_to_close, None, &sampling, uncertainty);
+}
+
+/// The session lost nothing, calibrated its clock, saw its stop marker and removed
+/// its tracefs instance.
+fn assert_clean_session(stats: &TraceStats, instance: &str) {
     assert_eq!(stats.lost_events, 0);
     assert!(!stats.lost_unknown);
     assert!(stats.stop_marker_seen);
@@ -183,41 +282,37 @@ fn tracepoint_and_sock_diag_see_a_real_connection() {
         "clock calibrated to better than 1 ms: {stats:?}"
     );
     assert_eq!(stats.cleanup_error, None);
-    if Path::new("/sys/kernel/tracing/instances").is_dir() {
+    let instances = Path::new("/sys/kernel/tracing/instances");
+    if instances.is_dir() {
         assert!(
-            !Path::new("/sys/kernel/tracing/instances")
-                .join(&instance)
-                .exists(),
+            !instances.join(instance).exists(),
             "instance {instance} removed"
         );
     }
+}
 
-    // sock_diag: the active closer's TIME_WAIT, the passive closer's CLOSE_WAIT.
-    assert_eq!(sampling.errors, 0, "{sampling:?}");
-    // ~150 ms at one sample per ms; a loaded CI machine stretches that, hence the margin.
-    assert!(sampling.samples >= 10, "sampled often: {sampling:?}");
-    let tw = timeline(&timelines, run.client, run.server, TimeWait)
-        .unwrap_or_else(|| panic!("client TIME_WAIT not seen: {timelines:#?}"));
-    assert_eq!(tw.source, "sock_diag");
-    assert_eq!(tw.inode, 0, "TIME_WAIT has no file");
-    assert_ne!(tw.cookie, 0, "sock_diag gives every socket object a cookie");
-    assert!(tw.seen_for_ns() >= 50_000_000, "seen ~100 ms: {tw:?}");
-    assert_eq!(tw.ended_ns, None, "still in TIME_WAIT at stop (60 s)");
-    let fin_to_close = transitions
-        .iter()
-        .find(|t| t.local == run.client && t.old == FinWait2 && t.new == Closed)
-        .expect("client FIN_WAIT2 → CLOSE");
+/// The sampler saw `seen` while the kernel had the socket in that state, from `began`
+/// to `ended` (the tracepoint's transitions). A sample is stamped *before* the kernel
+/// reads its table, so a state may be stamped up to one sampling gap before the
+/// kernel entered it, but never after the kernel left it: bounds that hold at any
+/// sampling rate.
+fn assert_sampled_within(
+    seen: &SocketTimeline,
+    began: &KernelTransition,
+    ended: Option<&KernelTransition>,
+    sampling: &SamplerStats,
+    uncertainty_ns: u64,
+) {
     assert!(
-        tw.first_seen_ns + 2_000_000 >= fin_to_close.ts_ns,
-        "TIME_WAIT appears when the tracepoint says the socket left FIN_WAIT2"
+        seen.first_seen_ns + sampling.max_gap_ns + uncertainty_ns >= began.ts_ns,
+        "seen before the kernel entered the state: {seen:?} vs {began:?} ({sampling:?})"
     );
-    let cw = timeline(&timelines, run.server, run.client, CloseWait)
-        .unwrap_or_else(|| panic!("server CLOSE_WAIT not seen: {timelines:#?}"));
-    assert!(cw.ended_ns.is_some());
-    assert!(
-        cw.seen_for_ns() >= 10_000_000,
-        "CLOSE_WAIT lasted the server's 20 ms: {cw:?}"
-    );
+    if let Some(ended) = ended {
+        assert!(
+            seen.last_seen_ns <= ended.ts_ns + uncertainty_ns,
+            "seen after the kernel left the state: {seen:?} vs {ended:?}"
+        );
+    }
 }
 
 #[test]
@@ -234,7 +329,7 @@ fn concurrent_sessions_see_only_their_own_ports() {
     assert_ne!(sessions[0].instance_name(), sessions[1].instance_name());
     let runs: Vec<Run> = ports
         .iter()
-        .map(|&p| thread::spawn(move || client_closes_first(p)))
+        .map(|&p| thread::spawn(move || client_closes_first(p, || {})))
         .collect::<Vec<_>>()
         .into_iter()
         .map(|h| h.join().unwrap())
@@ -263,7 +358,7 @@ fn text_format_reports_the_same_sequences() {
     };
     let trace = TracepointSession::start_with(&[port], options).expect("start tracing");
     let from_ns = now_ns();
-    let run = client_closes_first(port);
+    let run = client_closes_first(port, || {});
     let to_ns = now_ns();
     let (transitions, stats) = trace.stop_with_stats().expect("stop tracing");
     assert_eq!(stats.format, TraceFormat::Text);
@@ -346,8 +441,9 @@ fn proc_fallback_sees_time_wait() {
     let port = lab_port();
     let sampler = poll_proc_net(&[port], DEFAULT_INTERVAL).expect("poll /proc/net/tcp");
     assert_eq!(sampler.source(), "proc");
-    let run = client_closes_first(port);
-    thread::sleep(Duration::from_millis(50));
+    let run = client_closes_first(port, || until_sampled(&sampler));
+    // The last sample, taken at stop, sees the TIME_WAIT once the kernel has it.
+    until_time_wait(run.client, || sample_proc_once(&[port]));
     let (timelines, stats) = sampler.stop_with_stats();
     assert_eq!(stats.errors, 0, "{stats:?}");
     let tw = timeline(&timelines, run.client, run.server, TimeWait)

@@ -6,8 +6,9 @@
 
 mod common;
 
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use protolab::capture::FileReader;
 use protolab::lab::impair::{ImpairConfig, Loss};
@@ -153,24 +154,35 @@ fn spawn_long_run(dir: &std::path::Path) -> Child {
         .unwrap()
 }
 
-/// Waits until the child's namespaces exist and the transfer is under way.
+/// Waits until the child's namespaces exist.
 fn wait_for_lab(child: &mut Child) {
-    let start = Instant::now();
-    while netns::leftovers().len() < 4 {
+    common::wait::wait_until(Duration::from_secs(20), "the lab network exists", || {
         assert!(child.try_wait().unwrap().is_none(), "the run ended early");
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "no lab network appeared"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    std::thread::sleep(Duration::from_millis(700));
+        netns::leftovers().len() >= 4
+    });
+}
+
+/// Waits until the run's capture holds well over 100 frames: its file has grown past
+/// 200 KB, and no frame of the lab's 1,500-byte links takes more than 1.6 KB there.
+fn wait_for_frames(child: &mut Child, dir: &Path) {
+    let captured = || -> u64 {
+        let runs = std::fs::read_dir(dir).into_iter().flatten().flatten();
+        runs.filter_map(|run| std::fs::metadata(run.path().join("capture.pcapng")).ok())
+            .map(|m| m.len())
+            .max()
+            .unwrap_or(0)
+    };
+    common::wait::wait_until(Duration::from_secs(30), "the transfer is under way", || {
+        assert!(child.try_wait().unwrap().is_none(), "the run ended early");
+        captured() > 200_000
+    });
 }
 
 fn ctrl_c_removes_the_lab_network_and_keeps_the_capture() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = spawn_long_run(dir.path());
     wait_for_lab(&mut child);
+    wait_for_frames(&mut child, dir.path());
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
         nix::sys::signal::Signal::SIGINT,

@@ -12,7 +12,7 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::protolab;
 use protolab::chart::Lang;
@@ -551,16 +551,10 @@ fn webdriver_steps_through_the_handshake() {
         port,
         session: None,
     };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok()
+    common::wait::wait_until(Duration::from_secs(20), "chromedriver is ready", || {
+        TcpStream::connect(("127.0.0.1", port)).is_ok()
             && http(port, "GET", "/status", None)["value"]["ready"] == true
-        {
-            break;
-        }
-        assert!(Instant::now() < deadline, "chromedriver did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    });
     let mut args = headless_flags(&dir.path().join("profile"));
     args.push("--window-size=1200,1600".into());
     let caps = serde_json::json!({"capabilities": {"alwaysMatch": {

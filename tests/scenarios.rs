@@ -2,16 +2,19 @@
 //! `127.0.0.1:0`, spawn the server, run the client, and check both reports.
 //! (The state sequences are checked against real captures by the live lab tests.)
 
+mod common;
+
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use protolab::analyze::TcpState;
 use protolab::scenario::{
     self, file_transfer, half_close, http_hello, rst_abort, server_close, udp_daytime,
-    ClientReport, FileProtocol, Listener, Params, ScenarioError, ScenarioName, ServerReport,
-    Shutdown, Transport,
+    ClientReport, FileProtocol, Listener, LogSink, Params, ScenarioError, ScenarioName,
+    ServerReport, Shutdown, Transport,
 };
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -500,9 +503,12 @@ async fn shutdown_stops_servers_promptly() {
         ScenarioName::FileTransfer,
     ] {
         let dir = tempfile::tempdir().unwrap();
+        let log = Arc::new(Mutex::new(Vec::<String>::new()));
+        let lines = Arc::clone(&log);
         let params = Params {
             serve_forever: true,
             recv_dir: dir.path().to_path_buf(),
+            log_sink: LogSink::new(move |line| lines.lock().unwrap().push(line.to_string())),
             ..Params::default()
         };
         let (listener, addr) = listener_for(name).await;
@@ -514,11 +520,22 @@ async fn shutdown_stops_servers_promptly() {
             Transport::Tcp => Some(TcpStream::connect(addr).await.unwrap()),
             Transport::Udp => None,
         };
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        if idle.is_some() {
+            // Shut down only once the server has the idle connection in hand.
+            common::wait::wait_until_async(LIMIT, "the server accepted the idle client", || {
+                log.lock()
+                    .unwrap()
+                    .iter()
+                    .any(|l| l.starts_with("connect "))
+            })
+            .await;
+        }
         stop.send_replace(true);
-        let report = tokio::time::timeout(Duration::from_secs(1), server)
+        // LIMIT, not less: a server that waited for the idle client would never
+        // return, and a loaded machine must not turn "promptly" into a failure.
+        let report = tokio::time::timeout(LIMIT, server)
             .await
-            .unwrap_or_else(|_| panic!("{name}: still running 1 s after shutdown"))
+            .unwrap_or_else(|_| panic!("{name}: still running {LIMIT:?} after shutdown"))
             .unwrap()
             .unwrap();
         if let Some(mut idle) = idle {

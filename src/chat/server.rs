@@ -36,7 +36,7 @@ use tokio_util::codec::FramedRead;
 use super::frame::{Frame, FrameCodec, FrameError, DEFAULT_MAX_FRAME};
 use super::message::*;
 use super::store::{hash_password, verify_password, ChatStore, HashCost, Store, StoredUser};
-use crate::scenario::{Log, LogSink, Shutdown};
+use crate::serving::{Log, LogSink, Shutdown};
 
 /// Online users listed with their names in a `LoginResMes` (all are in `usersId`).
 pub const MAX_NAMED_USERS: usize = 1000;

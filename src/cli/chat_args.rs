@@ -12,7 +12,7 @@ use crate::chat::client::ChatClient;
 use crate::chat::server::{ServerConfig, ServerReport};
 use crate::chat::store::{Store, StoreSpec};
 use crate::chat::{menu, script};
-use crate::scenario::LogSink;
+use crate::serving::LogSink;
 
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Chat server (serve chat)")]

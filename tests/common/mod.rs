@@ -1,7 +1,9 @@
 //! Shared helpers for the integration tests: replay a committed capture through
-//! the library and collect what analysis said.
+//! the library and collect what analysis said; wait for a condition ([`wait`]).
 
 #![allow(dead_code)]
+
+pub mod wait;
 
 use std::path::PathBuf;
 

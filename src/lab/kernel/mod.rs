@@ -26,7 +26,9 @@
 
 mod proc_net;
 mod ring_buffer;
+mod sampler;
 mod sock_diag;
+mod timeline;
 mod tracepoint;
 
 #[cfg(test)]
@@ -42,10 +44,10 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::analyze::TcpState;
 
-pub use proc_net::{parse_proc_net_line, poll_proc_net, sample_proc_once};
-pub use sock_diag::{
-    sample_once, DiagSampler, SampleSource, SamplerStats, SocketTimeline, DEFAULT_INTERVAL,
-};
+pub use proc_net::{parse_proc_net_line, sample_proc_once};
+pub use sampler::{poll_proc_net, DiagSampler, SampleSource, SamplerStats, DEFAULT_INTERVAL};
+pub use sock_diag::sample_once;
+pub use timeline::SocketTimeline;
 pub use tracepoint::{
     group_by_socket, parse_trace_line, remove_stale_instances, KernelTransition, SocketHistory,
     TraceFormat, TraceLine, TraceOptions, TraceStats, TracepointSession,
@@ -253,6 +255,14 @@ pub struct SocketSample {
     pub send_q: u32,
     /// `"sock_diag"` (netlink) or `"proc"` (the `/proc/net/tcp` fallback).
     pub source: &'static str,
+}
+
+/// A source of complete socket-table samples (sock_diag or `/proc`), which a
+/// [`DiagSampler`] asks again and again. Here, above both tables and the sampler,
+/// so that neither table needs the sampler nor the sampler one table's file.
+pub(crate) trait Probe: Send {
+    fn sample(&mut self, ts_ns: u64) -> Result<Vec<SocketSample>, KernelError>;
+    fn source(&self) -> &'static str;
 }
 
 /// Everything that can go wrong while asking the kernel; every message says what to do.

@@ -24,10 +24,10 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use super::sock_diag::{DiagSampler, Probe};
-use super::{normalize_ports, port_matches, realtime_ns, KernelError, KernelState, SocketSample};
+use super::{
+    normalize_ports, port_matches, realtime_ns, KernelError, KernelState, Probe, SocketSample,
+};
 
 /// Parses one line of `/proc/net/tcp` or `/proc/net/tcp6` (the family follows from the
 /// address width); `None` for the header line and anything malformed. Pure, tested on
@@ -147,10 +147,4 @@ impl Probe for ProcProbe {
 /// One snapshot from `/proc/net/tcp{,6}` (the fallback's [`super::sample_once`]).
 pub fn sample_proc_once(ports: &[u16]) -> Result<Vec<SocketSample>, KernelError> {
     ProcProbe::open(ports)?.sample(realtime_ns())
-}
-
-/// Starts sampling `/proc/net/tcp{,6}` every `interval`: a [`DiagSampler`] whose
-/// timelines are marked `source = "proc"`. Needs no privilege.
-pub fn poll_proc_net(ports: &[u16], interval: Duration) -> Result<DiagSampler, KernelError> {
-    DiagSampler::spawn(Box::new(ProcProbe::open(ports)?), interval)
 }

@@ -7,10 +7,13 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use super::ring_buffer::{decode_page, Format, PageLayout};
-use super::sock_diag::{port_bytecode, TimelineBuilder};
-use super::tracepoint::{
-    build_filter, instance_pid, stitch_text_sockets, ClockMap, Decoded, RecordDecoder,
-};
+use super::sock_diag::port_bytecode;
+use super::timeline::TimelineBuilder;
+use super::tracepoint::clock::ClockMap;
+use super::tracepoint::filter::build_filter;
+use super::tracepoint::record::{Decoded, RecordDecoder};
+use super::tracepoint::tracefs::instance_pid;
+use super::tracepoint::transition::stitch_text_sockets;
 use super::*;
 use crate::analyze::TcpState;
 

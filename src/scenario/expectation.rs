@@ -1,0 +1,85 @@
+//! What a scenario's capture must show: for each TCP connection, the states each
+//! endpoint passes through (as protolab infers them) and the bytes each side's
+//! application writes; for UDP, how many datagrams go each way. The lab compares a
+//! capture with these; the close paths are spelled once here, after RFC 9293's
+//! diagram, and every scenario builds its expectation from them.
+
+use crate::analyze::TcpState;
+
+/// The active closer's path: FIN sent, FIN acknowledged, the peer's FIN received.
+const ACTIVE_CLOSE: [TcpState; 3] = [TcpState::FinWait1, TcpState::FinWait2, TcpState::TimeWait];
+/// The passive closer's path: FIN received, own FIN sent, own FIN acknowledged.
+const PASSIVE_CLOSE: [TcpState; 3] = [TcpState::CloseWait, TcpState::LastAck, TcpState::Closed];
+const CLIENT_OPEN: [TcpState; 3] = [TcpState::Closed, TcpState::SynSent, TcpState::Established];
+const SERVER_OPEN: [TcpState; 3] = [
+    TcpState::Listen,
+    TcpState::SynReceived,
+    TcpState::Established,
+];
+
+/// What the capture of one TCP connection must show.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConnectionExpectation {
+    /// The client's states as protolab infers them, initial state first.
+    pub client_states: Vec<TcpState>,
+    /// The server's states, initial state first.
+    pub server_states: Vec<TcpState>,
+    /// Payload bytes the client's application writes, when the scenario fixes them:
+    /// each byte counted once (a retransmitted segment carries no new bytes).
+    pub client_bytes: Option<u64>,
+    /// Payload bytes the server's application writes, counted the same way.
+    pub server_bytes: Option<u64>,
+}
+
+impl ConnectionExpectation {
+    /// Handshake, data, and the client closes first: the client ends in TIME_WAIT.
+    pub fn client_closes_first(client_bytes: Option<u64>, server_bytes: Option<u64>) -> Self {
+        ConnectionExpectation {
+            client_states: [CLIENT_OPEN, ACTIVE_CLOSE].concat(),
+            server_states: [SERVER_OPEN, PASSIVE_CLOSE].concat(),
+            client_bytes,
+            server_bytes,
+        }
+    }
+
+    /// Handshake, data, and the server closes first: the server ends in TIME_WAIT.
+    pub fn server_closes_first(client_bytes: Option<u64>, server_bytes: Option<u64>) -> Self {
+        ConnectionExpectation {
+            client_states: [CLIENT_OPEN, PASSIVE_CLOSE].concat(),
+            server_states: [SERVER_OPEN, ACTIVE_CLOSE].concat(),
+            client_bytes,
+            server_bytes,
+        }
+    }
+
+    /// Handshake, data, then one side's RST: both go straight to CLOSED.
+    pub fn reset(client_bytes: Option<u64>, server_bytes: Option<u64>) -> Self {
+        ConnectionExpectation {
+            client_states: [&CLIENT_OPEN[..], &[TcpState::Closed]].concat(),
+            server_states: [&SERVER_OPEN[..], &[TcpState::Closed]].concat(),
+            client_bytes,
+            server_bytes,
+        }
+    }
+
+    /// SYN answered by RST: the client is refused, the server side was CLOSED all along.
+    pub fn refused() -> Self {
+        ConnectionExpectation {
+            client_states: vec![TcpState::Closed, TcpState::SynSent, TcpState::Closed],
+            server_states: vec![TcpState::Closed],
+            client_bytes: Some(0),
+            server_bytes: Some(0),
+        }
+    }
+}
+
+/// What a scenario's capture must show.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Expectation {
+    /// One entry per expected TCP connection, in the order the clients open them.
+    pub connections: Vec<ConnectionExpectation>,
+    /// UDP only: at least this many datagrams client → server and server → client.
+    pub udp_datagrams: Option<(u64, u64)>,
+    /// What to look at in the capture, for the report.
+    pub notes: Vec<&'static str>,
+}

@@ -1,0 +1,84 @@
+//! What each scenario teaches, in one sentence, in English and in Chinese
+//! (`--lang zh`). `protolab scenarios` and the lab report print these; the
+//! catalogue refers to them, so the prose lives apart from ids and ports and a
+//! translator edits this file alone.
+
+/// One scenario's lesson, in both languages of the course.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Lesson {
+    pub en: &'static str,
+    pub zh: &'static str,
+}
+
+pub(super) const TCP_UPPER: Lesson = Lesson {
+    en: "A concurrent TCP server (one task per connection) echoes lines in upper case; \
+         each client closes first, so the client ends in TIME_WAIT and the server passes \
+         through CLOSE_WAIT and LAST_ACK.",
+    zh: "并发 TCP 服务器（每个连接一个任务）把收到的每一行转成大写回写；客户端先关闭，\
+         所以客户端最后处于 TIME_WAIT，服务器经过 CLOSE_WAIT 和 LAST_ACK。",
+};
+
+pub(super) const UDP_DAYTIME: Lesson = Lesson {
+    en: "A UDP server answers every datagram with the current time: no handshake, no \
+         close, no connection state — each datagram stands alone.",
+    zh: "UDP 服务器对每个数据报回复当前时间：没有握手，没有挥手，没有连接状态——\
+         每个数据报都是独立的。",
+};
+
+pub(super) const FILE_TRANSFER: Lesson = Lesson {
+    en: "The notes' file protocol (name → ok → bytes, then close; or name → ok → size → \
+         ok → bytes → ok): an application protocol on top of a byte stream, where \
+         end-of-file is the sender's FIN.",
+    zh: "笔记中的文件传输协议（文件名 → ok → 文件内容，然后关闭；或 文件名 → ok → \
+         大小 → ok → 内容 → ok）：建立在字节流上的应用层协议，文件结束就是发送端的 FIN。",
+};
+
+pub(super) const HTTP_HELLO: Lesson = Lesson {
+    en: "HTTP/1.1 is a TCP conversation: one request, one response; with \
+         `Connection: close` the server closes first and keeps the TIME_WAIT.",
+    zh: "HTTP/1.1 就是一次 TCP 对话：一个请求，一个响应；请求带 `Connection: close` \
+         时服务器先关闭，TIME_WAIT 留在服务器一侧。",
+};
+
+pub(super) const HALF_CLOSE: Lesson = Lesson {
+    en: "shutdown(Write) closes only one direction: the client sits in FIN_WAIT_2 and \
+         the server in CLOSE_WAIT while the server keeps sending.",
+    zh: "shutdown(Write) 只关闭一个方向：服务器继续发送数据时，客户端处于 FIN_WAIT_2，\
+         服务器处于 CLOSE_WAIT（半关闭）。",
+};
+
+pub(super) const SERVER_CLOSE: Lesson = Lesson {
+    en: "Whoever closes first does the active close: here the server sends the first \
+         FIN and ends in TIME_WAIT, the client passes through CLOSE_WAIT and LAST_ACK.",
+    zh: "先关闭的一方是主动关闭方：这里服务器先发 FIN，最后处于 TIME_WAIT；\
+         客户端经过 CLOSE_WAIT 和 LAST_ACK。",
+};
+
+pub(super) const RST_ABORT: Lesson = Lesson {
+    en: "With SO_LINGER set to 0 s, close() aborts the connection with RST instead of \
+         FIN: both ends go straight to CLOSED, no TIME_WAIT, the peer reads \
+         \"connection reset\".",
+    zh: "把 SO_LINGER 设为 0 秒后，close() 用 RST 而不是 FIN 中止连接：两端直接进入 \
+         CLOSED，没有 TIME_WAIT，对端读到 \"connection reset\"。",
+};
+
+pub(super) const REFUSED: Lesson = Lesson {
+    en: "Connecting to a port where nobody listens: the kernel answers the SYN with \
+         RST and connect() fails with ECONNREFUSED.",
+    zh: "连接一个没有人监听的端口：内核用 RST 回答 SYN，connect() 返回 ECONNREFUSED。",
+};
+
+pub(super) const TIME_WAIT: Lesson = Lesson {
+    en: "The side that closes first keeps a TIME_WAIT socket for 2×MSL; while it \
+         lives, the port can be bound again only with SO_REUSEADDR.",
+    zh: "先关闭的一方保留一个 TIME_WAIT 套接字（2MSL）；在它存在期间，\
+         只有设置了 SO_REUSEADDR 才能再次绑定这个端口。",
+};
+
+pub(super) const CHAT: Lesson = Lesson {
+    en: "The notes' chat system: an application protocol on TCP needs its own message \
+         boundaries (a 4-byte length before each JSON message); N users register, log \
+         in, broadcast, chat privately and receive offline messages.",
+    zh: "笔记中的海量用户即时通讯系统：TCP 之上的应用层协议需要自己的消息边界（每条 JSON \
+         消息前有 4 字节长度）；N 个用户注册、登录、群聊、私聊并接收离线留言。",
+};
