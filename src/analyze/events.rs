@@ -7,7 +7,7 @@ use std::fmt;
 use arrayvec::ArrayVec;
 use serde::{Serialize, Serializer};
 
-use super::TcpState;
+use super::{AnomalyNote, TcpState};
 
 /// Which side of a connection an endpoint is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -126,6 +126,66 @@ pub struct Transition {
     pub why: Why,
 }
 
+/// Why a transition already streamed was proved wrong by a later segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Withdrawn {
+    /// A CLOSE_WAIT inferred from capture order: the endpoint's own FIN does not
+    /// acknowledge the peer's FIN, so it closed before that FIN reached it.
+    FinsCrossed,
+}
+
+impl Withdrawn {
+    /// The English explanation printed by `inspect` and written into JSON.
+    pub fn text(self) -> &'static str {
+        match self {
+            Withdrawn::FinsCrossed => {
+                "its FIN does not acknowledge the peer's FIN: the FINs crossed"
+            }
+        }
+    }
+}
+
+impl Serialize for Withdrawn {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.text())
+    }
+}
+
+/// A correction: a transition streamed at an earlier frame is withdrawn (DESIGN §4).
+/// Replaying the stream with withdrawals applied gives the flow's transitions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Withdrawal {
+    pub endpoint: Role,
+    /// The withdrawn transition, as it was streamed.
+    pub withdraws: Transition,
+    pub why: Withdrawn,
+}
+
+impl Serialize for Withdrawal {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        #[derive(Serialize)]
+        struct Ref {
+            frame: u64,
+            from: TcpState,
+            to: TcpState,
+        }
+        let mut m = s.serialize_map(Some(3))?;
+        m.serialize_entry("endpoint", &self.endpoint)?;
+        let t = &self.withdraws;
+        m.serialize_entry(
+            "withdraws",
+            &Ref {
+                frame: t.frame,
+                from: t.from,
+                to: t.to,
+            },
+        )?;
+        m.serialize_entry("why", &self.why)?;
+        m.end()
+    }
+}
+
 /// Wireshark's TCP expert flags (DESIGN §4 names), as a bit set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
 pub struct AnalysisFlags(pub u16);
@@ -208,6 +268,11 @@ pub struct FrameAnalysis {
     pub rtt_ns: Option<u64>,
     /// State changes this frame caused (or, for a SYN seen earlier, confirmed).
     pub transitions: ArrayVec<Transition, 6>,
+    /// Earlier transitions this frame proves wrong; they come before `transitions`
+    /// in the frame's story (JSON lists them first in `transitions`).
+    pub withdrawals: ArrayVec<Withdrawal, 2>,
+    /// Segments impossible in the state their endpoint was in.
+    pub anomalies: ArrayVec<AnomalyNote, 4>,
 }
 
 impl FrameAnalysis {
@@ -221,6 +286,16 @@ impl FrameAnalysis {
         self.dup_ack_count = 0;
         self.rtt_ns = None;
         self.transitions.clear();
+        self.withdrawals.clear();
+        self.anomalies.clear();
+    }
+
+    /// Records an anomaly once per endpoint and kind (one segment can be two events).
+    pub fn note(&mut self, endpoint: Role, what: super::Anomaly) {
+        let n = AnomalyNote { endpoint, what };
+        if !self.anomalies.contains(&n) {
+            let _ = self.anomalies.try_push(n);
+        }
     }
 }
 
@@ -239,15 +314,24 @@ mod tests {
             dup_ack_count: 2,
             rtt_ns: Some(1_000_000),
             transitions: ArrayVec::new(),
+            withdrawals: ArrayVec::new(),
+            anomalies: ArrayVec::new(),
         };
-        a.transitions.push(Transition {
+        let t = Transition {
             endpoint: Role::Client,
             frame: 6,
             ts_ns: 0,
             from: TcpState::Established,
             to: TcpState::FinWait1,
             why: Why::SentFin,
+        };
+        a.transitions.push(t);
+        a.withdrawals.push(Withdrawal {
+            endpoint: Role::Client,
+            withdraws: t,
+            why: Withdrawn::FinsCrossed,
         });
+        a.note(Role::Client, super::super::Anomaly::DataAfterFin);
         a.reset();
         assert_eq!(a, FrameAnalysis::default());
     }

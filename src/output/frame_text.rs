@@ -84,11 +84,27 @@ pub fn frame_line(p: &Packet, a: &FrameAnalysis, t0_ns: u64) -> String {
         }
         s.push(']');
     }
+    // A withdrawal comes first: the transitions after it replace what it withdraws.
+    for w in &a.withdrawals {
+        let t = &w.withdraws;
+        let _ = write!(
+            s,
+            "  | {}: withdrawn {} -> {} of frame {} ({})",
+            w.endpoint,
+            t.from,
+            t.to,
+            t.frame,
+            w.why.text()
+        );
+    }
     for t in &a.transitions {
         let _ = write!(s, "  | {} {} -> {}", t.endpoint, t.from, t.to);
         if t.frame != p.frame {
             let _ = write!(s, " (at frame {})", t.frame);
         }
+    }
+    for n in &a.anomalies {
+        let _ = write!(s, "  | anomaly: {} {}", n.endpoint, n.what);
     }
     if let Some(e) = &p.error {
         let _ = write!(s, "  !! {e}");
