@@ -136,3 +136,38 @@ pub fn write_frame_json_app(
     serde_json::to_writer(&mut *out, &record)?;
     out.write_all(b"\n")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::frame_text::tests::withdrawing_frame;
+
+    #[test]
+    fn withdrawals_lead_the_transitions_and_anomalies_follow() {
+        let (p, a) = withdrawing_frame();
+        let mut out = Vec::new();
+        write_frame_json(&mut out, &p, &a).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        let t = v["transitions"].as_array().unwrap();
+        assert_eq!(
+            t[0],
+            serde_json::json!({"endpoint":"server",
+                "withdraws":{"frame":7,"from":"ESTABLISHED","to":"CLOSE_WAIT"},
+                "why":"its FIN does not acknowledge the peer's FIN: the FINs crossed"})
+        );
+        assert_eq!(t[1]["to"], "FIN_WAIT_1");
+        assert_eq!(
+            v["anomalies"],
+            serde_json::json!([{"endpoint":"client","what":"data_after_fin",
+                "why":"sent data beyond its own FIN"}])
+        );
+        // Absent when empty.
+        let mut plain = Vec::new();
+        write_frame_json(&mut plain, &p, &FrameAnalysis::default()).unwrap();
+        let s = String::from_utf8(plain).unwrap();
+        assert!(
+            !s.contains("transitions") && !s.contains("anomalies"),
+            "{s}"
+        );
+    }
+}

@@ -172,3 +172,61 @@ fn icmp_text(s: &mut String, src: IpAddr, dst: IpAddr, icmp: &IcmpInfo) {
         }
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::analyze::{Anomaly, Role, TcpState, Transition, Why, Withdrawal, Withdrawn};
+
+    /// Frame 8 of a simultaneous close: the server's CLOSE_WAIT of frame 7 withdrawn.
+    pub(crate) fn withdrawing_frame() -> (Packet, FrameAnalysis) {
+        let p = Packet {
+            frame: 8,
+            ..Packet::default()
+        };
+        let mut a = FrameAnalysis::default();
+        let t = |frame, from, to, why| Transition {
+            endpoint: Role::Server,
+            frame,
+            ts_ns: 0,
+            from,
+            to,
+            why,
+        };
+        a.withdrawals.push(Withdrawal {
+            endpoint: Role::Server,
+            withdraws: t(
+                7,
+                TcpState::Established,
+                TcpState::CloseWait,
+                Why::ReceivedFin,
+            ),
+            why: Withdrawn::FinsCrossed,
+        });
+        a.transitions.push(t(
+            8,
+            TcpState::Established,
+            TcpState::FinWait1,
+            Why::FinCrossed,
+        ));
+        a.note(Role::Client, Anomaly::DataAfterFin);
+        (p, a)
+    }
+
+    #[test]
+    fn a_withdrawal_is_said_in_words_before_the_new_transitions() {
+        let (p, a) = withdrawing_frame();
+        let line = frame_line(&p, &a, 0);
+        let w = line
+            .find("| server: withdrawn ESTABLISHED -> CLOSE_WAIT of frame 7 (its FIN does not acknowledge the peer's FIN: the FINs crossed)")
+            .expect(&line);
+        let t = line
+            .find("| server ESTABLISHED -> FIN_WAIT_1")
+            .expect(&line);
+        assert!(w < t, "{line}");
+        assert!(
+            line.ends_with("| anomaly: client sent data beyond its own FIN"),
+            "{line}"
+        );
+    }
+}
