@@ -217,6 +217,9 @@ impl TcpEndpoint {
             Step::Go(m) => self.take(m, event, seg, out),
             Step::HoldSyn => self.pending_syn = Some((seg.frame, seg.ts_ns)),
             Step::NeverListened => {
+                // Still LISTEN: no transition of it was streamed, so a CLOSED initial
+                // state contradicts nothing already written.
+                debug_assert!(self.transitions.is_empty());
                 let held = self.pending_syn.take();
                 self.initial = TcpState::Closed;
                 self.state = TcpState::Closed;
