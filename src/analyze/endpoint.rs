@@ -37,15 +37,16 @@ pub struct Segment {
 /// Maximum transitions kept per endpoint; a real connection has at most seven.
 const MAX_TRANSITIONS: usize = 16;
 
-/// One side of a connection.
+/// One side of a connection. Its state is read-only outside this file: every
+/// change goes through `transition` and `set_state`.
 #[derive(Debug, Clone)]
 pub struct TcpEndpoint {
-    pub role: Role,
+    role: Role,
     /// The state before the first transition (LISTEN for a server, CLOSED for a client,
     /// ESTABLISHED mid-stream, CLOSED for a server that refused).
-    pub initial: TcpState,
-    pub state: TcpState,
-    pub transitions: ArrayVec<Transition, MAX_TRANSITIONS>,
+    initial: TcpState,
+    state: TcpState,
+    transitions: ArrayVec<Transition, MAX_TRANSITIONS>,
     /// Sequence number of this endpoint's SYN, once seen.
     isn: Option<u32>,
     /// Sequence number occupied by this endpoint's FIN, once sent.
@@ -75,6 +76,16 @@ impl TcpEndpoint {
     pub fn with_isn(mut self, isn: u32) -> Self {
         self.isn = Some(isn);
         self
+    }
+
+    /// The state it is in now.
+    pub fn state(&self) -> TcpState {
+        self.state
+    }
+
+    /// Its transitions so far, withdrawn ones removed.
+    pub fn transitions(&self) -> &[Transition] {
+        &self.transitions
     }
 
     /// The states this endpoint went through, initial first.

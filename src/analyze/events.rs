@@ -69,7 +69,8 @@ pub enum Why {
     /// FIN_WAIT_1 → CLOSING: the peer's FIN crossed ours.
     SimultaneousClose,
     /// ESTABLISHED → FIN_WAIT_1, found out late: its FIN does not acknowledge the peer's
-    /// earlier FIN, so it closed before that FIN reached it (replaces a CLOSE_WAIT).
+    /// earlier FIN, so it closed before that FIN reached it (after the CLOSE_WAIT inferred
+    /// from capture order is withdrawn).
     FinCrossed,
     /// FIN_WAIT_1 → FIN_WAIT_2, CLOSING → TIME_WAIT, LAST_ACK → CLOSED: our FIN is acknowledged.
     AckOfFin,

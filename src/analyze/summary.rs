@@ -152,8 +152,8 @@ impl From<&TcpFlow> for FlowSummary {
             tcp: Some(TcpSummary {
                 client_states: client.states(),
                 server_states: server.states(),
-                client_transitions: records(&client.transitions),
-                server_transitions: records(&server.transitions),
+                client_transitions: records(client.transitions()),
+                server_transitions: records(server.transitions()),
                 counters: f.counters,
                 rtt_ms: RttMs {
                     handshake: f.rtt.handshake_ns.map(millis),

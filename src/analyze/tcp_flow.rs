@@ -187,7 +187,7 @@ impl TcpFlow {
 
     /// True when both endpoints are done (CLOSED or TIME_WAIT): a new SYN starts a new connection.
     pub fn is_finished(&self) -> bool {
-        self.endpoints.iter().all(|e| e.state.is_finished())
+        self.endpoints.iter().all(|e| e.state().is_finished())
     }
 
     /// Adds the payload bytes this segment carries beyond any seen before, so that
