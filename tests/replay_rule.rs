@@ -118,3 +118,38 @@ fn replaying_inspect_with_withdrawals_gives_the_flows_transitions() {
     // the rule is exercised, not vacuously true.
     assert!(withdrawals >= 1, "no capture exercised a withdrawal");
 }
+
+#[test]
+fn the_reports_transition_table_tells_the_same_story() {
+    // The report's table (and its step-through player, which applies the same rows
+    // frame by frame) must not show the CLOSE_WAIT that inspect withdrew.
+    let capture = "captures/simultaneous_close.pcap";
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = common::protolab(&["report", capture, "-o", dir.path().to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json = std::fs::read_to_string(dir.path().join("report.json")).expect("report.json");
+    let report: Value = serde_json::from_str(&json).expect("JSON");
+    let mut table: Vec<(u64, String, String)> = report["connections"][0]["transitions"]
+        .as_array()
+        .expect("transitions")
+        .iter()
+        .map(|t| {
+            let s = |k: &str| t[k].as_str().expect(k).to_string();
+            (t["frame"].as_u64().expect("frame"), s("endpoint"), s("to"))
+        })
+        .collect();
+    let mut flows: Vec<(u64, String, String)> = summarised(capture)
+        .into_iter()
+        .flat_map(|((_, endpoint), list)| {
+            list.into_iter().map(move |r| (r.0, endpoint.clone(), r.2))
+        })
+        .collect();
+    table.sort();
+    flows.sort();
+    assert_eq!(table, flows);
+    assert!(!table.iter().any(|t| t.2 == "CLOSE_WAIT"), "{table:?}");
+}
