@@ -136,19 +136,15 @@ pub enum Withdrawn {
 }
 
 impl Withdrawn {
-    /// The English explanation printed by `inspect` and written into JSON.
-    pub fn text(self) -> &'static str {
+    /// The English explanation for `endpoint`, naming its peer: what `inspect`
+    /// prints and writes as `why`.
+    pub fn text(self, endpoint: Role) -> String {
         match self {
-            Withdrawn::FinsCrossed => {
-                "its FIN does not acknowledge the peer's FIN: the FINs crossed"
-            }
+            Withdrawn::FinsCrossed => format!(
+                "its FIN does not acknowledge the {}'s FIN: the FINs crossed",
+                endpoint.peer()
+            ),
         }
-    }
-}
-
-impl Serialize for Withdrawn {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.text())
     }
 }
 
@@ -182,7 +178,7 @@ impl Serialize for Withdrawal {
                 to: t.to,
             },
         )?;
-        m.serialize_entry("why", &self.why)?;
+        m.serialize_entry("why", &self.why.text(self.endpoint))?;
         m.end()
     }
 }

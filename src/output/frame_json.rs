@@ -153,7 +153,7 @@ mod tests {
             t[0],
             serde_json::json!({"endpoint":"server",
                 "withdraws":{"frame":7,"from":"ESTABLISHED","to":"CLOSE_WAIT"},
-                "why":"its FIN does not acknowledge the peer's FIN: the FINs crossed"})
+                "why":"its FIN does not acknowledge the client's FIN: the FINs crossed"})
         );
         assert_eq!(t[1]["to"], "FIN_WAIT_1");
         assert_eq!(

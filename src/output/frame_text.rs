@@ -94,7 +94,7 @@ pub fn frame_line(p: &Packet, a: &FrameAnalysis, t0_ns: u64) -> String {
             t.from,
             t.to,
             t.frame,
-            w.why.text()
+            w.why.text(w.endpoint)
         );
     }
     for t in &a.transitions {
@@ -218,7 +218,7 @@ pub(crate) mod tests {
         let (p, a) = withdrawing_frame();
         let line = frame_line(&p, &a, 0);
         let w = line
-            .find("| server: withdrawn ESTABLISHED -> CLOSE_WAIT of frame 7 (its FIN does not acknowledge the peer's FIN: the FINs crossed)")
+            .find("| server: withdrawn ESTABLISHED -> CLOSE_WAIT of frame 7 (its FIN does not acknowledge the client's FIN: the FINs crossed)")
             .expect(&line);
         let t = line
             .find("| server ESTABLISHED -> FIN_WAIT_1")
