@@ -153,3 +153,31 @@ fn the_reports_transition_table_tells_the_same_story() {
     assert_eq!(table, flows);
     assert!(!table.iter().any(|t| t.2 == "CLOSE_WAIT"), "{table:?}");
 }
+
+#[test]
+fn settled_frames_give_the_flows_transitions_for_drawn_outputs() {
+    // Charts are drawn after the whole capture: `settle` applies the withdrawals to
+    // the frames, so a ladder built from them tells the flows' story too.
+    for name in [
+        "simultaneous_close.pcap",
+        "handshake_data_client_close.pcap",
+        "port_reuse.pcap",
+    ] {
+        let mut r = common::replay_fixture(name);
+        protolab::analyze::settle(r.frames.iter_mut().map(|(_, a)| a));
+        let mut drawn = Story::new();
+        for (_, a) in &r.frames {
+            assert!(a.withdrawals.is_empty(), "{name}: settled");
+            for t in &a.transitions {
+                let key = (a.flow.expect("flow"), t.endpoint.name().to_string());
+                let why = t.why.text().to_string();
+                let rec = (t.frame, t.from.name().into(), t.to.name().into(), why);
+                drawn.entry(key).or_default().push(rec);
+            }
+        }
+        for list in drawn.values_mut() {
+            list.sort_by_key(|r| r.0);
+        }
+        assert_eq!(drawn, summarised(&format!("captures/{name}")), "{name}");
+    }
+}

@@ -183,6 +183,28 @@ impl Serialize for Withdrawal {
     }
 }
 
+/// For outputs drawn once the whole capture is analysed (charts, a ladder): removes
+/// from each frame the transitions a later frame withdrew, and the withdrawals
+/// themselves, so the frames tell the flow's final story. Streaming outputs
+/// (`inspect`) must not use it: they print the withdrawal instead.
+pub fn settle<'a>(frames: impl IntoIterator<Item = &'a mut FrameAnalysis>) {
+    let mut frames: Vec<&mut FrameAnalysis> = frames.into_iter().collect();
+    for i in 0..frames.len() {
+        let (before, rest) = frames.split_at_mut(i);
+        let here = &mut rest[0];
+        for w in std::mem::take(&mut here.withdrawals) {
+            let flow = here.flow;
+            let earlier = before.iter_mut().rev().find_map(|a| {
+                let at = a.transitions.iter().position(|t| *t == w.withdraws)?;
+                (a.flow == flow).then_some((a, at))
+            });
+            if let Some((a, at)) = earlier {
+                a.transitions.remove(at);
+            }
+        }
+    }
+}
+
 /// Wireshark's TCP expert flags (DESIGN §4 names), as a bit set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
 pub struct AnalysisFlags(pub u16);
@@ -299,6 +321,39 @@ impl FrameAnalysis {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn settle_removes_what_later_frames_withdrew() {
+        let t = |frame, to| Transition {
+            endpoint: Role::Server,
+            frame,
+            ts_ns: frame,
+            from: TcpState::Established,
+            to,
+            why: Why::ReceivedFin,
+        };
+        let mut frames = vec![FrameAnalysis::default(); 3];
+        for a in &mut frames {
+            a.flow = Some(1);
+        }
+        frames[0].transitions.push(t(7, TcpState::CloseWait));
+        frames[1].transitions.push(t(7, TcpState::CloseWait));
+        frames[1].flow = Some(2);
+        frames[2].withdrawals.push(Withdrawal {
+            endpoint: Role::Server,
+            withdraws: t(7, TcpState::CloseWait),
+            why: Withdrawn::FinsCrossed,
+        });
+        frames[2].transitions.push(t(8, TcpState::FinWait1));
+        settle(frames.iter_mut());
+        assert!(
+            frames[0].transitions.is_empty(),
+            "flow 1's CLOSE_WAIT is gone"
+        );
+        assert_eq!(frames[1].transitions.len(), 1, "flow 2's is not touched");
+        assert!(frames[2].withdrawals.is_empty());
+        assert_eq!(frames[2].transitions.len(), 1);
+    }
 
     #[test]
     fn reset_clears_every_field() {

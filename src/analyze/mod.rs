@@ -23,7 +23,9 @@ mod zeek;
 pub use analyzer::Analyzer;
 pub use anomaly::{Anomaly, AnomalyNote};
 pub use endpoint::{on_segment, Segment, TcpEndpoint};
-pub use events::{AnalysisFlags, FrameAnalysis, Role, Transition, Why, Withdrawal, Withdrawn};
+pub use events::{
+    settle, AnalysisFlags, FrameAnalysis, Role, Transition, Why, Withdrawal, Withdrawn,
+};
 pub use flow_key::FlowKey;
 pub use summary::{FlowSummary, PerRole, RttMs, TcpSummary, TransitionRecord, UdpStats};
 pub use tcp_flow::{Counters, COUNTED};
