@@ -152,6 +152,19 @@ fn the_reports_transition_table_tells_the_same_story() {
     flows.sort();
     assert_eq!(table, flows);
     assert!(!table.iter().any(|t| t.2 == "CLOSE_WAIT"), "{table:?}");
+    // Nor do its charts (the ladder labels each state entered): they are drawn
+    // from the frames with the withdrawals applied.
+    for entry in std::fs::read_dir(dir.path().join("charts")).expect("charts/") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "svg") {
+            let svg = std::fs::read_to_string(&path).expect("svg");
+            assert!(
+                !svg.contains("CLOSE_WAIT"),
+                "{} shows CLOSE_WAIT",
+                path.display()
+            );
+        }
+    }
 }
 
 #[test]

@@ -98,10 +98,15 @@ pub fn load_input(path: &Path) -> Result<ReportInput, ReportError> {
         (path.to_path_buf(), None, None)
     };
     let capture_sha256 = sha256_file(&capture_path)?;
-    let data = load_capture(&capture_path).map_err(|e| ReportError::Capture {
+    let mut data = load_capture(&capture_path).map_err(|e| ReportError::Capture {
         path: capture_path.clone(),
         message: e.to_string(),
     })?;
+    // The report is drawn after the whole capture: its ladders show the transitions
+    // that stand, as its transition table and player do (withdrawals applied).
+    for frames in data.frames.values_mut() {
+        crate::analyze::settle(frames.iter_mut().map(|r| &mut r.analysis));
+    }
     let chat = chat_events(&capture_path, &data).map_err(|e| ReportError::Capture {
         path: capture_path.clone(),
         message: e.to_string(),
