@@ -511,3 +511,59 @@ fn a_syn_ack_without_a_captured_syn_is_attributed_to_itself() {
     assert_eq!(moves(&out)[0], (Role::Server, Listen, SynReceived, 1));
     assert_eq!(c.states(), (Established, SynReceived));
 }
+
+// ---- the replay rule, on random segment sequences -------------------------------
+
+mod replay_rule {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// (from client?, flags, seq offset, ack offset, payload length).
+    type Step = (bool, u16, u32, u32, u32);
+
+    fn step() -> impl Strategy<Value = Step> {
+        let flags = prop::sample::select(vec![SYN, SYN | ACK, ACK, PSH | ACK, FIN | ACK, FIN, RST]);
+        (any::<bool>(), flags, 0u32..14, 0u32..14, 0u32..4)
+    }
+
+    /// Replays what the frames streamed, applying withdrawals, per endpoint.
+    fn replayed(frames: &[FrameAnalysis], role: Role) -> Vec<Transition> {
+        let mut out: Vec<Transition> = Vec::new();
+        for a in frames {
+            for w in a.withdrawals.iter().filter(|w| w.endpoint == role) {
+                let at = out.iter().rposition(|t| *t == w.withdraws);
+                out.remove(at.expect("a withdrawal names a streamed transition"));
+            }
+            out.extend(a.transitions.iter().filter(|t| t.endpoint == role));
+        }
+        out.sort_by_key(|t| t.frame);
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn streamed_transitions_with_withdrawals_are_the_endpoints_own(
+            steps in prop::collection::vec(step(), 1..24)
+        ) {
+            let mut c = Conn::new();
+            let mut frames = Vec::new();
+            for (from_client, flags, seq, ack, len) in steps {
+                if from_client {
+                    c.client_sends(flags, 100 + seq, 300 + ack, len);
+                } else {
+                    c.server_sends(flags, 300 + seq, 100 + ack, len);
+                }
+                frames.push(c.last.clone());
+            }
+            let mut client = c.client.transitions().to_vec();
+            let mut server = c.server.transitions().to_vec();
+            client.sort_by_key(|t| t.frame);
+            server.sort_by_key(|t| t.frame);
+            prop_assert_eq!(replayed(&frames, Role::Client), client);
+            prop_assert_eq!(replayed(&frames, Role::Server), server);
+        }
+    }
+}
