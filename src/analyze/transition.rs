@@ -167,8 +167,8 @@ pub fn transition(state: TcpState, event: Event) -> Step {
         // RFC 1337): a valid RST deletes the TCB. SYN-RECEIVED goes to CLOSED too: the
         // listening socket is another socket.
         (_, ReceivedRst) => go(Closed, Why::ReceivedRst, "3.10.7.4"),
-        // 3.10.4 ABORT: sending RST deletes the TCB.
-        (_, SentRst) => go(Closed, Why::SentRst, "3.10.4"),
+        // 3.10.5 ABORT: sending RST deletes the TCB.
+        (_, SentRst) => go(Closed, Why::SentRst, "3.10.5"),
 
         // ---- CLOSED / LISTEN: opening -----------------------------------------------
         // 3.10.1 OPEN, active: send SYN, enter SYN-SENT.
@@ -259,7 +259,7 @@ pub fn transition(state: TcpState, event: Event) -> Step {
         (LastAck, ReceivedAckOfFin) => go(Closed, Why::AckOfFin, "3.10.7.4"),
 
         // ---- impossible or normal in every synchronized state ---------------------------
-        // 3.9 (sequence space): a FIN occupies the last sequence number; nothing follows it.
+        // 3.6 closing: a FIN means "no more data"; it occupies the last sequence number.
         (_, SentDataAfterFin) => Step::Anomaly(Anomaly::DataAfterFin),
         // 3.10.7.4: everything else moves nothing: data, ACKs that cover nothing new,
         // window updates, keep-alives, and retransmitted SYN, SYN-ACK and FIN (a FIN
@@ -396,8 +396,8 @@ pub const ARCS: &[Arc] = {
         ),
         arc(LastAck, ReceivedAckOfFin, Closed, Why::AckOfFin, "3.10.7.4"),
         // Abort: RST sent or received, from every state that has a TCB.
-        arc(SynSent, SentRst, Closed, Why::SentRst, "3.10.4"),
-        arc(SynReceived, SentRst, Closed, Why::SentRst, "3.10.4"),
+        arc(SynSent, SentRst, Closed, Why::SentRst, "3.10.5"),
+        arc(SynReceived, SentRst, Closed, Why::SentRst, "3.10.5"),
         arc(
             SynReceived,
             ReceivedRst,
@@ -405,7 +405,7 @@ pub const ARCS: &[Arc] = {
             Why::ReceivedRst,
             "3.10.7.4",
         ),
-        arc(Established, SentRst, Closed, Why::SentRst, "3.10.4"),
+        arc(Established, SentRst, Closed, Why::SentRst, "3.10.5"),
         arc(
             Established,
             ReceivedRst,
@@ -413,17 +413,17 @@ pub const ARCS: &[Arc] = {
             Why::ReceivedRst,
             "3.10.7.4",
         ),
-        arc(FinWait1, SentRst, Closed, Why::SentRst, "3.10.4"),
+        arc(FinWait1, SentRst, Closed, Why::SentRst, "3.10.5"),
         arc(FinWait1, ReceivedRst, Closed, Why::ReceivedRst, "3.10.7.4"),
-        arc(FinWait2, SentRst, Closed, Why::SentRst, "3.10.4"),
+        arc(FinWait2, SentRst, Closed, Why::SentRst, "3.10.5"),
         arc(FinWait2, ReceivedRst, Closed, Why::ReceivedRst, "3.10.7.4"),
-        arc(Closing, SentRst, Closed, Why::SentRst, "3.10.4"),
+        arc(Closing, SentRst, Closed, Why::SentRst, "3.10.5"),
         arc(Closing, ReceivedRst, Closed, Why::ReceivedRst, "3.10.7.4"),
-        arc(TimeWait, SentRst, Closed, Why::SentRst, "3.10.4"),
+        arc(TimeWait, SentRst, Closed, Why::SentRst, "3.10.5"),
         arc(TimeWait, ReceivedRst, Closed, Why::ReceivedRst, "3.10.7.4"),
-        arc(CloseWait, SentRst, Closed, Why::SentRst, "3.10.4"),
+        arc(CloseWait, SentRst, Closed, Why::SentRst, "3.10.5"),
         arc(CloseWait, ReceivedRst, Closed, Why::ReceivedRst, "3.10.7.4"),
-        arc(LastAck, SentRst, Closed, Why::SentRst, "3.10.4"),
+        arc(LastAck, SentRst, Closed, Why::SentRst, "3.10.5"),
         arc(LastAck, ReceivedRst, Closed, Why::ReceivedRst, "3.10.7.4"),
     ]
 };
