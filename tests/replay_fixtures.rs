@@ -128,7 +128,25 @@ fn simultaneous_open_passes_both_through_syn_received() {
 
 #[test]
 fn simultaneous_close_passes_both_through_closing() {
-    let (_, flow) = single_flow("simultaneous_close.pcap");
+    let (r, flow) = single_flow("simultaneous_close.pcap");
+    // Capture order shows the client's FIN (frame 7) first, so the server looks
+    // CLOSE_WAIT; its own FIN (frame 8) does not acknowledge that FIN, so frame 8
+    // withdraws the CLOSE_WAIT in the open before the server's real close.
+    assert_eq!(r.frame(7).1.transitions[1].to.name(), "CLOSE_WAIT");
+    let w = &r.frame(8).1.withdrawals;
+    assert_eq!(w.len(), 1);
+    assert_eq!(
+        (
+            w[0].endpoint.name(),
+            w[0].withdraws.frame,
+            w[0].withdraws.to.name()
+        ),
+        ("server", 7, "CLOSE_WAIT")
+    );
+    assert!(
+        r.frames.iter().all(|(_, a)| a.anomalies.is_empty()),
+        "a clean close has no anomaly"
+    );
     check(
         "simultaneous_close",
         &flow,

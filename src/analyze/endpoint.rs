@@ -1,19 +1,26 @@
 //! One TCP endpoint's state machine, inferred from the segments at the capture point.
 //!
 //! Each endpoint sees every segment twice in its life: as sender or as receiver.
-//! `on_sent` and `on_received` each hold one `match` on the state, with the
-//! RFC 9293 rule in a comment per arm. Impossible input changes nothing; it never
-//! panics. All changes go through `set_state`, which records the transition.
+//! This file classifies a segment into the [`Event`]s it means to the endpoint (one
+//! when sent; when received, the ACK part then the FIN) and applies what
+//! [`transition`] says: every state change goes through `set_state`, which records
+//! it. Impossible input becomes an `Anomaly` on the frame; it never panics.
 //!
-//! One inference needs care: a pure SYN arriving at the server says nothing yet
-//! about whether anyone listens. The server's LISTEN → SYN_RECEIVED is therefore
-//! recorded when its answer (SYN-ACK) is seen, attributed to the SYN frame it
-//! answers; a RST answer instead means the port was CLOSED all along.
+//! Two inferences need care, and both are explicit steps of `transition`:
+//! - A pure SYN arriving at the server says nothing yet about whether anyone listens.
+//!   The server's LISTEN → SYN_RECEIVED is recorded when its answer (SYN-ACK) is
+//!   seen, attributed to the SYN frame it answers; a RST answer instead means the
+//!   port was CLOSED all along (its initial state becomes CLOSED: nothing was
+//!   streamed for it yet, so nothing already said is contradicted).
+//! - Capture order can show a FIN arriving before the receiver's own FIN left. When
+//!   that FIN's ACK shows the FINs crossed, the CLOSE_WAIT inferred earlier is
+//!   withdrawn in the open: the frame carries a `Withdrawal` (DESIGN §4).
 
 use arrayvec::ArrayVec;
 
-use super::seq::seq_ge;
-use super::{Role, TcpState, Transition, Why};
+use super::seq::{seq_ge, seq_gt};
+use super::transition::{transition, At, Event, Move, Step};
+use super::{FrameAnalysis, Role, TcpState, Transition, Why, Withdrawal, Withdrawn};
 use crate::decode::TcpFlags;
 
 /// The parts of a TCP segment the state machine looks at.
@@ -30,15 +37,16 @@ pub struct Segment {
 /// Maximum transitions kept per endpoint; a real connection has at most seven.
 const MAX_TRANSITIONS: usize = 16;
 
-/// One side of a connection.
+/// One side of a connection. Its state is read-only outside this file: every
+/// change goes through `transition` and `set_state`.
 #[derive(Debug, Clone)]
 pub struct TcpEndpoint {
-    pub role: Role,
+    role: Role,
     /// The state before the first transition (LISTEN for a server, CLOSED for a client,
     /// ESTABLISHED mid-stream, CLOSED for a server that refused).
-    pub initial: TcpState,
-    pub state: TcpState,
-    pub transitions: ArrayVec<Transition, MAX_TRANSITIONS>,
+    initial: TcpState,
+    state: TcpState,
+    transitions: ArrayVec<Transition, MAX_TRANSITIONS>,
     /// Sequence number of this endpoint's SYN, once seen.
     isn: Option<u32>,
     /// Sequence number occupied by this endpoint's FIN, once sent.
@@ -47,8 +55,8 @@ pub struct TcpEndpoint {
     pending_syn: Option<(u64, u64)>,
 }
 
-/// Transitions produced while handling one segment.
-pub type Changes = ArrayVec<Transition, 6>;
+/// The events one received segment means: the ACK part, then the FIN.
+type Received = ArrayVec<Event, 2>;
 
 impl TcpEndpoint {
     /// An endpoint starting in `initial`.
@@ -70,6 +78,16 @@ impl TcpEndpoint {
         self
     }
 
+    /// The state it is in now.
+    pub fn state(&self) -> TcpState {
+        self.state
+    }
+
+    /// Its transitions so far, withdrawn ones removed.
+    pub fn transitions(&self) -> &[Transition] {
+        &self.transitions
+    }
+
     /// The states this endpoint went through, initial first.
     pub fn states(&self) -> Vec<TcpState> {
         std::iter::once(self.initial)
@@ -77,7 +95,15 @@ impl TcpEndpoint {
             .collect()
     }
 
-    fn set_state(&mut self, to: TcpState, frame: u64, ts_ns: u64, why: Why, out: &mut Changes) {
+    /// The one place a state changes: records the transition for the flow and the frame.
+    fn set_state(
+        &mut self,
+        to: TcpState,
+        frame: u64,
+        ts_ns: u64,
+        why: Why,
+        out: &mut FrameAnalysis,
+    ) {
         if to == self.state {
             return;
         }
@@ -92,223 +118,171 @@ impl TcpEndpoint {
         tracing::trace!(endpoint = %self.role, frame, "{} => {}", self.state, to);
         self.state = to;
         let _ = self.transitions.try_push(t);
-        let _ = out.try_push(t);
+        let _ = out.transitions.try_push(t);
     }
 
+    /// True when `seg` acknowledges the sequence number `seq` (a SYN's or a FIN's).
     fn acks(seg: &Segment, seq: Option<u32>) -> bool {
         seg.flags.ack() && seq.is_some_and(|s| seq_ge(seg.ack, s.wrapping_add(1)))
     }
 
-    /// This endpoint sent `seg`.
-    pub fn on_sent(&mut self, seg: &Segment, out: &mut Changes) {
+    /// What sending `seg` means to this endpoint; `peer` is the receiver, before it
+    /// has processed `seg`.
+    fn sent_event(&self, seg: &Segment, peer: &TcpEndpoint) -> Event {
         let f = seg.flags;
-        let (frame, ts) = (seg.frame, seg.ts_ns);
         if f.rst() {
-            match self.state {
-                // A SYN answered with RST: no socket listened; the port was CLOSED all along.
-                TcpState::Listen => {
-                    self.initial = TcpState::Closed;
-                    self.state = TcpState::Closed;
-                    self.pending_syn = None;
-                }
-                TcpState::Closed => {}
-                // RFC 9293 §3.10.7 / abort: sending RST deletes the TCB.
-                _ => self.set_state(TcpState::Closed, frame, ts, Why::SentRst, out),
-            }
-            return;
+            return Event::SentRst;
         }
-        if f.syn() && !f.ack() {
-            match self.state {
-                // Active OPEN: send SYN, enter SYN-SENT.
-                TcpState::Closed => {
-                    self.isn = Some(seg.seq);
-                    self.set_state(TcpState::SynSent, frame, ts, Why::SentSyn, out);
-                }
-                // The "server" opened actively too: it was never listening. If the peer's SYN
-                // already arrived, it crosses ours: SYN-SENT + SYN → SYN-RECEIVED (simultaneous open).
-                TcpState::Listen => {
-                    self.initial = TcpState::Closed;
-                    self.state = TcpState::Closed;
-                    self.isn = Some(seg.seq);
-                    self.set_state(TcpState::SynSent, frame, ts, Why::SentSyn, out);
-                    if self.pending_syn.take().is_some() {
-                        self.set_state(
-                            TcpState::SynReceived,
-                            frame,
-                            ts,
-                            Why::SimultaneousOpen,
-                            out,
-                        );
-                    }
-                }
-                // A retransmitted SYN changes nothing.
-                _ => {}
-            }
-            return;
+        if f.syn() {
+            return if f.ack() {
+                Event::SentSynAck
+            } else {
+                Event::SentSyn
+            };
         }
-        if f.syn() && f.ack() {
-            if self.isn.is_none() {
-                self.isn = Some(seg.seq);
+        if let Some(fin) = self.fin_seq {
+            // Bytes past the FIN's own slot (a one-byte keep-alive sits on that slot).
+            if seq_gt(seg.seq.wrapping_add(seg.len), fin.wrapping_add(1)) {
+                return Event::SentDataAfterFin;
             }
-            // LISTEN + SYN → SYN-RECEIVED, known only now that the SYN-ACK answers it.
-            if self.state == TcpState::Listen {
-                match self.pending_syn.take() {
-                    Some((syn_frame, syn_ts)) => self.set_state(
-                        TcpState::SynReceived,
-                        syn_frame,
-                        syn_ts,
-                        Why::ReceivedSyn,
-                        out,
-                    ),
-                    None => self.set_state(
-                        TcpState::SynReceived,
-                        frame,
-                        ts,
-                        Why::SentSynAckSynUnseen,
-                        out,
-                    ),
-                }
-            }
-            // Otherwise a retransmitted SYN-ACK, or simultaneous open's SYN-ACK: no change.
-            return;
+            return if f.fin() {
+                Event::SentFinAgain
+            } else {
+                Event::SentSegment
+            };
         }
-        if f.fin() {
-            if self.fin_seq.is_some() {
-                // A retransmitted FIN changes nothing.
-                return;
-            }
-            match self.state {
-                // CLOSE in ESTABLISHED or SYN-RECEIVED: send FIN, enter FIN-WAIT-1.
-                TcpState::Established | TcpState::SynReceived => {
-                    self.fin_seq = Some(seg.seq.wrapping_add(seg.len));
-                    self.set_state(TcpState::FinWait1, frame, ts, Why::SentFin, out);
-                }
-                // CLOSE in CLOSE-WAIT: send FIN, enter LAST-ACK.
-                TcpState::CloseWait => {
-                    self.fin_seq = Some(seg.seq.wrapping_add(seg.len));
-                    self.set_state(TcpState::LastAck, frame, ts, Why::SentFin, out);
-                }
-                _ => {}
-            }
+        if !f.fin() {
+            return Event::SentSegment;
         }
-    }
-
-    /// This endpoint received `seg` (from its peer).
-    pub fn on_received(&mut self, seg: &Segment, out: &mut Changes) {
-        let f = seg.flags;
-        let (frame, ts) = (seg.frame, seg.ts_ns);
-        if f.rst() {
-            match self.state {
-                // SYN-SENT: a RST acknowledging our SYN means the connection is refused.
-                TcpState::SynSent => self.set_state(TcpState::Closed, frame, ts, Why::Refused, out),
-                // LISTEN ignores RST; CLOSED has nothing to reset.
-                TcpState::Listen | TcpState::Closed => {}
-                // Any synchronized state (and TIME-WAIT, as Linux does without RFC 1337):
-                // a valid RST deletes the TCB.
-                _ => self.set_state(TcpState::Closed, frame, ts, Why::ReceivedRst, out),
-            }
-            return;
-        }
-        if f.syn() && !f.ack() {
-            match self.state {
-                // LISTEN + SYN: remember it; the answer tells whether the SYN was accepted.
-                TcpState::Listen => self.pending_syn = Some((frame, ts)),
-                // SYN-SENT + SYN (no ACK): the SYNs crossed, enter SYN-RECEIVED.
-                TcpState::SynSent => {
-                    self.set_state(TcpState::SynReceived, frame, ts, Why::SimultaneousOpen, out)
-                }
-                _ => {}
-            }
-            return;
-        }
-        let acks_syn = Self::acks(seg, self.isn);
-        if f.syn() && f.ack() {
-            // In SYN-SENT the only acceptable ACK is exactly ISS+1 (RFC 9293 §3.10.7.3).
-            let acks_exactly = self.isn.is_some_and(|isn| seg.ack == isn.wrapping_add(1));
-            match self.state {
-                // SYN-SENT + SYN-ACK acknowledging our SYN: ESTABLISHED.
-                TcpState::SynSent if acks_exactly => {
-                    self.set_state(TcpState::Established, frame, ts, Why::ReceivedSynAck, out)
-                }
-                // Simultaneous open: SYN-RECEIVED + ACK of our SYN: ESTABLISHED.
-                TcpState::SynReceived if acks_syn => {
-                    self.set_state(TcpState::Established, frame, ts, Why::AckOfSyn, out)
-                }
-                _ => {}
-            }
-            return;
-        }
-        if f.ack() {
-            let acks_fin = Self::acks(seg, self.fin_seq);
-            match self.state {
-                // The SYN-ACK was not captured but the peer acknowledges it: the SYN was accepted.
-                TcpState::Listen if self.pending_syn.is_some() => {
-                    let (syn_frame, syn_ts) = self.pending_syn.take().unwrap_or((frame, ts));
-                    self.set_state(
-                        TcpState::SynReceived,
-                        syn_frame,
-                        syn_ts,
-                        Why::ReceivedSyn,
-                        out,
-                    );
-                    self.set_state(TcpState::Established, frame, ts, Why::AckOfSyn, out);
-                }
-                // SYN-RECEIVED + ACK of our SYN: ESTABLISHED.
-                TcpState::SynReceived if acks_syn => {
-                    self.set_state(TcpState::Established, frame, ts, Why::AckOfSyn, out)
-                }
-                // FIN-WAIT-1 + ACK of our FIN: FIN-WAIT-2.
-                TcpState::FinWait1 if acks_fin => {
-                    self.set_state(TcpState::FinWait2, frame, ts, Why::AckOfFin, out)
-                }
-                // CLOSING + ACK of our FIN: TIME-WAIT.
-                TcpState::Closing if acks_fin => {
-                    self.set_state(TcpState::TimeWait, frame, ts, Why::AckOfFin, out)
-                }
-                // LAST-ACK + ACK of our FIN: CLOSED.
-                TcpState::LastAck if acks_fin => {
-                    self.set_state(TcpState::Closed, frame, ts, Why::AckOfFin, out)
-                }
-                // An ACK that does not cover our FIN moves nothing.
-                _ => {}
-            }
-        }
-        if f.fin() {
-            match self.state {
-                // ESTABLISHED + FIN: CLOSE-WAIT.
-                TcpState::Established => {
-                    self.set_state(TcpState::CloseWait, frame, ts, Why::ReceivedFin, out)
-                }
-                // FIN-WAIT-1 + FIN not acknowledging our FIN: CLOSING (simultaneous close).
-                TcpState::FinWait1 => {
-                    self.set_state(TcpState::Closing, frame, ts, Why::SimultaneousClose, out)
-                }
-                // FIN-WAIT-2 + FIN: TIME-WAIT.
-                TcpState::FinWait2 => {
-                    self.set_state(TcpState::TimeWait, frame, ts, Why::ReceivedFin, out)
-                }
-                // Retransmitted FINs in CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT change nothing.
-                _ => {}
-            }
-        }
-    }
-}
-
-impl TcpEndpoint {
-    /// The sender's FIN does not acknowledge the FIN it supposedly received earlier:
-    /// it had not received it yet when it sent its own (the FINs crossed).
-    fn fins_crossed(&self, seg: &Segment, peer: &TcpEndpoint) -> bool {
-        self.state == TcpState::CloseWait
-            && self.fin_seq.is_none()
-            && seg.flags.fin()
-            && seg.flags.ack()
+        // A FIN from CLOSE_WAIT whose ACK does not cover the peer's FIN: it left
+        // before that FIN arrived.
+        let crossed = self.state == TcpState::CloseWait
+            && f.ack()
             && peer
                 .fin_seq
-                .is_some_and(|fin| !seq_ge(seg.ack, fin.wrapping_add(1)))
-            && self
-                .transitions
-                .last()
-                .is_some_and(|t| t.to == TcpState::CloseWait)
+                .is_some_and(|fin| !seq_ge(seg.ack, fin.wrapping_add(1)));
+        if crossed {
+            Event::SentFinCrossed
+        } else {
+            Event::SentFin
+        }
+    }
+
+    /// What receiving `seg` means to this endpoint.
+    fn received_events(&self, seg: &Segment) -> Received {
+        let f = seg.flags;
+        let mut out = Received::new();
+        if f.rst() {
+            out.push(Event::ReceivedRst);
+        } else if f.syn() && !f.ack() {
+            out.push(Event::ReceivedSyn);
+        } else if f.syn() {
+            // In SYN-SENT the only acceptable ACK is exactly ISS+1 (RFC 9293 §3.10.7.3).
+            let exact = self.isn.is_some_and(|isn| seg.ack == isn.wrapping_add(1));
+            out.push(if exact {
+                Event::ReceivedSynAckOfSyn
+            } else {
+                Event::ReceivedSynAck
+            });
+        } else {
+            // A SYN held in LISTEN whose SYN-ACK was not captured: the peer's ACK
+            // acknowledges it.
+            let held = self.state == TcpState::Listen && self.pending_syn.is_some();
+            out.push(if Self::acks(seg, self.fin_seq) {
+                Event::ReceivedAckOfFin
+            } else if Self::acks(seg, self.isn) || (held && f.ack()) {
+                Event::ReceivedAckOfSyn
+            } else {
+                Event::ReceivedAck
+            });
+            if f.fin() {
+                out.push(Event::ReceivedFin);
+            }
+        }
+        out
+    }
+
+    /// This endpoint sent `seg`, which means `event`.
+    fn on_sent(&mut self, event: Event, seg: &Segment, out: &mut FrameAnalysis) {
+        // Sequence bookkeeping, whatever the state: where its SYN and FIN sit.
+        match event {
+            Event::SentSyn
+                if self.isn.is_none()
+                    || matches!(self.state, TcpState::Closed | TcpState::Listen) =>
+            {
+                self.isn = Some(seg.seq);
+            }
+            Event::SentSynAck if self.isn.is_none() => self.isn = Some(seg.seq),
+            Event::SentFin | Event::SentFinCrossed => {
+                self.fin_seq = Some(seg.seq.wrapping_add(seg.len));
+            }
+            _ => {}
+        }
+        self.step(event, seg, out);
+    }
+
+    /// Applies what [`transition`] says `event` does in the current state.
+    fn step(&mut self, event: Event, seg: &Segment, out: &mut FrameAnalysis) {
+        match transition(self.state, event) {
+            Step::Stay => {}
+            Step::Go(m) => self.take(m, event, seg, out),
+            Step::HoldSyn => self.pending_syn = Some((seg.frame, seg.ts_ns)),
+            Step::NeverListened => {
+                // Still LISTEN: no transition of it was streamed, so a CLOSED initial
+                // state contradicts nothing already written.
+                debug_assert!(self.transitions.is_empty());
+                let held = self.pending_syn.take();
+                self.initial = TcpState::Closed;
+                self.state = TcpState::Closed;
+                self.step(event, seg, out);
+                // Its own SYN went out before the held one arrived: the SYNs crossed.
+                if held.is_some() && self.state == TcpState::SynSent {
+                    self.step(Event::ReceivedSyn, seg, out);
+                }
+            }
+            Step::Withdraw(why) => self.withdraw(why, event, seg, out),
+            Step::Anomaly(what) => out.note(self.role, what),
+        }
+    }
+
+    /// Takes an arc. An arc out of LISTEN belongs to the held SYN's frame, and the
+    /// event that revealed it is then processed in SYN_RECEIVED.
+    fn take(&mut self, m: Move, event: Event, seg: &Segment, out: &mut FrameAnalysis) {
+        let (frame, ts) = (seg.frame, seg.ts_ns);
+        match m.at {
+            At::Segment => self.set_state(m.to, frame, ts, m.why, out),
+            At::HeldSyn => {
+                match self.pending_syn.take() {
+                    Some((syn_frame, syn_ts)) => {
+                        self.set_state(m.to, syn_frame, syn_ts, m.why, out)
+                    }
+                    None => self.set_state(m.to, frame, ts, Why::SentSynAckSynUnseen, out),
+                }
+                self.step(event, seg, out);
+            }
+        }
+    }
+
+    /// Withdraws the last transition (streamed at an earlier frame), then replays
+    /// `event` from the state before it, then the withdrawn transition's cause.
+    fn withdraw(&mut self, why: Withdrawn, event: Event, seg: &Segment, out: &mut FrameAnalysis) {
+        let cause = match why {
+            Withdrawn::FinsCrossed => Event::ReceivedFin,
+        };
+        let state = self.state;
+        let Some(last) = self.transitions.last().copied().filter(|t| t.to == state) else {
+            // The transition was never recorded (the list was full): close as usual.
+            return self.step(Event::SentFin, seg, out);
+        };
+        self.transitions.pop();
+        self.state = last.from;
+        let _ = out.withdrawals.try_push(Withdrawal {
+            endpoint: self.role,
+            withdraws: last,
+            why,
+        });
+        self.step(event, seg, out);
+        self.step(cause, seg, out);
     }
 }
 
@@ -317,33 +291,23 @@ pub fn on_segment(
     sender: &mut TcpEndpoint,
     receiver: &mut TcpEndpoint,
     seg: &Segment,
-    out: &mut Changes,
+    out: &mut FrameAnalysis,
 ) {
     // The bulk of every capture: data and ACKs between two ESTABLISHED endpoints,
-    // which no rule below moves (only SYN, FIN and RST can). Skipping the rules
-    // here is measurably faster on million-segment files.
+    // which no arc moves and no rule finds impossible (only SYN, FIN and RST move
+    // them; data after a FIN needs a FIN, so a state other than ESTABLISHED).
+    // Skipping the rules here is measurably faster on million-segment files.
     if !seg.flags.is_control()
         && sender.state == TcpState::Established
         && receiver.state == TcpState::Established
     {
         return;
     }
-    if sender.fins_crossed(seg, receiver) {
-        // The capture order said CLOSE_WAIT; the ACK field says the FINs crossed.
-        // Undo it and replay the close in the order this endpoint lived it.
-        if let Some(undone) = sender.transitions.pop() {
-            sender.state = undone.from;
-        }
-        // ESTABLISHED + CLOSE: send FIN, enter FIN-WAIT-1 …
-        sender.fin_seq = Some(seg.seq.wrapping_add(seg.len));
-        let (frame, ts) = (seg.frame, seg.ts_ns);
-        sender.set_state(TcpState::FinWait1, frame, ts, Why::FinCrossed, out);
-        // … then FIN-WAIT-1 + the peer's FIN not acknowledging ours: CLOSING.
-        sender.set_state(TcpState::Closing, frame, ts, Why::SimultaneousClose, out);
-    } else {
-        sender.on_sent(seg, out);
+    let sent = sender.sent_event(seg, receiver);
+    sender.on_sent(sent, seg, out);
+    for event in receiver.received_events(seg) {
+        receiver.step(event, seg, out);
     }
-    receiver.on_received(seg, out);
 }
 
 #[cfg(test)]

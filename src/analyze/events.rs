@@ -7,7 +7,7 @@ use std::fmt;
 use arrayvec::ArrayVec;
 use serde::{Serialize, Serializer};
 
-use super::TcpState;
+use super::{AnomalyNote, TcpState};
 
 /// Which side of a connection an endpoint is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -69,7 +69,8 @@ pub enum Why {
     /// FIN_WAIT_1 → CLOSING: the peer's FIN crossed ours.
     SimultaneousClose,
     /// ESTABLISHED → FIN_WAIT_1, found out late: its FIN does not acknowledge the peer's
-    /// earlier FIN, so it closed before that FIN reached it (replaces a CLOSE_WAIT).
+    /// earlier FIN, so it closed before that FIN reached it (after the CLOSE_WAIT inferred
+    /// from capture order is withdrawn).
     FinCrossed,
     /// FIN_WAIT_1 → FIN_WAIT_2, CLOSING → TIME_WAIT, LAST_ACK → CLOSED: our FIN is acknowledged.
     AckOfFin,
@@ -124,6 +125,84 @@ pub struct Transition {
     pub from: TcpState,
     pub to: TcpState,
     pub why: Why,
+}
+
+/// Why a transition already streamed was proved wrong by a later segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Withdrawn {
+    /// A CLOSE_WAIT inferred from capture order: the endpoint's own FIN does not
+    /// acknowledge the peer's FIN, so it closed before that FIN reached it.
+    FinsCrossed,
+}
+
+impl Withdrawn {
+    /// The English explanation for `endpoint`, naming its peer: what `inspect`
+    /// prints and writes as `why`.
+    pub fn text(self, endpoint: Role) -> String {
+        match self {
+            Withdrawn::FinsCrossed => format!(
+                "its FIN does not acknowledge the {}'s FIN: the FINs crossed",
+                endpoint.peer()
+            ),
+        }
+    }
+}
+
+/// A correction: a transition streamed at an earlier frame is withdrawn (DESIGN §4).
+/// Replaying the stream with withdrawals applied gives the flow's transitions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Withdrawal {
+    pub endpoint: Role,
+    /// The withdrawn transition, as it was streamed.
+    pub withdraws: Transition,
+    pub why: Withdrawn,
+}
+
+impl Serialize for Withdrawal {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        #[derive(Serialize)]
+        struct Ref {
+            frame: u64,
+            from: TcpState,
+            to: TcpState,
+        }
+        let mut m = s.serialize_map(Some(3))?;
+        m.serialize_entry("endpoint", &self.endpoint)?;
+        let t = &self.withdraws;
+        m.serialize_entry(
+            "withdraws",
+            &Ref {
+                frame: t.frame,
+                from: t.from,
+                to: t.to,
+            },
+        )?;
+        m.serialize_entry("why", &self.why.text(self.endpoint))?;
+        m.end()
+    }
+}
+
+/// For outputs drawn once the whole capture is analysed (charts, a ladder): removes
+/// from each frame the transitions a later frame withdrew, and the withdrawals
+/// themselves, so the frames tell the flow's final story. Streaming outputs
+/// (`inspect`) must not use it: they print the withdrawal instead.
+pub fn settle<'a>(frames: impl IntoIterator<Item = &'a mut FrameAnalysis>) {
+    let mut frames: Vec<&mut FrameAnalysis> = frames.into_iter().collect();
+    for i in 0..frames.len() {
+        let (before, rest) = frames.split_at_mut(i);
+        let here = &mut rest[0];
+        for w in std::mem::take(&mut here.withdrawals) {
+            let flow = here.flow;
+            let earlier = before.iter_mut().rev().find_map(|a| {
+                let at = a.transitions.iter().position(|t| *t == w.withdraws)?;
+                (a.flow == flow).then_some((a, at))
+            });
+            if let Some((a, at)) = earlier {
+                a.transitions.remove(at);
+            }
+        }
+    }
 }
 
 /// Wireshark's TCP expert flags (DESIGN §4 names), as a bit set.
@@ -208,6 +287,11 @@ pub struct FrameAnalysis {
     pub rtt_ns: Option<u64>,
     /// State changes this frame caused (or, for a SYN seen earlier, confirmed).
     pub transitions: ArrayVec<Transition, 6>,
+    /// Earlier transitions this frame proves wrong; they come before `transitions`
+    /// in the frame's story (JSON lists them first in `transitions`).
+    pub withdrawals: ArrayVec<Withdrawal, 2>,
+    /// Segments impossible in the state their endpoint was in.
+    pub anomalies: ArrayVec<AnomalyNote, 4>,
 }
 
 impl FrameAnalysis {
@@ -221,12 +305,55 @@ impl FrameAnalysis {
         self.dup_ack_count = 0;
         self.rtt_ns = None;
         self.transitions.clear();
+        self.withdrawals.clear();
+        self.anomalies.clear();
+    }
+
+    /// Records an anomaly once per endpoint and kind (one segment can be two events).
+    pub fn note(&mut self, endpoint: Role, what: super::Anomaly) {
+        let n = AnomalyNote { endpoint, what };
+        if !self.anomalies.contains(&n) {
+            let _ = self.anomalies.try_push(n);
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn settle_removes_what_later_frames_withdrew() {
+        let t = |frame, to| Transition {
+            endpoint: Role::Server,
+            frame,
+            ts_ns: frame,
+            from: TcpState::Established,
+            to,
+            why: Why::ReceivedFin,
+        };
+        let mut frames = vec![FrameAnalysis::default(); 3];
+        for a in &mut frames {
+            a.flow = Some(1);
+        }
+        frames[0].transitions.push(t(7, TcpState::CloseWait));
+        frames[1].transitions.push(t(7, TcpState::CloseWait));
+        frames[1].flow = Some(2);
+        frames[2].withdrawals.push(Withdrawal {
+            endpoint: Role::Server,
+            withdraws: t(7, TcpState::CloseWait),
+            why: Withdrawn::FinsCrossed,
+        });
+        frames[2].transitions.push(t(8, TcpState::FinWait1));
+        settle(frames.iter_mut());
+        assert!(
+            frames[0].transitions.is_empty(),
+            "flow 1's CLOSE_WAIT is gone"
+        );
+        assert_eq!(frames[1].transitions.len(), 1, "flow 2's is not touched");
+        assert!(frames[2].withdrawals.is_empty());
+        assert_eq!(frames[2].transitions.len(), 1);
+    }
 
     #[test]
     fn reset_clears_every_field() {
@@ -239,15 +366,24 @@ mod tests {
             dup_ack_count: 2,
             rtt_ns: Some(1_000_000),
             transitions: ArrayVec::new(),
+            withdrawals: ArrayVec::new(),
+            anomalies: ArrayVec::new(),
         };
-        a.transitions.push(Transition {
+        let t = Transition {
             endpoint: Role::Client,
             frame: 6,
             ts_ns: 0,
             from: TcpState::Established,
             to: TcpState::FinWait1,
             why: Why::SentFin,
+        };
+        a.transitions.push(t);
+        a.withdrawals.push(Withdrawal {
+            endpoint: Role::Client,
+            withdraws: t,
+            why: Withdrawn::FinsCrossed,
         });
+        a.note(Role::Client, super::super::Anomaly::DataAfterFin);
         a.reset();
         assert_eq!(a, FrameAnalysis::default());
     }

@@ -25,6 +25,9 @@ pub struct Direction {
     pub base: Option<u32>,
     /// Next sequence number expected (highest seq + len seen, SYN/FIN count one).
     nextseq: Option<u32>,
+    /// The highest sequence number seen sent plus one, zero-window probes included:
+    /// an ACK beyond it acknowledges bytes not seen sent.
+    sent_max: Option<u32>,
     nextseq_ts: u64,
     /// Last acknowledgment number sent in this direction.
     lastack: Option<u32>,
@@ -59,6 +62,8 @@ pub struct Verdict {
     pub dup_ack_count: u32,
     /// An ACK of a data segment sent once: its round-trip time.
     pub rtt_ns: Option<u64>,
+    /// The ACK covers sequence numbers the other side was not seen sending.
+    pub acks_unseen: bool,
 }
 
 /// Records the SYN options that decide window scaling (RFC 7323: both SYNs must carry WS).
@@ -173,6 +178,9 @@ pub fn analyze(
         fwd.nextseq = Some(end);
         fwd.nextseq_ts = ts;
     }
+    if !f.rst() && fwd.sent_max.is_none_or(|max| seq_gt(end, max)) {
+        fwd.sent_max = Some(end);
+    }
     // Remember data for RTT; a retransmitted range is marked so Karn's rule can skip it.
     if len > 0 || f.syn() || f.fin() {
         if v.flags.is_retransmission() || v.flags.has(AnalysisFlags::OUT_OF_ORDER) {
@@ -189,6 +197,8 @@ pub fn analyze(
     // An ACK in this direction acknowledges the other direction's segments.
     if f.ack() {
         let ack = seg.ack;
+        // ACKED UNSEEN (Wireshark's "ACKed segment that wasn't captured").
+        v.acks_unseen = rev.sent_max.is_some_and(|max| seq_gt(ack, max));
         if fwd.lastack.is_none_or(|last| seq_gt(ack, last)) {
             while let Some(&(e, sent, retransmitted)) = rev.unacked.front() {
                 if !seq_ge(ack, e) {

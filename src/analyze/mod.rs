@@ -4,6 +4,7 @@
 //! Pure: it sees only `Packet`s and their timestamps, never a clock or a socket.
 
 mod analyzer;
+mod anomaly;
 mod endpoint;
 mod events;
 mod expert;
@@ -14,14 +15,20 @@ pub mod seq;
 mod summary;
 mod tcp_flow;
 mod tcp_state;
+mod transition;
 mod udp_flow;
 pub mod udp_probe;
 mod zeek;
 
 pub use analyzer::Analyzer;
-pub use endpoint::{on_segment, Changes, Segment, TcpEndpoint};
-pub use events::{AnalysisFlags, FrameAnalysis, Role, Transition, Why};
+pub use anomaly::{Anomaly, AnomalyNote};
+pub use endpoint::{on_segment, Segment, TcpEndpoint};
+pub use events::{
+    settle, AnalysisFlags, FrameAnalysis, Role, Transition, Why, Withdrawal, Withdrawn,
+};
 pub use flow_key::FlowKey;
 pub use summary::{FlowSummary, PerRole, RttMs, TcpSummary, TransitionRecord, UdpStats};
+pub use tcp_flow::{Counters, COUNTED};
 pub use tcp_state::TcpState;
+pub use transition::{transition, Arc, At, Event, Move, Step, ARCS};
 pub use udp_probe::{LatencyMs, ProbeCounter, ProbeHeader, ProbeStats};

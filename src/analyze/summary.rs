@@ -64,17 +64,25 @@ pub struct TcpSummary {
     pub server_states: Vec<TcpState>,
     pub client_transitions: Vec<TransitionRecord>,
     pub server_transitions: Vec<TransitionRecord>,
-    pub retransmissions: u64,
-    pub fast_retransmissions: u64,
-    pub spurious_retransmissions: u64,
-    pub dup_acks: u64,
-    pub out_of_order: u64,
-    pub zero_windows: u64,
-    pub zero_window_probes: u64,
-    pub window_full: u64,
-    pub lost_segments: u64,
-    pub keep_alives: u64,
+    /// The expert counters, written flat (`retransmissions` … `keep_alives`).
+    #[serde(flatten)]
+    pub counters: Counters,
     pub rtt_ms: RttMs,
+    /// Segments impossible in their endpoint's state; absent when none.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub anomalies: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// `tcp.retransmissions` and the other counters read as fields of the summary.
+impl std::ops::Deref for TcpSummary {
+    type Target = Counters;
+    fn deref(&self) -> &Counters {
+        &self.counters
+    }
 }
 
 /// A transition as written in `client_transitions` / `server_transitions`.
@@ -129,18 +137,6 @@ fn records(ts: &[Transition]) -> Vec<TransitionRecord> {
 
 impl From<&TcpFlow> for FlowSummary {
     fn from(f: &TcpFlow) -> Self {
-        let Counters {
-            retransmissions,
-            fast_retransmissions,
-            spurious_retransmissions,
-            dup_acks,
-            out_of_order,
-            zero_windows,
-            zero_window_probes,
-            window_full,
-            lost_segments,
-            keep_alives,
-        } = f.counters;
         let [client, server] = &f.endpoints;
         FlowSummary {
             flow: f.id,
@@ -156,18 +152,9 @@ impl From<&TcpFlow> for FlowSummary {
             tcp: Some(TcpSummary {
                 client_states: client.states(),
                 server_states: server.states(),
-                client_transitions: records(&client.transitions),
-                server_transitions: records(&server.transitions),
-                retransmissions,
-                fast_retransmissions,
-                spurious_retransmissions,
-                dup_acks,
-                out_of_order,
-                zero_windows,
-                zero_window_probes,
-                window_full,
-                lost_segments,
-                keep_alives,
+                client_transitions: records(client.transitions()),
+                server_transitions: records(server.transitions()),
+                counters: f.counters,
                 rtt_ms: RttMs {
                     handshake: f.rtt.handshake_ns.map(millis),
                     min: f.rtt.min_ns.map(millis),
@@ -175,6 +162,7 @@ impl From<&TcpFlow> for FlowSummary {
                     max: f.rtt.max_ns.map(millis),
                     samples: f.rtt.samples,
                 },
+                anomalies: f.anomalies,
             }),
             conn_state: f.zeek.tcp_conn_state(),
             history: f.zeek.history.clone(),

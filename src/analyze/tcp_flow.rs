@@ -3,61 +3,53 @@
 
 use std::net::SocketAddr;
 
+use serde::Serialize;
+
 use super::endpoint::{on_segment, Segment, TcpEndpoint};
 use super::expert::{self, Direction};
 use super::rtt::RttStats;
 use super::seq::seq_gt;
 use super::zeek::{ZeekSegment, ZeekTracker};
-use super::{AnalysisFlags, FrameAnalysis, Role, TcpState};
+use super::{AnalysisFlags, Anomaly, FrameAnalysis, Role, TcpState};
 use crate::decode::{Packet, TcpInfo};
 
-/// Expert-flag counts of one connection.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counters {
-    pub retransmissions: u64,
-    pub fast_retransmissions: u64,
-    pub spurious_retransmissions: u64,
-    pub dup_acks: u64,
-    pub out_of_order: u64,
-    pub zero_windows: u64,
-    pub zero_window_probes: u64,
-    pub window_full: u64,
-    pub lost_segments: u64,
-    pub keep_alives: u64,
+/// Defines the expert-flag counters once: the struct (its fields are the JSON names
+/// of `flows --json`, in their order), the counting, and the table of names.
+macro_rules! expert_counters {
+    ($($field:ident: $bit:ident),* $(,)?) => {
+        /// Expert-flag counts of one connection, written flat into `flows --json`.
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+        pub struct Counters {
+            $(pub $field: u64,)*
+        }
+
+        /// Each counter's JSON name and the flag it counts, in output order.
+        pub const COUNTED: &[(&str, u16)] = &[$((stringify!($field), AnalysisFlags::$bit),)*];
+
+        impl Counters {
+            #[inline]
+            fn count(&mut self, flags: AnalysisFlags) {
+                // Most segments carry no flag at all.
+                if flags.is_empty() {
+                    return;
+                }
+                $(self.$field += u64::from(flags.has(AnalysisFlags::$bit));)*
+            }
+        }
+    };
 }
 
-impl Counters {
-    #[inline]
-    fn count(&mut self, flags: AnalysisFlags) {
-        // Most segments carry no flag at all.
-        if flags.is_empty() {
-            return;
-        }
-        let bump = |bit: u16, n: &mut u64| {
-            if flags.has(bit) {
-                *n += 1;
-            }
-        };
-        bump(AnalysisFlags::RETRANSMISSION, &mut self.retransmissions);
-        bump(
-            AnalysisFlags::FAST_RETRANSMISSION,
-            &mut self.fast_retransmissions,
-        );
-        bump(
-            AnalysisFlags::SPURIOUS_RETRANSMISSION,
-            &mut self.spurious_retransmissions,
-        );
-        bump(AnalysisFlags::DUPLICATE_ACK, &mut self.dup_acks);
-        bump(AnalysisFlags::OUT_OF_ORDER, &mut self.out_of_order);
-        bump(AnalysisFlags::ZERO_WINDOW, &mut self.zero_windows);
-        bump(
-            AnalysisFlags::ZERO_WINDOW_PROBE,
-            &mut self.zero_window_probes,
-        );
-        bump(AnalysisFlags::WINDOW_FULL, &mut self.window_full);
-        bump(AnalysisFlags::LOST_SEGMENT, &mut self.lost_segments);
-        bump(AnalysisFlags::KEEP_ALIVE, &mut self.keep_alives);
-    }
+expert_counters! {
+    retransmissions: RETRANSMISSION,
+    fast_retransmissions: FAST_RETRANSMISSION,
+    spurious_retransmissions: SPURIOUS_RETRANSMISSION,
+    dup_acks: DUPLICATE_ACK,
+    out_of_order: OUT_OF_ORDER,
+    zero_windows: ZERO_WINDOW,
+    zero_window_probes: ZERO_WINDOW_PROBE,
+    window_full: WINDOW_FULL,
+    lost_segments: LOST_SEGMENT,
+    keep_alives: KEEP_ALIVE,
 }
 
 /// A TCP connection as seen at the capture point.
@@ -79,6 +71,8 @@ pub struct TcpFlow {
     /// IP-level bytes per direction (Zeek's orig_ip_bytes / resp_ip_bytes).
     pub ip_bytes: [u64; 2],
     pub counters: Counters,
+    /// Anomalies found in this connection's segments (see `FrameAnalysis::anomalies`).
+    pub anomalies: u64,
     pub rtt: RttStats,
     /// Time of the most recent client SYN, for the handshake RTT.
     last_syn_ts: Option<u64>,
@@ -172,6 +166,7 @@ impl TcpFlow {
             bytes: [0; 2],
             ip_bytes: [0; 2],
             counters: Counters::default(),
+            anomalies: 0,
             rtt: RttStats::default(),
             last_syn_ts: None,
             synack_seen: false,
@@ -192,7 +187,7 @@ impl TcpFlow {
 
     /// True when both endpoints are done (CLOSED or TIME_WAIT): a new SYN starts a new connection.
     pub fn is_finished(&self) -> bool {
-        self.endpoints.iter().all(|e| e.state.is_finished())
+        self.endpoints.iter().all(|e| e.state().is_finished())
     }
 
     /// Adds the payload bytes this segment carries beyond any seen before, so that
@@ -242,6 +237,9 @@ impl TcpFlow {
             out.dup_ack_count = verdict.dup_ack_count;
             out.rtt_ns = verdict.rtt_ns;
             self.counters.count(verdict.flags);
+            if verdict.acks_unseen {
+                out.note(role, Anomaly::AckOfUnseenData);
+            }
             if let Some(rtt) = verdict.rtt_ns {
                 self.rtt.add(rtt);
             }
@@ -264,7 +262,8 @@ impl TcpFlow {
         }
 
         let (sender, receiver) = pair_mut(&mut self.endpoints, i);
-        on_segment(sender, receiver, &seg, &mut out.transitions);
+        on_segment(sender, receiver, &seg, out);
+        self.anomalies += out.anomalies.len() as u64;
 
         self.zeek.tcp_segment(
             role,

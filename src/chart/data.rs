@@ -222,6 +222,9 @@ impl Collector {
                 }
                 let mut v = k.head;
                 v.extend(k.tail);
+                // Charts and reports are drawn after the whole capture: they show the
+                // transitions that stand, as `flows` does (withdrawals applied).
+                crate::analyze::settle(v.iter_mut().map(|r| &mut r.analysis));
                 (id, v)
             })
             .collect();

@@ -52,6 +52,7 @@ pub fn flow_rows(f: &FlowSummary) -> String {
             (tcp.zero_window_probes, "zero-window probes"),
             (tcp.window_full, "window full"),
             (tcp.keep_alives, "keep-alives"),
+            (tcp.anomalies, "anomalies (see inspect)"),
         ]
         .iter()
         .filter(|(n, _)| *n > 0)

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::analyze::{AnalysisFlags, FrameAnalysis, Transition};
+use crate::analyze::{AnalysisFlags, AnomalyNote, FrameAnalysis, Transition, Withdrawal};
 use crate::decode::{ArpInfo, EthInfo, IcmpInfo, IpInfo, Packet, TcpInfo, Transport, UdpInfo};
 use crate::dissect::chat::ChatApp;
 use crate::timestamp::{millis, Seconds};
@@ -15,6 +15,32 @@ struct TcpJson<'a> {
     rel_seq: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     rel_ack: Option<u32>,
+}
+
+/// A frame's `transitions`: its withdrawals first (DESIGN §4), then its transitions.
+struct TransitionsJson<'a> {
+    withdrawals: &'a [Withdrawal],
+    transitions: &'a [Transition],
+}
+
+impl TransitionsJson<'_> {
+    fn is_empty(&self) -> bool {
+        self.withdrawals.is_empty() && self.transitions.is_empty()
+    }
+}
+
+impl Serialize for TransitionsJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = s.serialize_seq(Some(self.withdrawals.len() + self.transitions.len()))?;
+        for w in self.withdrawals {
+            seq.serialize_element(w)?;
+        }
+        for t in self.transitions {
+            seq.serialize_element(t)?;
+        }
+        seq.end()
+    }
 }
 
 #[derive(Serialize)]
@@ -46,8 +72,10 @@ struct FrameJson<'a> {
     /// Wireshark's `tcp.analysis.ack_rtt`, in ms as `flows` gives RTTs.
     #[serde(skip_serializing_if = "Option::is_none")]
     ack_rtt_ms: Option<f64>,
-    #[serde(skip_serializing_if = "<[Transition]>::is_empty")]
-    transitions: &'a [Transition],
+    #[serde(skip_serializing_if = "TransitionsJson::is_empty")]
+    transitions: TransitionsJson<'a>,
+    #[serde(skip_serializing_if = "<[AnomalyNote]>::is_empty")]
+    anomalies: &'a [AnomalyNote],
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
 }
@@ -98,9 +126,48 @@ pub fn write_frame_json_app(
         analysis: a.flags,
         dup_ack: (a.dup_ack_count > 0).then_some(a.dup_ack_count),
         ack_rtt_ms: a.rtt_ns.map(millis),
-        transitions: &a.transitions,
+        transitions: TransitionsJson {
+            withdrawals: &a.withdrawals,
+            transitions: &a.transitions,
+        },
+        anomalies: &a.anomalies,
         error: p.error.as_ref().map(ToString::to_string),
     };
     serde_json::to_writer(&mut *out, &record)?;
     out.write_all(b"\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::frame_text::tests::withdrawing_frame;
+
+    #[test]
+    fn withdrawals_lead_the_transitions_and_anomalies_follow() {
+        let (p, a) = withdrawing_frame();
+        let mut out = Vec::new();
+        write_frame_json(&mut out, &p, &a).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        let t = v["transitions"].as_array().unwrap();
+        assert_eq!(
+            t[0],
+            serde_json::json!({"endpoint":"server",
+                "withdraws":{"frame":7,"from":"ESTABLISHED","to":"CLOSE_WAIT"},
+                "why":"its FIN does not acknowledge the client's FIN: the FINs crossed"})
+        );
+        assert_eq!(t[1]["to"], "FIN_WAIT_1");
+        assert_eq!(
+            v["anomalies"],
+            serde_json::json!([{"endpoint":"client","what":"data_after_fin",
+                "why":"sent data beyond its own FIN"}])
+        );
+        // Absent when empty.
+        let mut plain = Vec::new();
+        write_frame_json(&mut plain, &p, &FrameAnalysis::default()).unwrap();
+        let s = String::from_utf8(plain).unwrap();
+        assert!(
+            !s.contains("transitions") && !s.contains("anomalies"),
+            "{s}"
+        );
+    }
 }

@@ -84,11 +84,27 @@ pub fn frame_line(p: &Packet, a: &FrameAnalysis, t0_ns: u64) -> String {
         }
         s.push(']');
     }
+    // A withdrawal comes first: the transitions after it replace what it withdraws.
+    for w in &a.withdrawals {
+        let t = &w.withdraws;
+        let _ = write!(
+            s,
+            "  | {}: withdrawn {} -> {} of frame {} ({})",
+            w.endpoint,
+            t.from,
+            t.to,
+            t.frame,
+            w.why.text(w.endpoint)
+        );
+    }
     for t in &a.transitions {
         let _ = write!(s, "  | {} {} -> {}", t.endpoint, t.from, t.to);
         if t.frame != p.frame {
             let _ = write!(s, " (at frame {})", t.frame);
         }
+    }
+    for n in &a.anomalies {
+        let _ = write!(s, "  | anomaly: {} {}", n.endpoint, n.what);
     }
     if let Some(e) = &p.error {
         let _ = write!(s, "  !! {e}");
@@ -154,5 +170,63 @@ fn icmp_text(s: &mut String, src: IpAddr, dst: IpAddr, icmp: &IcmpInfo) {
         None => {
             let _ = write!(s, " type {} code {}", icmp.icmp_type, icmp.code);
         }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::analyze::{Anomaly, Role, TcpState, Transition, Why, Withdrawal, Withdrawn};
+
+    /// Frame 8 of a simultaneous close: the server's CLOSE_WAIT of frame 7 withdrawn.
+    pub(crate) fn withdrawing_frame() -> (Packet, FrameAnalysis) {
+        let p = Packet {
+            frame: 8,
+            ..Packet::default()
+        };
+        let mut a = FrameAnalysis::default();
+        let t = |frame, from, to, why| Transition {
+            endpoint: Role::Server,
+            frame,
+            ts_ns: 0,
+            from,
+            to,
+            why,
+        };
+        a.withdrawals.push(Withdrawal {
+            endpoint: Role::Server,
+            withdraws: t(
+                7,
+                TcpState::Established,
+                TcpState::CloseWait,
+                Why::ReceivedFin,
+            ),
+            why: Withdrawn::FinsCrossed,
+        });
+        a.transitions.push(t(
+            8,
+            TcpState::Established,
+            TcpState::FinWait1,
+            Why::FinCrossed,
+        ));
+        a.note(Role::Client, Anomaly::DataAfterFin);
+        (p, a)
+    }
+
+    #[test]
+    fn a_withdrawal_is_said_in_words_before_the_new_transitions() {
+        let (p, a) = withdrawing_frame();
+        let line = frame_line(&p, &a, 0);
+        let w = line
+            .find("| server: withdrawn ESTABLISHED -> CLOSE_WAIT of frame 7 (its FIN does not acknowledge the client's FIN: the FINs crossed)")
+            .expect(&line);
+        let t = line
+            .find("| server ESTABLISHED -> FIN_WAIT_1")
+            .expect(&line);
+        assert!(w < t, "{line}");
+        assert!(
+            line.ends_with("| anomaly: client sent data beyond its own FIN"),
+            "{line}"
+        );
     }
 }

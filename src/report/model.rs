@@ -397,7 +397,11 @@ fn anomalies(input: &ReportInput, flows: &[&FlowSummary], lang: Lang) -> (Vec<An
         .flatten()
         .chain(input.data.other.iter());
     let mut all: Vec<&FrameRecord> = records
-        .filter(|r| !r.analysis.flags.is_empty() || r.packet.error.is_some())
+        .filter(|r| {
+            !r.analysis.flags.is_empty()
+                || r.packet.error.is_some()
+                || !r.analysis.anomalies.is_empty()
+        })
         .collect();
     all.sort_by_key(|r| r.packet.frame);
     for r in all {
@@ -421,6 +425,12 @@ fn anomalies(input: &ReportInput, flows: &[&FlowSummary], lang: Lang) -> (Vec<An
         }
         if let Some(e) = &r.packet.error {
             parts.push(e.to_string());
+        }
+        // Segments impossible in their endpoint's state, by `inspect`'s codes.
+        for n in &r.analysis.anomalies {
+            flags.push(n.what.code());
+            let who = text::role(n.endpoint.name(), lang);
+            parts.push(format!("{who}: {}", text::anomaly(n.what, lang)));
         }
         out.push(Anomaly {
             flow: r.analysis.flow,

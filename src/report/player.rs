@@ -165,6 +165,11 @@ pub fn steps(c: &Connection, frames: &[FrameRecord], lang: Lang) -> Vec<Step> {
             ));
             next_transition += 1;
         }
+        // A segment impossible in its endpoint's state, as `inspect` lists it.
+        for n in &r.analysis.anomalies {
+            let who = text::role(n.endpoint.name(), lang);
+            changes.push(format!("{who}: {}", text::anomaly(n.what, lang)));
+        }
         let sender = r
             .analysis
             .sender

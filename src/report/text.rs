@@ -4,7 +4,7 @@
 //! numbers are small functions in [`notices`](super::notices). Transition reasons
 //! translate every [`Why`] variant, so no English leaks into a Chinese report.
 
-use crate::analyze::Why;
+use crate::analyze::{Anomaly, Why};
 use crate::chart::Lang;
 
 /// The fixed words of one language.
@@ -294,6 +294,23 @@ pub fn why(why: Why, lang: Lang) -> &'static str {
 }
 
 /// A stable machine name for a `Why` (report.json's `why_code`).
+/// A state anomaly (a segment impossible in its endpoint's state), in the report's language.
+pub fn anomaly(a: Anomaly, lang: Lang) -> &'static str {
+    match (lang, a) {
+        (Lang::En, _) => a.text(),
+        (Lang::Zh, Anomaly::DataAfterFin) => "在自己的 FIN 之后又发送了数据",
+        (Lang::Zh, Anomaly::AckOfUnseenData) => "确认了未见对方发送的字节（捕获中缺少某帧？）",
+        (Lang::Zh, Anomaly::SentWhileClosed) => "在 CLOSED 状态发送了 RST 或 SYN 以外的报文段",
+        (Lang::Zh, Anomaly::SentBeforeOpen) => {
+            "在 LISTEN 或 SYN_SENT 状态发送了数据、ACK 或 FIN（捕获中缺少 SYN 或 SYN-ACK？）"
+        }
+        (Lang::Zh, Anomaly::ReceivedBeforeOpen) => {
+            "在 LISTEN 或 SYN_SENT 状态收到了 ACK、数据或 FIN（捕获中缺少 SYN-ACK？）"
+        }
+        (Lang::Zh, Anomaly::SynAckNotForItsSyn) => "收到的 SYN-ACK 没有确认自己的 SYN",
+    }
+}
+
 pub fn why_code(why: Why) -> String {
     format!("{why:?}")
 }
@@ -385,6 +402,17 @@ mod tests {
         Why::ReceivedRst,
         Why::Refused,
     ];
+
+    #[test]
+    fn every_anomaly_has_its_own_chinese_text() {
+        let mut seen = std::collections::HashSet::new();
+        for a in Anomaly::ALL {
+            let zh = anomaly(a, Lang::Zh);
+            assert!(zh.chars().any(|c| c > '\u{2e80}'), "{a:?}: {zh}");
+            assert!(seen.insert(zh), "{a:?} shares its text");
+            assert_eq!(anomaly(a, Lang::En), a.text());
+        }
+    }
 
     #[test]
     fn every_why_has_its_own_chinese_text() {

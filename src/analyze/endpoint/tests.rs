@@ -11,11 +11,18 @@ const PSH: u16 = TcpFlags::PSH;
 
 use TcpState::*;
 
+use crate::analyze::Anomaly;
+
+/// The transitions one segment caused.
+type Changes = ArrayVec<Transition, 6>;
+
 /// A connection seen at the capture point: client ISN 100, server ISN 300.
 struct Conn {
     client: TcpEndpoint,
     server: TcpEndpoint,
     frame: u64,
+    /// Everything the last segment caused: transitions, withdrawals, anomalies.
+    last: FrameAnalysis,
 }
 
 impl Conn {
@@ -24,6 +31,7 @@ impl Conn {
             client: TcpEndpoint::new(Role::Client, Closed),
             server: TcpEndpoint::new(Role::Server, Listen),
             frame: 0,
+            last: FrameAnalysis::default(),
         }
     }
 
@@ -41,16 +49,25 @@ impl Conn {
 
     fn client_sends(&mut self, flags: u16, seq: u32, ack: u32, len: u32) -> Changes {
         let seg = self.seg(flags, seq, ack, len);
-        let mut out = Changes::new();
-        on_segment(&mut self.client, &mut self.server, &seg, &mut out);
-        out
+        self.last.reset();
+        on_segment(&mut self.client, &mut self.server, &seg, &mut self.last);
+        self.last.transitions.clone()
     }
 
     fn server_sends(&mut self, flags: u16, seq: u32, ack: u32, len: u32) -> Changes {
         let seg = self.seg(flags, seq, ack, len);
-        let mut out = Changes::new();
-        on_segment(&mut self.server, &mut self.client, &seg, &mut out);
-        out
+        self.last.reset();
+        on_segment(&mut self.server, &mut self.client, &seg, &mut self.last);
+        self.last.transitions.clone()
+    }
+
+    /// The anomalies of the last segment.
+    fn anomalies(&self) -> Vec<(Role, Anomaly)> {
+        self.last
+            .anomalies
+            .iter()
+            .map(|n| (n.endpoint, n.what))
+            .collect()
     }
 
     fn states(&self) -> (TcpState, TcpState) {
@@ -250,13 +267,28 @@ fn fin_with_ack_of_our_fin_goes_through_fin_wait_2_to_time_wait() {
 fn simultaneous_close_goes_through_closing() {
     let mut c = established();
     // Both send FIN before either FIN arrives: neither FIN acknowledges the other.
-    let c_fin = c.seg(FIN | ACK, 101, 301, 0);
-    let s_fin = c.seg(FIN | ACK, 301, 101, 0);
-    let mut out = Changes::new();
-    c.client.on_sent(&c_fin, &mut out);
-    c.server.on_sent(&s_fin, &mut out);
-    c.client.on_received(&s_fin, &mut out);
-    c.server.on_received(&c_fin, &mut out);
+    // In capture order the client's FIN comes first, so the server looks CLOSE_WAIT …
+    let out = c.client_sends(FIN | ACK, 101, 301, 0);
+    assert_eq!(out[1].to, CloseWait);
+    // … until its own FIN shows (ack 101, not 102) that it had not received that FIN.
+    let out = c.server_sends(FIN | ACK, 301, 101, 0);
+    let w = &c.last.withdrawals;
+    assert_eq!(w.len(), 1, "the CLOSE_WAIT is withdrawn in the open");
+    assert_eq!((w[0].endpoint, w[0].withdraws.frame), (Role::Server, 4));
+    assert_eq!(
+        (w[0].withdraws.from, w[0].withdraws.to),
+        (Established, CloseWait)
+    );
+    assert_eq!(w[0].why, Withdrawn::FinsCrossed);
+    assert_eq!(
+        moves(&out),
+        vec![
+            (Role::Server, Established, FinWait1, 5),
+            (Role::Server, FinWait1, Closing, 5),
+            (Role::Client, FinWait1, Closing, 5)
+        ]
+    );
+    assert_eq!(out[0].why, Why::FinCrossed);
     assert_eq!(c.states(), (Closing, Closing));
     // Each ACKs the other's FIN.
     c.client_sends(ACK, 102, 302, 0);
@@ -266,6 +298,7 @@ fn simultaneous_close_goes_through_closing() {
         c.client.states(),
         vec![Closed, SynSent, Established, FinWait1, Closing, TimeWait]
     );
+    // The flow's list no longer has the CLOSE_WAIT: what replaying the stream gives.
     assert_eq!(
         c.server.states(),
         vec![
@@ -277,6 +310,14 @@ fn simultaneous_close_goes_through_closing() {
             TimeWait
         ]
     );
+}
+
+#[test]
+fn a_fin_acknowledging_the_peers_fin_withdraws_nothing() {
+    let mut c = client_fin_wait_1();
+    c.server_sends(FIN | ACK, 301, 112, 0);
+    assert!(c.last.withdrawals.is_empty());
+    assert_eq!(c.states(), (TimeWait, LastAck));
 }
 
 // ---- tests for the FIN-WAIT-2 / CLOSE-WAIT states (half close) ---------------
@@ -323,6 +364,7 @@ fn midstream_starts_established_and_closes_normally() {
         client: TcpEndpoint::new(Role::Client, Established),
         server: TcpEndpoint::new(Role::Server, Established),
         frame: 0,
+        last: FrameAnalysis::default(),
     };
     c.client_sends(PSH | ACK, 5000, 9000, 10);
     c.server_sends(FIN | ACK, 9000, 5010, 0);
@@ -350,4 +392,178 @@ fn sequence_numbers_wrap_around() {
     );
     c.server_sends(ACK, 301, 7, 0);
     assert_eq!(c.client.state, FinWait2);
+}
+
+// ---- anomalies -----------------------------------------------------------------
+
+#[test]
+fn data_after_own_fin_is_an_anomaly_but_a_retransmission_before_it_is_not() {
+    let mut c = client_fin_wait_1();
+    // The 10 bytes before the FIN, again: normal.
+    assert!(c.client_sends(PSH | ACK, 101, 301, 10).is_empty());
+    assert!(c.anomalies().is_empty());
+    // New bytes after the FIN (which sits at 111): impossible.
+    c.client_sends(PSH | ACK, 112, 301, 5);
+    assert_eq!(c.anomalies(), vec![(Role::Client, Anomaly::DataAfterFin)]);
+    assert_eq!(c.states(), (FinWait1, CloseWait), "no state moved");
+}
+
+#[test]
+fn a_keep_alive_after_the_fin_is_not_data_after_fin() {
+    let mut c = client_fin_wait_1();
+    c.server_sends(ACK, 301, 112, 0);
+    // One byte on the FIN's own slot (seq 111): a keep-alive probe.
+    c.client_sends(ACK, 111, 301, 1);
+    assert!(c.anomalies().is_empty());
+}
+
+#[test]
+fn a_segment_from_a_closed_endpoint_other_than_rst_is_an_anomaly() {
+    let mut c = established();
+    c.client_sends(RST | ACK, 101, 301, 0);
+    assert_eq!(c.states(), (Closed, Closed));
+    // More RSTs answering late segments are what CLOSED does.
+    c.client_sends(RST, 101, 0, 0);
+    assert!(c.anomalies().is_empty());
+    c.client_sends(PSH | ACK, 101, 301, 10);
+    assert_eq!(
+        c.anomalies(),
+        vec![(Role::Client, Anomaly::SentWhileClosed)]
+    );
+}
+
+#[test]
+fn fin_or_data_in_syn_sent_is_an_anomaly() {
+    let mut c = syn_sent();
+    c.client_sends(FIN, 101, 0, 0);
+    assert_eq!(
+        c.anomalies(),
+        vec![
+            (Role::Client, Anomaly::SentBeforeOpen),
+            (Role::Server, Anomaly::ReceivedBeforeOpen)
+        ]
+    );
+    assert_eq!(c.client.state, SynSent);
+    // The listening server answers with a FIN instead of a SYN-ACK.
+    c.server_sends(FIN | ACK, 300, 101, 0);
+    assert_eq!(
+        c.anomalies(),
+        vec![
+            (Role::Server, Anomaly::SentBeforeOpen),
+            (Role::Client, Anomaly::ReceivedBeforeOpen)
+        ]
+    );
+    assert_eq!(c.states(), (SynSent, Listen));
+}
+
+#[test]
+fn a_syn_ack_for_another_syn_is_an_anomaly() {
+    let mut c = syn_sent();
+    c.server_sends(SYN | ACK, 300, 555, 0);
+    assert!(c
+        .anomalies()
+        .contains(&(Role::Client, Anomaly::SynAckNotForItsSyn)));
+}
+
+#[test]
+fn retransmitted_syn_syn_ack_and_fin_are_not_anomalies() {
+    let mut c = syn_sent();
+    c.client_sends(SYN, 100, 0, 0);
+    assert!(c.anomalies().is_empty());
+    c.server_sends(SYN | ACK, 300, 101, 0);
+    c.server_sends(SYN | ACK, 300, 101, 0);
+    assert!(c.anomalies().is_empty());
+    c.client_sends(ACK, 101, 301, 0);
+    c.client_sends(FIN | ACK, 101, 301, 0);
+    c.client_sends(FIN | ACK, 101, 301, 0);
+    assert!(c.anomalies().is_empty());
+    c.server_sends(FIN | ACK, 301, 102, 0);
+    c.server_sends(FIN | ACK, 301, 102, 0);
+    assert!(
+        c.anomalies().is_empty(),
+        "a FIN again in TIME_WAIT is normal"
+    );
+    assert_eq!(c.states(), (TimeWait, LastAck));
+}
+
+// ---- held SYN ------------------------------------------------------------------
+
+#[test]
+fn an_ack_after_a_missed_syn_ack_confirms_the_held_syn() {
+    let mut c = syn_sent();
+    // The SYN-ACK was not captured; the client's ACK shows it was sent and received.
+    let out = c.client_sends(ACK, 101, 301, 0);
+    assert_eq!(
+        moves(&out),
+        vec![
+            (Role::Server, Listen, SynReceived, 1),
+            (Role::Server, SynReceived, Established, 2)
+        ]
+    );
+}
+
+#[test]
+fn a_syn_ack_without_a_captured_syn_is_attributed_to_itself() {
+    let mut c = Conn::new();
+    c.client = TcpEndpoint::new(Role::Client, SynSent).with_isn(100);
+    let out = c.server_sends(SYN | ACK, 300, 101, 0);
+    assert_eq!(out[0].why, Why::SentSynAckSynUnseen);
+    assert_eq!(moves(&out)[0], (Role::Server, Listen, SynReceived, 1));
+    assert_eq!(c.states(), (Established, SynReceived));
+}
+
+// ---- the replay rule, on random segment sequences -------------------------------
+
+mod replay_rule {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// (from client?, flags, seq offset, ack offset, payload length).
+    type Step = (bool, u16, u32, u32, u32);
+
+    fn step() -> impl Strategy<Value = Step> {
+        let flags = prop::sample::select(vec![SYN, SYN | ACK, ACK, PSH | ACK, FIN | ACK, FIN, RST]);
+        (any::<bool>(), flags, 0u32..14, 0u32..14, 0u32..4)
+    }
+
+    /// Replays what the frames streamed, applying withdrawals, per endpoint.
+    fn replayed(frames: &[FrameAnalysis], role: Role) -> Vec<Transition> {
+        let mut out: Vec<Transition> = Vec::new();
+        for a in frames {
+            for w in a.withdrawals.iter().filter(|w| w.endpoint == role) {
+                let at = out.iter().rposition(|t| *t == w.withdraws);
+                out.remove(at.expect("a withdrawal names a streamed transition"));
+            }
+            out.extend(a.transitions.iter().filter(|t| t.endpoint == role));
+        }
+        out.sort_by_key(|t| t.frame);
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn streamed_transitions_with_withdrawals_are_the_endpoints_own(
+            steps in prop::collection::vec(step(), 1..24)
+        ) {
+            let mut c = Conn::new();
+            let mut frames = Vec::new();
+            for (from_client, flags, seq, ack, len) in steps {
+                if from_client {
+                    c.client_sends(flags, 100 + seq, 300 + ack, len);
+                } else {
+                    c.server_sends(flags, 300 + seq, 100 + ack, len);
+                }
+                frames.push(c.last.clone());
+            }
+            let mut client = c.client.transitions().to_vec();
+            let mut server = c.server.transitions().to_vec();
+            client.sort_by_key(|t| t.frame);
+            server.sort_by_key(|t| t.frame);
+            prop_assert_eq!(replayed(&frames, Role::Client), client);
+            prop_assert_eq!(replayed(&frames, Role::Server), server);
+        }
+    }
 }
