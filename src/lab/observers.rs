@@ -160,6 +160,24 @@ impl KernelObservers {
         }
     }
 
+    /// Waits until every socket-table sampler has completed a sample that began
+    /// after this call (its count grew by two), or `limit` passed: the last states
+    /// (TIME_WAIT, a closing CLOSE_WAIT) are then surely in the table, however
+    /// slowly the machine ran the sampler threads.
+    pub fn wait_for_fresh_samples(&self, limit: Duration) {
+        let start: Vec<u64> = self.tables.iter().map(|t| t.samples_taken()).collect();
+        let deadline = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < deadline
+            && self
+                .tables
+                .iter()
+                .zip(&start)
+                .any(|(t, &n)| t.samples_taken() < n + 2)
+        {
+            std::thread::sleep(SAMPLE_EVERY);
+        }
+    }
+
     /// Stops both observers and collects what they saw.
     pub fn stop(self) -> KernelObservations {
         let mut warnings = self.warnings;

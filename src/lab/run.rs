@@ -297,8 +297,8 @@ pub fn run(config: &RunConfig, interrupted: &dyn Fn() -> bool) -> Result<RunOutc
             interrupted_now = interrupted();
         }
     }
-    // Give the socket table sampler a moment to see TIME_WAIT before stopping it.
-    std::thread::sleep(Duration::from_millis(60));
+    // Let the socket table sampler see TIME_WAIT before stopping it.
+    observers.wait_for_fresh_samples(Duration::from_secs(2));
     let kernel = observers.stop();
     drop(runtimes);
     let (stats, bridge) = recording.stop()?;
