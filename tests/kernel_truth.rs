@@ -1,6 +1,6 @@
 //! Kernel ground truth against real loopback connections: the tracepoint
 //! `sock:inet_sock_set_state` and netlink sock_diag must report what the kernel really
-//! did (DESIGN.md §6).
+//! did.
 //!
 //! Tracing and sock_diag need root. Without it these tests print "SKIPPED: needs root"
 //! and pass, unless `PROTOLAB_REQUIRE_ROOT_TESTS=1` (CI, which is root), where they fail.
