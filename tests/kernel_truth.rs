@@ -1,6 +1,6 @@
 //! Kernel ground truth against real loopback connections: the tracepoint
 //! `sock:inet_sock_set_state` and netlink sock_diag must report what the kernel really
-//! did (DESIGN.md §6).
+//! did.
 //!
 //! Tracing and sock_diag need root. Without it these tests print "SKIPPED: needs root"
 //! and pass, unless `PROTOLAB_REQUIRE_ROOT_TESTS=1` (CI, which is root), where they fail.
@@ -15,12 +15,16 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::wait::wait_until;
+use nix::sys::socket::{
+    bind, listen, socket, AddressFamily, Backlog, SockFlag, SockType, SockaddrIn,
+};
 use protolab::lab::kernel::{
     group_by_socket, poll_proc_net, remove_stale_instances, sample_once, sample_proc_once,
     DiagSampler, KernelError, KernelState, KernelTransition, SamplerStats, SocketHistory,
@@ -56,16 +60,45 @@ fn now_ns() -> u64 {
         .as_nanos() as u64
 }
 
-/// A free port *below* the ephemeral range, so no client socket of a concurrent test
-/// can get it as its local port and leak into another test's port filter.
-fn lab_port() -> u16 {
+/// A port of one test's own on 127.0.0.1, *below* the ephemeral range (so no client
+/// socket of a concurrent test can get it as its local port and leak into this test's
+/// port filter), held by a socket bound to it but not listening: while the test
+/// lives, no other test, in this process or in another (nextest runs tests side by
+/// side as processes), can bind it; and the kernel records nothing for the port until
+/// [`LabPort::listen`].
+struct LabPort {
+    socket: OwnedFd,
+    port: u16,
+}
+
+impl LabPort {
+    fn number(&self) -> u16 {
+        self.port
+    }
+
+    /// Listens on the port: the tracepoint sees this socket go CLOSE → LISTEN.
+    fn listen(self) -> TcpListener {
+        listen(&self.socket, Backlog::new(16).unwrap()).expect("listen on the lab port");
+        TcpListener::from(self.socket)
+    }
+}
+
+fn lab_port() -> LabPort {
     static NEXT: AtomicU16 = AtomicU16::new(0);
     let base = 20_000 + (std::process::id() % 5_000) as u16;
     loop {
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
         let port = base + (n.wrapping_mul(97) % 7_000);
-        if TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
-            return port;
+        let socket = socket(
+            AddressFamily::Inet,
+            SockType::Stream,
+            SockFlag::SOCK_CLOEXEC,
+            None,
+        )
+        .expect("a TCP socket");
+        // No SO_REUSEADDR: any other bind of the port fails while we hold it.
+        if bind(socket.as_raw_fd(), &SockaddrIn::new(127, 0, 0, 1, port)).is_ok() {
+            return LabPort { socket, port };
         }
     }
 }
@@ -82,8 +115,9 @@ struct Run {
 /// A loopback connection where the client closes first: listener, connect, write, the
 /// client closes, the server reads EOF and stays in CLOSE_WAIT while `hold` runs (to
 /// let a sampler see it), then closes.
-fn client_closes_first(port: u16, hold: impl FnOnce()) -> Run {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port)).expect("bind lab port");
+fn client_closes_first(port: LabPort, hold: impl FnOnce()) -> Run {
+    let listener = port.listen();
+    let port = listener.local_addr().unwrap().port();
     let mut client = TcpStream::connect((Ipv4Addr::LOCALHOST, port)).expect("connect");
     let (mut server, _) = listener.accept().expect("accept");
     client.write_all(b"hello").unwrap();
@@ -208,14 +242,15 @@ fn tracepoint_and_sock_diag_see_a_real_connection() {
     if !root_or_skip("tracepoint_and_sock_diag_see_a_real_connection") {
         return;
     }
-    let port = lab_port();
+    let lab = lab_port();
+    let port = lab.number();
     let trace = TracepointSession::start(&[port]).expect("start tracing");
     let instance = trace.instance_name().to_string();
     let sampler = DiagSampler::start(&[port], DEFAULT_INTERVAL).expect("start sock_diag");
     assert_eq!(sampler.source(), "sock_diag");
 
     let from_ns = now_ns();
-    let run = client_closes_first(port, || until_sampled(&sampler));
+    let run = client_closes_first(lab, || until_sampled(&sampler));
     until_time_wait(run.client, || sample_once(&[port]));
     until_sampled(&sampler);
     let to_ns = now_ns();
@@ -320,16 +355,17 @@ fn concurrent_sessions_see_only_their_own_ports() {
     if !root_or_skip("concurrent_sessions_see_only_their_own_ports") {
         return;
     }
-    let ports = [lab_port(), lab_port()];
+    let labs = [lab_port(), lab_port()];
+    let ports = [labs[0].number(), labs[1].number()];
     assert_ne!(ports[0], ports[1]);
     let sessions: Vec<TracepointSession> = ports
         .iter()
         .map(|&p| TracepointSession::start(&[p]).expect("start tracing"))
         .collect();
     assert_ne!(sessions[0].instance_name(), sessions[1].instance_name());
-    let runs: Vec<Run> = ports
-        .iter()
-        .map(|&p| thread::spawn(move || client_closes_first(p, || {})))
+    let runs: Vec<Run> = labs
+        .into_iter()
+        .map(|lab| thread::spawn(move || client_closes_first(lab, || {})))
         .collect::<Vec<_>>()
         .into_iter()
         .map(|h| h.join().unwrap())
@@ -351,14 +387,15 @@ fn text_format_reports_the_same_sequences() {
     if !root_or_skip("text_format_reports_the_same_sequences") {
         return;
     }
-    let port = lab_port();
+    let lab = lab_port();
+    let port = lab.number();
     let options = TraceOptions {
         format: TraceFormat::Text,
         ..TraceOptions::default()
     };
     let trace = TracepointSession::start_with(&[port], options).expect("start tracing");
     let from_ns = now_ns();
-    let run = client_closes_first(port, || {});
+    let run = client_closes_first(lab, || {});
     let to_ns = now_ns();
     let (transitions, stats) = trace.stop_with_stats().expect("stop tracing");
     assert_eq!(stats.format, TraceFormat::Text);
@@ -376,7 +413,8 @@ fn dropping_a_session_removes_its_instance() {
     if !root_or_skip("dropping_a_session_removes_its_instance") {
         return;
     }
-    let trace = TracepointSession::start(&[lab_port()]).expect("start tracing");
+    let lab = lab_port();
+    let trace = TracepointSession::start(&[lab.number()]).expect("start tracing");
     let name = trace.instance_name().to_string();
     let dir = Path::new("/sys/kernel/tracing/instances").join(&name);
     assert!(dir.is_dir(), "{} exists while tracing", dir.display());
@@ -389,7 +427,8 @@ fn stale_instances_of_dead_processes_are_removed() {
     if !root_or_skip("stale_instances_of_dead_processes_are_removed") {
         return;
     }
-    let live = TracepointSession::start(&[lab_port()]).expect("start tracing");
+    let lab = lab_port();
+    let live = TracepointSession::start(&[lab.number()]).expect("start tracing");
     let instances = Path::new("/sys/kernel/tracing/instances");
     // A pid no process has: above every pid in use, below the kernel's pid_max.
     let dead = (1..1000)
@@ -413,8 +452,9 @@ fn sock_diag_snapshot_sees_a_listener() {
     if !root_or_skip("sock_diag_snapshot_sees_a_listener") {
         return;
     }
-    let port = lab_port();
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port)).unwrap();
+    let lab = lab_port();
+    let port = lab.number();
+    let listener = lab.listen();
     let v6 = TcpListener::bind(("::1", port)).ok();
     let samples = sample_once(&[port]).expect("sock_diag");
     let addr = listener.local_addr().unwrap();
@@ -438,10 +478,11 @@ fn sock_diag_snapshot_sees_a_listener() {
 /// The unprivileged fallback works for everyone.
 #[test]
 fn proc_fallback_sees_time_wait() {
-    let port = lab_port();
+    let lab = lab_port();
+    let port = lab.number();
     let sampler = poll_proc_net(&[port], DEFAULT_INTERVAL).expect("poll /proc/net/tcp");
     assert_eq!(sampler.source(), "proc");
-    let run = client_closes_first(port, || until_sampled(&sampler));
+    let run = client_closes_first(lab, || until_sampled(&sampler));
     // The last sample, taken at stop, sees the TIME_WAIT once the kernel has it.
     until_time_wait(run.client, || sample_proc_once(&[port]));
     let (timelines, stats) = sampler.stop_with_stats();

@@ -1,5 +1,4 @@
-//! Kernel ground truth: what the Linux kernel itself says about a run's TCP sockets
-//! (DESIGN.md §6, FACTS.md "Kernel socket states").
+//! Kernel ground truth: what the Linux kernel itself says about a run's TCP sockets.
 //!
 //! protolab infers both endpoints' TCP states from packets; this module asks the kernel,
 //! so the report can put the two side by side and flag every disagreement. Two real
