@@ -1,4 +1,4 @@
-//! The replay rule (DESIGN §4): replaying `inspect --json`'s per-frame transitions,
+//! The replay rule: replaying `inspect --json`'s per-frame transitions,
 //! with every withdrawal applied, gives exactly `flows --json`'s client and server
 //! transitions, for every committed capture. So `inspect`, which streams and may
 //! learn late, never tells another story than `flows` and the report.

@@ -14,7 +14,7 @@
 //!   streamed for it yet, so nothing already said is contradicted).
 //! - Capture order can show a FIN arriving before the receiver's own FIN left. When
 //!   that FIN's ACK shows the FINs crossed, the CLOSE_WAIT inferred earlier is
-//!   withdrawn in the open: the frame carries a `Withdrawal` (DESIGN §4).
+//!   withdrawn in the open: the frame carries a `Withdrawal`.
 
 use arrayvec::ArrayVec;
 

@@ -148,7 +148,8 @@ impl Withdrawn {
     }
 }
 
-/// A correction: a transition streamed at an earlier frame is withdrawn (DESIGN §4).
+/// A correction: a transition streamed at an earlier frame is withdrawn, never edited away:
+/// a late correction is a new record that points at the old one.
 /// Replaying the stream with withdrawals applied gives the flow's transitions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Withdrawal {
@@ -205,7 +206,7 @@ pub fn settle<'a>(frames: impl IntoIterator<Item = &'a mut FrameAnalysis>) {
     }
 }
 
-/// Wireshark's TCP expert flags (DESIGN §4 names), as a bit set.
+/// Wireshark's TCP expert flags (Wireshark's `tcp.analysis.*` names), as a bit set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
 pub struct AnalysisFlags(pub u16);
 

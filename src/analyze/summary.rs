@@ -1,4 +1,4 @@
-//! `FlowSummary`: the per-connection record of `flows --json` (DESIGN §4).
+//! `FlowSummary`: the per-connection record of `flows --json` (fields in docs/json.md).
 
 use std::net::SocketAddr;
 

@@ -57,7 +57,7 @@ pub struct ChatMessage {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChatApp {
     pub proto: &'static str,
-    /// The first message this segment completed (flattened, as DESIGN §4 shows).
+    /// The first message this segment completed (flattened into the frame's `app` object).
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub first: Option<ChatMessage>,
     /// All messages this segment completed, when there are several.

@@ -1,4 +1,4 @@
-//! The NDJSON record of one frame for `inspect --json` (DESIGN §4).
+//! The NDJSON record of one frame for `inspect --json` (fields in docs/json.md).
 
 use serde::Serialize;
 
@@ -17,7 +17,7 @@ struct TcpJson<'a> {
     rel_ack: Option<u32>,
 }
 
-/// A frame's `transitions`: its withdrawals first (DESIGN §4), then its transitions.
+/// A frame's `transitions`: its withdrawals first, then its transitions.
 struct TransitionsJson<'a> {
     withdrawals: &'a [Withdrawal],
     transitions: &'a [Transition],
