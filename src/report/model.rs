@@ -464,10 +464,11 @@ pub fn build_report(input: &ReportInput, lang: Lang) -> Report {
             reproduce.push(run.command.clone());
         }
     }
-    // A run folder is reported as a whole (its run.json and kernel.json too).
-    let report_of = match (&input.run, input.capture_path.parent()) {
-        (Some(_), Some(dir)) if !dir.as_os_str().is_empty() => dir.display().to_string(),
-        _ => capture.clone(),
+    // A run folder is reported as a whole (its run.json and kernel.json too); its
+    // capture may live outside it, so the folder is named, not the capture's parent.
+    let report_of = match &input.run_dir {
+        Some(dir) => dir.display().to_string(),
+        None => capture.clone(),
     };
     reproduce.push(format!("protolab report {report_of} --lang {}", t.code));
     reproduce.push(format!("sha256sum {capture}"));
