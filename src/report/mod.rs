@@ -22,7 +22,10 @@ pub mod input;
 pub mod markdown;
 pub mod model;
 pub mod notices;
+pub mod page;
 pub mod player;
+pub mod table;
+mod templates;
 pub mod text;
 pub mod write;
 

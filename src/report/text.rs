@@ -8,7 +8,7 @@ use crate::analyze::Why;
 use crate::chart::Lang;
 
 /// The fixed words of one language.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize)]
 pub struct Text {
     pub code: &'static str,
     pub html_lang: &'static str,

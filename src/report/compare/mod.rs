@@ -14,6 +14,7 @@
 pub mod html;
 pub mod markdown;
 pub mod notices;
+pub mod page;
 pub mod text;
 
 use std::path::Path;
