@@ -4,9 +4,13 @@
 //! - [`input`] — what a report is made from: a capture file or a run folder (the
 //!   only module here that reads files).
 //! - [`model`] — the report's content as plain values (what `report.json` holds).
-//! - [`notices`] — the "what to notice" list, generated from the data.
+//! - `build` — [`build_report`]: the model from the input, then [`notices`], the
+//!   "what to notice" list, from the model. One way: the model knows neither.
 //! - [`text`] — every word of the report in English and Chinese.
-//! - [`markdown`], [`html`], [`player`] — writers: model in, string out.
+//! - [`page`], [`table`], [`player`] — the model as the values the templates lay
+//!   out; the player's steps and ladder are values too, drawn by `player.html`.
+//! - [`markdown`], [`html`] — writers: one minijinja template per page
+//!   (`templates/`), escaped by the engine.
 //! - [`write`] — renders everything and writes the output folder (the one place with file output).
 //! - [`compare`] — the report of `protolab compare` (TCP against UDP per loss level).
 //!
@@ -15,6 +19,7 @@
 //! (which read the close-ups' captures) is pure: values in, strings out;
 //! times come from packet timestamps, never from a clock.
 
+mod build;
 pub mod compare;
 mod error;
 pub mod html;
@@ -29,10 +34,11 @@ mod templates;
 pub mod text;
 pub mod write;
 
+pub use build::build_report;
 pub use compare::{write_compare_report, CompareFiles};
 pub use error::ReportError;
 pub use input::{load_input, ReportInput, RunInfo};
-pub use model::{build_report, Report};
+pub use model::Report;
 pub use write::{render_report, write_report, RenderedReport, ReportFiles};
 
 /// At most this many connections are detailed (ladder, states, transitions, player);
