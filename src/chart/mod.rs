@@ -2,13 +2,19 @@
 //! throughput, RTT samples and the encapsulation of one frame; and the pictures of
 //! `protolab compare` ([`compare`]).
 //!
-//! Pure: a [`CaptureData`] goes in, a drawing comes out on any plotters backend.
-//! [`render_svg`] and [`render_png`] are the two backends the CLI and the report use.
-//! Latin text uses the embedded DejaVu fonts (see FACTS.md), so English charts are
-//! the same on every machine. Chinese labels (`Lang::Zh`) name a list of CJK font
-//! families in SVG, which any browser resolves; PNG needs a CJK font file, taken from
-//! the system (Debian `fonts-wqy-microhei` or `fonts-noto-cjk`) because no crate
-//! ships one: without it Chinese glyphs show as boxes in PNG.
+//! The drawing is pure: a [`CaptureData`] goes in, a drawing comes out on any
+//! plotters backend ([`draw_on`]), with no clock and no file. Two things here are
+//! not: [`load_capture`] reads the capture file into a [`CaptureData`], and
+//! [`render_png`] passes through a private temporary file, because plotters
+//! encodes PNG only into a file. [`render_svg`] and [`render_png`] are the two
+//! backends the CLI and the report use.
+//!
+//! Latin text uses the DejaVu fonts embedded in the binary (the `dejavu` crate),
+//! so English charts are the same on every machine. Chinese labels (`Lang::Zh`)
+//! name a list of CJK font families in SVG, which any browser resolves; PNG needs a
+//! CJK font file, taken from the system (Debian `fonts-wqy-microhei` or
+//! `fonts-noto-cjk`) because no crate ships one: without it Chinese glyphs show as
+//! boxes in PNG.
 
 pub mod compare;
 pub mod data;
@@ -321,6 +327,19 @@ pub(crate) fn draw_kind<DB: DrawingBackend>(
     }
 }
 
+/// The canvas size: the one asked for, but the layers picture only as tall as its
+/// content (a short frame's dump is a few rows, not a page). Errors are left to
+/// the drawing, which reports them.
+fn canvas(kind: ChartKind, data: &CaptureData, flow: u64, opts: &ChartOptions) -> (u32, u32) {
+    let height = match kind {
+        ChartKind::Layers => context(kind, data, flow, opts)
+            .and_then(|ctx| layers::content_height(&ctx))
+            .map_or(opts.height, |h| h.clamp(300, opts.height.max(300))),
+        _ => opts.height,
+    };
+    (opts.width, height)
+}
+
 /// The chart as an SVG document.
 pub fn render_svg(
     kind: ChartKind,
@@ -328,7 +347,7 @@ pub fn render_svg(
     flow: u64,
     opts: &ChartOptions,
 ) -> Result<String, ChartError> {
-    svg_with((opts.width, opts.height), |root| {
+    svg_with(canvas(kind, data, flow, opts), |root| {
         draw_kind(root, kind, data, flow, opts)
     })
 }
@@ -340,7 +359,7 @@ pub fn render_png(
     flow: u64,
     opts: &ChartOptions,
 ) -> Result<Vec<u8>, ChartError> {
-    png_with((opts.width, opts.height), |root| {
+    png_with(canvas(kind, data, flow, opts), |root| {
         draw_kind(root, kind, data, flow, opts)
     })
 }
