@@ -115,26 +115,15 @@ pub fn draw<DB: DrawingBackend>(
     draw_title(root, ctx, s.flow, kernel.is_some())?;
     let (top, bottom) = (120, h - 80);
     let start = s.first_ts.0;
-    let times = |ts: &[TransitionRecord]| ts.iter().map(|t| t.ts.0).collect::<Vec<u64>>();
-    let (client_times, server_times) = (
-        times(&tcp.client_transitions),
-        times(&tcp.server_transitions),
-    );
-    let rows = Rows::new(
-        (start, s.last_ts.0.max(start)),
-        [&client_times, &server_times],
-        (top, bottom),
-    );
+    let client_times = times(&tcp.client_transitions);
+    let server_times = times(&tcp.server_transitions);
+    let span = (start, s.last_ts.0.max(start));
+    let rows = Rows::new(span, [&client_times, &server_times], (top, bottom));
     draw_time_axis(root, fam, t, &rows, start, w)?;
 
     // Each lane: the inferred band, then (live runs) the kernel's band and its labels.
     let per_lane = (w - 140) / 2;
-    let lane_w = if kernel.is_some() {
-        per_lane - 230
-    } else {
-        (per_lane - 60).min(380)
-    }
-    .max(100);
+    let lane_w = lane_width(per_lane, kernel.is_some());
     let lanes = [
         (
             format!("{} {}", t.pick("client", "客户端"), s.client),
@@ -180,6 +169,21 @@ pub fn draw<DB: DrawingBackend>(
         }
     }
     draw_legend(root, fam, t, tcp, kernel.is_some(), h)
+}
+
+/// The times of a lane's transitions, in order.
+fn times(transitions: &[TransitionRecord]) -> Vec<u64> {
+    transitions.iter().map(|t| t.ts.0).collect()
+}
+
+/// Width of an inferred band: narrower when the kernel's band and labels sit beside it.
+fn lane_width(per_lane: i32, kernel: bool) -> i32 {
+    if kernel {
+        per_lane - 230
+    } else {
+        (per_lane - 60).min(380)
+    }
+    .max(100)
 }
 
 /// Title and subtitle (the subtitle explains the kernel's band when there is one).
