@@ -33,12 +33,15 @@ pub struct Row {
     pub cells: Vec<Cell>,
 }
 
-/// One cell: text, optionally after a code word (a message type) or as a link.
+/// One cell: text, or a link. A cell with a `code` word (a message's type) shows,
+/// in HTML, the word set as code and then `detail`; Markdown shows `text` as it is.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Cell {
     pub text: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub href: Option<String>,
 }
@@ -96,8 +99,9 @@ pub fn messages(c: &Connection, lang: Lang) -> Table {
                 .strip_prefix(m.kind.as_str())
                 .unwrap_or(&m.summary);
             let message = Cell {
-                text: rest.trim().to_string(),
+                text: m.summary.clone(),
                 code: Some(m.kind.clone()),
+                detail: Some(rest.trim().to_string()),
                 href: None,
             };
             Row {

@@ -52,8 +52,8 @@ fn levels(r: &CompareReport, lang: Lang) -> Table {
             row.bad = l.tcp.error.is_some() || !l.tcp.sha256_match;
             row.cells.push(Cell {
                 text: t.lab_report.to_string(),
-                code: None,
                 href: Some(run_report_link(l)),
+                ..Cell::default()
             });
             row
         })
