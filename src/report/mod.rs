@@ -11,7 +11,7 @@
 //!   out; the player's steps and ladder are values too, drawn by `player.html`.
 //! - [`markdown`], [`html`] — writers: one minijinja template per page
 //!   (`templates/`), escaped by the engine.
-//! - [`write`] — renders everything and writes the output folder (the one place with file output).
+//! - [`write`](mod@write) — renders everything and writes the output folder (the one place with file output).
 //! - [`compare`] — the report of `protolab compare` (TCP against UDP per loss level).
 //!
 //! Everything but [`load_input`], [`write_report`] and the compare report's
