@@ -113,6 +113,44 @@ mod tests {
     }
 
     #[test]
+    fn a_chart_that_was_not_drawn_is_said_in_its_place() {
+        let t = crate::report::text::text(crate::chart::Lang::En);
+        let page = render(
+            "report.html",
+            minijinja::context! {
+                t,
+                connections => vec![minijinja::context! {
+                    flow => 1,
+                    heading => "Connection 1",
+                    charts => vec![minijinja::context! { title => "Ladder", png => "charts/x.png" }],
+                }],
+            },
+        );
+        assert!(
+            page.contains(&format!(
+                "<h4>Ladder</h4>\n<div class=\"chart\"><p><i>{}</i></p></div>",
+                t.chart_failed
+            )),
+            "{page}"
+        );
+    }
+
+    #[test]
+    fn page_text_is_escaped_in_html_and_kept_in_markdown() {
+        let t = crate::report::text::text(crate::chart::Lang::En);
+        let ctx = minijinja::context! { t, title => "a<b>&c", notices => vec!["x < y"] };
+        let html = render("report.html", &ctx);
+        assert!(
+            html.contains("<h1>Lab report: a&lt;b&gt;&amp;c</h1>"),
+            "{html}"
+        );
+        assert!(html.contains("<li>x &lt; y</li>"));
+        let md = render("report.md", &ctx);
+        assert!(md.starts_with("# Lab report: a<b>&c\n"), "{md}");
+        assert!(md.contains("- x < y\n"));
+    }
+
+    #[test]
     fn inline_svg_drops_the_xml_declaration() {
         assert_eq!(inline_svg("<?xml version=\"1.0\"?>\n<svg/>"), "<svg/>");
     }
