@@ -325,6 +325,33 @@ fn layers_of_a_data_segment() {
     assert_golden("handshake_data_client_close.layers4.svg", &s);
 }
 
+/// The height of an SVG document, from its `height="…"` attribute.
+fn svg_height(svg: &str) -> u32 {
+    let at = svg.find("height=\"").expect("a height") + 8;
+    svg[at..].split('"').next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn layers_canvas_is_as_tall_as_its_content() {
+    let data = load("handshake_data_client_close.pcap");
+    // A 66-byte SYN: five rows of hex, no empty page under them.
+    let syn = render_svg(ChartKind::Layers, &data, 1, &ChartOptions::default()).unwrap();
+    let h = svg_height(&syn);
+    assert!((300..700).contains(&h), "height {h}");
+    assert!(!syn.contains("more bytes"));
+    assert!(
+        syn.contains("\n0040\n"),
+        "the last row of the dump is drawn"
+    );
+    // A taller request does not make it taller.
+    let tall = ChartOptions {
+        height: 2000,
+        ..ChartOptions::default()
+    };
+    let again = render_svg(ChartKind::Layers, &data, 1, &tall).unwrap();
+    assert_eq!(svg_height(&again), h);
+}
+
 #[test]
 fn kernel_states_are_drawn_beside_the_inferred_ones() {
     let data = load("handshake_data_client_close.pcap");
@@ -421,7 +448,12 @@ fn png_has_the_signature_and_the_requested_size() {
         assert_eq!(&png[12..16], b"IHDR");
         let w = u32::from_be_bytes(png[16..20].try_into().unwrap());
         let h = u32::from_be_bytes(png[20..24].try_into().unwrap());
-        assert_eq!((w, h), (900, 600), "{kind:?}");
+        if kind == ChartKind::Layers {
+            // As tall as its content, at most the height asked for.
+            assert!(w == 900 && (300..=600).contains(&h), "{kind:?}: {w}x{h}");
+        } else {
+            assert_eq!((w, h), (900, 600), "{kind:?}");
+        }
     }
 }
 

@@ -259,7 +259,8 @@ fn html_is_self_contained_with_the_four_charts_inline() {
         "external reference"
     );
     assert!(!html.contains("<img") && !html.contains("<link"));
-    assert!(html.contains("<a href=\"loss-5/tcp/index.html\">lab report</a>"));
+    // The template engine escapes `/` in attribute values too (`&#x2f;`, read back as `/`).
+    assert!(html.contains("<a href=\"loss-5&#x2f;tcp&#x2f;index.html\">lab report</a>"));
     assert!(html.contains("<th class=\"tcp\" colspan=\"7\">TCP</th>"));
 }
 

@@ -246,6 +246,42 @@ fn a_run_folder_brings_its_command_and_the_kernel_comparison() {
         .any(|n| n.contains("kernel's own record")));
 }
 
+/// `protolab run` without `--out` writes `captures/<id>.pcap` beside `reports/<id>/`:
+/// the report must tell how to report the run folder again, not the captures folder.
+#[test]
+fn reproduce_line_of_a_run_names_the_run_folder_not_the_captures_folder() {
+    in_manifest_dir();
+    let root = tempfile::tempdir().unwrap();
+    let captures = root.path().join("captures");
+    let run_dir = root
+        .path()
+        .join("reports")
+        .join("tcp-upper-20261123T120000Z");
+    std::fs::create_dir_all(&captures).unwrap();
+    std::fs::create_dir_all(&run_dir).unwrap();
+    let capture = captures.join("tcp-upper-20261123T120000Z.pcap");
+    std::fs::copy("captures/handshake_data_client_close.pcap", &capture).unwrap();
+    let run_json = serde_json::json!({
+        "run_id": "tcp-upper-20261123T120000Z",
+        "scenario": "tcp-upper",
+        "command": "protolab run tcp-upper",
+        "capture": capture.to_str().unwrap(),
+    });
+    std::fs::write(run_dir.join("run.json"), run_json.to_string()).unwrap();
+    let r = render_report(&load_input(&run_dir).unwrap(), Lang::En);
+    let again = format!("protolab report {} --lang en", run_dir.display());
+    assert!(
+        r.report.summary.reproduce.contains(&again),
+        "{:?}",
+        r.report.summary.reproduce
+    );
+    assert!(r.markdown.contains(&again));
+    // A capture file is reported as itself.
+    let file = render_report(&load_input(&capture).unwrap(), Lang::En);
+    let again = format!("protolab report {} --lang en", capture.display());
+    assert!(file.report.summary.reproduce.contains(&again));
+}
+
 // ---- the command line ------------------------------------------------------
 
 /// `protolab report CAPTURE -o OUT --lang LANG`.

@@ -190,6 +190,38 @@ fn dotted_line<'c, DB: DrawingBackend + 'c>(
     Ok(())
 }
 
+/// What delivery to compare with: UDP's ideal (100 − loss) as a dashed line, and
+/// 100 − the loss the bridge measured at each level.
+fn draw_delivery_references<'c, DB: DrawingBackend + 'c>(
+    chart: &mut ChartContext<'c, DB, Xy>,
+    r: &CompareReport,
+    t: Words,
+    x_max: f64,
+) -> Result<(), ChartError> {
+    let ideal = ShapeStyle::from(&style::GREY).stroke_width(2);
+    chart
+        .draw_series(DashedLineSeries::new(
+            [(0.0, 100.0), (x_max, 100.0 - x_max)],
+            10,
+            6,
+            ideal,
+        ))
+        .map_err(draw_err)?
+        .label(t.pick("ideal for UDP: 100 − loss", "UDP 的理想值：100 − 丢包率"))
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], ideal));
+    let measured = ShapeStyle::from(&style::RETRANS).stroke_width(2);
+    chart
+        .draw_series(
+            r.levels
+                .iter()
+                .map(|l| Cross::new((l.loss_configured, 100.0 - l.loss_measured), 7, measured)),
+        )
+        .map_err(draw_err)?
+        .label(t.pick("100 − loss the bridge measured", "100 − 网桥实测的丢包率"))
+        .legend(move |(x, y)| Cross::new((x + 10, y), 6, measured));
+    Ok(())
+}
+
 /// Chart 1: delivered % against configured loss.
 fn draw_delivered<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
@@ -233,27 +265,7 @@ fn draw_delivered<DB: DrawingBackend>(
         ),
         0,
     )?;
-    let ideal = ShapeStyle::from(&style::GREY).stroke_width(2);
-    chart
-        .draw_series(DashedLineSeries::new(
-            [(0.0, 100.0), (x_max, 100.0 - x_max)],
-            10,
-            6,
-            ideal,
-        ))
-        .map_err(draw_err)?
-        .label(t.pick("ideal for UDP: 100 − loss", "UDP 的理想值：100 − 丢包率"))
-        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], ideal));
-    let measured = ShapeStyle::from(&style::RETRANS).stroke_width(2);
-    chart
-        .draw_series(
-            r.levels
-                .iter()
-                .map(|l| Cross::new((l.loss_configured, 100.0 - l.loss_measured), 7, measured)),
-        )
-        .map_err(draw_err)?
-        .label(t.pick("100 − loss the bridge measured", "100 − 网桥实测的丢包率"))
-        .legend(move |(x, y)| Cross::new((x + 10, y), 6, measured));
+    draw_delivery_references(&mut chart, r, t, x_max)?;
     let delivered = |value: fn(&LevelResult) -> f64| -> Vec<(f64, f64)> {
         r.levels
             .iter()
@@ -408,16 +420,9 @@ fn quantile(sorted: &[f64], q: f64) -> Option<f64> {
     Some(sorted[i] + (next - sorted[i]) * frac)
 }
 
-/// Chart 3: UDP one-way latency per level.
-fn draw_latency<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    r: &CompareReport,
-    t: Words,
-) -> Result<(), ChartError> {
-    let fam = t.family();
-    let n = r.levels.len().max(1);
-    // The axis spans the latencies, not 0 to them: the added delay would squash the
-    // distributions into flat lines.
+/// The latency axis: it spans the latencies, not 0 to them, or the added delay
+/// would squash the distributions into flat lines.
+fn latency_range(r: &CompareReport) -> (f64, f64) {
     let values = || {
         r.levels
             .iter()
@@ -436,7 +441,74 @@ fn draw_latency<DB: DrawingBackend>(
     let lo = values().fold(f64::MAX, f64::min);
     let (lo, hi) = if lo <= hi { (lo, hi) } else { (0.0, 1.0) };
     let pad = (hi - lo).max(0.1) * 0.25;
-    let (y_min, y_max) = ((lo - pad).max(0.0), hi + pad);
+    ((lo - pad).max(0.0), hi + pad)
+}
+
+/// One level's distribution at `x`: whiskers min to max, a box over the middle
+/// half of the samples, and the p50 and p99 marks with their values.
+fn draw_latency_box<'c, DB: DrawingBackend + 'c>(
+    chart: &mut ChartContext<'c, DB, Xy>,
+    l: &LevelResult,
+    x: f64,
+    fam: &str,
+) -> Result<(), ChartError> {
+    let p50_style = ShapeStyle::from(&style::INK).stroke_width(3);
+    let p99_style = ShapeStyle::from(&style::RETRANS).stroke_width(3);
+    let lat = l.udp.latency_ms;
+    let mut sorted: Vec<f64> = l
+        .udp
+        .latency_samples_ms
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .collect();
+    sorted.sort_by(f64::total_cmp);
+    let whisker = ShapeStyle::from(&UDP).stroke_width(2);
+    if lat.max > lat.min {
+        chart
+            .draw_series([
+                PathElement::new(vec![(x, lat.min), (x, lat.max)], whisker),
+                PathElement::new(vec![(x - 0.08, lat.min), (x + 0.08, lat.min)], whisker),
+                PathElement::new(vec![(x - 0.08, lat.max), (x + 0.08, lat.max)], whisker),
+            ])
+            .map_err(draw_err)?;
+    }
+    if let (Some(q1), Some(q3)) = (quantile(&sorted, 0.25), quantile(&sorted, 0.75)) {
+        chart
+            .draw_series([
+                Rectangle::new([(x - 0.2, q1), (x + 0.2, q3)], UDP.mix(0.25).filled()),
+                Rectangle::new([(x - 0.2, q1), (x + 0.2, q3)], whisker),
+            ])
+            .map_err(draw_err)?;
+    }
+    // p99 is written above its line and p50 below, so close values stay readable.
+    let marks = [
+        (lat.p50, p50_style, format!("p50 {:.2}", lat.p50), 2),
+        (lat.p99, p99_style, format!("p99 {:.2}", lat.p99), -18),
+    ];
+    for (y, line, text, dy) in marks {
+        chart
+            .draw_series([EmptyElement::at((x, y))
+                + PathElement::new(vec![(-40, 0), (40, 0)], line)
+                + plotters::element::Text::new(
+                    text,
+                    (46, dy),
+                    TextStyle::from((fam, 14).into_font()).color(&line.color),
+                )])
+            .map_err(draw_err)?;
+    }
+    Ok(())
+}
+
+/// Chart 3: UDP one-way latency per level.
+fn draw_latency<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    r: &CompareReport,
+    t: Words,
+) -> Result<(), ChartError> {
+    let fam = t.family();
+    let n = r.levels.len().max(1);
+    let (y_min, y_max) = latency_range(r);
     let mut chart = ChartBuilder::on(root)
         .caption(
             t.pick(
@@ -465,8 +537,6 @@ fn draw_latency<DB: DrawingBackend>(
         .light_line_style(style::LIGHT.mix(0.5))
         .draw()
         .map_err(draw_err)?;
-    let p50_style = ShapeStyle::from(&style::INK).stroke_width(3);
-    let p99_style = ShapeStyle::from(&style::RETRANS).stroke_width(3);
     for (i, l) in r.levels.iter().enumerate() {
         let x = i as f64;
         // The level's name under its place (the axis has no numeric ticks).
@@ -483,49 +553,7 @@ fn draw_latency<DB: DrawingBackend>(
         if l.udp.received == 0 {
             continue; // nothing arrived: no latency to draw
         }
-        let lat = l.udp.latency_ms;
-        let mut sorted: Vec<f64> = l
-            .udp
-            .latency_samples_ms
-            .iter()
-            .copied()
-            .filter(|v| v.is_finite())
-            .collect();
-        sorted.sort_by(f64::total_cmp);
-        let whisker = ShapeStyle::from(&UDP).stroke_width(2);
-        if lat.max > lat.min {
-            chart
-                .draw_series([
-                    PathElement::new(vec![(x, lat.min), (x, lat.max)], whisker),
-                    PathElement::new(vec![(x - 0.08, lat.min), (x + 0.08, lat.min)], whisker),
-                    PathElement::new(vec![(x - 0.08, lat.max), (x + 0.08, lat.max)], whisker),
-                ])
-                .map_err(draw_err)?;
-        }
-        if let (Some(q1), Some(q3)) = (quantile(&sorted, 0.25), quantile(&sorted, 0.75)) {
-            chart
-                .draw_series([
-                    Rectangle::new([(x - 0.2, q1), (x + 0.2, q3)], UDP.mix(0.25).filled()),
-                    Rectangle::new([(x - 0.2, q1), (x + 0.2, q3)], whisker),
-                ])
-                .map_err(draw_err)?;
-        }
-        // p99 is written above its line and p50 below, so close values stay readable.
-        let marks = [
-            (lat.p50, p50_style, format!("p50 {:.2}", lat.p50), 2),
-            (lat.p99, p99_style, format!("p99 {:.2}", lat.p99), -18),
-        ];
-        for (y, line, text, dy) in marks {
-            chart
-                .draw_series([EmptyElement::at((x, y))
-                    + PathElement::new(vec![(-40, 0), (40, 0)], line)
-                    + plotters::element::Text::new(
-                        text,
-                        (46, dy),
-                        TextStyle::from((fam, 14).into_font()).color(&line.color),
-                    )])
-                .map_err(draw_err)?;
-        }
+        draw_latency_box(&mut chart, l, x, fam)?;
     }
     Ok(())
 }

@@ -102,68 +102,58 @@ fn marking(r: &FrameRecord, sender: Role, t: Text) -> (RGBColor, &'static str) {
     }
 }
 
-pub fn draw<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    ctx: &Ctx,
-) -> Result<(), ChartError> {
+/// Who is on the left and on the right, and the frames between them: a flow's
+/// client and server, or, outside any flow, the first pair of hosts seen.
+fn sides<'a>(ctx: &Ctx<'a>) -> (String, String, Vec<&'a FrameRecord>) {
     let t = ctx.t;
-    let fam = t.family();
-    let (w, h) = root.dim_in_pixel();
-    let (w, h) = (w as i32, h as i32);
-
-    // Who is on the left and on the right.
-    let (left, right, frames): (String, String, Vec<&FrameRecord>) = match ctx.summary {
-        Some(s) => (
+    if let Some(s) = ctx.summary {
+        return (
             format!("{} {}", t.pick("client", "客户端"), s.client),
             format!("{} {}", t.pick("server", "服务器"), s.server),
             ctx.frames.iter().collect(),
-        ),
-        None => {
-            let first = ctx.frames.iter().find_map(endpoint_key);
-            match first {
-                Some((a, b)) => {
-                    let frames = ctx
-                        .frames
-                        .iter()
-                        .filter(|r| {
-                            endpoint_key(r)
-                                .is_some_and(|(s, d)| (s == a && d == b) || (s == b && d == a))
-                        })
-                        .collect();
-                    (a, b, frames)
-                }
-                None => (String::new(), String::new(), Vec::new()),
-            }
-        }
+        );
+    }
+    let Some((a, b)) = ctx.frames.iter().find_map(endpoint_key) else {
+        return (String::new(), String::new(), Vec::new());
     };
-    let sender_of = |r: &FrameRecord| -> Role {
-        match ctx.summary {
-            Some(_) => r.analysis.sender.unwrap_or(Role::Client),
-            None => match endpoint_key(r) {
-                Some((s, _)) if s == left => Role::Client,
-                _ => Role::Server,
-            },
-        }
-    };
+    let frames = ctx
+        .frames
+        .iter()
+        .filter(|r| endpoint_key(r).is_some_and(|(s, d)| (s == a && d == b) || (s == b && d == a)))
+        .collect();
+    (a, b, frames)
+}
 
-    // A close-up: only the frames of the window, starting from the states then in force.
-    let all_frames = frames.len() as u64 + ctx.data.folded.get(&ctx.flow).copied().unwrap_or(0);
+/// A close-up: only the frames of the window, and the states in force (client,
+/// server) when its first frame was captured.
+fn window<'a>(
+    ctx: &Ctx,
+    frames: Vec<&'a FrameRecord>,
+) -> (Vec<&'a FrameRecord>, [Option<TcpState>; 2]) {
     let mut before = [None, None];
-    let frames = match ctx.opts.frames {
-        Some((first, last)) => {
-            for r in frames.iter().take_while(|r| r.packet.frame < first) {
-                for tr in &r.analysis.transitions {
-                    before[usize::from(tr.endpoint == Role::Server)] = Some(tr.to);
-                }
-            }
-            frames
-                .into_iter()
-                .filter(|r| (first..=last).contains(&r.packet.frame))
-                .collect()
-        }
-        None => frames,
+    let Some((first, last)) = ctx.opts.frames else {
+        return (frames, before);
     };
+    for r in frames.iter().take_while(|r| r.packet.frame < first) {
+        for tr in &r.analysis.transitions {
+            before[usize::from(tr.endpoint == Role::Server)] = Some(tr.to);
+        }
+    }
+    let frames = frames
+        .into_iter()
+        .filter(|r| (first..=last).contains(&r.packet.frame))
+        .collect();
+    (frames, before)
+}
 
+/// Title (what flow) and subtitle (which frames, how time runs).
+fn draw_title<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    ctx: &Ctx,
+    shown: u64,
+    all_frames: u64,
+) -> Result<(), ChartError> {
+    let t = ctx.t;
     let proto = ctx.summary.map(|s| s.proto).unwrap_or("");
     let title = match (proto, ctx.summary) {
         ("tcp", Some(s)) => format!(
@@ -185,14 +175,6 @@ pub fn draw<DB: DrawingBackend>(
             )
             .to_string(),
     };
-    // Folded frames are outside a window (or it was not kept whole): nothing to say.
-    let (data_folded, fold_at) = match ctx.opts.frames {
-        Some(_) => (0, None),
-        None => (
-            ctx.data.folded.get(&ctx.flow).copied().unwrap_or(0),
-            ctx.data.fold_at.get(&ctx.flow).copied(),
-        ),
-    };
     let how = t.pick(
         " · time runs down, one row per packet (not to scale)",
         " · 时间自上而下，每个报文一行（非等比例）",
@@ -202,43 +184,140 @@ pub fn draw<DB: DrawingBackend>(
             Lang::En => format!("frames {first}–{last} of {all_frames}{how}"),
             Lang::Zh => format!("第 {first}–{last} 帧（共 {all_frames} 帧）{how}"),
         },
-        None => format!(
-            "{} {}{how}",
-            frames.len() as u64 + data_folded,
-            t.pick("frames", "帧"),
+        None => format!("{shown} {}{how}", t.pick("frames", "帧")),
+    };
+    style::title(root, t.family(), &title, &subtitle)
+}
+
+/// The rows: every segment, or, when there are too many (or the loader folded
+/// some), the first and last few around one "… N segments …" row.
+fn rows<'a>(
+    frames: &[&'a FrameRecord],
+    max_rows: usize,
+    data_folded: u64,
+    fold_at: Option<usize>,
+) -> Vec<Item<'a>> {
+    let n = frames.len();
+    if n <= FOLD_ABOVE.min(max_rows) && data_folded == 0 {
+        return frames.iter().map(|r| Item::Segment(r)).collect();
+    }
+    let keep = KEEP.min((max_rows - 1) / 2);
+    let head = keep.min(fold_at.unwrap_or(n));
+    let tail = keep.min(n - head);
+    let mut items: Vec<Item> = frames[..head].iter().map(|r| Item::Segment(r)).collect();
+    let hidden = (n - head - tail) as u64 + data_folded;
+    if hidden > 0 {
+        items.push(Item::Fold(hidden));
+    }
+    items.extend(frames[n - tail..].iter().map(|r| Item::Segment(r)));
+    items
+}
+
+/// Where things go: the first row, the row height, how far an arrow drops, the
+/// two lifelines.
+struct Geometry {
+    top: i32,
+    row_h: i32,
+    drop: i32,
+    xl: i32,
+    xr: i32,
+}
+
+pub fn draw<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    ctx: &Ctx,
+) -> Result<(), ChartError> {
+    let t = ctx.t;
+    let fam = t.family();
+    let (w, h) = root.dim_in_pixel();
+    let (w, h) = (w as i32, h as i32);
+    let (left, right, frames) = sides(ctx);
+    let all_frames = frames.len() as u64 + ctx.data.folded.get(&ctx.flow).copied().unwrap_or(0);
+    let (frames, before) = window(ctx, frames);
+    // Folded frames are outside a window (or it was not kept whole): nothing to say.
+    let (data_folded, fold_at) = match ctx.opts.frames {
+        Some(_) => (0, None),
+        None => (
+            ctx.data.folded.get(&ctx.flow).copied().unwrap_or(0),
+            ctx.data.fold_at.get(&ctx.flow).copied(),
         ),
     };
-    style::title(root, fam, &title, &subtitle)?;
+    draw_title(root, ctx, frames.len() as u64 + data_folded, all_frames)?;
 
-    // Rows: fold the middle when there are too many.
-    let top = 120;
-    let bottom = h - 50;
+    let (top, bottom) = (120, h - 50);
     let max_rows = ((bottom - top) / ROW_MIN).max(5) as usize;
-    let keep = KEEP.min((max_rows - 1) / 2);
-    let mut items: Vec<Item> = Vec::new();
-    if frames.len() > FOLD_ABOVE.min(max_rows) || data_folded > 0 {
-        let n = frames.len();
-        let head = keep.min(fold_at.unwrap_or(n));
-        let tail = keep.min(n - head);
-        items.extend(frames[..head].iter().map(|r| Item::Segment(r)));
-        let hidden = (n - head - tail) as u64 + data_folded;
-        if hidden > 0 {
-            items.push(Item::Fold(hidden));
-        }
-        items.extend(frames[n - tail..].iter().map(|r| Item::Segment(r)));
-    } else {
-        items.extend(frames.iter().map(|r| Item::Segment(r)));
-    }
+    let items = rows(&frames, max_rows, data_folded, fold_at);
     // One extra row at the top for the initial states.
-    let rows = items.len() as i32 + 1;
-    let row_h = ((bottom - top) / rows.max(1)).clamp(ROW_MIN, 60);
-    let drop = row_h * 2 / 3;
-    let xl = 300.min(w / 3);
-    let xr = w - 220.min(w / 4);
+    let n_rows = items.len() as i32 + 1;
+    let row_h = ((bottom - top) / n_rows.max(1)).clamp(ROW_MIN, 60);
+    let geo = Geometry {
+        top,
+        row_h,
+        drop: row_h * 2 / 3,
+        xl: 300.min(w / 3),
+        xr: w - 220.min(w / 4),
+    };
+    draw_lifelines(root, t, &geo, top + n_rows * row_h, [&left, &right])?;
+    if let Some(tcp) = ctx.summary.and_then(|s| s.tcp.as_ref()) {
+        let first = |s: &[TcpState]| s.first().copied().unwrap_or(TcpState::Closed);
+        let cs = before[0].unwrap_or_else(|| first(&tcp.client_states));
+        let ss = before[1].unwrap_or_else(|| first(&tcp.server_states));
+        state_label(root, fam, cs.name(), geo.xl, top + 2, true, STATE_FONT)?;
+        state_label(root, fam, ss.name(), geo.xr, top + 2, false, STATE_FONT)?;
+    }
 
-    // Lifelines and their headers.
-    let y_end = top + rows * row_h;
-    for (x, name, color) in [(xl, &left, style::CLIENT), (xr, &right, style::SERVER)] {
+    let sender_of = |r: &FrameRecord| -> Role {
+        match ctx.summary {
+            Some(_) => r.analysis.sender.unwrap_or(Role::Client),
+            None => match endpoint_key(r) {
+                Some((s, _)) if s == left => Role::Client,
+                _ => Role::Server,
+            },
+        }
+    };
+    let first_ts = frames.first().map(|r| r.packet.ts_ns).unwrap_or(0);
+    // Lowest label drawn on each lifeline so far, so close transitions do not overlap.
+    let mut last_label = [top + 2, top + 2];
+    for (i, item) in items.iter().enumerate() {
+        let y0 = top + (i as i32 + 1) * geo.row_h;
+        match item {
+            Item::Fold(n) => draw_fold(root, t, &geo, y0, *n)?,
+            Item::Segment(r) => {
+                let sender = sender_of(r);
+                draw_segment(root, ctx, &geo, (r, sender), y0)?;
+                let secs = r.packet.ts_ns.saturating_sub(first_ts) as f64 / 1e9;
+                style::text(
+                    root,
+                    &style::secs(secs),
+                    (14, y0),
+                    15,
+                    fam,
+                    &style::GREY,
+                    (HPos::Left, VPos::Center),
+                )?;
+                draw_transitions(root, fam, &geo, (r, sender), y0, &mut last_label)?;
+            }
+        }
+    }
+    draw_legend(root, ctx, h)
+}
+
+const STATE_FONT: u32 = 15;
+
+/// Both lifelines down to `y_end`, their hosts above them, and the time column's heading.
+fn draw_lifelines<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    t: Text,
+    geo: &Geometry,
+    y_end: i32,
+    [left, right]: [&str; 2],
+) -> Result<(), ChartError> {
+    let fam = t.family();
+    let top = geo.top;
+    for (x, name, color) in [
+        (geo.xl, left, style::CLIENT),
+        (geo.xr, right, style::SERVER),
+    ] {
         root.draw(&PathElement::new(
             vec![(x, top - 8), (x, y_end)],
             ShapeStyle::from(&style::GREY).stroke_width(3),
@@ -262,128 +341,127 @@ pub fn draw<DB: DrawingBackend>(
         fam,
         &style::GREY,
         (HPos::Left, VPos::Bottom),
-    )?;
+    )
+}
 
-    // Initial states, on the first row.
-    let state_font = 15;
-    let first_ts = frames.first().map(|r| r.packet.ts_ns).unwrap_or(0);
-    if let Some(tcp) = ctx.summary.and_then(|s| s.tcp.as_ref()) {
-        let y = top + 2;
-        let cs = before[0].unwrap_or_else(|| {
-            tcp.client_states
-                .first()
-                .copied()
-                .unwrap_or(TcpState::Closed)
-        });
-        let ss = before[1].unwrap_or_else(|| {
-            tcp.server_states
-                .first()
-                .copied()
-                .unwrap_or(TcpState::Closed)
-        });
-        state_label(root, fam, cs.name(), xl, y, true, state_font)?;
-        state_label(root, fam, ss.name(), xr, y, false, state_font)?;
-    }
+/// The "… N segments …" row.
+fn draw_fold<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    t: Text,
+    geo: &Geometry,
+    y0: i32,
+    n: u64,
+) -> Result<(), ChartError> {
+    let msg = format!("… {n} {} …", t.pick("segments", "个段"));
+    let y = y0 + geo.drop / 2;
+    root.draw(&PathElement::new(
+        vec![(geo.xl + 20, y), (geo.xr - 20, y)],
+        ShapeStyle::from(&style::LIGHT).stroke_width(1),
+    ))
+    .map_err(draw_err)?;
+    boxed_text(
+        root,
+        &msg,
+        ((geo.xl + geo.xr) / 2, y),
+        16,
+        t.family(),
+        &style::GREY,
+    )
+}
 
-    // Lowest label drawn on each lifeline so far, so close transitions do not overlap.
-    let mut last_label = [top + 2, top + 2];
-    for (i, item) in items.iter().enumerate() {
-        let y0 = top + (i as i32 + 1) * row_h;
-        match item {
-            Item::Fold(n) => {
-                let msg = format!("… {n} {} …", t.pick("segments", "个段"));
-                root.draw(&PathElement::new(
-                    vec![(xl + 20, y0 + drop / 2), (xr - 20, y0 + drop / 2)],
-                    ShapeStyle::from(&style::LIGHT).stroke_width(1),
-                ))
-                .map_err(draw_err)?;
-                boxed_text(
-                    root,
-                    &msg,
-                    ((xl + xr) / 2, y0 + drop / 2),
-                    16,
-                    fam,
-                    &style::GREY,
-                )?;
-            }
-            Item::Segment(r) => {
-                let sender = sender_of(r);
-                let (x0, x1) = match sender {
-                    Role::Client => (xl, xr),
-                    Role::Server => (xr, xl),
-                };
-                let (color, note) = match ctx.opts.mark {
-                    Some((n, note)) if n == r.packet.frame => (style::MARK, note),
-                    _ if ctx.opts.dropped.binary_search(&r.packet.frame).is_ok() => {
-                        (style::MARK, dropped_note(t))
-                    }
-                    _ => marking(r, sender, t),
-                };
-                let y1 = y0 + drop;
-                root.draw(&PathElement::new(
-                    vec![(x0, y0), (x1, y1)],
-                    ShapeStyle::from(&color).stroke_width(2),
-                ))
-                .map_err(draw_err)?;
-                // Arrow head: the one polygon per segment (tests count them).
-                let dir = if x1 > x0 { -1 } else { 1 };
-                let slope = f64::from(drop) / f64::from((x1 - x0).abs().max(1));
-                let back = 12;
-                let yb = y1 - (f64::from(back) * slope) as i32;
-                root.draw(&Polygon::new(
-                    vec![
-                        (x1, y1),
-                        (x1 + dir * back, yb - 5),
-                        (x1 + dir * back, yb + 5),
-                    ],
-                    color.filled(),
-                ))
-                .map_err(draw_err)?;
-                let mut text = label(r);
-                if !note.is_empty() {
-                    text = format!("{text}  ({note})");
-                }
-                // Lift the label so the sloping arrow clears both ends of the text.
-                let (tw, _) = root
-                    .estimate_text_size(&text, &TextStyle::from((fam, 15).into_font()))
-                    .map_err(draw_err)?;
-                let span = f64::from((x1 - x0).abs().max(1));
-                let lift = (f64::from(drop) * f64::from(tw) / (2.0 * span)) as i32 + 3;
-                let mid = ((x0 + x1) / 2, (y0 + y1) / 2 - lift);
-                style::text(
-                    root,
-                    &text,
-                    mid,
-                    15,
-                    fam,
-                    &color,
-                    (HPos::Center, VPos::Bottom),
-                )?;
-                let secs = r.packet.ts_ns.saturating_sub(first_ts) as f64 / 1e9;
-                style::text(
-                    root,
-                    &style::secs(secs),
-                    (14, y0),
-                    15,
-                    fam,
-                    &style::GREY,
-                    (HPos::Left, VPos::Center),
-                )?;
-                // States entered because of this segment, on each lifeline.
-                for tr in &r.analysis.transitions {
-                    let (x, y, left_side) = match tr.endpoint {
-                        Role::Client => (xl, if sender == Role::Client { y0 } else { y1 }, true),
-                        Role::Server => (xr, if sender == Role::Server { y0 } else { y1 }, false),
-                    };
-                    let slot = &mut last_label[usize::from(!left_side)];
-                    let y = y.max(*slot + 22);
-                    *slot = y;
-                    state_label(root, fam, tr.to.name(), x, y, left_side, state_font)?;
-                }
-            }
+/// One segment: a sloping arrow from its sender's lifeline, with its label (and
+/// expert note) lifted so the arrow clears both ends of the text.
+fn draw_segment<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    ctx: &Ctx,
+    geo: &Geometry,
+    (r, sender): (&FrameRecord, Role),
+    y0: i32,
+) -> Result<(), ChartError> {
+    let (t, fam, drop) = (ctx.t, ctx.t.family(), geo.drop);
+    let (x0, x1) = match sender {
+        Role::Client => (geo.xl, geo.xr),
+        Role::Server => (geo.xr, geo.xl),
+    };
+    let (color, note) = match ctx.opts.mark {
+        Some((n, note)) if n == r.packet.frame => (style::MARK, note),
+        _ if ctx.opts.dropped.binary_search(&r.packet.frame).is_ok() => {
+            (style::MARK, dropped_note(t))
         }
+        _ => marking(r, sender, t),
+    };
+    let y1 = y0 + drop;
+    root.draw(&PathElement::new(
+        vec![(x0, y0), (x1, y1)],
+        ShapeStyle::from(&color).stroke_width(2),
+    ))
+    .map_err(draw_err)?;
+    // Arrow head: the one polygon per segment (tests count them).
+    let dir = if x1 > x0 { -1 } else { 1 };
+    let slope = f64::from(drop) / f64::from((x1 - x0).abs().max(1));
+    let back = 12;
+    let yb = y1 - (f64::from(back) * slope) as i32;
+    root.draw(&Polygon::new(
+        vec![
+            (x1, y1),
+            (x1 + dir * back, yb - 5),
+            (x1 + dir * back, yb + 5),
+        ],
+        color.filled(),
+    ))
+    .map_err(draw_err)?;
+    let mut text = label(r);
+    if !note.is_empty() {
+        text = format!("{text}  ({note})");
     }
+    let (tw, _) = root
+        .estimate_text_size(&text, &TextStyle::from((fam, 15).into_font()))
+        .map_err(draw_err)?;
+    let span = f64::from((x1 - x0).abs().max(1));
+    let lift = (f64::from(drop) * f64::from(tw) / (2.0 * span)) as i32 + 3;
+    let mid = ((x0 + x1) / 2, (y0 + y1) / 2 - lift);
+    style::text(
+        root,
+        &text,
+        mid,
+        15,
+        fam,
+        &color,
+        (HPos::Center, VPos::Bottom),
+    )
+}
 
+/// States entered because of this segment, on each lifeline: the sender's where
+/// the arrow leaves, the receiver's where it arrives, never over the label above.
+fn draw_transitions<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    fam: &str,
+    geo: &Geometry,
+    (r, sender): (&FrameRecord, Role),
+    y0: i32,
+    last_label: &mut [i32; 2],
+) -> Result<(), ChartError> {
+    let y1 = y0 + geo.drop;
+    for tr in &r.analysis.transitions {
+        let (x, y, left_side) = match tr.endpoint {
+            Role::Client => (geo.xl, if sender == Role::Client { y0 } else { y1 }, true),
+            Role::Server => (geo.xr, if sender == Role::Server { y0 } else { y1 }, false),
+        };
+        let slot = &mut last_label[usize::from(!left_side)];
+        let y = y.max(*slot + 22);
+        *slot = y;
+        state_label(root, fam, tr.to.name(), x, y, left_side, STATE_FONT)?;
+    }
+    Ok(())
+}
+
+/// The colours' legend (and the mark's or the bridge's note).
+fn draw_legend<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    ctx: &Ctx,
+    h: i32,
+) -> Result<(), ChartError> {
+    let t = ctx.t;
     let mut entries = vec![
         (style::CLIENT, t.pick("client → server", "客户端 → 服务器")),
         (style::SERVER, t.pick("server → client", "服务器 → 客户端")),
@@ -401,7 +479,7 @@ pub fn draw<DB: DrawingBackend>(
     } else if !ctx.opts.dropped.is_empty() {
         entries.push((style::MARK, dropped_note(t)));
     }
-    style::legend(root, fam, &entries, h - 22)
+    style::legend(root, t.family(), &entries, h - 22)
 }
 
 /// A state name beside a lifeline, in a box so it reads over the lines.

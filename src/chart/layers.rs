@@ -8,6 +8,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
+use super::text::Text;
 use super::{draw_err, style, ChartError, Ctx, FrameRecord, Lang};
 use crate::decode::{Packet, Transport};
 
@@ -34,28 +35,90 @@ fn ip_proto_name(p: u8) -> &'static str {
     }
 }
 
+/// Where a frame's headers are: the lengths the layers' byte ranges come from.
+struct Spans {
+    /// Bytes kept of the frame (ranges are clipped to it).
+    n: usize,
+    link_len: usize,
+    /// IP header length.
+    iphl: usize,
+    /// Transport header length.
+    thl: usize,
+    lang: Lang,
+}
+
+impl Spans {
+    fn of(r: &FrameRecord, lang: Lang) -> Spans {
+        let p = &r.packet;
+        let thl = match &p.transport {
+            Some(Transport::Tcp(t)) => usize::from(t.header_len),
+            Some(Transport::Udp(_) | Transport::Icmp(_)) => 8,
+            None => 0,
+        };
+        let iphl = p.ip.as_ref().map_or(0, |ip| usize::from(ip.header_len));
+        let link_len = match (&p.transport, &p.eth) {
+            (Some(_), _) if p.payload.start >= thl + iphl => p.payload.start - thl - iphl,
+            (_, Some(e)) => 14 + 4 * e.vlan.len(),
+            _ => 0,
+        };
+        Spans {
+            n: r.bytes.len(),
+            link_len,
+            iphl,
+            thl,
+            lang,
+        }
+    }
+
+    fn clip(&self, x: usize) -> usize {
+        x.min(self.n)
+    }
+
+    /// `start..start + len`, clipped to the bytes kept.
+    fn range(&self, start: usize, len: usize) -> Range<usize> {
+        self.clip(start)..self.clip(start + len)
+    }
+
+    /// Where the transport header starts.
+    fn transport_start(&self) -> usize {
+        self.link_len + self.iphl
+    }
+
+    fn pick(&self, en: &str, zh: &str) -> String {
+        match self.lang {
+            Lang::En => en.to_string(),
+            Lang::Zh => zh.to_string(),
+        }
+    }
+}
+
 /// The layers of `r`, outermost first, with the byte range each occupies.
 fn layers(r: &FrameRecord, lang: Lang) -> Vec<Layer> {
     let p: &Packet = &r.packet;
-    let a = &r.analysis;
-    let zh = lang == Lang::Zh;
-    let pick = |en: &str, z: &str| if zh { z.to_string() } else { en.to_string() };
-    let n = r.bytes.len();
-    let clip = |x: usize| x.min(n);
+    let sp = Spans::of(r, lang);
+    let mut out: Vec<Layer> = link_layer(p, &sp).into_iter().collect();
+    if let Some(arp) = &p.arp {
+        out.push(Layer {
+            title: format!("{} — {}", sp.pick("ARP packet", "ARP 报文"), arp.op),
+            fields: vec![
+                format!("sender {} ({})", arp.sender_ip, arp.sender_mac),
+                format!("target {} ({})", arp.target_ip, arp.target_mac),
+            ],
+            color: NET,
+            bytes: sp.range(sp.link_len, 28),
+        });
+    }
+    out.extend(ip_layer(p, &sp));
+    out.extend(transport_layer(r, &sp));
+    if p.transport.is_some() {
+        out.push(payload_layer(r, &sp));
+    }
+    out
+}
 
-    let thl = match &p.transport {
-        Some(Transport::Tcp(t)) => usize::from(t.header_len),
-        Some(Transport::Udp(_) | Transport::Icmp(_)) => 8,
-        None => 0,
-    };
-    let iphl = p.ip.as_ref().map_or(0, |ip| usize::from(ip.header_len));
-    let link_len = match (&p.transport, &p.eth) {
-        (Some(_), _) if p.payload.start >= thl + iphl => p.payload.start - thl - iphl,
-        (_, Some(e)) => 14 + 4 * e.vlan.len(),
-        _ => 0,
-    };
-
-    let mut out = Vec::new();
+/// The Ethernet header, or a bare link-layer header of another link type.
+fn link_layer(p: &Packet, sp: &Spans) -> Option<Layer> {
+    let link_len = sp.link_len;
     if let Some(e) = &p.eth {
         let mut f = vec![format!(
             "dst {}   src {}   EtherType 0x{:04x}",
@@ -64,179 +127,217 @@ fn layers(r: &FrameRecord, lang: Lang) -> Vec<Layer> {
         if !e.vlan.is_empty() {
             f.push(format!("802.1Q VLAN {:?}", e.vlan.as_slice()));
         }
-        out.push(Layer {
+        Some(Layer {
             title: format!(
                 "{} — {} {} B",
-                pick("Ethernet II frame", "以太网帧"),
-                pick("header", "首部"),
+                sp.pick("Ethernet II frame", "以太网帧"),
+                sp.pick("header", "首部"),
                 link_len
             ),
             fields: f,
             color: ETH,
-            bytes: 0..clip(link_len),
-        });
+            bytes: 0..sp.clip(link_len),
+        })
     } else if link_len > 0 {
-        out.push(Layer {
-            title: format!("{} — {link_len} B", pick("Link-layer header", "链路层首部")),
+        Some(Layer {
+            title: format!(
+                "{} — {link_len} B",
+                sp.pick("Link-layer header", "链路层首部")
+            ),
             fields: vec![],
             color: ETH,
-            bytes: 0..clip(link_len),
-        });
+            bytes: 0..sp.clip(link_len),
+        })
+    } else {
+        None
     }
-    if let Some(arp) = &p.arp {
-        out.push(Layer {
-            title: format!("{} — {}", pick("ARP packet", "ARP 报文"), arp.op),
-            fields: vec![
-                format!("sender {} ({})", arp.sender_ip, arp.sender_mac),
-                format!("target {} ({})", arp.target_ip, arp.target_mac),
-            ],
-            color: NET,
-            bytes: clip(link_len)..clip(link_len + 28),
-        });
+}
+
+fn ip_layer(p: &Packet, sp: &Spans) -> Option<Layer> {
+    let ip = p.ip.as_ref()?;
+    let mut l1 = format!(
+        "version {}   {} {} B   TTL {}",
+        ip.version,
+        sp.pick("header", "首部"),
+        ip.header_len,
+        ip.ttl
+    );
+    if let Some(id) = ip.id {
+        l1.push_str(&format!("   id {id}"));
     }
-    if let Some(ip) = &p.ip {
-        let mut l1 = format!(
-            "version {}   {} {} B   TTL {}",
-            ip.version,
-            pick("header", "首部"),
-            ip.header_len,
-            ip.ttl
-        );
-        if let Some(id) = ip.id {
-            l1.push_str(&format!("   id {id}"));
-        }
-        l1.push_str(&format!(
-            "   protocol {} ({})",
-            ip.proto,
-            ip_proto_name(ip.proto)
+    l1.push_str(&format!(
+        "   protocol {} ({})",
+        ip.proto,
+        ip_proto_name(ip.proto)
+    ));
+    let mut l2 = format!(
+        "src {}  →  dst {}   payload {} B",
+        ip.src, ip.dst, ip.payload_len
+    );
+    if let Some(fr) = ip.frag {
+        l2.push_str(&format!(
+            "   fragment offset {} more {}",
+            fr.offset, fr.more
         ));
-        let mut l2 = format!(
-            "src {}  →  dst {}   payload {} B",
-            ip.src, ip.dst, ip.payload_len
-        );
-        if let Some(fr) = ip.frag {
-            l2.push_str(&format!(
-                "   fragment offset {} more {}",
-                fr.offset, fr.more
-            ));
-        }
-        out.push(Layer {
-            title: format!("IPv{} {}", ip.version, pick("datagram", "数据报")),
-            fields: vec![l1, l2],
-            color: NET,
-            bytes: clip(link_len)..clip(link_len + iphl),
-        });
     }
-    let t_start = link_len + iphl;
-    match &p.transport {
-        Some(Transport::Tcp(t)) => {
-            let mut opts = Vec::new();
-            if let Some(m) = t.options.mss {
-                opts.push(format!("MSS {m}"));
-            }
-            if let Some(w) = t.options.wscale {
-                opts.push(format!("wscale {w}"));
-            }
-            if t.options.sack_perm {
-                opts.push("SACK-permitted".to_string());
-            }
-            if let Some((v, e)) = t.options.ts {
-                opts.push(format!("TS {v}/{e}"));
-            }
-            for (l, r) in &t.options.sack {
-                opts.push(format!("SACK {l}-{r}"));
-            }
-            let rel = |raw: u32, rel: Option<u32>| match rel {
-                Some(r) => format!("{raw} ({} {r})", if zh { "相对" } else { "rel" }),
-                None => raw.to_string(),
-            };
-            let mut f = vec![
-                format!(
-                    "src port {}  →  dst port {}   {} {} B",
-                    t.sport,
-                    t.dport,
-                    pick("header", "首部"),
-                    t.header_len
-                ),
-                format!(
-                    "seq {}   ack {}",
-                    rel(t.seq, a.rel_seq),
-                    rel(t.ack, a.rel_ack)
-                ),
-                format!(
-                    "flags [{}] {}   window {}",
-                    t.flags.tcpdump(),
-                    t.flags.names().collect::<Vec<_>>().join(" "),
-                    t.window
-                ),
-            ];
-            if !opts.is_empty() {
-                f.push(format!("options: {}", opts.join(", ")));
-            }
-            out.push(Layer {
-                title: pick("TCP segment", "TCP 段"),
-                fields: f,
-                color: TRANSPORT,
-                bytes: clip(t_start)..clip(t_start + thl),
-            });
-        }
-        Some(Transport::Udp(u)) => out.push(Layer {
-            title: pick("UDP datagram", "UDP 数据报"),
-            fields: vec![format!(
+    Some(Layer {
+        title: format!("IPv{} {}", ip.version, sp.pick("datagram", "数据报")),
+        fields: vec![l1, l2],
+        color: NET,
+        bytes: sp.range(sp.link_len, sp.iphl),
+    })
+}
+
+fn transport_layer(r: &FrameRecord, sp: &Spans) -> Option<Layer> {
+    let bytes = sp.range(sp.transport_start(), sp.thl);
+    let (title, fields) = match r.packet.transport.as_ref()? {
+        Transport::Tcp(t) => (sp.pick("TCP segment", "TCP 段"), tcp_fields(t, r, sp)),
+        Transport::Udp(u) => (
+            sp.pick("UDP datagram", "UDP 数据报"),
+            vec![format!(
                 "src port {}  →  dst port {}   length {}",
                 u.sport, u.dport, u.len
             )],
-            color: TRANSPORT,
-            bytes: clip(t_start)..clip(t_start + thl),
-        }),
-        Some(Transport::Icmp(i)) => {
+        ),
+        Transport::Icmp(i) => {
             let mut f = format!("type {}   code {}", i.icmp_type, i.code);
             if let Some((id, seq)) = i.echo {
                 f.push_str(&format!("   echo id {id} seq {seq}"));
             }
-            out.push(Layer {
-                title: pick("ICMP message", "ICMP 报文"),
-                fields: vec![f],
-                color: TRANSPORT,
-                bytes: clip(t_start)..clip(t_start + thl),
-            });
+            (sp.pick("ICMP message", "ICMP 报文"), vec![f])
         }
-        None => {}
+    };
+    Some(Layer {
+        title,
+        fields,
+        color: TRANSPORT,
+        bytes,
+    })
+}
+
+/// A TCP header's lines: ports, numbers (raw and relative), flags and window, options.
+fn tcp_fields(t: &crate::decode::TcpInfo, r: &FrameRecord, sp: &Spans) -> Vec<String> {
+    let a = &r.analysis;
+    let mut opts = Vec::new();
+    if let Some(m) = t.options.mss {
+        opts.push(format!("MSS {m}"));
     }
-    if p.transport.is_some() {
-        let payload_len = match &p.transport {
-            Some(Transport::Tcp(t)) => t.len as usize,
-            Some(Transport::Udp(u)) => u.payload_len() as usize,
-            _ => p.payload.len(),
-        };
-        let start = clip(p.payload.start.max(t_start + thl));
-        let shown = &r.bytes[start..clip(p.payload.end.max(start))];
-        let preview: String = shown
-            .iter()
-            .take(48)
-            .map(|&b| {
-                if (0x20..0x7f).contains(&b) {
-                    b as char
-                } else {
-                    '.'
-                }
-            })
-            .collect();
-        let mut f = vec![format!("{payload_len} {}", pick("bytes", "字节"))];
-        if !preview.is_empty() {
-            f[0].push_str(&format!(
-                ":  \"{preview}{}\"",
-                if payload_len > 48 { "…" } else { "" }
-            ));
-        }
-        out.push(Layer {
-            title: pick("Application data", "应用数据"),
-            fields: f,
-            color: PAYLOAD,
-            bytes: start..clip(p.payload.end.max(start)),
-        });
+    if let Some(w) = t.options.wscale {
+        opts.push(format!("wscale {w}"));
     }
-    out
+    if t.options.sack_perm {
+        opts.push("SACK-permitted".to_string());
+    }
+    if let Some((v, e)) = t.options.ts {
+        opts.push(format!("TS {v}/{e}"));
+    }
+    for (l, r) in &t.options.sack {
+        opts.push(format!("SACK {l}-{r}"));
+    }
+    let rel_word = sp.pick("rel", "相对");
+    let rel = |raw: u32, rel: Option<u32>| match rel {
+        Some(r) => format!("{raw} ({rel_word} {r})"),
+        None => raw.to_string(),
+    };
+    let mut f = vec![
+        format!(
+            "src port {}  →  dst port {}   {} {} B",
+            t.sport,
+            t.dport,
+            sp.pick("header", "首部"),
+            t.header_len
+        ),
+        format!(
+            "seq {}   ack {}",
+            rel(t.seq, a.rel_seq),
+            rel(t.ack, a.rel_ack)
+        ),
+        format!(
+            "flags [{}] {}   window {}",
+            t.flags.tcpdump(),
+            t.flags.names().collect::<Vec<_>>().join(" "),
+            t.window
+        ),
+    ];
+    if !opts.is_empty() {
+        f.push(format!("options: {}", opts.join(", ")));
+    }
+    f
+}
+
+/// The application data: its length and the first 48 bytes as text.
+fn payload_layer(r: &FrameRecord, sp: &Spans) -> Layer {
+    let p = &r.packet;
+    let payload_len = match &p.transport {
+        Some(Transport::Tcp(t)) => t.len as usize,
+        Some(Transport::Udp(u)) => u.payload_len() as usize,
+        _ => p.payload.len(),
+    };
+    let start = sp.clip(p.payload.start.max(sp.transport_start() + sp.thl));
+    let end = sp.clip(p.payload.end.max(start));
+    let preview: String = r.bytes[start..end]
+        .iter()
+        .take(48)
+        .map(|&b| {
+            if (0x20..0x7f).contains(&b) {
+                b as char
+            } else {
+                '.'
+            }
+        })
+        .collect();
+    let mut f = vec![format!("{payload_len} {}", sp.pick("bytes", "字节"))];
+    if !preview.is_empty() {
+        f[0].push_str(&format!(
+            ":  \"{preview}{}\"",
+            if payload_len > 48 { "…" } else { "" }
+        ));
+    }
+    Layer {
+        title: sp.pick("Application data", "应用数据"),
+        fields: f,
+        color: PAYLOAD,
+        bytes: start..end,
+    }
+}
+
+/// The frame the picture shows: `--frame`, else the flow's first.
+fn record<'a>(ctx: &Ctx<'a>) -> Result<&'a FrameRecord, ChartError> {
+    match ctx.opts.frame {
+        Some(n) => ctx.data.frame(n).ok_or(ChartError::NoSuchFrame(n)),
+        None => ctx.frames.first().ok_or(ChartError::NoSuchFrame(1)),
+    }
+}
+
+/// Vertical layout, in pixels.
+const TOP: i32 = 66;
+const LINE_H: i32 = 21;
+const ROW_H: i32 = 20;
+/// Room below the dump: the "… more bytes" line and the legend.
+const FOOT: i32 = 50;
+
+/// Height of a layer's own header: its title and field lines.
+fn head(l: &Layer) -> i32 {
+    26 + LINE_H * l.fields.len() as i32
+}
+
+/// Where the nested boxes end.
+fn boxes_bottom(layers: &[Layer]) -> i32 {
+    TOP + layers.iter().map(head).sum::<i32>() + 14 * layers.len() as i32 + 8
+}
+
+/// The top of the hex dump's heading.
+fn dump_top(layers: &[Layer]) -> i32 {
+    boxes_bottom(layers) + 24
+}
+
+/// The height that shows the whole picture: the boxes, then every row of the dump,
+/// then the legend. The canvas is cut to it, so a short frame leaves no empty area.
+pub fn content_height(ctx: &Ctx) -> Result<u32, ChartError> {
+    let record = record(ctx)?;
+    let layers = layers(record, ctx.t.lang);
+    let rows = record.bytes.len().div_ceil(16).max(1) as i32;
+    Ok((dump_top(&layers) + 24 + rows * ROW_H + FOOT) as u32)
 }
 
 pub fn draw<DB: DrawingBackend>(
@@ -247,11 +348,30 @@ pub fn draw<DB: DrawingBackend>(
     let fam = t.family();
     let (w, h) = root.dim_in_pixel();
     let (w, h) = (w as i32, h as i32);
-    let record = match ctx.opts.frame {
-        Some(n) => ctx.data.frame(n).ok_or(ChartError::NoSuchFrame(n))?,
-        None => ctx.frames.first().ok_or(ChartError::NoSuchFrame(1))?,
-    };
+    let record = record(ctx)?;
     let layers = layers(record, t.lang);
+    draw_title(root, t, record)?;
+    draw_boxes(root, fam, &layers, w)?;
+    draw_hex_dump(root, t, record, &layers, h)?;
+    let entries: Vec<(RGBColor, String)> = layers
+        .iter()
+        .map(|l| {
+            (
+                l.color,
+                l.title.split(" — ").next().unwrap_or(&l.title).to_string(),
+            )
+        })
+        .collect();
+    let entries: Vec<(RGBColor, &str)> = entries.iter().map(|(c, s)| (*c, s.as_str())).collect();
+    style::legend(root, fam, &entries, h - 22)
+}
+
+/// Title (the frame) and subtitle (its length on the wire and as captured).
+fn draw_title<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    t: Text,
+    record: &FrameRecord,
+) -> Result<(), ChartError> {
     let title = match t.lang {
         Lang::En => format!(
             "Frame {} — encapsulation, layer by layer",
@@ -259,12 +379,13 @@ pub fn draw<DB: DrawingBackend>(
         ),
         Lang::Zh => format!("第 {} 帧 — 逐层封装", record.packet.frame),
     };
+    let cut = record.bytes.len() < record.packet.caplen as usize;
     let subtitle = match t.lang {
         Lang::En => format!(
             "{} bytes on the wire, {} captured{}",
             record.packet.len,
             record.packet.caplen,
-            if record.bytes.len() < record.packet.caplen as usize {
+            if cut {
                 format!(", first {} shown", record.bytes.len())
             } else {
                 String::new()
@@ -274,21 +395,25 @@ pub fn draw<DB: DrawingBackend>(
             "线路上 {} 字节，捕获 {} 字节{}",
             record.packet.len,
             record.packet.caplen,
-            if record.bytes.len() < record.packet.caplen as usize {
+            if cut {
                 format!("，显示前 {} 字节", record.bytes.len())
             } else {
                 String::new()
             }
         ),
     };
-    style::title(root, fam, &title, &subtitle)?;
+    style::title(root, t.family(), &title, &subtitle)
+}
 
-    // Nested boxes.
-    let top = 66;
-    let line_h = 21;
-    let head = |l: &Layer| 26 + line_h * l.fields.len() as i32;
-    let boxes_bottom = top + layers.iter().map(head).sum::<i32>() + 14 * layers.len() as i32 + 8;
-    let mut y = top;
+/// The layers as nested boxes, each with its title, byte range and fields.
+fn draw_boxes<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    fam: &str,
+    layers: &[Layer],
+    w: i32,
+) -> Result<(), ChartError> {
+    let boxes_bottom = boxes_bottom(layers);
+    let mut y = TOP;
     for (i, l) in layers.iter().enumerate() {
         let inset = 20 + 22 * i as i32;
         let bottom = boxes_bottom - 8 * i as i32;
@@ -320,7 +445,7 @@ pub fn draw<DB: DrawingBackend>(
             style::text(
                 root,
                 f,
-                (inset + 18, y + 28 + line_h * j as i32),
+                (inset + 18, y + 28 + LINE_H * j as i32),
                 15,
                 fam,
                 &style::INK,
@@ -329,9 +454,19 @@ pub fn draw<DB: DrawingBackend>(
         }
         y += head(l) + 6;
     }
+    Ok(())
+}
 
-    // Hex dump, each byte on its layer's colour.
-    let dump_top = boxes_bottom + 24;
+/// Hex dump, each byte on its layer's colour, as many rows as fit above the legend.
+fn draw_hex_dump<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    t: Text,
+    record: &FrameRecord,
+    layers: &[Layer],
+    h: i32,
+) -> Result<(), ChartError> {
+    let fam = t.family();
+    let dump_top = dump_top(layers);
     style::text(
         root,
         t.pick(
@@ -344,10 +479,7 @@ pub fn draw<DB: DrawingBackend>(
         &style::INK,
         (HPos::Left, VPos::Top),
     )?;
-    let row_h = 20;
-    let cell = 28;
-    let x0 = 80;
-    let rows_fit = ((h - 50 - (dump_top + 24)) / row_h).max(1) as usize;
+    let rows_fit = ((h - FOOT - (dump_top + 24)) / ROW_H).max(1) as usize;
     let color_of = |i: usize| {
         layers
             .iter()
@@ -356,7 +488,7 @@ pub fn draw<DB: DrawingBackend>(
             .map_or(WHITE, |l| l.color)
     };
     for (row, chunk) in record.bytes.chunks(16).enumerate().take(rows_fit) {
-        let y = dump_top + 24 + row as i32 * row_h;
+        let y = dump_top + 24 + row as i32 * ROW_H;
         style::mono(
             root,
             &format!("{:04x}", row * 16),
@@ -365,26 +497,7 @@ pub fn draw<DB: DrawingBackend>(
             &style::GREY,
         )?;
         for (k, b) in chunk.iter().enumerate() {
-            let i = row * 16 + k;
-            let x = x0 + k as i32 * cell + if k >= 8 { 8 } else { 0 };
-            root.draw(&Rectangle::new(
-                [(x - 2, y - 1), (x + cell - 4, y + row_h - 2)],
-                color_of(i).filled(),
-            ))
-            .map_err(draw_err)?;
-            style::mono(root, &format!("{b:02x}"), (x, y), 15, &style::INK)?;
-            let ax = x0 + 16 * cell + 30 + k as i32 * 10;
-            let c = if (0x20..0x7f).contains(b) {
-                *b as char
-            } else {
-                '.'
-            };
-            root.draw(&Rectangle::new(
-                [(ax, y - 1), (ax + 10, y + row_h - 2)],
-                color_of(i).filled(),
-            ))
-            .map_err(draw_err)?;
-            style::mono(root, &c.to_string(), (ax, y), 15, &style::INK)?;
+            draw_byte(root, (k, y), *b, color_of(row * 16 + k))?;
         }
     }
     let shown = rows_fit * 16;
@@ -396,23 +509,44 @@ pub fn draw<DB: DrawingBackend>(
         style::text(
             root,
             &more,
-            (x0, h - 46),
+            (HEX_X, h - 46),
             15,
             fam,
             &style::GREY,
             (HPos::Left, VPos::Top),
         )?;
     }
+    Ok(())
+}
 
-    let entries: Vec<(RGBColor, String)> = layers
-        .iter()
-        .map(|l| {
-            (
-                l.color,
-                l.title.split(" — ").next().unwrap_or(&l.title).to_string(),
-            )
-        })
-        .collect();
-    let entries: Vec<(RGBColor, &str)> = entries.iter().map(|(c, s)| (*c, s.as_str())).collect();
-    style::legend(root, fam, &entries, h - 22)
+/// Left edge of the hex columns, and one byte's width there.
+const HEX_X: i32 = 80;
+const CELL: i32 = 28;
+
+/// Byte `b` in column `k` of the row at `y`: as hex, and as a character on the right.
+fn draw_byte<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    (k, y): (usize, i32),
+    b: u8,
+    color: RGBColor,
+) -> Result<(), ChartError> {
+    let x = HEX_X + k as i32 * CELL + if k >= 8 { 8 } else { 0 };
+    root.draw(&Rectangle::new(
+        [(x - 2, y - 1), (x + CELL - 4, y + ROW_H - 2)],
+        color.filled(),
+    ))
+    .map_err(draw_err)?;
+    style::mono(root, &format!("{b:02x}"), (x, y), 15, &style::INK)?;
+    let ax = HEX_X + 16 * CELL + 30 + k as i32 * 10;
+    let c = if (0x20..0x7f).contains(&b) {
+        b as char
+    } else {
+        '.'
+    };
+    root.draw(&Rectangle::new(
+        [(ax, y - 1), (ax + 10, y + ROW_H - 2)],
+        color.filled(),
+    ))
+    .map_err(draw_err)?;
+    style::mono(root, &c.to_string(), (ax, y), 15, &style::INK)
 }

@@ -317,6 +317,19 @@ pub(crate) fn draw_kind<DB: DrawingBackend>(
     }
 }
 
+/// The canvas size: the one asked for, but the layers picture only as tall as its
+/// content (a short frame's dump is a few rows, not a page). Errors are left to
+/// the drawing, which reports them.
+fn canvas(kind: ChartKind, data: &CaptureData, flow: u64, opts: &ChartOptions) -> (u32, u32) {
+    let height = match kind {
+        ChartKind::Layers => context(kind, data, flow, opts)
+            .and_then(|ctx| layers::content_height(&ctx))
+            .map_or(opts.height, |h| h.clamp(300, opts.height.max(300))),
+        _ => opts.height,
+    };
+    (opts.width, height)
+}
+
 /// The chart as an SVG document.
 pub fn render_svg(
     kind: ChartKind,
@@ -324,7 +337,7 @@ pub fn render_svg(
     flow: u64,
     opts: &ChartOptions,
 ) -> Result<String, ChartError> {
-    svg_with((opts.width, opts.height), |root| {
+    svg_with(canvas(kind, data, flow, opts), |root| {
         draw_kind(root, kind, data, flow, opts)
     })
 }
@@ -336,7 +349,7 @@ pub fn render_png(
     flow: u64,
     opts: &ChartOptions,
 ) -> Result<Vec<u8>, ChartError> {
-    png_with((opts.width, opts.height), |root| {
+    png_with(canvas(kind, data, flow, opts), |root| {
         draw_kind(root, kind, data, flow, opts)
     })
 }

@@ -5,8 +5,99 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use plotters::coord::types::RangedCoordf64;
+
+use super::text::Text;
 use super::{draw_err, style, ChartError, Ctx};
 use crate::analyze::Role;
+
+/// What the graph shows, times in seconds since `start` (or ms, after [`Series::in_unit`]).
+struct Series {
+    /// (time, seq, seq_end, retransmitted) per client segment.
+    bars: Vec<(f64, f64, f64, bool)>,
+    /// The server's ACK line.
+    acks: Vec<(f64, f64)>,
+    /// ACK + receive window.
+    wins: Vec<(f64, f64)>,
+}
+
+impl Series {
+    fn of(ctx: &Ctx, secs: impl Fn(u64) -> f64) -> Series {
+        let dir = Role::Client;
+        let peer_scale = peer_window_scale(ctx);
+        let mut out = Series {
+            bars: Vec::new(),
+            acks: Vec::new(),
+            wins: Vec::new(),
+        };
+        for r in ctx.frames {
+            let (Some(tcp), Some(who)) = (r.packet.tcp(), r.analysis.sender) else {
+                continue;
+            };
+            let x = secs(r.packet.ts_ns);
+            if who == dir {
+                let seq = f64::from(r.analysis.rel_seq.unwrap_or(0));
+                let len = f64::from(tcp.len)
+                    + f64::from(u8::from(tcp.flags.syn()) + u8::from(tcp.flags.fin()));
+                out.bars
+                    .push((x, seq, seq + len, r.analysis.flags.is_retransmission()));
+            } else if tcp.flags.ack() {
+                let ack = f64::from(r.analysis.rel_ack.unwrap_or(0));
+                // The SYN-ACK's window is never scaled.
+                let scale = if tcp.flags.syn() { 0 } else { peer_scale };
+                out.acks.push((x, ack));
+                out.wins
+                    .push((x, ack + f64::from(u32::from(tcp.window) << scale)));
+            }
+        }
+        out
+    }
+
+    /// The latest time drawn.
+    fn span(&self) -> f64 {
+        self.bars
+            .iter()
+            .map(|b| b.0)
+            .chain(self.acks.iter().map(|a| a.0))
+            .fold(0.0, f64::max)
+    }
+
+    /// Times in ms for short connections, so the axis reads 1.5 rather than 0.0015:
+    /// the unit's name and the factor applied.
+    fn in_unit(&mut self) -> (&'static str, f64) {
+        let (unit, scale_x) = if self.span() < 2.0 {
+            ("ms", 1e3)
+        } else {
+            ("s", 1.0)
+        };
+        for b in &mut self.bars {
+            b.0 *= scale_x;
+        }
+        for p in self.acks.iter_mut().chain(self.wins.iter_mut()) {
+            p.0 *= scale_x;
+        }
+        (unit, scale_x)
+    }
+}
+
+/// The server's window scale, applied to its windows: only when both SYNs carried
+/// the option (RFC 7323).
+fn peer_window_scale(ctx: &Ctx) -> u8 {
+    let mut wscale: [Option<u8>; 2] = [None, None];
+    for r in ctx.frames {
+        if let (Some(tcp), Some(who)) = (r.packet.tcp(), r.analysis.sender) {
+            if tcp.flags.syn() {
+                wscale[usize::from(who == Role::Server)] = tcp.options.wscale;
+            }
+        }
+    }
+    match wscale {
+        [Some(_), Some(p)] => p.min(14),
+        _ => 0,
+    }
+}
+
+type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
 pub fn draw<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
@@ -17,72 +108,18 @@ pub fn draw<DB: DrawingBackend>(
     let Some(s) = ctx.summary else {
         return Err(ChartError::NoFlows);
     };
-    let dir = Role::Client;
     let start = ctx.frames.first().map_or(s.first_ts.0, |r| r.packet.ts_ns);
     let secs = |ts: u64| ts.saturating_sub(start) as f64 / 1e9;
-
-    // Window scaling applies only when both SYNs carried the option (RFC 7323).
-    let mut wscale: [Option<u8>; 2] = [None, None];
-    for r in ctx.frames {
-        if let (Some(tcp), Some(who)) = (r.packet.tcp(), r.analysis.sender) {
-            if tcp.flags.syn() {
-                wscale[usize::from(who == Role::Server)] = tcp.options.wscale;
-            }
-        }
-    }
-    // The server's window, as the ACK line's sender, is scaled by the server's factor.
-    let peer_scale = match wscale {
-        [Some(_), Some(p)] => p.min(14),
-        _ => 0,
-    };
-
-    let mut bars: Vec<(f64, f64, f64, bool)> = Vec::new(); // t, seq, seq_end, retransmitted
-    let mut acks: Vec<(f64, f64)> = Vec::new();
-    let mut wins: Vec<(f64, f64)> = Vec::new();
-    for r in ctx.frames {
-        let (Some(tcp), Some(who)) = (r.packet.tcp(), r.analysis.sender) else {
-            continue;
-        };
-        let x = secs(r.packet.ts_ns);
-        if who == dir {
-            let seq = f64::from(r.analysis.rel_seq.unwrap_or(0));
-            let len = f64::from(tcp.len)
-                + f64::from(u8::from(tcp.flags.syn()) + u8::from(tcp.flags.fin()));
-            bars.push((x, seq, seq + len, r.analysis.flags.is_retransmission()));
-        } else if tcp.flags.ack() {
-            let ack = f64::from(r.analysis.rel_ack.unwrap_or(0));
-            // The SYN-ACK's window is never scaled.
-            let scale = if tcp.flags.syn() { 0 } else { peer_scale };
-            acks.push((x, ack));
-            wins.push((x, ack + f64::from(u32::from(tcp.window) << scale)));
-        }
-    }
-    // Times in ms for short connections, so the axis reads 1.5 rather than 0.0015.
-    let span = bars
-        .iter()
-        .map(|b| b.0)
-        .chain(acks.iter().map(|a| a.0))
-        .fold(0.0, f64::max);
-    let (unit, scale_x) = if span < 2.0 { ("ms", 1e3) } else { ("s", 1.0) };
-    for b in &mut bars {
-        b.0 *= scale_x;
-    }
-    for p in acks.iter_mut().chain(wins.iter_mut()) {
-        p.0 *= scale_x;
-    }
-    let x_max = bars
-        .iter()
-        .map(|b| b.0)
-        .chain(acks.iter().map(|a| a.0))
-        .fold(0.0, f64::max)
-        .max(1e-6)
-        * 1.05;
-    let data_max = bars
+    let mut series = Series::of(ctx, secs);
+    let (unit, scale_x) = series.in_unit();
+    let x_max = series.span().max(1e-6) * 1.05;
+    let data_max = series
+        .bars
         .iter()
         .map(|b| b.2)
-        .chain(acks.iter().map(|a| a.1))
+        .chain(series.acks.iter().map(|a| a.1))
         .fold(1.0, f64::max);
-    let win_max = wins.iter().map(|w| w.1).fold(0.0, f64::max);
+    let win_max = series.wins.iter().map(|w| w.1).fold(0.0, f64::max);
     // A window far above the data would squash it: let the window line leave the top.
     let y_max = win_max.min(data_max * 3.0).max(data_max) * 1.05;
 
@@ -116,11 +153,28 @@ pub fn draw<DB: DrawingBackend>(
         .light_line_style(style::LIGHT.mix(0.5))
         .draw()
         .map_err(draw_err)?;
+    draw_window(&mut chart, t, &series.wins, (win_max, y_max))?;
+    draw_acks_and_segments(&mut chart, t, &series)?;
+    ctx.shade_folded_and_legend(
+        &mut chart,
+        |ts| secs(ts) * scale_x,
+        y_max,
+        SeriesLabelPosition::UpperLeft,
+        fam,
+    )
+}
 
+/// The receive window line, or, far above the data, a legend entry saying where it is.
+fn draw_window<DB: DrawingBackend>(
+    chart: &mut Chart<'_, DB>,
+    t: Text,
+    wins: &[(f64, f64)],
+    (win_max, y_max): (f64, f64),
+) -> Result<(), ChartError> {
     if win_max <= y_max {
         chart
             .draw_series(LineSeries::new(
-                step(&wins),
+                step(wins),
                 ShapeStyle::from(&style::SERVER).stroke_width(1),
             ))
             .map_err(draw_err)?
@@ -138,9 +192,19 @@ pub fn draw<DB: DrawingBackend>(
             .label(note)
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style::SERVER));
     }
+    Ok(())
+}
+
+/// The ACK line, then the segments as bars (retransmissions crossed, in red).
+fn draw_acks_and_segments<DB: DrawingBackend>(
+    chart: &mut Chart<'_, DB>,
+    t: Text,
+    series: &Series,
+) -> Result<(), ChartError> {
+    let bars = &series.bars;
     chart
         .draw_series(LineSeries::new(
-            step(&acks),
+            step(&series.acks),
             ShapeStyle::from(&style::DUP_ACK).stroke_width(2),
         ))
         .map_err(draw_err)?
@@ -166,10 +230,11 @@ pub fn draw<DB: DrawingBackend>(
             )
         });
     chart
-        .draw_series(bars.iter().filter(|b| b.3).map(|&(x, a, b, re)| {
-            let _ = a;
-            Cross::new((x, b), 5, seg_style(re))
-        }))
+        .draw_series(
+            bars.iter()
+                .filter(|b| b.3)
+                .map(|&(x, _, b, re)| Cross::new((x, b), 5, seg_style(re))),
+        )
         .map_err(draw_err)?
         .label(t.pick("retransmission", "重传"))
         .legend(|(x, y)| Cross::new((x + 10, y), 5, style::RETRANS.stroke_width(2)));
@@ -180,13 +245,7 @@ pub fn draw<DB: DrawingBackend>(
                 .map(|&(x, a, b, re)| PathElement::new(vec![(x, a), (x, b)], seg_style(re))),
         )
         .map_err(draw_err)?;
-    ctx.shade_folded_and_legend(
-        &mut chart,
-        |ts| secs(ts) * scale_x,
-        y_max,
-        SeriesLabelPosition::UpperLeft,
-        fam,
-    )
+    Ok(())
 }
 
 /// A step line: each value holds until the next one.

@@ -46,19 +46,12 @@ fn unit(span_s: f64) -> (&'static str, f64) {
     }
 }
 
-pub fn draw_throughput<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    ctx: &Ctx,
-) -> Result<(), ChartError> {
-    let t = ctx.t;
-    let fam = t.family();
-    let (start, end) = ctx.time_span();
-    let span_s = (end - start) as f64 / 1e9;
-    let (uname, ufac) = unit(span_s);
-    // About three frames per interval, so a short exchange is not all spikes.
-    let bins = (ctx.frames.len() / 3).clamp(8, BINS);
-    let bin_s = span_s / bins as f64;
-    // [direction][kind: 0 throughput, 1 goodput][bin] in bytes.
+/// Bytes per interval: `[direction][kind: 0 throughput, 1 goodput][bin]`.
+type Bins = [[[u64; BINS + 1]; 2]; 2];
+
+/// Counts every frame's bytes (throughput) and its first-time payload bytes
+/// (goodput) into `bins` intervals of `bin_s` seconds from `start`.
+fn bin_bytes(ctx: &Ctx, start: u64, bins: usize, bin_s: f64) -> Bins {
     let mut bytes = [[[0u64; BINS + 1]; 2]; 2];
     for r in ctx.frames {
         let dir = usize::from(r.analysis.sender == Some(Role::Server));
@@ -73,6 +66,28 @@ pub fn draw_throughput<DB: DrawingBackend>(
             bytes[dir][1][bin] += u64::from(payload);
         }
     }
+    bytes
+}
+
+type Chart<'a, DB> = ChartContext<
+    'a,
+    DB,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+
+pub fn draw_throughput<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    ctx: &Ctx,
+) -> Result<(), ChartError> {
+    let t = ctx.t;
+    let fam = t.family();
+    let (start, end) = ctx.time_span();
+    let span_s = (end - start) as f64 / 1e9;
+    let (uname, ufac) = unit(span_s);
+    // About three frames per interval, so a short exchange is not all spikes.
+    let bins = (ctx.frames.len() / 3).clamp(8, BINS);
+    let bin_s = span_s / bins as f64;
+    let bytes = bin_bytes(ctx, start, bins, bin_s);
     // Rates in kbit/s, or Mbit/s when they are large.
     let peak = bytes.iter().flatten().flatten().copied().max().unwrap_or(0) as f64 * 8.0 / bin_s;
     let (rate_unit, rate_div) = if peak >= 1e7 {
@@ -80,7 +95,6 @@ pub fn draw_throughput<DB: DrawingBackend>(
     } else {
         ("kbit/s", 1e3)
     };
-    let rate = |b: u64| b as f64 * 8.0 / bin_s / rate_div;
     let y_max = (peak / rate_div).max(1.0) * 1.1;
     let x_max = span_s * ufac * (1.0 + 1.0 / bins as f64);
     let mut chart = ChartBuilder::on(root)
@@ -115,37 +129,54 @@ pub fn draw_throughput<DB: DrawingBackend>(
         .light_line_style(style::LIGHT.mix(0.5))
         .draw()
         .map_err(draw_err)?;
+    let rate = |b: u64| b as f64 * 8.0 / bin_s / rate_div;
+    draw_rates(&mut chart, ctx, &bytes, (bins, bin_s, ufac), rate)?;
+    ctx.shade_folded_and_legend(
+        &mut chart,
+        |ts| ts.saturating_sub(start) as f64 / 1e9 * ufac,
+        y_max,
+        SeriesLabelPosition::UpperRight,
+        fam,
+    )
+}
+
+/// The four step lines: each direction's throughput (wide, pale) and goodput (thin,
+/// dark on top), `bins` intervals of `bin_s` seconds, `ufac` x-units a second.
+fn draw_rates<DB: DrawingBackend>(
+    chart: &mut Chart<'_, DB>,
+    ctx: &Ctx,
+    bytes: &Bins,
+    (bins, bin_s, ufac): (usize, f64, f64),
+    rate: impl Fn(u64) -> f64,
+) -> Result<(), ChartError> {
+    let t = ctx.t;
     let series = [
         (
             0,
             0,
             style::CLIENT,
-            2,
             t.pick("client → server, throughput", "客户端 → 服务器 吞吐量"),
         ),
         (
             0,
             1,
             style::CLIENT,
-            1,
             t.pick("client → server, goodput", "客户端 → 服务器 有效吞吐量"),
         ),
         (
             1,
             0,
             style::SERVER,
-            2,
             t.pick("server → client, throughput", "服务器 → 客户端 吞吐量"),
         ),
         (
             1,
             1,
             style::SERVER,
-            1,
             t.pick("server → client, goodput", "服务器 → 客户端 有效吞吐量"),
         ),
     ];
-    for (dir, kind, color, width, label) in series {
+    for (dir, kind, color, label) in series {
         // A step line: each interval's rate held flat across the interval.
         let points: Vec<(f64, f64)> = (0..=bins)
             .flat_map(|i| {
@@ -158,9 +189,9 @@ pub fn draw_throughput<DB: DrawingBackend>(
             .collect();
         // Throughput wide and pale, goodput thin and dark on top of it.
         let line = if kind == 0 {
-            ShapeStyle::from(&color.mix(0.45)).stroke_width(width * 3)
+            ShapeStyle::from(&color.mix(0.45)).stroke_width(6)
         } else {
-            ShapeStyle::from(&color).stroke_width(width)
+            ShapeStyle::from(&color).stroke_width(1)
         };
         chart
             .draw_series(LineSeries::new(points, line))
@@ -168,13 +199,7 @@ pub fn draw_throughput<DB: DrawingBackend>(
             .label(label)
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], line));
     }
-    ctx.shade_folded_and_legend(
-        &mut chart,
-        |ts| ts.saturating_sub(start) as f64 / 1e9 * ufac,
-        y_max,
-        SeriesLabelPosition::UpperRight,
-        fam,
-    )
+    Ok(())
 }
 
 /// One RTT sample as the chart plots it.
@@ -249,6 +274,36 @@ pub fn draw_rtt<DB: DrawingBackend>(
         .draw()
         .map_err(draw_err)?;
     let rel = |ts: u64| ts.saturating_sub(start) as f64 / 1e9 * ufac;
+    draw_samples(&mut chart, t, &samples, &rel)?;
+    if let Some(hs) = ctx
+        .summary
+        .and_then(|s| s.tcp.as_ref())
+        .and_then(|t| t.rtt_ms.handshake)
+    {
+        let label = match t.lang {
+            Lang::En => format!("handshake RTT {hs:.3} ms"),
+            Lang::Zh => format!("握手往返时间 {hs:.3} 毫秒"),
+        };
+        chart
+            .draw_series(LineSeries::new(
+                vec![(0.0, hs), (x_max, hs)],
+                ShapeStyle::from(&style::GREY).stroke_width(1),
+            ))
+            .map_err(draw_err)?
+            .label(label)
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style::GREY));
+    }
+    ctx.shade_folded_and_legend(&mut chart, rel, y_max, SeriesLabelPosition::UpperRight, fam)
+}
+
+/// Each direction's samples as dots, counted in the legend.
+fn draw_samples<DB: DrawingBackend>(
+    chart: &mut Chart<'_, DB>,
+    t: super::text::Text,
+    samples: &[Vec<RttSample>; 2],
+    rel: &dyn Fn(u64) -> f64,
+) -> Result<(), ChartError> {
+    let ms = |ns: u64| ns as f64 / 1e6;
     let sets = [
         (
             0,
@@ -280,23 +335,5 @@ pub fn draw_rtt<DB: DrawingBackend>(
             .label(label)
             .legend(move |(x, y)| Circle::new((x + 10, y), 4, color.filled()));
     }
-    if let Some(hs) = ctx
-        .summary
-        .and_then(|s| s.tcp.as_ref())
-        .and_then(|t| t.rtt_ms.handshake)
-    {
-        let label = match t.lang {
-            Lang::En => format!("handshake RTT {hs:.3} ms"),
-            Lang::Zh => format!("握手往返时间 {hs:.3} 毫秒"),
-        };
-        chart
-            .draw_series(LineSeries::new(
-                vec![(0.0, hs), (x_max, hs)],
-                ShapeStyle::from(&style::GREY).stroke_width(1),
-            ))
-            .map_err(draw_err)?
-            .label(label)
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style::GREY));
-    }
-    ctx.shade_folded_and_legend(&mut chart, rel, y_max, SeriesLabelPosition::UpperRight, fam)
+    Ok(())
 }

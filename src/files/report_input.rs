@@ -75,6 +75,7 @@ pub fn load_input(path: &Path) -> Result<ReportInput, ReportError> {
     })?;
     Ok(ReportInput {
         capture_path,
+        run_dir: meta.is_dir().then(|| path.to_path_buf()),
         capture_sha256,
         data,
         run,

@@ -34,6 +34,9 @@ pub struct RunInfo {
 pub struct ReportInput {
     /// The capture as the user named it (shown in the report).
     pub capture_path: PathBuf,
+    /// The run folder the report was made from, as the user named it; `None` for a
+    /// capture file. A run's capture may live elsewhere (`captures/<run id>.pcap`).
+    pub run_dir: Option<PathBuf>,
     /// Lower-case hex SHA-256 of the capture file.
     pub capture_sha256: String,
     pub data: CaptureData,

@@ -4,16 +4,21 @@
 //! - [`input`] — what a report is made from, as plain values (the file edge,
 //!   [`crate::files`], reads a capture file or a run folder into it).
 //! - [`model`] — the report's content as plain values (what `report.json` holds).
-//! - [`notices`] — the "what to notice" list, generated from the data.
+//! - `build` — [`build_report`]: the model from the input, then [`notices`], the
+//!   "what to notice" list, from the model. One way: the model knows neither.
 //! - [`text`] — every word of the report in English and Chinese.
-//! - [`markdown`], [`html`], [`player`] — writers: model in, string out.
-//! - [`write`] — renders everything in memory ([`crate::files`] writes the folder).
+//! - [`page`], [`table`], [`player`] — the model as the values the templates lay
+//!   out; the player's steps and ladder are values too, drawn by `player.html`.
+//! - [`markdown`], [`html`] — writers: one minijinja template per page
+//!   (`templates/`), escaped by the engine.
+//! - [`write`](mod@write) — renders everything in memory ([`crate::files`] writes the folder).
 //! - [`compare`] — the report of `protolab compare` (TCP against UDP per loss level).
 //!
 //! All of it is pure: values in, strings and bytes out; times come from packet
 //! timestamps, never from a clock. Reading the input and writing the folder are
 //! the file edge's ([`crate::files`]).
 
+mod build;
 pub mod compare;
 mod error;
 pub mod html;
@@ -21,14 +26,18 @@ pub mod input;
 pub mod markdown;
 pub mod model;
 pub mod notices;
+pub mod page;
 pub mod player;
+pub mod table;
+mod templates;
 pub mod text;
 pub mod write;
 
+pub use build::build_report;
 pub use compare::CompareFiles;
 pub use error::ReportError;
 pub use input::{ReportInput, RunInfo};
-pub use model::{build_report, Report};
+pub use model::Report;
 pub use write::{render_report, RenderedReport, ReportFiles};
 
 /// At most this many connections are detailed (ladder, states, transitions, player);

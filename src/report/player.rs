@@ -10,7 +10,6 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
-use super::html::esc;
 use super::model::{payload_len, Connection};
 use super::text::{self, text};
 use crate::chart::{FrameRecord, Lang};
@@ -201,68 +200,140 @@ pub fn steps(c: &Connection, frames: &[FrameRecord], lang: Lang) -> Vec<Step> {
     out
 }
 
-/// The player's own ladder: evenly spaced rows, one `<g id="{id}-s{i}">` per segment.
-pub fn ladder_svg(id: &str, c: &Connection, frames: &[FrameRecord], lang: Lang) -> String {
+/// The player's own ladder, as values for `player.html` to draw: evenly spaced
+/// rows, one segment each (its `<g id="{id}-s{i}">` is what the script highlights).
+#[derive(Debug, Clone, Serialize)]
+pub struct Ladder {
+    pub id: String,
+    pub width: u32,
+    pub height: u32,
+    /// Where the lifelines start and end.
+    pub top: u32,
+    pub life_end: u32,
+    /// Row height.
+    pub row: u32,
+    /// x of the segment labels (between the lifelines).
+    pub mid: u32,
+    pub ends: [LadderEnd; 2],
+    pub segs: Vec<LadderSeg>,
+}
+
+/// One endpoint's lifeline.
+#[derive(Debug, Clone, Serialize)]
+pub struct LadderEnd {
+    pub x: u32,
+    pub who: &'static str,
+    pub addr: String,
+}
+
+/// One segment's arrow: from `x1` to `x2`, starting at row top `y`.
+#[derive(Debug, Clone, Serialize)]
+pub struct LadderSeg {
+    pub y: u32,
+    pub x1: u32,
+    pub x2: u32,
+    /// `seg` and any of `retrans`, `dup`, `ctl` (the page's CSS colours them).
+    pub class: String,
+    pub frame: u64,
+    pub label: String,
+}
+
+/// The CSS classes of a segment's arrow.
+fn seg_class(r: &FrameRecord) -> String {
+    let mut class = String::from("seg");
+    let f = r.analysis.flags;
+    if f.is_retransmission() {
+        class.push_str(" retrans");
+    }
+    if f.has(crate::analyze::AnalysisFlags::DUPLICATE_ACK) {
+        class.push_str(" dup");
+    }
+    if r.packet
+        .tcp()
+        .is_some_and(|t| t.flags.syn() || t.flags.fin() || t.flags.rst())
+    {
+        class.push_str(" ctl");
+    }
+    class
+}
+
+/// The player's own ladder for one connection; `id` names the player on the page.
+pub fn ladder(id: &str, c: &Connection, frames: &[FrameRecord], lang: Lang) -> Ladder {
     const W: u32 = 640;
     const ROW: u32 = 30;
     const TOP: u32 = 44;
     let (xc, xs) = (150u32, 490u32);
     let n = frames.len().min(MAX_STEPS) as u32;
-    let h = TOP + n * ROW + 20;
+    let height = TOP + n * ROW + 20;
     let t = text(lang);
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        "<svg id=\"{id}-ladder\" class=\"ladder\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {W} {h}\" width=\"{W}\" height=\"{h}\" role=\"img\">"
-    );
-    let _ = write!(
-        s,
-        "<defs><marker id=\"{id}-arrow\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"9\" markerHeight=\"9\" markerUnits=\"userSpaceOnUse\" orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"context-stroke\"/></marker></defs>"
-    );
-    for (x, name, addr) in [(xc, t.client, c.client), (xs, t.server, c.server)] {
-        let _ = write!(
-            s,
-            "<text x=\"{x}\" y=\"16\" text-anchor=\"middle\" class=\"who\">{}</text><text x=\"{x}\" y=\"32\" text-anchor=\"middle\" class=\"addr\">{}</text><line x1=\"{x}\" y1=\"{TOP}\" x2=\"{x}\" y2=\"{}\" class=\"life\"/>",
-            esc(name),
-            esc(&addr.to_string()),
-            h - 8
-        );
+    let segs = frames
+        .iter()
+        .take(MAX_STEPS)
+        .enumerate()
+        .map(|(i, r)| {
+            let to_server = r
+                .analysis
+                .sender
+                .map(|s| s.name() == "client")
+                .unwrap_or(true);
+            let (x1, x2) = if to_server { (xc, xs) } else { (xs, xc) };
+            LadderSeg {
+                y: TOP + i as u32 * ROW + 4,
+                x1,
+                x2,
+                class: seg_class(r),
+                frame: r.packet.frame,
+                label: label(r),
+            }
+        })
+        .collect();
+    Ladder {
+        id: id.to_string(),
+        width: W,
+        height,
+        top: TOP,
+        life_end: height - 8,
+        row: ROW,
+        mid: (xc + xs) / 2,
+        ends: [
+            LadderEnd {
+                x: xc,
+                who: t.client,
+                addr: c.client.to_string(),
+            },
+            LadderEnd {
+                x: xs,
+                who: t.server,
+                addr: c.server.to_string(),
+            },
+        ],
+        segs,
     }
-    for (i, r) in frames.iter().take(MAX_STEPS).enumerate() {
-        let y = TOP + i as u32 * ROW + 4;
-        let to_server = r
-            .analysis
-            .sender
-            .map(|s| s.name() == "client")
-            .unwrap_or(true);
-        let (x1, x2) = if to_server { (xc, xs) } else { (xs, xc) };
-        let mut class = String::from("seg");
-        let f = r.analysis.flags;
-        if f.is_retransmission() {
-            class.push_str(" retrans");
-        }
-        if f.has(crate::analyze::AnalysisFlags::DUPLICATE_ACK) {
-            class.push_str(" dup");
-        }
-        if r.packet
-            .tcp()
-            .is_some_and(|t| t.flags.syn() || t.flags.fin() || t.flags.rst())
-        {
-            class.push_str(" ctl");
-        }
-        let _ = write!(
-            s,
-            "<g id=\"{id}-s{i}\" class=\"{class}\" data-step=\"{}\"><text x=\"8\" y=\"{}\" class=\"fno\">{}</text><line x1=\"{x1}\" y1=\"{}\" x2=\"{x2}\" y2=\"{}\" marker-end=\"url(#{id}-arrow)\"/><text x=\"{}\" y=\"{}\" text-anchor=\"middle\" class=\"lbl\">{}</text></g>",
-            i + 1,
-            y + 16,
-            r.packet.frame,
-            y + 10,
-            y + ROW - 4,
-            (xc + xs) / 2,
-            y + 8,
-            esc(&label(r))
-        );
+}
+
+/// Everything `player.html` needs for one connection.
+#[derive(Debug, Clone, Serialize)]
+pub struct Player {
+    pub id: String,
+    pub client: String,
+    pub server: String,
+    pub steps: Vec<Step>,
+    pub ladder: Ladder,
+    /// Frames of the connection, and how many of them the player shows.
+    pub frames: usize,
+    pub shown: usize,
+}
+
+/// The player of one connection, named `p{flow}` on the page.
+pub fn player(c: &Connection, frames: &[FrameRecord], lang: Lang) -> Player {
+    let id = format!("p{}", c.flow);
+    Player {
+        client: c.client.to_string(),
+        server: c.server.to_string(),
+        steps: steps(c, frames, lang),
+        ladder: ladder(&id, c, frames, lang),
+        frames: frames.len(),
+        shown: MAX_STEPS,
+        id,
     }
-    s.push_str("</svg>");
-    s
 }

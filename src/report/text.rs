@@ -8,7 +8,7 @@ use crate::analyze::{Anomaly, Why};
 use crate::chart::Lang;
 
 /// The fixed words of one language.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize)]
 pub struct Text {
     pub code: &'static str,
     pub html_lang: &'static str,
@@ -293,7 +293,6 @@ pub fn why(why: Why, lang: Lang) -> &'static str {
     }
 }
 
-/// A stable machine name for a `Why` (report.json's `why_code`).
 /// A state anomaly (a segment impossible in its endpoint's state), in the report's language.
 pub fn anomaly(a: Anomaly, lang: Lang) -> &'static str {
     match (lang, a) {
@@ -311,6 +310,7 @@ pub fn anomaly(a: Anomaly, lang: Lang) -> &'static str {
     }
 }
 
+/// A stable machine name for a `Why` (report.json's `why_code`).
 pub fn why_code(why: Why) -> String {
     format!("{why:?}")
 }

@@ -4,10 +4,11 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use super::build::build_report;
 use super::html::render_html;
 use super::input::ReportInput;
 use super::markdown::render_markdown;
-use super::model::{build_report, layers_chart, link_layer_chart, ChartRef, Report};
+use super::model::{layers_chart, link_layer_chart, ChartRef, Report};
 use crate::chart::{render_png, render_svg, ChartKind, ChartOptions, Lang};
 
 /// Everything a report consists of, in memory.

@@ -15,6 +15,7 @@
 pub mod html;
 pub mod markdown;
 pub mod notices;
+pub mod page;
 pub mod text;
 
 use crate::chart::compare::{

@@ -4,7 +4,7 @@
 use crate::chart::Lang;
 
 /// The fixed words of one language.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize)]
 pub struct CompareText {
     pub html_lang: &'static str,
     pub title: &'static str,

@@ -1,0 +1,258 @@
+//! What the report's templates lay out: the [`Report`] turned into words and
+//! tables in the report's language. `report.html` and `report.md` get the same
+//! [`Page`]; the HTML page adds each connection's player and the inline charts.
+
+use serde::Serialize;
+
+use super::model::{layers_chart, link_layer_chart, ChartRef, Connection, Phase, Report};
+use super::notices;
+use super::player::Player;
+use super::table::{self, Table};
+use super::templates::{inline_svg, trusted};
+use super::text::{text, Text};
+use crate::analyze::TcpState;
+use crate::chart::Lang;
+
+/// The whole page.
+#[derive(Debug, Serialize)]
+pub struct Page {
+    pub t: &'static Text,
+    /// The capture's (or run's) name, after the report's title.
+    pub title: String,
+    /// The damaged-capture warning, first of all.
+    pub damage: Option<String>,
+    pub run: Option<RunView>,
+    /// The capture's facts: file, hash, counts, duration.
+    pub facts: Vec<Fact>,
+    pub reproduce: Vec<String>,
+    pub notices: Vec<String>,
+    pub link_layer: Option<ChartView>,
+    pub layers: Option<LayersView>,
+    pub connections: Vec<ConnectionView>,
+    pub omitted: usize,
+    /// `None` when no frame was flagged.
+    pub anomalies: Option<Table>,
+    pub anomalies_omitted: usize,
+    pub kernel: Option<KernelView>,
+    /// `None` when the capture has no UDP stream.
+    pub udp: Option<Table>,
+    pub version: &'static str,
+}
+
+/// What was run.
+#[derive(Debug, Serialize)]
+pub struct RunView {
+    pub scenario: String,
+    pub command: String,
+    /// Met or not met, in words; `None` when the run had no expectation.
+    pub expectation: Option<&'static str>,
+    pub mismatches: Vec<String>,
+    pub notes: Vec<String>,
+}
+
+/// One labelled value; `code` values are set in a monospace font.
+#[derive(Debug, Serialize)]
+pub struct Fact {
+    pub label: &'static str,
+    pub value: String,
+    pub code: bool,
+}
+
+/// A chart: its title, its PNG (Markdown) and its inline SVG (HTML; `None` when it
+/// could not be drawn).
+#[derive(Debug, Serialize)]
+pub struct ChartView {
+    pub title: String,
+    pub png: String,
+    pub svg: Option<minijinja::Value>,
+}
+
+/// The layers section: its intro names the frame.
+#[derive(Debug, Serialize)]
+pub struct LayersView {
+    pub intro: String,
+    pub chart: ChartView,
+}
+
+/// One endpoint's states, as a path.
+#[derive(Debug, Serialize)]
+pub struct StatesView {
+    pub who: &'static str,
+    pub path: String,
+}
+
+/// A phase of a connection in words.
+#[derive(Debug, Serialize)]
+pub struct PhaseView {
+    pub name: &'static str,
+    pub text: String,
+}
+
+/// One detailed connection.
+#[derive(Debug, Serialize)]
+pub struct ConnectionView {
+    pub flow: u64,
+    /// "Connection 1: client → server".
+    pub heading: String,
+    pub conn_state: &'static str,
+    pub history: String,
+    pub states: Vec<StatesView>,
+    pub phases: Vec<PhaseView>,
+    pub folded: u64,
+    pub messages: Option<Table>,
+    pub charts: Vec<ChartView>,
+    pub transitions: Option<Table>,
+    /// HTML only.
+    pub player: Option<Player>,
+}
+
+/// The kernel cross-check.
+#[derive(Debug, Serialize)]
+pub struct KernelView {
+    pub source: String,
+    pub unavailable: Option<String>,
+    /// (heading, table) per endpoint.
+    pub tables: Vec<(String, Table)>,
+}
+
+/// Chart files to inline SVG: `svgs` maps `charts/…svg` to the SVG text.
+pub type Svgs<'a> = Option<&'a std::collections::BTreeMap<String, String>>;
+
+fn chart(c: &ChartRef, svgs: Svgs) -> ChartView {
+    ChartView {
+        title: c.title.clone(),
+        png: c.png.clone(),
+        svg: svgs
+            .and_then(|m| m.get(&c.svg))
+            .map(|svg| trusted(inline_svg(svg))),
+    }
+}
+
+fn phase_text(t: &Text, p: Option<Phase>) -> String {
+    match p {
+        None => t.none_seen.to_string(),
+        Some(p) => format!(
+            "{} {}–{} ({} {}, {} {}, {} {})",
+            t.frame,
+            p.first_frame,
+            p.last_frame,
+            p.frames,
+            t.frames_word,
+            p.segments,
+            t.segments,
+            p.bytes,
+            t.bytes
+        ),
+    }
+}
+
+fn connection(c: &Connection, svgs: Svgs, lang: Lang) -> ConnectionView {
+    let t = text(lang);
+    let kind = if c.proto == "udp" {
+        t.udp_stream
+    } else {
+        t.connection
+    };
+    let mut states = Vec::new();
+    let mut phases = vec![(t.data, c.data)];
+    if c.proto == "tcp" {
+        states = [(t.client, &c.client_states), (t.server, &c.server_states)]
+            .into_iter()
+            .filter(|(_, s)| !s.is_empty())
+            .map(|(who, s)| StatesView {
+                who,
+                path: TcpState::path(s),
+            })
+            .collect();
+        phases = vec![
+            (t.handshake, c.handshake),
+            (t.data, c.data),
+            (t.teardown, c.teardown),
+        ];
+    }
+    ConnectionView {
+        flow: c.flow,
+        heading: format!("{kind} {}: {} → {}", c.flow, c.client, c.server),
+        conn_state: c.conn_state,
+        history: c.history.clone(),
+        states,
+        phases: phases
+            .into_iter()
+            .map(|(name, p)| PhaseView {
+                name,
+                text: phase_text(t, p),
+            })
+            .collect(),
+        folded: c.folded,
+        messages: (!c.messages.is_empty()).then(|| table::messages(c, lang)),
+        charts: c.charts.iter().map(|r| chart(r, svgs)).collect(),
+        transitions: (!c.transitions.is_empty()).then(|| table::transitions(c, lang)),
+        player: None,
+    }
+}
+
+fn facts(r: &Report, t: &'static Text) -> Vec<Fact> {
+    let s = &r.summary;
+    let fact = |label, value: String, code| Fact { label, value, code };
+    vec![
+        fact(t.capture_file, s.capture.clone(), true),
+        fact("SHA-256", s.sha256.clone(), true),
+        fact(t.frames, s.frames.to_string(), false),
+        fact(t.tcp_connections, s.tcp_connections.to_string(), false),
+        fact(t.udp_streams, s.udp_streams.to_string(), false),
+        fact(t.other_frames, s.other_frames.to_string(), false),
+        fact(t.duration, format!("{} s", s.duration), false),
+    ]
+}
+
+fn run(r: &Report, t: &'static Text) -> Option<RunView> {
+    let run = r.summary.run.as_ref()?;
+    Some(RunView {
+        scenario: run.scenario.clone(),
+        command: run.command.clone(),
+        expectation: run.expectation_met.map(|met| {
+            if met {
+                t.expectation_met
+            } else {
+                t.expectation_failed
+            }
+        }),
+        mismatches: run.mismatches.clone(),
+        notes: run.notes.clone(),
+    })
+}
+
+/// The page of report `r`; with `svgs`, the charts are inlined (HTML).
+pub fn page(r: &Report, svgs: Svgs, lang: Lang) -> Page {
+    let t = text(lang);
+    let layers = r.layers.map(|l| LayersView {
+        intro: t.layers_intro.replace("{frame}", &l.frame.to_string()),
+        chart: chart(&layers_chart(lang), svgs),
+    });
+    Page {
+        t,
+        title: r.summary.capture_name.clone(),
+        damage: r.summary.damage.as_ref().map(|d| notices::damage(d, lang)),
+        run: run(r, t),
+        facts: facts(r, t),
+        reproduce: r.summary.reproduce.clone(),
+        notices: r.notices.clone(),
+        link_layer: r.link_layer.then(|| chart(&link_layer_chart(lang), svgs)),
+        layers,
+        connections: r
+            .connections
+            .iter()
+            .map(|c| connection(c, svgs, lang))
+            .collect(),
+        omitted: r.omitted_connections,
+        anomalies: (!r.anomalies.is_empty()).then(|| table::anomalies(&r.anomalies, lang)),
+        anomalies_omitted: r.anomalies_omitted,
+        kernel: r.kernel.as_ref().map(|k| KernelView {
+            source: k.source.clone(),
+            unavailable: k.unavailable.clone(),
+            tables: table::kernel(r, lang),
+        }),
+        udp: (!r.udp.is_empty()).then(|| table::udp(&r.udp, lang)),
+        version: env!("CARGO_PKG_VERSION"),
+    }
+}
