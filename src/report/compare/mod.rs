@@ -4,6 +4,8 @@
 //!
 //! - [`text`] — the fixed words in English and Chinese.
 //! - [`notices`] — "what to notice", generated from the numbers.
+//! - [`page`] — the report as the values the `compare.html` / `compare.md`
+//!   templates lay out (its table of levels is a [`Table`](crate::report::table::Table)).
 //! - [`markdown`], [`html`] — writers: report in, string out.
 //! - this module — the charts, and the whole report rendered in memory
 //!   ([`render_compare_report`]); the file edge ([`crate::files`]) reads the
