@@ -157,7 +157,7 @@ pub struct Anomaly {
     pub frame: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sender: Option<&'static str>,
-    /// DESIGN §4 names (and `malformed`).
+    /// `inspect`'s analysis names (and `malformed`).
     pub flags: Vec<&'static str>,
     /// The flags and what they mean, in the report's language.
     pub text: String,
