@@ -60,6 +60,22 @@ impl ChartKind {
         ChartKind::Layers,
     ];
 
+    /// What the picture shows, in one line (the command line's help).
+    pub fn about(self) -> &'static str {
+        match self {
+            ChartKind::Ladder => {
+                "Sequence (ladder) diagram: one arrow per segment between two lifelines"
+            }
+            ChartKind::States => "Both endpoints' states as coloured bands over time",
+            ChartKind::Seq => "Stevens / tcptrace sequence-number graph of one direction",
+            ChartKind::Throughput => "Bytes per interval, both directions",
+            ChartKind::Rtt => "Data → ACK round-trip samples",
+            ChartKind::Layers => {
+                "Encapsulation of one frame: nested headers and a coloured hex dump"
+            }
+        }
+    }
+
     /// Lower-case name, as on the command line and in file names.
     pub fn name(self) -> &'static str {
         match self {
@@ -79,6 +95,18 @@ pub enum Lang {
     #[default]
     En,
     Zh,
+}
+
+impl Lang {
+    pub const ALL: [Lang; 2] = [Lang::En, Lang::Zh];
+
+    /// The language's code, as on the command line (`en`, `zh`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Zh => "zh",
+        }
+    }
 }
 
 /// What to draw besides the kind and the flow.

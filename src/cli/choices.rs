@@ -1,65 +1,55 @@
 //! The command line's names for the core's choices (chart kind, language).
 //!
-//! The core enums know nothing of clap; these mirror them for parsing, help and
-//! shell completion, and convert on the way in.
+//! The core enums know nothing of clap; their own tables (`ALL`, `name`, `about`,
+//! `code`) give the values clap offers in help and shell completion, so a new
+//! chart kind or language is added in one place.
 
-use clap::builder::{EnumValueParser, TypedValueParser};
-use clap::ValueEnum;
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 
 use crate::chart::{ChartKind, Lang};
 
-/// Which picture to draw.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum KindArg {
-    /// Sequence (ladder) diagram: one arrow per segment between two lifelines.
-    Ladder,
-    /// Both endpoints' states as coloured bands over time.
-    States,
-    /// Stevens / tcptrace sequence-number graph of one direction.
-    Seq,
-    /// Bytes per interval, both directions.
-    Throughput,
-    /// Data → ACK round-trip samples.
-    Rtt,
-    /// Encapsulation of one frame: nested headers and a coloured hex dump.
-    Layers,
-}
-
-impl From<KindArg> for ChartKind {
-    fn from(k: KindArg) -> Self {
-        match k {
-            KindArg::Ladder => ChartKind::Ladder,
-            KindArg::States => ChartKind::States,
-            KindArg::Seq => ChartKind::Seq,
-            KindArg::Throughput => ChartKind::Throughput,
-            KindArg::Rtt => ChartKind::Rtt,
-            KindArg::Layers => ChartKind::Layers,
-        }
-    }
-}
-
-/// Language of the labels.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum LangArg {
-    En,
-    Zh,
-}
-
-impl From<LangArg> for Lang {
-    fn from(l: LangArg) -> Self {
-        match l {
-            LangArg::En => Lang::En,
-            LangArg::Zh => Lang::Zh,
-        }
-    }
-}
-
-/// Parses `--kind` straight into a [`ChartKind`] (help lists [`KindArg`]'s values).
+/// Parses `--kind` straight into a [`ChartKind`]; help lists every kind with its `about`.
 pub fn kind_parser() -> impl TypedValueParser<Value = ChartKind> {
-    EnumValueParser::<KindArg>::new().map(ChartKind::from)
+    let values = ChartKind::ALL.map(|k| PossibleValue::new(k.name()).help(k.about()));
+    PossibleValuesParser::new(values).map(|name| {
+        ChartKind::ALL
+            .into_iter()
+            .find(|k| k.name() == name)
+            .expect("clap accepts only the listed names")
+    })
 }
 
-/// Parses `--lang` straight into a [`Lang`] (help lists [`LangArg`]'s values).
+/// Parses `--lang` straight into a [`Lang`].
 pub fn lang_parser() -> impl TypedValueParser<Value = Lang> {
-    EnumValueParser::<LangArg>::new().map(Lang::from)
+    PossibleValuesParser::new(Lang::ALL.map(|l| PossibleValue::new(l.code()))).map(|code| {
+        Lang::ALL
+            .into_iter()
+            .find(|l| l.code() == code)
+            .expect("clap accepts only the listed codes")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Args {
+        #[arg(long, value_parser = kind_parser())]
+        kind: ChartKind,
+        #[arg(long, value_parser = lang_parser(), default_value = "en")]
+        lang: Lang,
+    }
+
+    #[test]
+    fn every_kind_and_language_parses_by_its_name() {
+        for k in ChartKind::ALL {
+            for l in Lang::ALL {
+                let a = Args::parse_from(["t", "--kind", k.name(), "--lang", l.code()]);
+                assert_eq!((a.kind, a.lang), (k, l));
+            }
+        }
+        assert!(Args::try_parse_from(["t", "--kind", "pie"]).is_err());
+    }
 }
