@@ -173,7 +173,13 @@ fn tcp_transfer_crosses_a_clean_bridge() {
     let json = serde_json::to_value(tcp).unwrap();
     assert_eq!(json["server"], "198.18.0.2:5001");
     assert_eq!(json["bytes"]["client"], 1_000_000);
-    assert_eq!(json["retransmissions"], 0);
+    // A clean bridge loses and reorders nothing: the capture shows no gap and no
+    // segment out of order. (The sender may still retransmit on its own: under CPU
+    // load a stalled bridge thread delays ACKs past a tail-loss probe's timer, which
+    // is the kernel's choice, not the link's; the bridge's own counters above say
+    // nothing was dropped.)
+    assert_eq!(json["lost_segments"], 0, "{json}");
+    assert_eq!(json["out_of_order"], 0, "{json}");
     assert_eq!(json["conn_state"], "SF", "{json}");
 }
 
