@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::analyze::{FlowSummary, FrameAnalysis};
 use crate::decode::Packet;
+use crate::dissect::redact;
 
 /// One frame as the charts see it: decoded, analysed, and its first bytes.
 #[derive(Debug, Clone)]
@@ -19,8 +20,11 @@ pub struct FrameRecord {
     pub packet: Packet,
     pub analysis: FrameAnalysis,
     /// Raw frame bytes (at most [`LoadLimits::max_bytes`] of them), for the layers
-    /// chart and the hex dump.
+    /// chart and the hex dump, with passwords in the payload masked
+    /// ([`crate::dissect::redact`]): nothing drawn from a record can leak one.
     pub bytes: Vec<u8>,
+    /// How many of `bytes` were masked, so the picture can say so.
+    pub masked: usize,
 }
 
 /// A capture loaded for charting.
@@ -163,10 +167,17 @@ impl Collector {
     /// One frame: its captured bytes, its decoding and its analysis.
     pub fn frame(&mut self, bytes: &[u8], p: &Packet, a: &FrameAnalysis) {
         let limits = self.limits;
-        let record = || FrameRecord {
-            packet: p.clone(),
-            analysis: a.clone(),
-            bytes: bytes[..bytes.len().min(limits.max_bytes)].to_vec(),
+        let record = || {
+            let mut kept = bytes[..bytes.len().min(limits.max_bytes)].to_vec();
+            let end = p.payload.end.min(kept.len());
+            let payload = p.payload.start.min(end)..end;
+            let masked = redact::mask_secrets(&mut kept[payload]);
+            FrameRecord {
+                packet: p.clone(),
+                analysis: a.clone(),
+                bytes: kept,
+                masked,
+            }
         };
         self.first_ts_ns.get_or_insert(p.ts_ns);
         let Some(flow) = a.flow else {

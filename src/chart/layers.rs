@@ -467,12 +467,23 @@ fn draw_hex_dump<DB: DrawingBackend>(
 ) -> Result<(), ChartError> {
     let fam = t.family();
     let dump_top = dump_top(layers);
+    let heading = match (record.masked, t.lang) {
+        (0, _) => t
+            .pick(
+                "Bytes of the frame (hex), coloured by layer",
+                "帧的字节（十六进制），按层着色",
+            )
+            .to_string(),
+        (n, Lang::En) => format!(
+            "Bytes of the frame (hex), coloured by layer; {n} password bytes shown as * (the capture file keeps them)"
+        ),
+        (n, Lang::Zh) => {
+            format!("帧的字节（十六进制），按层着色；{n} 个密码字节显示为 *（抓包文件中保留原值）")
+        }
+    };
     style::text(
         root,
-        t.pick(
-            "Bytes of the frame (hex), coloured by layer",
-            "帧的字节（十六进制），按层着色",
-        ),
+        &heading,
         (20, dump_top),
         16,
         fam,

@@ -5,5 +5,7 @@
 //! # Layout
 //!
 //! - [`chat`] — the chat's length-prefixed JSON frames, reassembled per direction.
+//! - [`redact`] — passwords masked in payload bytes before anything shows them.
 
 pub mod chat;
+pub mod redact;
