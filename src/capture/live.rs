@@ -23,6 +23,15 @@ pub enum LiveError {
          `sudo setcap cap_net_raw,cap_net_admin+eip {exe}`"
     )]
     Permission { interface: String, exe: String },
+    #[error(
+        "no interface {interface:?} on this machine; capture on one of: {} \
+         (`ip link` lists them; \"any\" sees them all)",
+        known.join(", ")
+    )]
+    NoSuchInterface {
+        interface: String,
+        known: Vec<String>,
+    },
     #[error("cannot capture on {interface}: {detail} (is libpcap installed? run scripts/setup)")]
     Open { interface: String, detail: String },
     #[error("cannot install capture filter {filter:?}: {detail}")]
@@ -88,6 +97,13 @@ impl LiveCapture {
                     exe: std::env::current_exe()
                         .map(|p| p.display().to_string())
                         .unwrap_or_else(|_| "protolab".into()),
+                }
+            } else if detail.contains("No such device") || detail.contains("doesn't exist") {
+                LiveError::NoSuchInterface {
+                    interface: interface.clone(),
+                    known: pcap::Device::list()
+                        .map(|d| d.into_iter().map(|d| d.name).collect())
+                        .unwrap_or_default(),
                 }
             } else {
                 LiveError::Open {

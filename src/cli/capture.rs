@@ -35,11 +35,11 @@ pub struct CaptureArgs {
     /// Stop after this many frames.
     #[arg(short = 'c', long, value_name = "N")]
     pub count: Option<u64>,
-    /// Stop after this many seconds.
-    #[arg(long, value_name = "SECONDS")]
+    /// Stop after this long: seconds (5, 2.5) or with a unit (500ms).
+    #[arg(long, value_name = "SECONDS", value_parser = super::values::parse_seconds, allow_hyphen_values = true)]
     pub duration: Option<f64>,
     /// Bytes kept per frame (headers-only captures use e.g. 128).
-    #[arg(short = 's', long, default_value_t = 262_144)]
+    #[arg(short = 's', long, value_name = "SIZE", default_value = "262144", value_parser = super::values::parse_snaplen, allow_hyphen_values = true)]
     pub snaplen: i32,
 }
 

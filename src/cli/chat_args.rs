@@ -22,10 +22,10 @@ pub struct ChatServeArgs {
     #[arg(long, value_name = "PATH|redis://…")]
     pub store: Option<String>,
     /// Largest frame accepted, in bytes; bigger frames are answered with error 413.
-    #[arg(long, value_name = "BYTES", default_value_t = crate::chat::frame::DEFAULT_MAX_FRAME)]
+    #[arg(long, value_name = "SIZE", default_value_t = crate::chat::frame::DEFAULT_MAX_FRAME, value_parser = super::values::parse_max_frame, allow_hyphen_values = true)]
     pub max_frame: usize,
     /// Close connections silent for this many seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 300.0)]
+    #[arg(long, value_name = "SECS", default_value_t = 300.0, value_parser = super::values::parse_seconds, allow_hyphen_values = true)]
     pub idle_timeout: f64,
     /// Frames queued for one client before it counts as too slow and is disconnected.
     #[arg(long, value_name = "FRAMES", default_value_t = 1024)]

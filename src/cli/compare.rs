@@ -18,7 +18,7 @@ pub struct CompareArgs {
     #[arg(long, value_name = "LIST", default_value = "0,1,5,10,20", value_parser = parse_levels)]
     pub loss: Levels,
     /// Bytes each protocol carries per level: 4MiB, 512KiB, 1000000.
-    #[arg(long, value_name = "SIZE", default_value = "4MiB", value_parser = parse_size)]
+    #[arg(long, value_name = "SIZE", default_value = "4MiB", value_parser = super::values::parse_size, allow_hyphen_values = true)]
     pub bytes: u64,
     #[command(flatten)]
     pub impair: super::link_args::ImpairArgs,
@@ -54,40 +54,6 @@ fn parse_levels(s: &str) -> Result<Levels, ImpairError> {
         ));
     }
     Ok(Levels(levels))
-}
-
-/// `4MiB`, `512KiB`, `1.5MB`, `1000` (bytes). Binary units are powers of 1024,
-/// decimal ones powers of 1000.
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let value: f64 = num
-        .parse()
-        .map_err(|_| format!("invalid size {s:?}: expected e.g. 4MiB, 512KiB or 1000000"))?;
-    let scale: f64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1.0,
-        "k" | "kb" => 1e3,
-        "m" | "mb" => 1e6,
-        "g" | "gb" => 1e9,
-        "kib" => 1024.0,
-        "mib" => 1024.0 * 1024.0,
-        "gib" => 1024.0 * 1024.0 * 1024.0,
-        other => {
-            return Err(format!(
-                "invalid size {s:?}: unknown unit {other:?} (use B, KB, MB, GB, KiB, MiB or GiB)"
-            ))
-        }
-    };
-    let bytes = value * scale;
-    if !bytes.is_finite() || !(1.0..=64.0 * 1024.0 * 1024.0 * 1024.0).contains(&bytes) {
-        return Err(format!(
-            "invalid size {s:?}: must be between 1 byte and 64 GiB"
-        ));
-    }
-    Ok(bytes.round() as u64)
 }
 
 pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
@@ -169,13 +135,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sizes_and_levels_parse() {
-        assert_eq!(parse_size("4MiB"), Ok(4 * 1024 * 1024));
-        assert_eq!(parse_size("512KiB"), Ok(512 * 1024));
-        assert_eq!(parse_size("1.5MB"), Ok(1_500_000));
-        assert_eq!(parse_size("1000"), Ok(1000));
-        assert!(parse_size("4XB").unwrap_err().contains("unknown unit"));
-        assert!(parse_size("0").is_err());
+    fn levels_parse() {
         assert_eq!(
             parse_levels("0, 1,5,10,20").unwrap().0,
             vec![0.0, 1.0, 5.0, 10.0, 20.0]

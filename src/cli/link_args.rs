@@ -9,10 +9,10 @@ use crate::lab::impair::{ImpairConfig, ImpairError, Loss};
 pub struct ImpairArgs {
     /// One-way delay added in each direction (so the round trip grows by twice
     /// this), e.g. 20ms.
-    #[arg(long, value_name = "DURATION", value_parser = ImpairConfig::parse_duration_ns)]
+    #[arg(long, value_name = "DURATION", value_parser = ImpairConfig::parse_duration_ns, allow_hyphen_values = true)]
     pub delay: Option<u64>,
     /// Uniform jitter around --delay, e.g. 5ms (delivery order is kept).
-    #[arg(long, value_name = "DURATION", value_parser = ImpairConfig::parse_duration_ns)]
+    #[arg(long, value_name = "DURATION", value_parser = ImpairConfig::parse_duration_ns, allow_hyphen_values = true)]
     pub jitter: Option<u64>,
     /// Percentage of frames sent early, overtaking delayed ones (needs --delay).
     #[arg(long, value_name = "PERCENT", value_parser = parse_reorder)]

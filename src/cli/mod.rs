@@ -20,6 +20,7 @@ mod run;
 mod scenario_args;
 mod scenarios;
 mod serve;
+mod values;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;

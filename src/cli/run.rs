@@ -30,7 +30,7 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 30)]
     pub timeout: u64,
     /// Bytes kept per captured frame (128 keeps the headers of big transfers small).
-    #[arg(short = 's', long)]
+    #[arg(short = 's', long, value_name = "SIZE", value_parser = super::values::parse_snaplen, allow_hyphen_values = true)]
     pub snaplen: Option<i32>,
     /// Language of the lab report (中文: zh).
     #[arg(long, value_parser = super::choices::lang_parser(), default_value = "en")]

@@ -14,8 +14,8 @@ pub struct ScenarioArgs {
     /// File to send (file-transfer); generated when absent.
     #[arg(long, value_name = "FILE")]
     pub file: Option<PathBuf>,
-    /// Size of the generated file when --file is absent (file-transfer).
-    #[arg(long, default_value_t = 64 * 1024)]
+    /// Size of the generated file when --file is absent (file-transfer): 64KiB, 4MiB, 1000000.
+    #[arg(long, value_name = "SIZE", default_value = "64KiB", value_parser = super::values::parse_size, allow_hyphen_values = true)]
     pub bytes: u64,
     /// file-transfer protocol: the notes' simple one or the sized variant.
     #[arg(long, value_enum, default_value = "simple")]

@@ -249,6 +249,9 @@ impl ImpairConfig {
         if t == "0" {
             return Ok(0);
         }
+        if t.starts_with('-') {
+            return Err(err("must not be negative".into()));
+        }
         let split = t
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
             .ok_or_else(|| err("no unit".into()))?;
