@@ -189,3 +189,100 @@ fn no_server_says_what_to_do() {
         text(&out)
     );
 }
+
+/// The menu as a user meets it, on a terminal (a pseudo-terminal here): the
+/// password is not echoed while the user id is, a file that arrives without
+/// `--save-files` says it was not saved and how to keep it, and when the
+/// server shuts down the menu says so and exits 0 at once, without waiting for
+/// a key.
+#[test]
+fn the_menu_on_a_terminal_hides_passwords_and_ends_with_the_server() {
+    use std::io::Read;
+    use std::sync::{Arc, Mutex};
+
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("chat.redb"));
+    let out = client(
+        &server.addr,
+        &["--script", "-"],
+        "register 300 carol s3cret-pw\nregister 400 dave pw4\n",
+    );
+    assert!(out.status.success(), "{}", text(&out));
+
+    let pty = nix::pty::openpty(None, None).unwrap();
+    let slave = std::fs::File::from(pty.slave);
+    let mut menu = protolab()
+        .args(["client", "chat", "--connect", &server.addr])
+        .stdin(slave.try_clone().unwrap())
+        .stdout(slave.try_clone().unwrap())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(slave);
+    let mut master = std::fs::File::from(pty.master);
+    let screen = Arc::new(Mutex::new(String::new()));
+    let reader = {
+        let screen = Arc::clone(&screen);
+        let mut master = master.try_clone().unwrap();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            // EIO once the client, the last holder of the slave, has exited.
+            while let Ok(n) = master.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                screen
+                    .lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        })
+    };
+    let shown = |what: &str| screen.lock().unwrap().contains(what);
+    let wait_shown = |what: &str| {
+        wait_until(Duration::from_secs(20), what, || shown(what));
+    };
+    wait_shown("请选择 choose (1-3)");
+    master.write_all(b"1\n").unwrap();
+    wait_shown("user id:");
+    master.write_all(b"300\n").unwrap();
+    wait_shown("password:");
+    master.write_all(b"s3cret-pw\n").unwrap();
+    wait_shown("登录成功");
+    {
+        let s = screen.lock().unwrap();
+        assert!(s.contains("300\r\n"), "the user id is echoed: {s}");
+        assert!(!s.contains("s3cret-pw"), "the password was echoed: {s}");
+    }
+
+    // dave sends carol a file; carol's menu runs without --save-files.
+    let file = dir.path().join("notes.txt");
+    std::fs::write(&file, "TCP is a byte stream\n").unwrap();
+    let out = client(
+        &server.addr,
+        &["--script", "-"],
+        &format!("login 400 pw4\nsendfile 300 {}\n", file.display()),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    wait_shown("not saved: use --save-files DIR");
+
+    // The server shuts down: the menu ends by itself, with 0.
+    let log = server.stop();
+    assert!(log.contains("login 300"), "{log}");
+    let mut status = None;
+    wait_until(Duration::from_secs(20), "the menu exits", || {
+        status = menu.try_wait().unwrap();
+        status.is_some()
+    });
+    assert_eq!(
+        status.unwrap().code(),
+        Some(0),
+        "{}",
+        screen.lock().unwrap()
+    );
+    drop(master);
+    reader.join().unwrap();
+    let s = screen.lock().unwrap();
+    assert!(s.contains("the server closed the connection"), "{s}");
+    assert!(s.contains("退出系统 bye"), "{s}");
+}

@@ -63,6 +63,25 @@ pub struct ReceivedFile {
     pub ok: bool,
     /// Where it was saved, with a receive folder.
     pub saved: Option<PathBuf>,
+    /// Why it was not saved, when it was not.
+    pub not_saved: Option<String>,
+}
+
+impl ReceivedFile {
+    /// One line for the menu (bilingual, as the menu is): saved where, or why not.
+    pub fn describe(&self) -> String {
+        let head = format!(
+            "{:?} ({} bytes) from {}",
+            self.name,
+            self.bytes.len(),
+            UserInfo::label_of(self.from.user_id, &self.from.user_name)
+        );
+        match (&self.saved, &self.not_saved) {
+            (Some(path), _) => format!("文件已保存 file {head} saved to {}", path.display()),
+            (None, Some(why)) => format!("文件未保存 file {head} not saved: {why}"),
+            (None, None) => format!("文件未保存 file {head} not saved"),
+        }
+    }
 }
 
 struct Incoming {
@@ -442,9 +461,16 @@ impl ChatClient {
             String::new()
         };
         let ok = error.is_empty();
-        let saved = match (&self.recv_dir, ok) {
-            (Some(dir), true) => save(dir, &file.name, &file.bytes).ok(),
-            _ => None,
+        let (saved, not_saved) = match (&self.recv_dir, ok) {
+            (_, false) => (None, Some(format!("it failed the check ({error})"))),
+            (None, true) => (None, Some("use --save-files DIR to keep files".to_string())),
+            (Some(dir), true) => match save(dir, &file.name, &file.bytes) {
+                Ok(path) => (Some(path), None),
+                Err(e) => (
+                    None,
+                    Some(format!("cannot write in {}: {e}", dir.display())),
+                ),
+            },
         };
         self.send(&Message::FileResMes(FileResMes {
             to_user_id: file.from.user_id,
@@ -460,6 +486,7 @@ impl ChatClient {
             bytes: file.bytes,
             ok,
             saved,
+            not_saved,
         });
         Ok(())
     }

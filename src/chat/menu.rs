@@ -45,14 +45,21 @@ struct Menu<'a, R, W> {
     client: ChatClient,
     input: Lines<R>,
     out: &'a mut W,
+    /// The server went away: nothing to log out of or close.
+    gone: bool,
+    /// Input is the terminal: passwords are typed without echo.
+    terminal: bool,
 }
 
 /// Runs the menu until the user exits or the input ends; with `login`, logs in first.
+/// `terminal`: the input is the terminal (stdin is a tty), so passwords are
+/// read without echo; piped input is read as it is.
 pub async fn run<R, W>(
     client: ChatClient,
     input: R,
     out: &mut W,
     login: Option<(u32, String)>,
+    terminal: bool,
 ) -> Result<(), MenuError>
 where
     R: AsyncBufRead + Unpin,
@@ -62,6 +69,8 @@ where
         client,
         input: input.lines(),
         out,
+        gone: false,
+        terminal,
     };
     if let Some((id, password)) = login {
         menu.login(id, &password).await?;
@@ -80,7 +89,7 @@ where
                 "1" => {
                     let (Some(id), Some(pw)) = (
                         menu.ask_id("请输入用户id user id:").await?,
-                        menu.ask("请输入用户密码 password:").await?,
+                        menu.ask_secret("请输入用户密码 password:").await?,
                     ) else {
                         break;
                     };
@@ -91,7 +100,7 @@ where
                         break;
                     };
                     let (Some(pw), Some(name)) = (
-                        menu.ask("请输入用户密码 password:").await?,
+                        menu.ask_secret("请输入用户密码 password:").await?,
                         menu.ask("请输入用户名字 name:").await?,
                     ) else {
                         break;
@@ -116,7 +125,9 @@ where
         }
     }
     writeln!(menu.out, "退出系统 bye")?;
-    menu.client.close().await?;
+    if !menu.gone {
+        menu.client.close().await?;
+    }
     Ok(())
 }
 
@@ -134,11 +145,43 @@ impl<R: AsyncBufRead + Unpin, W: Write> Menu<'_, R, W> {
                     return Ok(line?.map(|l| l.trim().to_string()));
                 }
                 m = self.client.recv() => {
-                    let m = m?;
-                    self.show(&m)?;
+                    match m {
+                        Ok(m) => {
+                            self.show(&m)?;
+                            if let Message::ErrorMes(e) = &m {
+                                if e.code == code::GOING_AWAY {
+                                    return self.server_gone();
+                                }
+                            }
+                        }
+                        Err(ClientError::Closed) => return self.server_gone(),
+                        Err(e) => return Err(e.into()),
+                    }
                 }
             }
         }
+    }
+
+    /// [`Menu::ask`] for a password: on a terminal, what is typed is not shown.
+    async fn ask_secret(&mut self, prompt: &str) -> Result<Option<String>, MenuError> {
+        let echo = self.terminal.then(EchoOff::new).flatten();
+        let line = self.ask(prompt).await;
+        if echo.is_some() {
+            // The Enter that ended the line was not echoed either.
+            writeln!(self.out)?;
+        }
+        line
+    }
+
+    /// The server shut down or closed the connection: the menu ends as if the
+    /// input had (exit code 0, as for `3 exit`), without waiting for a key.
+    fn server_gone(&mut self) -> Result<Option<String>, MenuError> {
+        writeln!(
+            self.out,
+            "服务器已关闭连接 the server closed the connection"
+        )?;
+        self.gone = true;
+        Ok(None)
     }
 
     async fn ask_id(&mut self, prompt: &str) -> Result<Option<u32>, MenuError> {
@@ -148,7 +191,10 @@ impl<R: AsyncBufRead + Unpin, W: Write> Menu<'_, R, W> {
             };
             match line.parse() {
                 Ok(id) => return Ok(Some(id)),
-                Err(_) => writeln!(self.out, "{line:?} is not a user id: type a number")?,
+                Err(_) => writeln!(
+                    self.out,
+                    "输入有误 {line:?} 不是用户id is not a user id: type a number"
+                )?,
             }
         }
     }
@@ -157,6 +203,14 @@ impl<R: AsyncBufRead + Unpin, W: Write> Menu<'_, R, W> {
         match m {
             Message::OfflineMes(_) => {
                 writeln!(self.out, "(新的离线留言 an offline message: menu 4)")
+            }
+            Message::FileDoneMes(_) => {
+                writeln!(self.out, "<- {}", m.describe())?;
+                // The client checked and (maybe) saved the file as the Done arrived.
+                match self.client.received_files.last() {
+                    Some(file) => writeln!(self.out, "   {}", file.describe()),
+                    None => Ok(()),
+                }
             }
             _ => writeln!(self.out, "<- {}", m.describe()),
         }
@@ -239,5 +293,31 @@ impl<R: AsyncBufRead + Unpin, W: Write> Menu<'_, R, W> {
             other => writeln!(self.out, "输入有误 no such choice {other:?}: type 1 to 6")?,
         }
         Ok(true)
+    }
+}
+
+/// Terminal echo switched off on stdin until dropped (then restored as it was,
+/// also when the menu ends with an error).
+struct EchoOff {
+    saved: nix::sys::termios::Termios,
+}
+
+impl EchoOff {
+    /// `None` when stdin is not a terminal (nothing to hide) or refuses the change.
+    fn new() -> Option<Self> {
+        use nix::sys::termios::{tcgetattr, tcsetattr, LocalFlags, SetArg};
+        let stdin = std::io::stdin();
+        let saved = tcgetattr(&stdin).ok()?;
+        let mut quiet = saved.clone();
+        quiet.local_flags.remove(LocalFlags::ECHO);
+        tcsetattr(&stdin, SetArg::TCSANOW, &quiet).ok()?;
+        Some(EchoOff { saved })
+    }
+}
+
+impl Drop for EchoOff {
+    fn drop(&mut self) {
+        use nix::sys::termios::{tcsetattr, SetArg};
+        let _ = tcsetattr(std::io::stdin(), SetArg::TCSANOW, &self.saved);
     }
 }

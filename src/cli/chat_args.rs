@@ -144,7 +144,8 @@ impl ChatClientArgs {
         } else {
             let login = self.user.zip(self.password.clone());
             let stdin = tokio::io::BufReader::new(tokio::io::stdin());
-            menu::run(client, stdin, &mut out, login).await?;
+            let terminal = std::io::IsTerminal::is_terminal(&std::io::stdin());
+            menu::run(client, stdin, &mut out, login, terminal).await?;
         }
         Ok(ExitCode::SUCCESS)
     }

@@ -29,7 +29,12 @@ pub fn run(args: ClientArgs) -> anyhow::Result<ExitCode> {
     let params = args.scenario_args.params();
     let runtime = tokio::runtime::Runtime::new()?;
     if args.scenario == ScenarioName::Chat && !args.chat.lab {
-        return runtime.block_on(args.chat.run(addr));
+        let code = runtime.block_on(args.chat.run(addr));
+        // The menu reads stdin on one of tokio's blocking threads, which a normal
+        // runtime drop waits for: the client would sit until a key is pressed
+        // after the server went away. Nothing else is left running, so leave now.
+        runtime.shutdown_background();
+        return code;
     }
     let report = runtime.block_on(scenario::client(args.scenario, addr, &params))?;
     let mut out = std::io::stdout().lock();
