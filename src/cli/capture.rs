@@ -1,5 +1,6 @@
 //! `protolab capture`: live capture with decoded lines and state changes as they
-//! happen (the `inspect` format), optionally written to a pcap file.
+//! happen (the `inspect` format), optionally written to a pcap file; at the end,
+//! the flows table of `protolab flows` with both endpoints' inferred states.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -11,9 +12,11 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 
-use crate::capture::{LiveCapture, LiveConfig, LiveFrames};
-use crate::output::{frame_line, write_frame_json};
-use crate::replay::{replay_borrowed, Next};
+use crate::analyze::{FlowSummary, FrameAnalysis};
+use crate::capture::{FrameRef, LiveCapture, LiveConfig, LiveFrames};
+use crate::decode::Packet;
+use crate::output::{flow_rows, flows_header, frame_line, write_frame_json};
+use crate::replay::{Next, Pipeline, Tick};
 
 #[derive(Debug, Args)]
 pub struct CaptureArgs {
@@ -53,7 +56,9 @@ pub fn run(args: CaptureArgs) -> anyhow::Result<ExitCode> {
     let mut config = LiveConfig::new(&args.interface, &args.filter);
     config.snaplen = args.snaplen;
     config.write_to = args.write.clone();
-    let capture = LiveCapture::start(config, print.then_some(tx))?;
+    // Every frame reaches the analyzer, printed or not: the flows table at the end
+    // is built from all of them.
+    let capture = LiveCapture::start(config, Some(tx))?;
     eprintln!(
         "protolab: capturing on {} {}(Ctrl-C to stop)",
         args.interface,
@@ -68,27 +73,40 @@ pub fn run(args: CaptureArgs) -> anyhow::Result<ExitCode> {
         .map(|s| Instant::now() + Duration::from_secs_f64(s));
     let stop =
         || interrupted.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d);
-    // No receiver (writing to a file only): the source just waits for the stop.
-    let mut frames = LiveFrames::until(&rx, &stop).at_most(args.count);
     let stdout = std::io::stdout();
     let mut t0 = None;
-    let printed = replay_borrowed(
-        &mut frames,
-        |_, packet, analysis| -> std::io::Result<Next> {
-            let t0 = *t0.get_or_insert(packet.ts_ns);
-            let mut out = stdout.lock();
-            if args.json {
-                write_frame_json(&mut out, packet, analysis)?;
-            } else {
-                writeln!(out, "{}", frame_line(packet, analysis, t0))?;
-            }
-            out.flush()?;
-            Ok(Next::Continue)
-        },
-        |_| Ok(()),
-    );
-    let write_error = printed.err();
+    let mut visit = |_: FrameRef<'_>, packet: &Packet, analysis: &FrameAnalysis| {
+        if !print {
+            return Ok(Next::Continue);
+        }
+        let t0 = *t0.get_or_insert(packet.ts_ns);
+        let mut out = stdout.lock();
+        if args.json {
+            write_frame_json(&mut out, packet, analysis)?;
+        } else {
+            writeln!(out, "{}", frame_line(packet, analysis, t0))?;
+        }
+        out.flush()?;
+        Ok::<_, std::io::Error>(Next::Continue)
+    };
+    // Flows that ended long ago are handed out on the way (memory stays bounded);
+    // they are kept for the table.
+    let mut flows = Vec::new();
+    let mut keep_retired = |tick: Tick| {
+        flows.extend(tick.retired);
+        Ok(())
+    };
+    let mut pipeline = Pipeline::new();
+    let mut live = LiveFrames::until(&rx, &stop).at_most(args.count);
+    let mut printed = pipeline.feed(&mut live, &mut visit, &mut keep_retired);
     let stats = capture.stop()?;
+    // What the capture thread queued before it stopped is shown too, so the lines
+    // printed add up to the frame count below.
+    if printed.is_ok() {
+        let left = args.count.map(|n| n.saturating_sub(pipeline.frames));
+        let mut queued = LiveFrames::draining(&rx).at_most(left);
+        printed = pipeline.feed(&mut queued, &mut visit, &mut keep_retired);
+    }
     eprintln!(
         "protolab: {} frames captured, {} dropped by the kernel{}",
         stats.frames,
@@ -98,8 +116,37 @@ pub fn run(args: CaptureArgs) -> anyhow::Result<ExitCode> {
             .map(|p| format!(", written to {}", p.display()))
             .unwrap_or_default()
     );
-    match write_error {
-        Some(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+    let printed = printed.and_then(|_| {
+        flows.extend(pipeline.analyzer.finish());
+        flows.sort_by_key(|f| f.flow);
+        // NDJSON on stdout stays one frame object a line; the table is for people.
+        if args.json {
+            write_flows(&mut std::io::stderr().lock(), &flows)
+        } else {
+            let mut out = stdout.lock();
+            // A blank line sets the table apart from the frame lines above it.
+            if print && !flows.is_empty() {
+                writeln!(out)?;
+            }
+            write_flows(&mut out, &flows)
+        }
+    });
+    match printed {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
         _ => Ok(ExitCode::SUCCESS),
     }
+}
+
+/// The table `protolab flows` prints, with both endpoints' states, or a line saying
+/// there was nothing to put in it.
+fn write_flows(out: &mut impl Write, flows: &[FlowSummary]) -> std::io::Result<()> {
+    if flows.is_empty() {
+        eprintln!("protolab: no TCP or UDP flows captured");
+        return Ok(());
+    }
+    writeln!(out, "{}", flows_header())?;
+    for f in flows {
+        writeln!(out, "{}", flow_rows(f))?;
+    }
+    out.flush()
 }
