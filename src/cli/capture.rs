@@ -29,8 +29,11 @@ pub struct CaptureArgs {
     /// Also write every frame to this pcap file (flushed on exit, also on Ctrl-C).
     #[arg(short = 'w', long, value_name = "FILE")]
     pub write: Option<PathBuf>,
-    /// Print decoded lines as frames arrive (the default unless -w is given).
-    #[arg(long)]
+    /// Do not print a line per frame (only the counts and the flows table at the end).
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    /// Lines are printed by default now, with -w too; kept so old scripts still run.
+    #[arg(long, hide = true)]
     pub live: bool,
     /// NDJSON instead of text lines.
     #[arg(long)]
@@ -51,7 +54,7 @@ pub fn run(args: CaptureArgs) -> anyhow::Result<ExitCode> {
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(signal, Arc::clone(&interrupted))?;
     }
-    let print = args.live || args.write.is_none();
+    let print = !args.quiet;
     let (tx, rx) = channel();
     let mut config = LiveConfig::new(&args.interface, &args.filter);
     config.snaplen = args.snaplen;
