@@ -63,13 +63,14 @@ pub fn run(args: CaptureArgs) -> anyhow::Result<ExitCode> {
     // is built from all of them.
     let capture = LiveCapture::start(config, Some(tx))?;
     eprintln!(
-        "protolab: capturing on {} {}(Ctrl-C to stop)",
+        "protolab: capturing on {} {}({})",
         args.interface,
         if args.filter.is_empty() {
             String::new()
         } else {
             format!("filter {:?} ", args.filter)
-        }
+        },
+        how_it_stops(args.duration, args.count)
     );
     let deadline = args
         .duration
@@ -140,6 +141,21 @@ pub fn run(args: CaptureArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// The start line's note on when the capture ends: a capture with a limit ends by
+/// itself, and saying only "Ctrl-C to stop" would have the user wait or interrupt.
+fn how_it_stops(duration: Option<f64>, count: Option<u64>) -> String {
+    let frames = |n: u64| format!("{n} frame{}", if n == 1 { "" } else { "s" });
+    match (duration, count) {
+        (None, None) => "Ctrl-C to stop".into(),
+        (Some(s), None) => format!("for {s} s, or Ctrl-C to stop"),
+        (None, Some(n)) => format!("until {}, or Ctrl-C to stop", frames(n)),
+        (Some(s), Some(n)) => format!(
+            "until {} or for {s} s, whichever comes first, or Ctrl-C to stop",
+            frames(n)
+        ),
+    }
+}
+
 /// The table `protolab flows` prints, with both endpoints' states, or a line saying
 /// there was nothing to put in it.
 fn write_flows(out: &mut impl Write, flows: &[FlowSummary]) -> std::io::Result<()> {
@@ -152,4 +168,27 @@ fn write_flows(out: &mut impl Write, flows: &[FlowSummary]) -> std::io::Result<(
         writeln!(out, "{}", flow_rows(f))?;
     }
     out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_start_line_says_when_the_capture_ends() {
+        assert_eq!(how_it_stops(None, None), "Ctrl-C to stop");
+        assert_eq!(how_it_stops(Some(5.0), None), "for 5 s, or Ctrl-C to stop");
+        assert_eq!(
+            how_it_stops(Some(0.5), None),
+            "for 0.5 s, or Ctrl-C to stop"
+        );
+        assert_eq!(
+            how_it_stops(None, Some(1)),
+            "until 1 frame, or Ctrl-C to stop"
+        );
+        assert_eq!(
+            how_it_stops(Some(2.0), Some(10)),
+            "until 10 frames or for 2 s, whichever comes first, or Ctrl-C to stop"
+        );
+    }
 }
