@@ -2,7 +2,7 @@
 //! happen (the `inspect` format), optionally written to a pcap file; at the end,
 //! the flows table of `protolab flows` with both endpoints' inferred states.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,7 +15,7 @@ use clap::Args;
 use crate::analyze::{FlowSummary, FrameAnalysis};
 use crate::capture::{FrameRef, LiveCapture, LiveConfig, LiveFrames};
 use crate::decode::Packet;
-use crate::output::{flow_rows, flows_header, frame_line, write_frame_json};
+use crate::output::{fit_width, flow_rows, flows_header, frame_line, write_frame_json};
 use crate::replay::{Next, Pipeline, Tick};
 
 #[derive(Debug, Args)]
@@ -78,6 +78,7 @@ pub fn run(args: CaptureArgs) -> anyhow::Result<ExitCode> {
     let stop =
         || interrupted.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d);
     let stdout = std::io::stdout();
+    let width = LineWidth::of_stdout();
     let mut t0 = None;
     let mut visit = |_: FrameRef<'_>, packet: &Packet, analysis: &FrameAnalysis| {
         if !print {
@@ -88,7 +89,8 @@ pub fn run(args: CaptureArgs) -> anyhow::Result<ExitCode> {
         if args.json {
             write_frame_json(&mut out, packet, analysis)?;
         } else {
-            writeln!(out, "{}", frame_line(packet, analysis, t0))?;
+            let line = frame_line(packet, analysis, t0);
+            writeln!(out, "{}", fit_width(&line, width.get()))?;
         }
         out.flush()?;
         Ok::<_, std::io::Error>(Next::Continue)
@@ -154,6 +156,42 @@ fn how_it_stops(duration: Option<f64>, count: Option<u64>) -> String {
             frames(n)
         ),
     }
+}
+
+/// How wide a frame line may be. A terminal is asked for every line, so a split
+/// that is resized mid-capture is followed; `COLUMNS` is the fallback, and the
+/// only width of a pipe or file (full lines there, unless it is set).
+enum LineWidth {
+    Terminal(console::Term),
+    Fixed(Option<usize>),
+}
+
+impl LineWidth {
+    fn of_stdout() -> Self {
+        if std::io::stdout().is_terminal() {
+            LineWidth::Terminal(console::Term::stdout())
+        } else {
+            LineWidth::Fixed(columns_env())
+        }
+    }
+
+    fn get(&self) -> Option<usize> {
+        match self {
+            LineWidth::Terminal(term) => term
+                .size_checked()
+                .map(|(_rows, cols)| usize::from(cols))
+                .or_else(columns_env),
+            LineWidth::Fixed(width) => *width,
+        }
+    }
+}
+
+/// `COLUMNS`, when it holds a positive number.
+fn columns_env() -> Option<usize> {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse().ok())
+        .filter(|&w| w > 0)
 }
 
 /// The table `protolab flows` prints, with both endpoints' states, or a line saying
