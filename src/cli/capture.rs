@@ -72,9 +72,11 @@ pub fn run(args: CaptureArgs) -> anyhow::Result<ExitCode> {
         },
         how_it_stops(args.duration, args.count)
     );
+    // A duration too long for the clock (1e30 s) is the same as none.
     let deadline = args
         .duration
-        .map(|s| Instant::now() + Duration::from_secs_f64(s));
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .and_then(|d| Instant::now().checked_add(d));
     let stop =
         || interrupted.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d);
     let stdout = std::io::stdout();
