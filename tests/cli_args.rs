@@ -92,3 +92,16 @@ fn a_missing_interface_is_named_with_the_ones_that_exist() {
     assert!(err.contains("lo"), "lists the interfaces that exist: {err}");
     assert!(!err.contains("libpcap installed"), "{err}");
 }
+
+#[test]
+fn compare_datagram_and_timeout_use_the_shared_parsers() {
+    let err = usage_error(&["compare", "--datagram", "2000"]);
+    assert!(err.contains("between 24 and 1472 bytes"), "{err}");
+    let err = usage_error(&["compare", "--datagram", "-5"]);
+    assert!(err.contains("must not be negative"), "{err}");
+    let err = usage_error(&["compare", "--timeout", "-1"]);
+    assert!(err.contains("must not be negative"), "{err}");
+    assert!(!err.contains("to pass '-1"), "clap's hint: {err}");
+    let err = usage_error(&["compare", "--timeout", "0"]);
+    assert!(err.contains("positive number of seconds"), "{err}");
+}

@@ -1,7 +1,8 @@
 //! `protolab capture`: live capture with decoded lines and state changes as they
-//! happen (the `inspect` format), optionally written to a pcap file.
+//! happen (the `inspect` format), optionally written to a pcap file; at the end,
+//! the flows table of `protolab flows` with both endpoints' inferred states.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,9 +12,11 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 
-use crate::capture::{LiveCapture, LiveConfig, LiveFrames};
-use crate::output::{frame_line, write_frame_json};
-use crate::replay::{replay_borrowed, Next};
+use crate::analyze::{FlowSummary, FrameAnalysis};
+use crate::capture::{FrameRef, LiveCapture, LiveConfig, LiveFrames};
+use crate::decode::Packet;
+use crate::output::{fit_width, flow_rows, flows_header, frame_line, write_frame_json};
+use crate::replay::{Next, Pipeline, Tick};
 
 #[derive(Debug, Args)]
 pub struct CaptureArgs {
@@ -26,8 +29,11 @@ pub struct CaptureArgs {
     /// Also write every frame to this pcap file (flushed on exit, also on Ctrl-C).
     #[arg(short = 'w', long, value_name = "FILE")]
     pub write: Option<PathBuf>,
-    /// Print decoded lines as frames arrive (the default unless -w is given).
-    #[arg(long)]
+    /// Do not print a line per frame (only the counts and the flows table at the end).
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    /// Lines are printed by default now, with -w too; kept so old scripts still run.
+    #[arg(long, hide = true)]
     pub live: bool,
     /// NDJSON instead of text lines.
     #[arg(long)]
@@ -48,47 +54,67 @@ pub fn run(args: CaptureArgs) -> anyhow::Result<ExitCode> {
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(signal, Arc::clone(&interrupted))?;
     }
-    let print = args.live || args.write.is_none();
+    let print = !args.quiet;
     let (tx, rx) = channel();
     let mut config = LiveConfig::new(&args.interface, &args.filter);
     config.snaplen = args.snaplen;
     config.write_to = args.write.clone();
-    let capture = LiveCapture::start(config, print.then_some(tx))?;
+    // Every frame reaches the analyzer, printed or not: the flows table at the end
+    // is built from all of them.
+    let capture = LiveCapture::start(config, Some(tx))?;
     eprintln!(
-        "protolab: capturing on {} {}(Ctrl-C to stop)",
+        "protolab: capturing on {} {}({})",
         args.interface,
         if args.filter.is_empty() {
             String::new()
         } else {
             format!("filter {:?} ", args.filter)
-        }
+        },
+        how_it_stops(args.duration, args.count)
     );
+    // A duration too long for the clock (1e30 s) is the same as none.
     let deadline = args
         .duration
-        .map(|s| Instant::now() + Duration::from_secs_f64(s));
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .and_then(|d| Instant::now().checked_add(d));
     let stop =
         || interrupted.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d);
-    // No receiver (writing to a file only): the source just waits for the stop.
-    let mut frames = LiveFrames::until(&rx, &stop).at_most(args.count);
     let stdout = std::io::stdout();
+    let width = LineWidth::of_stdout();
     let mut t0 = None;
-    let printed = replay_borrowed(
-        &mut frames,
-        |_, packet, analysis| -> std::io::Result<Next> {
-            let t0 = *t0.get_or_insert(packet.ts_ns);
-            let mut out = stdout.lock();
-            if args.json {
-                write_frame_json(&mut out, packet, analysis)?;
-            } else {
-                writeln!(out, "{}", frame_line(packet, analysis, t0))?;
-            }
-            out.flush()?;
-            Ok(Next::Continue)
-        },
-        |_| Ok(()),
-    );
-    let write_error = printed.err();
+    let mut visit = |_: FrameRef<'_>, packet: &Packet, analysis: &FrameAnalysis| {
+        if !print {
+            return Ok(Next::Continue);
+        }
+        let t0 = *t0.get_or_insert(packet.ts_ns);
+        let mut out = stdout.lock();
+        if args.json {
+            write_frame_json(&mut out, packet, analysis)?;
+        } else {
+            let line = frame_line(packet, analysis, t0);
+            writeln!(out, "{}", fit_width(&line, width.get()))?;
+        }
+        out.flush()?;
+        Ok::<_, std::io::Error>(Next::Continue)
+    };
+    // Flows that ended long ago are handed out on the way (memory stays bounded);
+    // they are kept for the table.
+    let mut flows = Vec::new();
+    let mut keep_retired = |tick: Tick| {
+        flows.extend(tick.retired);
+        Ok(())
+    };
+    let mut pipeline = Pipeline::new();
+    let mut live = LiveFrames::until(&rx, &stop).at_most(args.count);
+    let mut printed = pipeline.feed(&mut live, &mut visit, &mut keep_retired);
     let stats = capture.stop()?;
+    // What the capture thread queued before it stopped is shown too, so the lines
+    // printed add up to the frame count below.
+    if printed.is_ok() {
+        let left = args.count.map(|n| n.saturating_sub(pipeline.frames));
+        let mut queued = LiveFrames::draining(&rx).at_most(left);
+        printed = pipeline.feed(&mut queued, &mut visit, &mut keep_retired);
+    }
     eprintln!(
         "protolab: {} frames captured, {} dropped by the kernel{}",
         stats.frames,
@@ -98,8 +124,111 @@ pub fn run(args: CaptureArgs) -> anyhow::Result<ExitCode> {
             .map(|p| format!(", written to {}", p.display()))
             .unwrap_or_default()
     );
-    match write_error {
-        Some(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+    let printed = printed.and_then(|_| {
+        flows.extend(pipeline.analyzer.finish());
+        flows.sort_by_key(|f| f.flow);
+        // NDJSON on stdout stays one frame object a line; the table is for people.
+        if args.json {
+            write_flows(&mut std::io::stderr().lock(), &flows)
+        } else {
+            let mut out = stdout.lock();
+            // A blank line sets the table apart from the frame lines above it.
+            if print && !flows.is_empty() {
+                writeln!(out)?;
+            }
+            write_flows(&mut out, &flows)
+        }
+    });
+    match printed {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
         _ => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// The start line's note on when the capture ends: a capture with a limit ends by
+/// itself, and saying only "Ctrl-C to stop" would have the user wait or interrupt.
+fn how_it_stops(duration: Option<f64>, count: Option<u64>) -> String {
+    let frames = |n: u64| format!("{n} frame{}", if n == 1 { "" } else { "s" });
+    match (duration, count) {
+        (None, None) => "Ctrl-C to stop".into(),
+        (Some(s), None) => format!("for {s} s, or Ctrl-C to stop"),
+        (None, Some(n)) => format!("until {}, or Ctrl-C to stop", frames(n)),
+        (Some(s), Some(n)) => format!(
+            "until {} or for {s} s, whichever comes first, or Ctrl-C to stop",
+            frames(n)
+        ),
+    }
+}
+
+/// How wide a frame line may be. A terminal is asked for every line, so a split
+/// that is resized mid-capture is followed; `COLUMNS` is the fallback, and the
+/// only width of a pipe or file (full lines there, unless it is set).
+enum LineWidth {
+    Terminal(console::Term),
+    Fixed(Option<usize>),
+}
+
+impl LineWidth {
+    fn of_stdout() -> Self {
+        if std::io::stdout().is_terminal() {
+            LineWidth::Terminal(console::Term::stdout())
+        } else {
+            LineWidth::Fixed(columns_env())
+        }
+    }
+
+    fn get(&self) -> Option<usize> {
+        match self {
+            LineWidth::Terminal(term) => term
+                .size_checked()
+                .map(|(_rows, cols)| usize::from(cols))
+                .or_else(columns_env),
+            LineWidth::Fixed(width) => *width,
+        }
+    }
+}
+
+/// `COLUMNS`, when it holds a positive number.
+fn columns_env() -> Option<usize> {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse().ok())
+        .filter(|&w| w > 0)
+}
+
+/// The table `protolab flows` prints, with both endpoints' states, or a line saying
+/// there was nothing to put in it.
+fn write_flows(out: &mut impl Write, flows: &[FlowSummary]) -> std::io::Result<()> {
+    if flows.is_empty() {
+        eprintln!("protolab: no TCP or UDP flows captured");
+        return Ok(());
+    }
+    writeln!(out, "{}", flows_header())?;
+    for f in flows {
+        writeln!(out, "{}", flow_rows(f))?;
+    }
+    out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_start_line_says_when_the_capture_ends() {
+        assert_eq!(how_it_stops(None, None), "Ctrl-C to stop");
+        assert_eq!(how_it_stops(Some(5.0), None), "for 5 s, or Ctrl-C to stop");
+        assert_eq!(
+            how_it_stops(Some(0.5), None),
+            "for 0.5 s, or Ctrl-C to stop"
+        );
+        assert_eq!(
+            how_it_stops(None, Some(1)),
+            "until 1 frame, or Ctrl-C to stop"
+        );
+        assert_eq!(
+            how_it_stops(Some(2.0), Some(10)),
+            "until 10 frames or for 2 s, whichever comes first, or Ctrl-C to stop"
+        );
     }
 }

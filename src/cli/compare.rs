@@ -25,15 +25,15 @@ pub struct CompareArgs {
     /// Sending rate of the UDP stream (TCP finds its own).
     #[arg(long, value_name = "RATE", default_value = "20mbit", value_parser = ImpairConfig::parse_rate_bps)]
     pub udp_rate: u64,
-    /// UDP payload per datagram, probe header included.
-    #[arg(long, value_name = "BYTES", default_value_t = 1400, value_parser = clap::value_parser!(u16).range(24..=1472))]
+    /// UDP payload per datagram, probe header included: 24 to 1472 bytes (1400, 1KiB).
+    #[arg(long, value_name = "SIZE", default_value = "1400", value_parser = super::values::parse_datagram, allow_hyphen_values = true)]
     pub datagram: u16,
     /// The compare folder (compare-<time>) is created in DIR.
     #[arg(short = 'o', long, value_name = "DIR", default_value = "reports")]
     pub out: PathBuf,
-    /// Longest one TCP transfer may take, seconds.
-    #[arg(long, default_value_t = 120)]
-    pub timeout: u64,
+    /// Longest one TCP transfer may take: seconds (120, 2.5) or with a unit (90s).
+    #[arg(long, value_name = "SECONDS", default_value = "120", value_parser = super::values::parse_seconds, allow_hyphen_values = true)]
+    pub timeout: f64,
     /// Language of the report (中文: zh).
     #[arg(long, value_parser = super::choices::lang_parser(), default_value = "en")]
     pub lang: crate::chart::Lang,
@@ -61,6 +61,11 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(signal, Arc::clone(&interrupted))?;
     }
+    // A transfer given no time at all could only time out.
+    let timeout = Duration::try_from_secs_f64(args.timeout)
+        .ok()
+        .filter(|t| !t.is_zero())
+        .ok_or_else(|| anyhow::anyhow!("--timeout must be a positive number of seconds"))?;
     let config = CompareConfig {
         levels: args.loss.0.clone(),
         impair: args.impair.config(Loss::None)?,
@@ -70,7 +75,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
         command: std::env::args().collect::<Vec<_>>().join(" "),
         udp_rate_bps: args.udp_rate,
         datagram_len: usize::from(args.datagram),
-        timeout: Duration::from_secs(args.timeout),
+        timeout,
         lang: args.lang,
     };
     let flag = Arc::clone(&interrupted);

@@ -1,9 +1,10 @@
 //! `protolab completions SHELL`: shell completion scripts from the clap definitions.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Args, CommandFactory};
-use clap_complete::Shell;
+use clap_complete::{Generator, Shell};
 
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
@@ -13,6 +14,13 @@ pub struct CompletionsArgs {
 
 pub fn run(args: CompletionsArgs) -> anyhow::Result<ExitCode> {
     let mut cmd = super::Cli::command();
-    clap_complete::generate(args.shell, &mut cmd, "protolab", &mut std::io::stdout());
+    cmd.set_bin_name("protolab");
+    cmd.build();
+    // `try_generate`, not `generate`: the latter panics when the reader has gone
+    // (`protolab completions bash | head -1`); the error returned here is a closed
+    // pipe, which `cli::run` ends quietly with 0.
+    let mut out = std::io::stdout().lock();
+    args.shell.try_generate(&cmd, &mut out)?;
+    out.flush()?;
     Ok(ExitCode::SUCCESS)
 }

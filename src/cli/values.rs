@@ -67,6 +67,12 @@ pub fn parse_max_frame(s: &str) -> Result<usize, String> {
     size_in(s, 64, u64::from(u32::MAX))
 }
 
+/// `compare --datagram`: a UDP payload that carries the probe header (24 bytes)
+/// and fits one 1500-byte Ethernet frame (1472).
+pub fn parse_datagram(s: &str) -> Result<u16, String> {
+    size_in(s, 24, 1472)
+}
+
 /// A span of time in seconds (`--duration`, `--idle-timeout`): `5`, `2.5`, or
 /// with a unit as `--delay` takes it (`500ms`, `1.5s`).
 pub fn parse_seconds(s: &str) -> Result<f64, String> {
@@ -123,6 +129,10 @@ mod tests {
         assert!(parse_snaplen("1GiB").is_err());
         assert_eq!(parse_max_frame("1MiB"), Ok(1 << 20));
         assert!(parse_max_frame("10").unwrap_err().contains("between 64"));
+        assert_eq!(parse_datagram("1KiB"), Ok(1024));
+        assert!(parse_datagram("2000")
+            .unwrap_err()
+            .contains("between 24 and 1472"));
     }
 
     #[test]

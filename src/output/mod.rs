@@ -2,10 +2,12 @@
 //!
 //! Pure formatting onto any `io::Write` or into `String`s, so tests compare whole outputs.
 
+mod fit_width;
 mod flows_table;
 mod frame_json;
 mod frame_text;
 
+pub use fit_width::fit_width;
 pub use flows_table::{flow_rows, flows_header};
 pub use frame_json::{write_frame_json, write_frame_json_app};
 pub use frame_text::frame_line;
