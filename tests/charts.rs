@@ -232,6 +232,41 @@ fn seq_chart_marks_the_retransmission() {
 }
 
 #[test]
+fn seq_of_a_connection_without_data_is_not_drawn_and_says_why() {
+    // Regression: a refused SYN drew a graph with the y labels 1,1,1,1,1,0,0.
+    let data = load("refused.pcap");
+    let e = render_svg(ChartKind::Seq, &data, 1, &ChartOptions::default()).unwrap_err();
+    assert!(matches!(e, ChartError::NoData(1)), "{e}");
+    let e = render_png(ChartKind::Seq, &data, 1, &ChartOptions::default()).unwrap_err();
+    assert!(matches!(e, ChartError::NoData(1)), "{e}");
+    // The other pictures of the same connection still draw.
+    for kind in [ChartKind::Ladder, ChartKind::States] {
+        svg(&data, kind, 1);
+    }
+}
+
+#[test]
+fn cli_seq_of_a_connection_without_data_exits_2_and_points_at_the_ladder() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("seq.svg");
+    let o = Command::new(env!("CARGO_BIN_EXE_protolab"))
+        .args(["chart", "captures/refused.pcap", "--kind", "seq", "-o"])
+        .arg(&out)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("flow 1 carried no data bytes in either direction")
+            && err.contains("nothing to plot")
+            && err.contains("--kind ladder"),
+        "{err}"
+    );
+    assert!(!out.exists(), "no picture is written");
+}
+
+#[test]
 fn throughput_and_rtt_have_axes_and_legends() {
     let data = load("fast_retransmit.pcap");
     let t = svg(&data, ChartKind::Throughput, 1);

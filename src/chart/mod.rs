@@ -27,6 +27,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 pub use data::{CaptureData, Collector, Damage, FrameRecord, LoadLimits};
+pub use seq::data_directions;
 pub use style::register_cjk_font;
 pub use throughput::{rtt_samples, RttSample};
 
@@ -161,6 +162,10 @@ pub enum ChartError {
         proto: &'static str,
         kind: &'static str,
     },
+    /// A sequence graph plots data bytes against time: a connection that carried
+    /// none (a refused SYN, an open and close with nothing sent) has no graph.
+    #[error("flow {0} carried no data bytes in either direction (only SYN, ACK, FIN or RST segments), so its sequence graph would have nothing to plot: its ladder (`--kind ladder`) shows every segment, and `--kind states` the endpoints' states")]
+    NoData(u64),
     #[error("reading the capture: {0}")]
     Capture(String),
     #[error("drawing failed: {0}")]

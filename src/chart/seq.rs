@@ -8,8 +8,8 @@ use plotters::prelude::*;
 use plotters::coord::types::RangedCoordf64;
 
 use super::text::Text;
-use super::{draw_err, style, ChartError, Ctx};
-use crate::analyze::Role;
+use super::{draw_err, style, ChartError, Ctx, FrameRecord};
+use crate::analyze::{FlowSummary, Role};
 
 /// What the graph shows, times in seconds since `start` (or ms, after [`Series::in_unit`]).
 struct Series {
@@ -97,6 +97,26 @@ fn peer_window_scale(ctx: &Ctx) -> u8 {
     }
 }
 
+/// The directions of a connection that carried data, client's first: the ones its
+/// sequence graph plots. Empty when neither did (a refused SYN), and then there is
+/// no graph ([`ChartError::NoData`]); the report says so in the graph's place.
+pub fn data_directions(summary: &FlowSummary, frames: &[FrameRecord]) -> Vec<Role> {
+    [Role::Client, Role::Server]
+        .into_iter()
+        .filter(|&who| {
+            let counted = match who {
+                Role::Client => summary.bytes.client,
+                Role::Server => summary.bytes.server,
+            };
+            // The kept frames too: a capture joined mid-stream may count no new bytes.
+            counted > 0
+                || frames.iter().any(|r| {
+                    r.analysis.sender == Some(who) && r.packet.tcp().is_some_and(|t| t.len > 0)
+                })
+        })
+        .collect()
+}
+
 type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
 pub fn draw<DB: DrawingBackend>(
@@ -108,6 +128,9 @@ pub fn draw<DB: DrawingBackend>(
     let Some(s) = ctx.summary else {
         return Err(ChartError::NoFlows);
     };
+    if data_directions(s, ctx.frames).is_empty() {
+        return Err(ChartError::NoData(s.flow));
+    }
     let start = ctx.frames.first().map_or(s.first_ts.0, |r| r.packet.ts_ns);
     let secs = |ts: u64| ts.saturating_sub(start) as f64 / 1e9;
     let mut series = Series::of(ctx, secs);
