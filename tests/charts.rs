@@ -18,6 +18,9 @@ use protolab::timestamp::millis;
 
 /// The colour retransmissions are drawn in.
 const RETRANS: &str = "#D32F2F";
+/// The colours of what the client and the server sent.
+const CLIENT: &str = "#1F5EA8";
+const SERVER: &str = "#2E7D32";
 /// The colour of a marked frame.
 const MARK: &str = "#C2185B";
 
@@ -229,6 +232,41 @@ fn seq_chart_marks_the_retransmission() {
     let clean = svg(&load("handshake_data_client_close.pcap"), ChartKind::Seq, 1);
     // Only the legend's cross is red when nothing was retransmitted.
     assert!(s.matches(RETRANS).count() > clean.matches(RETRANS).count());
+}
+
+#[test]
+fn seq_of_a_half_close_plots_the_data_of_both_directions() {
+    // Regression: only the client's 10-byte request was plotted, not the 3500
+    // bytes the server sent after the client's FIN.
+    let data = load("half_close.pcap");
+    let s = svg(&data, ChartKind::Seq, 1);
+    for label in [
+        "client → server: 10 bytes",
+        "client → server segment",
+        "ACK from the server",
+        "server → client: 3500 bytes",
+        "server → client segment",
+        "ACK from the client",
+    ] {
+        assert!(s.contains(label), "no {label:?} in\n{s}");
+    }
+    // The server's panel reaches its 3500 bytes.
+    assert!(s.contains("\n3000\n"), "{s}");
+    // Each direction's segments are drawn in its sender's colour.
+    let bars = |color: &str| {
+        s.matches(&format!("stroke=\"{color}\" stroke-width=\"2\""))
+            .count()
+    };
+    assert!(bars(CLIENT) >= 4 && bars(SERVER) >= 4, "{s}");
+}
+
+#[test]
+fn seq_of_a_one_way_transfer_plots_that_direction_only() {
+    let data = load("fast_retransmit.pcap");
+    let s = svg(&data, ChartKind::Seq, 1);
+    assert!(s.contains("client → server segment"));
+    assert!(s.contains("ACK from the server"));
+    assert!(!s.contains("server → client"), "{s}");
 }
 
 #[test]

@@ -761,3 +761,23 @@ fn refused_connection_has_no_seq_graph_and_says_why_in_its_place() {
     let r = render_report(&input, Lang::En);
     assert!(r.charts.iter().any(|(path, _)| path.ends_with("-seq.svg")));
 }
+
+#[test]
+fn half_close_report_plots_the_data_sent_after_the_fin() {
+    // Regression: the sequence graph showed only the client's request, not the
+    // server's reply sent after the client's FIN.
+    in_manifest_dir();
+    let input = load_input(&fixture("half_close")).unwrap();
+    let r = render_report(&input, Lang::En);
+    let (_, seq) = r
+        .charts
+        .iter()
+        .find(|(path, _)| path.ends_with("-seq.svg"))
+        .expect("a seq graph");
+    let seq = String::from_utf8_lossy(seq);
+    assert!(
+        seq.contains("client → server segment") && seq.contains("server → client segment"),
+        "{seq}"
+    );
+    assert!(r.html.contains("server → client: 3500 bytes"));
+}

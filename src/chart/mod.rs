@@ -41,7 +41,7 @@ pub enum ChartKind {
     Ladder,
     /// Both endpoints' states as coloured bands over time.
     States,
-    /// Stevens / tcptrace sequence-number graph of one direction.
+    /// Stevens / tcptrace sequence-number graph of each direction that carried data.
     Seq,
     /// Bytes per interval, both directions.
     Throughput,
@@ -68,7 +68,9 @@ impl ChartKind {
                 "Sequence (ladder) diagram: one arrow per segment between two lifelines"
             }
             ChartKind::States => "Both endpoints' states as coloured bands over time",
-            ChartKind::Seq => "Stevens / tcptrace sequence-number graph of one direction",
+            ChartKind::Seq => {
+                "Stevens / tcptrace sequence-number graph of each direction that carried data"
+            }
             ChartKind::Throughput => "Bytes per interval, both directions",
             ChartKind::Rtt => "Data → ACK round-trip samples",
             ChartKind::Layers => {
