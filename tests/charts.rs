@@ -425,6 +425,81 @@ fn layers_canvas_is_as_tall_as_its_content() {
     assert_eq!(svg_height(&again), h);
 }
 
+/// The lowest point anything is drawn at: the largest `y` / `y1` / `y2` / point.
+fn lowest_y(svg: &str) -> f64 {
+    let mut max: f64 = 0.0;
+    for attr in [" y=\"", " y1=\"", " y2=\""] {
+        for part in svg.split(attr).skip(1) {
+            max = max.max(part.split('"').next().unwrap().parse().unwrap_or(0.0));
+        }
+    }
+    for part in svg.split(" points=\"").skip(1) {
+        for point in part.split('"').next().unwrap().split_whitespace() {
+            let y = point.split(',').nth(1).unwrap();
+            max = max.max(y.parse().unwrap());
+        }
+    }
+    max
+}
+
+#[test]
+fn short_ladder_is_as_tall_as_its_rows() {
+    // Regression: a refused connection's two arrows sat at the top of an 800-pixel
+    // picture, ~400 pixels of it blank above the legend.
+    let data = load("refused.pcap");
+    let s = svg(&data, ChartKind::Ladder, 1);
+    assert_eq!(arrows(&s), 2);
+    let h = svg_height(&s);
+    // The title and the hosts, a row for the first states and one per frame (60
+    // pixels at most), the legend.
+    let rows = data.flow_frames(1).len() as u32 + 1;
+    assert!((300..=120 + rows * 60 + 80).contains(&h), "height {h}");
+    assert!(lowest_y(&s) < f64::from(h), "everything is drawn inside");
+    assert!(s.contains("out-of-order"), "the legend is drawn");
+    // A taller request does not make it taller.
+    let tall = ChartOptions {
+        height: 2000,
+        ..ChartOptions::default()
+    };
+    let again = render_svg(ChartKind::Ladder, &data, 1, &tall).unwrap();
+    assert_eq!(svg_height(&again), h);
+    // A narrow picture wraps its legend onto more rows, and grows to keep it
+    // under the arrows.
+    let narrow = ChartOptions {
+        width: 400,
+        ..ChartOptions::default()
+    };
+    let n = render_svg(ChartKind::Ladder, &data, 1, &narrow).unwrap();
+    assert!(svg_height(&n) > h, "{} vs {h}", svg_height(&n));
+    assert!(lowest_y(&n) < f64::from(svg_height(&n)));
+    // The frames outside any flow get the same treatment.
+    let arp = load("arp.pcap");
+    let s = svg(&arp, ChartKind::Ladder, 0);
+    let rows = arp.other.len() as u32 + 1;
+    assert!(svg_height(&s) <= 120 + rows * 60 + 80, "{}", svg_height(&s));
+}
+
+#[test]
+fn narrow_layers_picture_grows_for_its_wrapped_legend() {
+    let data = load("refused.pcap");
+    let wide = svg(&data, ChartKind::Layers, 1);
+    let narrow = ChartOptions {
+        width: 400,
+        ..ChartOptions::default()
+    };
+    let n = render_svg(ChartKind::Layers, &data, 1, &narrow).unwrap();
+    assert!(svg_height(&n) > svg_height(&wide));
+    assert!(n.contains("\n0040\n"), "the whole dump is drawn");
+}
+
+#[test]
+fn long_ladder_keeps_the_height_asked_for() {
+    let data = load("fast_retransmit.pcap");
+    let s = svg(&data, ChartKind::Ladder, 1);
+    assert_eq!(svg_height(&s), 800);
+    assert_eq!(arrows(&s), data.flow_frames(1).len());
+}
+
 #[test]
 fn kernel_states_are_drawn_beside_the_inferred_ones() {
     let data = load("handshake_data_client_close.pcap");

@@ -352,16 +352,21 @@ pub(crate) fn draw_kind<DB: DrawingBackend>(
     }
 }
 
-/// The canvas size: the one asked for, but the layers picture only as tall as its
-/// content (a short frame's dump is a few rows, not a page). Errors are left to
-/// the drawing, which reports them.
+/// The canvas size: the one asked for, but the ladder and the layers picture only
+/// as tall as their content (a refused connection is two arrows and a short
+/// frame's dump a few rows, not a page), and never under the 300 pixels every
+/// chart needs. Errors are left to the drawing, which reports them.
 fn canvas(kind: ChartKind, data: &CaptureData, flow: u64, opts: &ChartOptions) -> (u32, u32) {
-    let height = match kind {
-        ChartKind::Layers => context(kind, data, flow, opts)
-            .and_then(|ctx| layers::content_height(&ctx))
-            .map_or(opts.height, |h| h.clamp(300, opts.height.max(300))),
-        _ => opts.height,
+    let content = match kind {
+        ChartKind::Ladder => ladder::content_height,
+        ChartKind::Layers => layers::content_height,
+        _ => return (opts.width, opts.height),
     };
+    // The ladder measures its legend's text.
+    register_fonts();
+    let height = context(kind, data, flow, opts)
+        .and_then(|ctx| content(&ctx))
+        .map_or(opts.height, |h| h.clamp(300, opts.height.max(300)));
     (opts.width, height)
 }
 
