@@ -2,8 +2,9 @@
 //! each segment a vertical bar from its first to its last sequence number at the
 //! time it was captured, the receiver's ACK line under it and its receive window
 //! above. When both sides sent data (a half-close: the request, then the reply
-//! after the client's FIN) both directions share the axes, each drawn in its
-//! sender's colour, so the ACK line is in the receiver's.
+//! after the client's FIN) each direction gets a panel of its own over the same
+//! times. Everything is drawn in its sender's colour: the segments in one, the
+//! ACK and window lines in the other.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
