@@ -18,6 +18,9 @@ use protolab::timestamp::millis;
 
 /// The colour retransmissions are drawn in.
 const RETRANS: &str = "#D32F2F";
+/// The colours of what the client and the server sent.
+const CLIENT: &str = "#1F5EA8";
+const SERVER: &str = "#2E7D32";
 /// The colour of a marked frame.
 const MARK: &str = "#C2185B";
 
@@ -232,6 +235,76 @@ fn seq_chart_marks_the_retransmission() {
 }
 
 #[test]
+fn seq_of_a_half_close_plots_the_data_of_both_directions() {
+    // Regression: only the client's 10-byte request was plotted, not the 3500
+    // bytes the server sent after the client's FIN.
+    let data = load("half_close.pcap");
+    let s = svg(&data, ChartKind::Seq, 1);
+    for label in [
+        "client → server: 10 bytes",
+        "client → server segment",
+        "ACK from the server",
+        "server → client: 3500 bytes",
+        "server → client segment",
+        "ACK from the client",
+    ] {
+        assert!(s.contains(label), "no {label:?} in\n{s}");
+    }
+    // The server's panel reaches its 3500 bytes.
+    assert!(s.contains("\n3000\n"), "{s}");
+    // Each direction's segments are drawn in its sender's colour.
+    let bars = |color: &str| {
+        s.matches(&format!("stroke=\"{color}\" stroke-width=\"2\""))
+            .count()
+    };
+    assert!(bars(CLIENT) >= 4 && bars(SERVER) >= 4, "{s}");
+}
+
+#[test]
+fn seq_of_a_one_way_transfer_plots_that_direction_only() {
+    let data = load("fast_retransmit.pcap");
+    let s = svg(&data, ChartKind::Seq, 1);
+    assert!(s.contains("client → server segment"));
+    assert!(s.contains("ACK from the server"));
+    assert!(!s.contains("server → client"), "{s}");
+}
+
+#[test]
+fn seq_of_a_connection_without_data_is_not_drawn_and_says_why() {
+    // Regression: a refused SYN drew a graph with the y labels 1,1,1,1,1,0,0.
+    let data = load("refused.pcap");
+    let e = render_svg(ChartKind::Seq, &data, 1, &ChartOptions::default()).unwrap_err();
+    assert!(matches!(e, ChartError::NoData(1)), "{e}");
+    let e = render_png(ChartKind::Seq, &data, 1, &ChartOptions::default()).unwrap_err();
+    assert!(matches!(e, ChartError::NoData(1)), "{e}");
+    // The other pictures of the same connection still draw.
+    for kind in [ChartKind::Ladder, ChartKind::States] {
+        svg(&data, kind, 1);
+    }
+}
+
+#[test]
+fn cli_seq_of_a_connection_without_data_exits_2_and_points_at_the_ladder() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("seq.svg");
+    let o = Command::new(env!("CARGO_BIN_EXE_protolab"))
+        .args(["chart", "captures/refused.pcap", "--kind", "seq", "-o"])
+        .arg(&out)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("flow 1 carried no data bytes in either direction")
+            && err.contains("nothing to plot")
+            && err.contains("--kind ladder"),
+        "{err}"
+    );
+    assert!(!out.exists(), "no picture is written");
+}
+
+#[test]
 fn throughput_and_rtt_have_axes_and_legends() {
     let data = load("fast_retransmit.pcap");
     let t = svg(&data, ChartKind::Throughput, 1);
@@ -350,6 +423,81 @@ fn layers_canvas_is_as_tall_as_its_content() {
     };
     let again = render_svg(ChartKind::Layers, &data, 1, &tall).unwrap();
     assert_eq!(svg_height(&again), h);
+}
+
+/// The lowest point anything is drawn at: the largest `y` / `y1` / `y2` / point.
+fn lowest_y(svg: &str) -> f64 {
+    let mut max: f64 = 0.0;
+    for attr in [" y=\"", " y1=\"", " y2=\""] {
+        for part in svg.split(attr).skip(1) {
+            max = max.max(part.split('"').next().unwrap().parse().unwrap_or(0.0));
+        }
+    }
+    for part in svg.split(" points=\"").skip(1) {
+        for point in part.split('"').next().unwrap().split_whitespace() {
+            let y = point.split(',').nth(1).unwrap();
+            max = max.max(y.parse().unwrap());
+        }
+    }
+    max
+}
+
+#[test]
+fn short_ladder_is_as_tall_as_its_rows() {
+    // Regression: a refused connection's two arrows sat at the top of an 800-pixel
+    // picture, ~400 pixels of it blank above the legend.
+    let data = load("refused.pcap");
+    let s = svg(&data, ChartKind::Ladder, 1);
+    assert_eq!(arrows(&s), 2);
+    let h = svg_height(&s);
+    // The title and the hosts, a row for the first states and one per frame (60
+    // pixels at most), the legend.
+    let rows = data.flow_frames(1).len() as u32 + 1;
+    assert!((300..=120 + rows * 60 + 80).contains(&h), "height {h}");
+    assert!(lowest_y(&s) < f64::from(h), "everything is drawn inside");
+    assert!(s.contains("out-of-order"), "the legend is drawn");
+    // A taller request does not make it taller.
+    let tall = ChartOptions {
+        height: 2000,
+        ..ChartOptions::default()
+    };
+    let again = render_svg(ChartKind::Ladder, &data, 1, &tall).unwrap();
+    assert_eq!(svg_height(&again), h);
+    // A narrow picture wraps its legend onto more rows, and grows to keep it
+    // under the arrows.
+    let narrow = ChartOptions {
+        width: 400,
+        ..ChartOptions::default()
+    };
+    let n = render_svg(ChartKind::Ladder, &data, 1, &narrow).unwrap();
+    assert!(svg_height(&n) > h, "{} vs {h}", svg_height(&n));
+    assert!(lowest_y(&n) < f64::from(svg_height(&n)));
+    // The frames outside any flow get the same treatment.
+    let arp = load("arp.pcap");
+    let s = svg(&arp, ChartKind::Ladder, 0);
+    let rows = arp.other.len() as u32 + 1;
+    assert!(svg_height(&s) <= 120 + rows * 60 + 80, "{}", svg_height(&s));
+}
+
+#[test]
+fn narrow_layers_picture_grows_for_its_wrapped_legend() {
+    let data = load("refused.pcap");
+    let wide = svg(&data, ChartKind::Layers, 1);
+    let narrow = ChartOptions {
+        width: 400,
+        ..ChartOptions::default()
+    };
+    let n = render_svg(ChartKind::Layers, &data, 1, &narrow).unwrap();
+    assert!(svg_height(&n) > svg_height(&wide));
+    assert!(n.contains("\n0040\n"), "the whole dump is drawn");
+}
+
+#[test]
+fn long_ladder_keeps_the_height_asked_for() {
+    let data = load("fast_retransmit.pcap");
+    let s = svg(&data, ChartKind::Ladder, 1);
+    assert_eq!(svg_height(&s), 800);
+    assert_eq!(arrows(&s), data.flow_frames(1).len());
 }
 
 #[test]

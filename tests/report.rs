@@ -720,3 +720,64 @@ fn base64_decode(text: &str) -> Vec<u8> {
     }
     out
 }
+
+#[test]
+fn refused_connection_has_no_seq_graph_and_says_why_in_its_place() {
+    // Regression: the report drew a sequence graph of a connection that carried no
+    // data, with meaningless y labels.
+    in_manifest_dir();
+    let input = load_input(&fixture("refused")).unwrap();
+    for (lang, note) in [
+        (Lang::En, "carried no data bytes in either direction"),
+        (Lang::Zh, "两个方向上都没有传输数据字节"),
+    ] {
+        let r = render_report(&input, lang);
+        assert!(r.chart_errors.is_empty(), "{:?}", r.chart_errors);
+        assert!(
+            !r.charts.iter().any(|(path, _)| path.contains("-seq.")),
+            "no seq picture: {:?}",
+            r.charts.iter().map(|c| &c.0).collect::<Vec<_>>()
+        );
+        assert!(
+            r.charts
+                .iter()
+                .any(|(path, _)| path.ends_with("-ladder.svg")),
+            "the ladder is still drawn"
+        );
+        assert!(r.markdown.contains(note), "{}", r.markdown);
+        assert!(!r.markdown.contains("-seq.png"), "{}", r.markdown);
+        assert!(r.html.contains(note));
+        let json: serde_json::Value = serde_json::from_str(&r.json).unwrap();
+        let seq = json["connections"][0]["charts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["kind"] == "seq")
+            .unwrap();
+        assert!(seq["not_drawn"].as_str().unwrap().contains(note), "{seq:#}");
+    }
+    // A connection with data keeps its graph.
+    let input = load_input(&fixture("handshake_data_client_close")).unwrap();
+    let r = render_report(&input, Lang::En);
+    assert!(r.charts.iter().any(|(path, _)| path.ends_with("-seq.svg")));
+}
+
+#[test]
+fn half_close_report_plots_the_data_sent_after_the_fin() {
+    // Regression: the sequence graph showed only the client's request, not the
+    // server's reply sent after the client's FIN.
+    in_manifest_dir();
+    let input = load_input(&fixture("half_close")).unwrap();
+    let r = render_report(&input, Lang::En);
+    let (_, seq) = r
+        .charts
+        .iter()
+        .find(|(path, _)| path.ends_with("-seq.svg"))
+        .expect("a seq graph");
+    let seq = String::from_utf8_lossy(seq);
+    assert!(
+        seq.contains("client → server segment") && seq.contains("server → client segment"),
+        "{seq}"
+    );
+    assert!(r.html.contains("server → client: 3500 bytes"));
+}

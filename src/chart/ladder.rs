@@ -223,6 +223,80 @@ struct Geometry {
     xr: i32,
 }
 
+/// Above the first row: the title, the hosts and their first states.
+const TOP: i32 = 120;
+/// Rows are at most this tall (a short flow), at least [`ROW_MIN`] (a long one).
+const ROW_MAX: i32 = 60;
+/// Under the rows: the legend's last row and a margin.
+const FOOT: i32 = 50;
+/// Between the last row and the legend, when the picture is cut to its rows.
+const GAP: i32 = 10;
+
+/// What the diagram shows: who is on each side, the frames (a window's, if one
+/// was asked for) and what was folded away.
+struct Shown<'a> {
+    left: String,
+    right: String,
+    frames: Vec<&'a FrameRecord>,
+    /// States in force (client, server) before a window's first frame.
+    before: [Option<TcpState>; 2],
+    /// Frames of the flow in all, kept or not.
+    all_frames: u64,
+    data_folded: u64,
+    fold_at: Option<usize>,
+}
+
+impl<'a> Shown<'a> {
+    fn of(ctx: &Ctx<'a>) -> Shown<'a> {
+        let (left, right, frames) = sides(ctx);
+        let all_frames = frames.len() as u64 + ctx.data.folded.get(&ctx.flow).copied().unwrap_or(0);
+        let (frames, before) = window(ctx, frames);
+        // Folded frames are outside a window (or it was not kept whole): nothing to say.
+        let (data_folded, fold_at) = match ctx.opts.frames {
+            Some(_) => (0, None),
+            None => (
+                ctx.data.folded.get(&ctx.flow).copied().unwrap_or(0),
+                ctx.data.fold_at.get(&ctx.flow).copied(),
+            ),
+        };
+        Shown {
+            left,
+            right,
+            frames,
+            before,
+            all_frames,
+            data_folded,
+            fold_at,
+        }
+    }
+
+    /// The rows that fit between `top` and `bottom`.
+    fn items(&self, top: i32, bottom: i32) -> Vec<Item<'a>> {
+        let max_rows = ((bottom - top) / ROW_MIN).max(5) as usize;
+        rows(&self.frames, max_rows, self.data_folded, self.fold_at)
+    }
+}
+
+/// Pixels under the rows on a picture `w` wide: the legend, however many rows it
+/// wraps onto, and the margin.
+fn foot(ctx: &Ctx, w: i32) -> Result<i32, ChartError> {
+    let entries = legend_entries(ctx);
+    let (_, rows) = style::legend_layout(ctx.t.family(), entries.iter().map(|e| e.1), w)?;
+    Ok(FOOT + (rows - 1) * style::LEGEND_ROW)
+}
+
+/// The height the diagram needs: its rows at their full height and the legend
+/// under them. A refused connection is two arrows, not a page with two arrows at
+/// the top; a long flow needs more than any page and gets the height asked for.
+pub fn content_height(ctx: &Ctx) -> Result<u32, ChartError> {
+    let (w, h) = (ctx.opts.width as i32, ctx.opts.height as i32);
+    let foot = foot(ctx, w)?;
+    let items = Shown::of(ctx).items(TOP, h - foot);
+    // One extra row at the top for the initial states.
+    let n_rows = items.len() as i32 + 1;
+    Ok((TOP + n_rows * ROW_MAX + GAP + foot) as u32)
+}
+
 pub fn draw<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     ctx: &Ctx,
@@ -231,25 +305,23 @@ pub fn draw<DB: DrawingBackend>(
     let fam = t.family();
     let (w, h) = root.dim_in_pixel();
     let (w, h) = (w as i32, h as i32);
-    let (left, right, frames) = sides(ctx);
-    let all_frames = frames.len() as u64 + ctx.data.folded.get(&ctx.flow).copied().unwrap_or(0);
-    let (frames, before) = window(ctx, frames);
-    // Folded frames are outside a window (or it was not kept whole): nothing to say.
-    let (data_folded, fold_at) = match ctx.opts.frames {
-        Some(_) => (0, None),
-        None => (
-            ctx.data.folded.get(&ctx.flow).copied().unwrap_or(0),
-            ctx.data.fold_at.get(&ctx.flow).copied(),
-        ),
-    };
+    let shown = Shown::of(ctx);
+    let Shown {
+        ref left,
+        ref right,
+        ref frames,
+        before,
+        all_frames,
+        data_folded,
+        ..
+    } = shown;
     draw_title(root, ctx, frames.len() as u64 + data_folded, all_frames)?;
 
-    let (top, bottom) = (120, h - 50);
-    let max_rows = ((bottom - top) / ROW_MIN).max(5) as usize;
-    let items = rows(&frames, max_rows, data_folded, fold_at);
+    let (top, bottom) = (TOP, h - foot(ctx, w)?);
+    let items = shown.items(top, bottom);
     // One extra row at the top for the initial states.
     let n_rows = items.len() as i32 + 1;
-    let row_h = ((bottom - top) / n_rows.max(1)).clamp(ROW_MIN, 60);
+    let row_h = ((bottom - top) / n_rows.max(1)).clamp(ROW_MIN, ROW_MAX);
     let geo = Geometry {
         top,
         row_h,
@@ -257,7 +329,7 @@ pub fn draw<DB: DrawingBackend>(
         xl: 300.min(w / 3),
         xr: w - 220.min(w / 4),
     };
-    draw_lifelines(root, t, &geo, top + n_rows * row_h, [&left, &right])?;
+    draw_lifelines(root, t, &geo, top + n_rows * row_h, [left, right])?;
     if let Some(tcp) = ctx.summary.and_then(|s| s.tcp.as_ref()) {
         let first = |s: &[TcpState]| s.first().copied().unwrap_or(TcpState::Closed);
         let cs = before[0].unwrap_or_else(|| first(&tcp.client_states));
@@ -270,7 +342,7 @@ pub fn draw<DB: DrawingBackend>(
         match ctx.summary {
             Some(_) => r.analysis.sender.unwrap_or(Role::Client),
             None => match endpoint_key(r) {
-                Some((s, _)) if s == left => Role::Client,
+                Some((s, _)) if s == *left => Role::Client,
                 _ => Role::Server,
             },
         }
@@ -456,11 +528,7 @@ fn draw_transitions<DB: DrawingBackend>(
 }
 
 /// The colours' legend (and the mark's or the bridge's note).
-fn draw_legend<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    ctx: &Ctx,
-    h: i32,
-) -> Result<(), ChartError> {
+fn legend_entries<'a>(ctx: &Ctx<'a>) -> Vec<(RGBColor, &'a str)> {
     let t = ctx.t;
     let mut entries = vec![
         (style::CLIENT, t.pick("client → server", "客户端 → 服务器")),
@@ -479,7 +547,15 @@ fn draw_legend<DB: DrawingBackend>(
     } else if !ctx.opts.dropped.is_empty() {
         entries.push((style::MARK, dropped_note(t)));
     }
-    style::legend(root, t.family(), &entries, h - 22)
+    entries
+}
+
+fn draw_legend<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    ctx: &Ctx,
+    h: i32,
+) -> Result<(), ChartError> {
+    style::legend(root, ctx.t.family(), &legend_entries(ctx), h - 22)
 }
 
 /// A state name beside a lifeline, in a box so it reads over the lines.

@@ -337,7 +337,21 @@ pub fn content_height(ctx: &Ctx) -> Result<u32, ChartError> {
     let record = record(ctx)?;
     let layers = layers(record, ctx.t.lang);
     let rows = record.bytes.len().div_ceil(16).max(1) as i32;
-    Ok((dump_top(&layers) + 24 + rows * ROW_H + FOOT) as u32)
+    let legend = legend_extra(ctx.t.family(), &layers, ctx.opts.width as i32)?;
+    Ok((dump_top(&layers) + 24 + rows * ROW_H + FOOT + legend) as u32)
+}
+
+/// The legend's words: each layer's name.
+fn legend_labels(layers: &[Layer]) -> impl Iterator<Item = &str> {
+    layers
+        .iter()
+        .map(|l| l.title.split(" — ").next().unwrap_or(&l.title))
+}
+
+/// Pixels the legend takes beyond its one row, when a narrow picture wraps it.
+fn legend_extra(fam: &str, layers: &[Layer], w: i32) -> Result<i32, ChartError> {
+    let (_, rows) = style::legend_layout(fam, legend_labels(layers), w)?;
+    Ok((rows - 1) * style::LEGEND_ROW)
 }
 
 pub fn draw<DB: DrawingBackend>(
@@ -352,17 +366,13 @@ pub fn draw<DB: DrawingBackend>(
     let layers = layers(record, t.lang);
     draw_title(root, t, record)?;
     draw_boxes(root, fam, &layers, w)?;
-    draw_hex_dump(root, t, record, &layers, h)?;
-    let entries: Vec<(RGBColor, String)> = layers
+    // The dump ends above the legend, however many rows it wraps onto.
+    draw_hex_dump(root, t, record, &layers, h - legend_extra(fam, &layers, w)?)?;
+    let entries: Vec<(RGBColor, &str)> = layers
         .iter()
-        .map(|l| {
-            (
-                l.color,
-                l.title.split(" — ").next().unwrap_or(&l.title).to_string(),
-            )
-        })
+        .map(|l| l.color)
+        .zip(legend_labels(&layers))
         .collect();
-    let entries: Vec<(RGBColor, &str)> = entries.iter().map(|(c, s)| (*c, s.as_str())).collect();
     style::legend(root, fam, &entries, h - 22)
 }
 

@@ -27,6 +27,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 pub use data::{CaptureData, Collector, Damage, FrameRecord, LoadLimits};
+pub use seq::data_directions;
 pub use style::register_cjk_font;
 pub use throughput::{rtt_samples, RttSample};
 
@@ -40,7 +41,7 @@ pub enum ChartKind {
     Ladder,
     /// Both endpoints' states as coloured bands over time.
     States,
-    /// Stevens / tcptrace sequence-number graph of one direction.
+    /// Stevens / tcptrace sequence-number graph of each direction that carried data.
     Seq,
     /// Bytes per interval, both directions.
     Throughput,
@@ -67,7 +68,9 @@ impl ChartKind {
                 "Sequence (ladder) diagram: one arrow per segment between two lifelines"
             }
             ChartKind::States => "Both endpoints' states as coloured bands over time",
-            ChartKind::Seq => "Stevens / tcptrace sequence-number graph of one direction",
+            ChartKind::Seq => {
+                "Stevens / tcptrace sequence-number graph of each direction that carried data"
+            }
             ChartKind::Throughput => "Bytes per interval, both directions",
             ChartKind::Rtt => "Data → ACK round-trip samples",
             ChartKind::Layers => {
@@ -161,6 +164,10 @@ pub enum ChartError {
         proto: &'static str,
         kind: &'static str,
     },
+    /// A sequence graph plots data bytes against time: a connection that carried
+    /// none (a refused SYN, an open and close with nothing sent) has no graph.
+    #[error("flow {0} carried no data bytes in either direction (only SYN, ACK, FIN or RST segments), so its sequence graph would have nothing to plot: its ladder (`--kind ladder`) shows every segment, and `--kind states` the endpoints' states")]
+    NoData(u64),
     #[error("reading the capture: {0}")]
     Capture(String),
     #[error("drawing failed: {0}")]
@@ -345,16 +352,21 @@ pub(crate) fn draw_kind<DB: DrawingBackend>(
     }
 }
 
-/// The canvas size: the one asked for, but the layers picture only as tall as its
-/// content (a short frame's dump is a few rows, not a page). Errors are left to
-/// the drawing, which reports them.
+/// The canvas size: the one asked for, but the ladder and the layers picture only
+/// as tall as their content (a refused connection is two arrows and a short
+/// frame's dump a few rows, not a page), and never under the 300 pixels every
+/// chart needs. Errors are left to the drawing, which reports them.
 fn canvas(kind: ChartKind, data: &CaptureData, flow: u64, opts: &ChartOptions) -> (u32, u32) {
-    let height = match kind {
-        ChartKind::Layers => context(kind, data, flow, opts)
-            .and_then(|ctx| layers::content_height(&ctx))
-            .map_or(opts.height, |h| h.clamp(300, opts.height.max(300))),
-        _ => opts.height,
+    let content = match kind {
+        ChartKind::Ladder => ladder::content_height,
+        ChartKind::Layers => layers::content_height,
+        _ => return (opts.width, opts.height),
     };
+    // The ladder measures its legend's text.
+    register_fonts();
+    let height = context(kind, data, flow, opts)
+        .and_then(|ctx| content(&ctx))
+        .map_or(opts.height, |h| h.clamp(300, opts.height.max(300)));
     (opts.width, height)
 }
 

@@ -128,6 +128,35 @@ pub fn title<DB: DrawingBackend>(
     Ok(())
 }
 
+/// Height of one row of a [`legend`].
+pub const LEGEND_ROW: i32 = 24;
+
+/// Where the entries of a [`legend`] `w` pixels wide go: (row, x) of each, and how
+/// many rows they take. Measured with the registered fonts, as the drawing does,
+/// so a picture can make room for the legend before drawing it.
+pub fn legend_layout<'s>(
+    family: &str,
+    labels: impl IntoIterator<Item = &'s str>,
+    w: i32,
+) -> Result<(Vec<(i32, i32)>, i32), ChartError> {
+    let font = (family, 15).into_font();
+    let mut places = Vec::new();
+    let (mut row, mut x) = (0, 20);
+    for label in labels {
+        let (tw, _) = font
+            .box_size(label)
+            .map_err(|e| ChartError::Draw(e.to_string()))?;
+        let width = 20 + tw as i32 + 40;
+        if x > 20 && x + width - 40 > w - 10 {
+            row += 1;
+            x = 20;
+        }
+        places.push((row, x));
+        x += width;
+    }
+    Ok((places, row + 1))
+}
+
 /// A legend at the bottom-left: coloured swatch and label per entry, wrapped onto
 /// more rows (growing upwards from `y`) when it is wider than the picture.
 pub fn legend<DB: DrawingBackend>(
@@ -137,23 +166,9 @@ pub fn legend<DB: DrawingBackend>(
     y: i32,
 ) -> Result<(), ChartError> {
     let w = root.dim_in_pixel().0 as i32;
-    let font = TextStyle::from((family, 15).into_font());
-    // (row, x) of each entry.
-    let mut places = Vec::with_capacity(entries.len());
-    let (mut row, mut x) = (0, 20);
-    for (_, label) in entries {
-        let (tw, _) = root.estimate_text_size(label, &font).map_err(draw_err)?;
-        let width = 20 + tw as i32 + 40;
-        if x > 20 && x + width - 40 > w - 10 {
-            row += 1;
-            x = 20;
-        }
-        places.push((row, x));
-        x += width;
-    }
-    let rows = row;
+    let (places, rows) = legend_layout(family, entries.iter().map(|e| e.1), w)?;
     for ((color, label), (row, x)) in entries.iter().zip(places) {
-        let y = y - (rows - row) * 24;
+        let y = y - (rows - 1 - row) * LEGEND_ROW;
         root.draw(&Rectangle::new(
             [(x, y - 7), (x + 14, y + 7)],
             color.filled(),

@@ -148,21 +148,24 @@ fn transition_rows(
     rows
 }
 
-/// The charts drawn for one flow, with their file names under `charts/`.
-fn chart_refs(flow: &FlowSummary, lang: Lang) -> Vec<ChartRef> {
+/// The charts drawn for one flow, with their file names under `charts/`. A
+/// connection that carried no data gets no sequence graph, and a note why.
+fn chart_refs(flow: &FlowSummary, frames: &[FrameRecord], lang: Lang) -> Vec<ChartRef> {
     let t = text(lang);
-    let mut kinds = vec![("ladder", t.ladder)];
+    let mut kinds = vec![("ladder", t.ladder, None)];
     if flow.tcp.is_some() {
-        kinds.push(("states", t.state_timeline));
-        kinds.push(("seq", t.seq_graph));
+        kinds.push(("states", t.state_timeline, None));
+        let no_data = crate::chart::data_directions(flow, frames).is_empty();
+        kinds.push(("seq", t.seq_graph, no_data.then_some(t.seq_no_data)));
     }
     kinds
         .into_iter()
-        .map(|(kind, title)| ChartRef {
+        .map(|(kind, title, not_drawn)| ChartRef {
             kind,
             title: title.to_string(),
             svg: format!("charts/flow{}-{kind}.svg", flow.flow),
             png: format!("charts/flow{}-{kind}.png", flow.flow),
+            not_drawn: not_drawn.map(str::to_string),
         })
         .collect()
 }
@@ -342,7 +345,7 @@ fn connection(input: &ReportInput, f: &FlowSummary, lang: Lang) -> Connection {
         teardown,
         transitions: transition_rows(f, frames, first_ts, lang),
         folded: data.folded.get(&f.flow).copied().unwrap_or(0),
-        charts: chart_refs(f, lang),
+        charts: chart_refs(f, frames, lang),
         messages: message_rows(input, f.flow, first_ts),
     }
 }

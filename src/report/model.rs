@@ -108,6 +108,10 @@ pub struct ChartRef {
     pub title: String,
     pub svg: String,
     pub png: String,
+    /// Why the chart was left out (a sequence graph of a connection that carried no
+    /// data): then no file is written and the pages say this in the picture's place.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_drawn: Option<String>,
 }
 
 /// One detailed connection (TCP) or stream (UDP).
@@ -194,6 +198,7 @@ pub fn link_layer_chart(lang: Lang) -> ChartRef {
         title: text(lang).link_layer.to_string(),
         svg: "charts/link-layer.svg".to_string(),
         png: "charts/link-layer.png".to_string(),
+        not_drawn: None,
     }
 }
 
@@ -203,5 +208,6 @@ pub fn layers_chart(lang: Lang) -> ChartRef {
         title: text(lang).layers.to_string(),
         svg: "charts/layers.svg".to_string(),
         png: "charts/layers.png".to_string(),
+        not_drawn: None,
     }
 }

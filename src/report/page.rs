@@ -59,12 +59,14 @@ pub struct Fact {
 }
 
 /// A chart: its title, its PNG (Markdown) and its inline SVG (HTML; `None` when it
-/// could not be drawn).
+/// could not be drawn), or why it was left out.
 #[derive(Debug, Serialize)]
 pub struct ChartView {
     pub title: String,
     pub png: String,
     pub svg: Option<minijinja::Value>,
+    /// Set when the chart was left out on purpose: said in the picture's place.
+    pub not_drawn: Option<String>,
 }
 
 /// The layers section: its intro names the frame.
@@ -125,6 +127,7 @@ fn chart(c: &ChartRef, svgs: Svgs) -> ChartView {
         svg: svgs
             .and_then(|m| m.get(&c.svg))
             .map(|svg| trusted(inline_svg(svg))),
+        not_drawn: c.not_drawn.clone(),
     }
 }
 

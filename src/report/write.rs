@@ -57,7 +57,8 @@ pub fn render_report(input: &ReportInput, lang: Lang) -> RenderedReport {
         wanted.push((l.flow, Some(l.frame), layers_chart(lang)));
     }
     for c in &report.connections {
-        for chart in &c.charts {
+        // A chart left out on purpose has its note on the pages, and no file.
+        for chart in c.charts.iter().filter(|c| c.not_drawn.is_none()) {
             wanted.push((c.flow, None, chart.clone()));
         }
     }
