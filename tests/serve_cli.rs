@@ -1,6 +1,9 @@
 //! `protolab serve` as a user runs it, the real binary against a plain
 //! `std::net::TcpStream` client (what `nc` does): the log appears while the server
-//! runs, Ctrl-C ends it with 130, and a one-shot scenario says what it saw.
+//! runs, Ctrl-C ends it with 130, a one-shot scenario says what it saw, and a
+//! capture ends with the commands that look at it.
+
+mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
@@ -37,8 +40,15 @@ impl Serve {
     /// Starts `protolab serve SCENARIO` on a port the kernel picks, and waits for
     /// its "serving … on ADDR" line (it is listening from then on).
     fn start(scenario: &str) -> Serve {
+        Serve::start_with(scenario, &["--listen", "127.0.0.1:0"])
+    }
+
+    /// [`Serve::start`] with these arguments after the scenario (which must
+    /// include `--listen`).
+    fn start_with(scenario: &str, args: &[&str]) -> Serve {
         let mut child = Command::new(env!("CARGO_BIN_EXE_protolab"))
-            .args(["serve", scenario, "--listen", "127.0.0.1:0"])
+            .args(["serve", scenario])
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -65,6 +75,12 @@ impl Serve {
         self.stdout
             .recv_timeout(LIMIT)
             .expect("a log line while the server runs")
+    }
+
+    /// Sends `signal` to the server (SIGINT is Ctrl-C).
+    fn signal(&self, signal: nix::sys::signal::Signal) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        nix::sys::signal::kill(pid, signal).unwrap();
     }
 
     /// Waits for the exit; returns the code and the rest of stderr.
@@ -137,4 +153,70 @@ fn serve_time_wait_prints_the_rebind_attempts() {
         .unwrap_or_else(|| panic!("no re-bind note\n{stderr}"));
     assert!(without < with, "{stderr}");
     assert!(stderr.contains("in TIME_WAIT"), "{stderr}");
+}
+
+/// A port free right now, for options that need a fixed one (`--capture` filters
+/// on the port before the server binds).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One line to the server and its answer, then a close from our side first (the
+/// client's FIN leaves first, as `nc` does at the end of its input); returns our
+/// address.
+fn one_exchange(addr: SocketAddr) -> SocketAddr {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(LIMIT)).unwrap();
+    let me = stream.local_addr().unwrap();
+    stream.write_all(b"hello\n").unwrap();
+    let mut answer = String::new();
+    BufReader::new(&stream).read_line(&mut answer).unwrap();
+    assert_eq!(answer, "HELLO\n");
+    stream.shutdown(Shutdown::Write).unwrap();
+    let mut rest = Vec::new();
+    stream.read_to_end(&mut rest).unwrap();
+    me
+}
+
+/// Bug: `serve tcp-upper --capture f.pcap` ended with "10 frames written to …" and
+/// no word on what to do with the file.
+#[test]
+fn serve_with_a_capture_ends_with_the_commands_that_look_at_it() {
+    if !common::require_root("serve --capture tests", "libpcap capture") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // A space, so the path must be quoted to be pasted into a shell.
+    let pcap = dir.path().join("my capture.pcap");
+    let listen = format!("127.0.0.1:{}", free_port());
+    let server = Serve::start_with(
+        "tcp-upper",
+        &["--listen", &listen, "--capture", pcap.to_str().unwrap()],
+    );
+    one_exchange(server.addr);
+    // The close is logged once the server has seen it: the capture has it too.
+    let close =
+        std::iter::from_fn(|| Some(server.next_stdout())).find(|line| line.starts_with("close "));
+    assert!(close.is_some());
+
+    server.signal(nix::sys::signal::Signal::SIGINT);
+    let (code, stderr) = server.wait();
+    assert_eq!(code, Some(130), "{stderr}");
+    let quoted = format!("'{}'", pcap.display());
+    for step in ["flows", "inspect", "report"] {
+        let command = format!("  protolab {step} {quoted}  ");
+        assert!(
+            stderr.contains(&command),
+            "no {command:?} after the capture\n{stderr}"
+        );
+    }
+    let written = stderr.find("frames written to").expect(&stderr);
+    assert!(
+        written < stderr.find("next steps:").expect(&stderr),
+        "{stderr}"
+    );
 }

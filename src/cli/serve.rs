@@ -3,7 +3,7 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
@@ -119,17 +119,17 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         print_summary(&report);
         anyhow::Ok(interrupted)
     });
-    if let Some(capture) = capture {
+    if let (Some(capture), Some(path)) = (capture, &args.capture) {
         let stats = capture.stop()?;
         eprintln!(
             "protolab: {} frames written to {} ({} dropped)",
             stats.frames,
-            args.capture
-                .as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default(),
+            path.display(),
             stats.dropped
         );
+        if stats.frames > 0 {
+            eprint!("{}", next_steps(path));
+        }
     }
     Ok(if result? {
         ExitCode::from(130)
@@ -168,5 +168,67 @@ fn bind_error(addr: SocketAddr, e: std::io::Error) -> anyhow::Error {
         )
     } else {
         anyhow::anyhow!("cannot listen on {addr}: {e}")
+    }
+}
+
+/// What to do with the capture now: the commands that look at it, ready to paste
+/// (the path as the user gave it, quoted for the shell where it needs quotes).
+fn next_steps(path: &Path) -> String {
+    let file = shell_quote(&path.to_string_lossy());
+    let steps = [
+        ("flows", "each connection, with both ends' states"),
+        ("inspect", "every frame, state changes inline"),
+        (
+            "report",
+            "the lab report: ladder, charts, step-through player",
+        ),
+    ];
+    let width = steps
+        .iter()
+        .map(|(cmd, _)| cmd.len() + file.len())
+        .max()
+        .unwrap_or(0);
+    let mut out = String::from("next steps:\n");
+    for (cmd, what) in steps {
+        let command = format!("protolab {cmd} {file}");
+        // `#` comments: the lines can be pasted into a shell as they are.
+        out.push_str(&format!("  {command:<w$}  # {what}\n", w = width + 10));
+    }
+    out
+}
+
+/// `s` as one shell word: as it is when it is plainly safe, else in single quotes
+/// (a `'` inside becomes `'\''`).
+fn shell_quote(s: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_-./:@%+=,".contains(c);
+    if !s.is_empty() && s.chars().all(plain) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_steps_name_the_capture_ready_to_paste() {
+        assert_eq!(
+            next_steps(Path::new("f.pcap")),
+            "next steps:\n  \
+             protolab flows f.pcap    # each connection, with both ends' states\n  \
+             protolab inspect f.pcap  # every frame, state changes inline\n  \
+             protolab report f.pcap   # the lab report: ladder, charts, step-through player\n"
+        );
+    }
+
+    #[test]
+    fn paths_the_shell_would_split_are_quoted() {
+        assert_eq!(shell_quote("captures/run-1.pcap"), "captures/run-1.pcap");
+        assert_eq!(shell_quote("my capture.pcap"), "'my capture.pcap'");
+        assert_eq!(shell_quote("it's.pcap"), r"'it'\''s.pcap'");
+        assert_eq!(shell_quote("$HOME.pcap"), "'$HOME.pcap'");
+        assert_eq!(shell_quote(""), "''");
     }
 }
