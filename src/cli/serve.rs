@@ -190,7 +190,7 @@ enum KernelLines {
     Off,
     /// UDP keeps no per-peer state in the kernel: there is nothing to follow.
     Udp,
-    Watching(PortWatch),
+    Watching(Box<PortWatch>),
     Unavailable(KernelError),
 }
 
@@ -208,7 +208,7 @@ impl KernelLines {
             let _ = writeln!(out, "kernel: {}", change.line(port, t0_ns));
             let _ = out.flush();
         }) {
-            Ok(watch) => KernelLines::Watching(watch),
+            Ok(watch) => KernelLines::Watching(Box::new(watch)),
             Err(e) => KernelLines::Unavailable(e),
         }
     }
