@@ -126,6 +126,17 @@ impl PortWatch {
             }
             Err(e) => e,
         };
+        let mut watch = Self::start_polled(port, on_change)?;
+        watch.tracepoint_error = Some(tracepoint_error);
+        Ok(watch)
+    }
+
+    /// [`PortWatch::start`] without trying the tracepoint: the socket table polled
+    /// every [`POLL_EVERY`] (sock_diag, else `/proc/net/tcp`). Needs no privilege.
+    pub fn start_polled(
+        port: u16,
+        on_change: impl FnMut(StateChange) + Send + 'static,
+    ) -> Result<PortWatch, KernelError> {
         // The probe is opened and the baseline taken here, on the caller's thread:
         // the probe answers for the caller's network namespace, and a client that
         // comes once `start` has returned is surely reported.
@@ -145,7 +156,7 @@ impl PortWatch {
         })?;
         Ok(PortWatch {
             witness,
-            tracepoint_error: Some(tracepoint_error),
+            tracepoint_error: None,
             trace: None,
             stop_flag,
             thread: Some(thread),
@@ -157,7 +168,8 @@ impl PortWatch {
         self.witness
     }
 
-    /// Why the tracepoint could not be used (`None` when it is the witness).
+    /// Why [`PortWatch::start`] could not use the tracepoint (`None` when it is the
+    /// witness, or after [`PortWatch::start_polled`]).
     pub fn tracepoint_error(&self) -> Option<&KernelError> {
         self.tracepoint_error.as_ref()
     }
