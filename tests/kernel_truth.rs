@@ -503,3 +503,107 @@ fn no_ports_is_an_error_that_says_so() {
         Err(KernelError::NoPorts)
     ));
 }
+
+// ---- live: transitions as they happen (what `protolab serve` prints) ----
+
+/// A live session hands each transition out while the connection still runs, not at
+/// stop: the server's ESTABLISHED → CLOSE_WAIT arrives while the server holds
+/// CLOSE_WAIT. Over the whole run it hands out exactly what a collecting session
+/// returns, and its stop returns nothing more.
+#[test]
+fn a_live_session_hands_out_each_transition_as_it_happens() {
+    if !root_or_skip("a_live_session_hands_out_each_transition_as_it_happens") {
+        return;
+    }
+    let lab = lab_port();
+    let port = lab.number();
+    let (session, live) = TracepointSession::start_live(&[port], TraceOptions::default())
+        .expect("start a live tracepoint session");
+    let mut seen: Vec<KernelTransition> = Vec::new();
+    let run = client_closes_first(lab, || {
+        let deadline = Instant::now() + WAIT;
+        while !seen
+            .iter()
+            .any(|t| t.new == CloseWait && t.local.port() == port)
+        {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match live.recv_timeout(left) {
+                Ok(t) => seen.push(t),
+                Err(e) => panic!("no CLOSE_WAIT while the server held it ({e}): {seen:#?}"),
+            }
+        }
+    });
+    // The rest comes as it happens too: the listener's close is the last change.
+    let deadline = Instant::now() + WAIT;
+    while !seen
+        .iter()
+        .any(|t| t.old == Listen && t.new == Closed && t.remote.port() == 0)
+    {
+        let left = deadline.saturating_duration_since(Instant::now());
+        seen.push(live.recv_timeout(left).expect("the listener's close"));
+    }
+    let (collected, stats) = session.stop_with_stats().expect("stop");
+    assert!(
+        collected.is_empty(),
+        "a live session's stop returns nothing: {collected:#?}"
+    );
+    assert_clean_session(&stats, &stats.instance);
+    let after_stop: Vec<KernelTransition> = live.collect();
+    assert!(after_stop.is_empty(), "{after_stop:#?}");
+    assert_sequences(&seen, &run, port);
+}
+
+/// Without the tracepoint, a polled [`PortWatch`] still reports what lasts longer
+/// than its interval: the connection's ESTABLISHED, the server's CLOSE_WAIT (held
+/// until seen) and the client's TIME_WAIT, which lasts 60 s.
+#[test]
+fn a_polled_port_watch_reports_the_states_that_last() {
+    if !root_or_skip("a_polled_port_watch_reports_the_states_that_last") {
+        return;
+    }
+    use protolab::lab::kernel::{PortWatch, StateChange, Witness};
+    use std::sync::{Arc, Mutex};
+    let listener = lab_port().listen();
+    let port = listener.local_addr().unwrap().port();
+    let changes: Arc<Mutex<Vec<StateChange>>> = Arc::default();
+    let sink = Arc::clone(&changes);
+    let watch = PortWatch::start_polled(port, move |c| sink.lock().unwrap().push(c))
+        .expect("poll the socket table");
+    assert_eq!(watch.witness(), Witness::SockDiag);
+    assert!(watch.witness().polled());
+    let until_seen = |local: SocketAddr, state: KernelState| {
+        wait_until(WAIT, &format!("{local} seen in {state}"), || {
+            changes
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|c| c.local == local && c.new == Some(state))
+        })
+    };
+    let client = TcpStream::connect((Ipv4Addr::LOCALHOST, port)).expect("connect");
+    let (mut server, _) = listener.accept().expect("accept");
+    let (client_addr, server_addr) = (client.local_addr().unwrap(), server.local_addr().unwrap());
+    until_seen(server_addr, Established);
+    until_seen(client_addr, Established);
+    drop(client);
+    let mut buf = [0u8; 4];
+    assert_eq!(server.read(&mut buf).unwrap(), 0, "the client's FIN");
+    until_seen(server_addr, CloseWait);
+    drop(server);
+    until_seen(client_addr, TimeWait);
+    watch.stop().expect("stop");
+    let changes = changes.lock().unwrap();
+    let server_gone = changes
+        .iter()
+        .any(|c| c.local == server_addr && c.new.is_none());
+    assert!(
+        server_gone,
+        "the server's socket leaves the table: {changes:#?}"
+    );
+    assert!(
+        changes
+            .iter()
+            .all(|c| c.local.port() == port || c.remote.port() == port),
+        "only the port's sockets: {changes:#?}"
+    );
+}

@@ -29,6 +29,7 @@ mod sampler;
 mod sock_diag;
 mod timeline;
 mod tracepoint;
+mod watch;
 
 #[cfg(test)]
 mod tests;
@@ -48,9 +49,10 @@ pub use sampler::{poll_proc_net, DiagSampler, SampleSource, SamplerStats, DEFAUL
 pub use sock_diag::sample_once;
 pub use timeline::SocketTimeline;
 pub use tracepoint::{
-    group_by_socket, parse_trace_line, remove_stale_instances, KernelTransition, SocketHistory,
-    TraceFormat, TraceLine, TraceOptions, TraceStats, TracepointSession,
+    group_by_socket, parse_trace_line, remove_stale_instances, KernelTransition, LiveTransitions,
+    SocketHistory, TraceFormat, TraceLine, TraceOptions, TraceStats, TracepointSession,
 };
+pub use watch::{PortWatch, StateChange, Witness, POLL_EVERY};
 
 /// A TCP state as the kernel names it (`include/net/tcp_states.h`).
 ///

@@ -58,7 +58,9 @@
 //! - [`text_line`] — one line of the text `trace_pipe` ([`parse_trace_line`]);
 //! - [`record`] — one binary record of `trace_pipe_raw`, with this kernel's field offsets;
 //! - [`clock`] — the trace clock mapped onto CLOCK_REALTIME from calibration markers;
-//! - [`filter`] — the event filter on the run's ports.
+//! - [`filter`] — the event filter on the run's ports;
+//! - [`live`] — a live session's transitions, handed out as they come
+//!   ([`LiveTransitions`]).
 //!
 //! The session does the I/O: [`tracefs`] (mounting, the instance directory, stale
 //! instances), `reader` (the thread that drains the ring buffer) and this file, which
@@ -67,6 +69,7 @@
 // Pure: values in, values out, no file I/O (tested on fixtures from a real kernel).
 pub(super) mod clock;
 pub(super) mod filter;
+pub(super) mod live;
 pub(super) mod record;
 pub(super) mod text_line;
 pub(super) mod transition;
@@ -94,6 +97,7 @@ use record::RecordDecoder;
 use tracefs::{open_nonblocking, tracefs_root, Instance, EVENT_DIR};
 use transition::stitch_text_sockets;
 
+pub use live::LiveTransitions;
 pub use text_line::{parse_trace_line, TraceLine};
 pub use tracefs::remove_stale_instances;
 pub use transition::{group_by_socket, KernelTransition, SocketHistory};
@@ -206,6 +210,28 @@ impl TracepointSession {
         ports: &[u16],
         options: TraceOptions,
     ) -> Result<TracepointSession, KernelError> {
+        Self::start_inner(ports, options, None)
+    }
+
+    /// A live session: each transition is handed out through the returned
+    /// [`LiveTransitions`] as soon as the reader has read it (within the options'
+    /// poll interval), instead of at [`TracepointSession::stop`], which then returns
+    /// none. What `protolab serve` prints as it happens. Needs root (tracefs).
+    pub fn start_live(
+        ports: &[u16],
+        options: TraceOptions,
+    ) -> Result<(TracepointSession, LiveTransitions), KernelError> {
+        let (tx, rx) = mpsc::channel();
+        let session = Self::start_inner(ports, options, Some(tx))?;
+        let live = LiveTransitions::new(rx, session.clock, session.ports.clone());
+        Ok((session, live))
+    }
+
+    fn start_inner(
+        ports: &[u16],
+        options: TraceOptions,
+        live: Option<mpsc::Sender<record::TraceRecord>>,
+    ) -> Result<TracepointSession, KernelError> {
         let ports = normalize_ports(ports)?;
         let root = tracefs_root()?;
         check_event(&root)?;
@@ -230,7 +256,7 @@ impl TracepointSession {
 
         let stop_flag = Arc::new(AtomicBool::new(false));
         let (reader, marker_rx) =
-            spawn_reader(&instance, source, &stop_flag, options.poll_interval)?;
+            spawn_reader(&instance, source, &stop_flag, options.poll_interval, live)?;
         let mut session = TracepointSession {
             ports,
             options,
@@ -322,7 +348,8 @@ impl TracepointSession {
         Ok(clock)
     }
 
-    /// Stops tracing and returns the transitions in time order.
+    /// Stops tracing and returns the transitions in time order (none for a live
+    /// session: its [`LiveTransitions`] handed them out already, and end now).
     pub fn stop(self) -> Result<Vec<KernelTransition>, KernelError> {
         self.stop_with_stats().map(|(t, _)| t)
     }
@@ -479,6 +506,7 @@ fn spawn_reader(
     source: Source,
     stop_flag: &Arc<AtomicBool>,
     poll: Duration,
+    live: Option<mpsc::Sender<record::TraceRecord>>,
 ) -> Result<(ReaderHandle, Receiver<(String, u64)>), KernelError> {
     let (marker_tx, marker_rx) = mpsc::channel();
     let stop_flag = Arc::clone(stop_flag);
@@ -486,7 +514,11 @@ fn spawn_reader(
     let stop_text = stop_marker_text(&instance.name);
     let reader = thread::Builder::new()
         .name(format!("trace-{}", instance.name))
-        .spawn(move || reader_loop(source, &stop_flag, &marker_tx, &prefix, &stop_text, poll))
+        .spawn(move || {
+            reader_loop(
+                source, &stop_flag, &marker_tx, &prefix, &stop_text, poll, live,
+            )
+        })
         .map_err(|source| KernelError::Spawn {
             what: "trace reader",
             source,

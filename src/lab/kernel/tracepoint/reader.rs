@@ -2,7 +2,8 @@
 //! never overflows), from the binary `per_cpu/cpuN/trace_pipe_raw` files or the text
 //! `trace_pipe`, hands calibration markers back to the session as they arrive, and
 //! stops once it has read the stop marker (written after the event was disabled),
-//! so nothing is left behind.
+//! so nothing is left behind. A live session's records are handed on, in time
+//! order, within a pass of being read, instead of being kept for the end.
 
 use std::fs::{self, File};
 use std::io::{self, Read};
@@ -42,6 +43,45 @@ pub(super) struct ReaderOutput {
     pub(super) lost_unknown: bool,
     pub(super) unknown_states: u64,
     pub(super) stop_marker_seen: bool,
+    /// Set for a live session: records go here one pass after they were read (see
+    /// [`ReaderOutput::release_live`]), and none are kept (a session that lasts as
+    /// long as `serve` must not grow without bound).
+    pub(super) live: Option<Sender<TraceRecord>>,
+    /// In a live session, how many of `records` were read in earlier passes.
+    held: usize,
+}
+
+impl ReaderOutput {
+    /// Hands on, in time order, the live records that no record still unread can
+    /// precede. Called after each pass over the CPUs. A record read on one CPU may
+    /// be older than one read just before it on another CPU (events keep coming
+    /// while the pass goes from CPU to CPU), but never older than one read a whole
+    /// pass earlier: so records wait one pass, and each pass releases everything up
+    /// to the newest record of the passes before. A live reader thus prints one
+    /// socket's transitions in their order even when it changed CPU between them.
+    fn release_live(&mut self) {
+        let Some(live) = &self.live else { return };
+        let watermark = self.records[..self.held]
+            .iter()
+            .map(|r| r.ts_trace_ns)
+            .max();
+        self.records.sort_by_key(|r| r.ts_trace_ns);
+        let ready = watermark.map_or(0, |w| self.records.partition_point(|r| r.ts_trace_ns <= w));
+        for record in self.records.drain(..ready) {
+            // A receiver that went away no longer wants them: drop, do not stop
+            // reading (the stop marker must still be drained).
+            let _ = live.send(record);
+        }
+        self.held = self.records.len();
+    }
+
+    /// The end of a live session: what is left is handed on, and dropping the
+    /// sender ends the receiver's iteration.
+    fn end_live(&mut self) {
+        self.held = self.records.len();
+        self.release_live();
+        self.live = None;
+    }
 }
 
 pub(super) fn stop_marker_text(instance: &str) -> String {
@@ -140,13 +180,17 @@ pub(super) fn reader_loop(
     sync_prefix: &str,
     stop_text: &str,
     poll: Duration,
+    live: Option<Sender<TraceRecord>>,
 ) -> Result<ReaderOutput, KernelError> {
     let sink = MarkerSink {
         markers,
         sync_prefix,
         stop_text,
     };
-    let mut out = ReaderOutput::default();
+    let mut out = ReaderOutput {
+        live,
+        ..ReaderOutput::default()
+    };
     let mut text_tail: Vec<u8> = Vec::new();
     let mut stop_deadline: Option<Instant> = None;
     let mut buf = vec![
@@ -166,15 +210,18 @@ pub(super) fn reader_loop(
             } => drain_raw(cpus, layout, decoder, &mut buf, &sink, &mut out)?,
             Source::Text { pipe } => drain_text(pipe, &mut text_tail, &mut buf, &sink, &mut out)?,
         };
+        out.release_live();
         if stop_flag.load(Ordering::SeqCst) {
             // One more pass after the stop marker catches events other CPUs committed
             // while the event was being disabled.
             if out.stop_marker_seen && !progressed {
+                out.end_live();
                 return Ok(out);
             }
             let deadline = *stop_deadline.get_or_insert_with(|| Instant::now() + STOP_TIMEOUT);
             if Instant::now() >= deadline {
                 tracing::warn!("trace stop marker not seen; the tail of the trace may be missing");
+                out.end_live();
                 return Ok(out);
             }
         }
@@ -273,4 +320,56 @@ fn drain_text(
         }
     }
     Ok(progressed)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc::channel;
+
+    use super::*;
+    use crate::lab::kernel::KernelState::*;
+
+    fn record(ts_trace_ns: u64) -> TraceRecord {
+        TraceRecord {
+            ts_trace_ns,
+            pid: 0,
+            sock: 1,
+            local: "127.0.0.1:9000".parse().unwrap(),
+            remote: "127.0.0.1:40000".parse().unwrap(),
+            old: Established,
+            new: CloseWait,
+        }
+    }
+
+    #[test]
+    fn live_records_wait_a_pass_and_come_out_in_time_order() {
+        let (tx, rx) = channel();
+        let mut out = ReaderOutput {
+            live: Some(tx),
+            ..ReaderOutput::default()
+        };
+        let times = |rx: &std::sync::mpsc::Receiver<TraceRecord>| -> Vec<u64> {
+            rx.try_iter().map(|r| r.ts_trace_ns).collect()
+        };
+        // Pass 1 read CPU 0 (t=30), then CPU 1 (t=50): nothing is released yet.
+        out.records.extend([record(30), record(50)]);
+        out.release_live();
+        assert_eq!(times(&rx), [] as [u64; 0]);
+        // Pass 2 finds t=40 on CPU 0, committed while pass 1 read CPU 1, and t=60:
+        // everything up to pass 1's newest (50) goes, in order.
+        out.records.extend([record(40), record(60)]);
+        out.release_live();
+        assert_eq!(times(&rx), [30, 40, 50]);
+        // An idle pass releases what waited; the end releases the rest.
+        out.release_live();
+        assert_eq!(times(&rx), [60]);
+        out.records.push(record(70));
+        out.end_live();
+        assert_eq!(times(&rx), [70]);
+        assert!(out.records.is_empty());
+        assert!(
+            rx.recv().is_err(),
+            "the end of a live session closes the channel"
+        );
+    }
 }
