@@ -274,6 +274,18 @@ fn quiet_prints_no_frame_lines_but_the_table() {
         "{}",
         out.stdout
     );
+    // `-c 3` holds for the file and the count too, not only for what is shown.
+    assert!(
+        out.stderr.contains("protolab: 3 frames captured"),
+        "{}",
+        out.stderr
+    );
+    let inspect = common::protolab(&["inspect", file.to_str().unwrap()]);
+    assert!(inspect.status.success());
+    assert_eq!(
+        frame_lines(&String::from_utf8_lossy(&inspect.stdout)).len(),
+        3
+    );
     assert!(flows_of(&file).contains(" flow proto client"));
 }
 

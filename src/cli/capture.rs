@@ -59,6 +59,7 @@ pub fn run(args: CaptureArgs) -> anyhow::Result<ExitCode> {
     let mut config = LiveConfig::new(&args.interface, &args.filter);
     config.snaplen = args.snaplen;
     config.write_to = args.write.clone();
+    config.max_frames = args.count;
     // Every frame reaches the analyzer, printed or not: the flows table at the end
     // is built from all of them.
     let capture = LiveCapture::start(config, Some(tx))?;
