@@ -35,7 +35,7 @@ pub struct CaptureArgs {
     /// Lines are printed by default now, with -w too; kept so old scripts still run.
     #[arg(long, hide = true)]
     pub live: bool,
-    /// NDJSON instead of text lines.
+    /// NDJSON instead of text lines (the flows table at the end then goes to stderr).
     #[arg(long)]
     pub json: bool,
     /// Stop after this many frames.
