@@ -274,6 +274,18 @@ fn quiet_prints_no_frame_lines_but_the_table() {
         "{}",
         out.stdout
     );
+    // `-c 3` holds for the file and the count too, not only for what is shown.
+    assert!(
+        out.stderr.contains("protolab: 3 frames captured"),
+        "{}",
+        out.stderr
+    );
+    let inspect = common::protolab(&["inspect", file.to_str().unwrap()]);
+    assert!(inspect.status.success());
+    assert_eq!(
+        frame_lines(&String::from_utf8_lossy(&inspect.stdout)).len(),
+        3
+    );
     assert!(flows_of(&file).contains(" flow proto client"));
 }
 
@@ -290,17 +302,23 @@ fn lines_fit_columns_and_are_whole_without_it() {
         assert!(out.status.success(), "{}", out.stderr);
         let lines = frame_lines(&out.stdout);
         assert_eq!(lines.len(), 3, "{}", out.stdout);
-        for line in lines {
+        for line in &lines {
             let width = line.chars().count();
             match columns {
                 Some(_) => assert!(
-                    width == 60 && line.ends_with('…'),
+                    width == 60 && line.contains('…'),
                     "cut to 60 columns: {line:?}"
                 ),
                 // The SYN's line with its options is far wider than 60.
-                None => assert!(width > 60 && !line.ends_with('…'), "whole: {line:?}"),
+                None => assert!(width > 60 && !line.contains('…'), "whole: {line:?}"),
             }
         }
+        // The cut falls in the packet's details: the SYN's state change is kept.
+        assert!(
+            lines[0].ends_with("  | client CLOSED -> SYN_SENT"),
+            "{}",
+            lines[0]
+        );
     }
 }
 

@@ -53,6 +53,9 @@ pub struct LiveConfig {
     pub buffer_bytes: i32,
     /// Write every captured frame here (pcap, µs), flushed on stop.
     pub write_to: Option<PathBuf>,
+    /// Stop reading after this many frames (`capture -c N`), so the savefile and
+    /// the counters hold exactly the frames that were shown.
+    pub max_frames: Option<u64>,
 }
 
 impl LiveConfig {
@@ -63,6 +66,7 @@ impl LiveConfig {
             snaplen: 262_144,
             buffer_bytes: 64 << 20,
             write_to: None,
+            max_frames: None,
         }
     }
 }
@@ -133,6 +137,7 @@ impl LiveCapture {
         let linktype = LinkType(cap.get_datalink().0 as u32);
         let stop = cap.breakloop_handle();
         let iface = config.interface.clone();
+        let max_frames = config.max_frames;
         let thread = std::thread::Builder::new()
             .name(format!("capture-{iface}"))
             .spawn(move || {
@@ -156,6 +161,9 @@ impl LiveCapture {
                                 };
                                 // A receiver that went away only means nobody watches live.
                                 let _ = tx.send(frame);
+                            }
+                            if max_frames.is_some_and(|n| stats.frames >= n) {
+                                break;
                             }
                         }
                         Err(pcap::Error::TimeoutExpired) => continue,

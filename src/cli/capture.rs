@@ -35,7 +35,7 @@ pub struct CaptureArgs {
     /// Lines are printed by default now, with -w too; kept so old scripts still run.
     #[arg(long, hide = true)]
     pub live: bool,
-    /// NDJSON instead of text lines.
+    /// NDJSON instead of text lines (the flows table at the end then goes to stderr).
     #[arg(long)]
     pub json: bool,
     /// Stop after this many frames.
@@ -59,6 +59,7 @@ pub fn run(args: CaptureArgs) -> anyhow::Result<ExitCode> {
     let mut config = LiveConfig::new(&args.interface, &args.filter);
     config.snaplen = args.snaplen;
     config.write_to = args.write.clone();
+    config.max_frames = args.count;
     // Every frame reaches the analyzer, printed or not: the flows table at the end
     // is built from all of them.
     let capture = LiveCapture::start(config, Some(tx))?;
