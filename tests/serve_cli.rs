@@ -278,23 +278,23 @@ fn serve_prints_the_kernels_states_and_ends_with_the_commands_that_look_at_the_c
 
     // Root: the tracepoint is the witness, and sees every change. The client closes
     // first (its FIN leaves first): the kernel must record the client's
-    // ESTABLISHED -> FIN_WAIT1 -> FIN_WAIT2 -> CLOSE, handing over to a TIME_WAIT
-    // socket, and the server's ESTABLISHED -> CLOSE_WAIT -> LAST_ACK -> CLOSE.
+    // ESTABLISHED -> FIN_WAIT_1 -> FIN_WAIT_2 -> CLOSED, handing over to a TIME_WAIT
+    // socket, and the server's ESTABLISHED -> CLOSE_WAIT -> LAST_ACK -> CLOSED.
     let server_side = format!("127.0.0.1:{port} <- {me}");
     let client_side = format!("{me} -> 127.0.0.1:{port}");
     let server_states = [
-        "LISTEN -> SYN_RECV",
-        "SYN_RECV -> ESTABLISHED",
+        "LISTEN -> SYN_RECEIVED",
+        "SYN_RECEIVED -> ESTABLISHED",
         "ESTABLISHED -> CLOSE_WAIT",
         "CLOSE_WAIT -> LAST_ACK",
-        "LAST_ACK -> CLOSE",
+        "LAST_ACK -> CLOSED",
     ]
     .map(|s| format!("{server_side}  {s}"));
     let client_states = [
         "SYN_SENT -> ESTABLISHED",
-        "ESTABLISHED -> FIN_WAIT1",
-        "FIN_WAIT1 -> FIN_WAIT2",
-        "FIN_WAIT2 -> CLOSE  (TIME_WAIT goes on in a socket of its own: `ss -tan` lists it for 60 s)",
+        "ESTABLISHED -> FIN_WAIT_1",
+        "FIN_WAIT_1 -> FIN_WAIT_2",
+        "FIN_WAIT_2 -> CLOSED  (TIME_WAIT goes on in a socket of its own: `ss -tan` lists it for 60 s)",
     ]
     .map(|s| format!("{client_side}  {s}"));
     // Printed as they happen: seen while the server still runs.

@@ -231,8 +231,8 @@ impl KernelLines {
                 Some(e) => format!(
                     "protolab: kernel: the TCP states of port {port}'s connections, from {} \
                      polled every {} ms (seconds since serve started; compare with `ss -tan`)\n\
-                     protolab: kernel: polled changes may miss short states (SYN_RECV, \
-                     FIN_WAIT1, LAST_ACK); the tracepoint sock:inet_sock_set_state sees every \
+                     protolab: kernel: polled changes may miss short states (SYN_RECEIVED, \
+                     FIN_WAIT_1, LAST_ACK); the tracepoint sock:inet_sock_set_state sees every \
                      change, but {}",
                     watch.witness().describe(),
                     POLL_EVERY.as_millis(),

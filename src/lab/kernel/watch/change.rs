@@ -58,10 +58,10 @@ impl StateChange {
     }
 
     /// The line `serve` prints after "kernel: ", e.g.
-    /// `+0.412345s  127.0.0.1:9000 <- 127.0.0.1:53122  SYN_RECV -> ESTABLISHED`:
+    /// `+0.412345s  127.0.0.1:9000 <- 127.0.0.1:53122  SYN_RECEIVED -> ESTABLISHED`:
     /// the time since `t0_ns`, the socket (its own address first; `<-` for the
     /// server's side of a connection to `listen_port`, `->` for a client's), and its
-    /// states by the names `netstat -an` prints.
+    /// states by their RFC 9293 names, as everywhere in protolab.
     pub fn line(&self, listen_port: u16, t0_ns: u64) -> String {
         let since = self.ts_ns.saturating_sub(t0_ns);
         let mut line = format!(
@@ -94,11 +94,17 @@ impl StateChange {
     }
 }
 
-/// A state by its `netstat -an` name (the kernel's without `TCP_`).
+/// A state by the RFC 9293 name every other protolab view uses (`SYN_RECEIVED`,
+/// `FIN_WAIT_1`, `CLOSED`), so serve's lines, `run`'s kernel table, `flows` and
+/// `inspect` tell one story; only the kernel's own `NEW_SYN_RECV` (a request
+/// socket, no RFC state) keeps its kernel name.
 fn state_name(state: Option<KernelState>, none: &'static str) -> &'static str {
-    state.map_or(none, |s| {
-        let name = s.kernel_name();
-        name.strip_prefix("TCP_").unwrap_or(name)
+    state.map_or(none, |s| match s.to_rfc() {
+        Some(rfc) => rfc.name(),
+        None => {
+            let name = s.kernel_name();
+            name.strip_prefix("TCP_").unwrap_or(name)
+        }
     })
 }
 
@@ -177,12 +183,12 @@ mod tests {
         let server = traced("127.0.0.1:9000", "127.0.0.1:53122", SynRecv, Established);
         assert_eq!(
             server.line(9000, 1_000_000_000_000),
-            "+0.412345s  127.0.0.1:9000 <- 127.0.0.1:53122  SYN_RECV -> ESTABLISHED"
+            "+0.412345s  127.0.0.1:9000 <- 127.0.0.1:53122  SYN_RECEIVED -> ESTABLISHED"
         );
         let client = traced("127.0.0.1:53122", "127.0.0.1:9000", Established, FinWait1);
         assert_eq!(
             client.line(9000, 1_000_000_000_000),
-            "+0.412345s  127.0.0.1:53122 -> 127.0.0.1:9000  ESTABLISHED -> FIN_WAIT1"
+            "+0.412345s  127.0.0.1:53122 -> 127.0.0.1:9000  ESTABLISHED -> FIN_WAIT_1"
         );
     }
 
@@ -191,12 +197,12 @@ mod tests {
         let connecting = traced("127.0.0.1:0", "127.0.0.1:9000", Closed, SynSent);
         assert_eq!(
             connecting.line(9000, 1_000_412_345_678),
-            "+0.000000s  127.0.0.1:* -> 127.0.0.1:9000  CLOSE -> SYN_SENT  (its port is picked next)"
+            "+0.000000s  127.0.0.1:* -> 127.0.0.1:9000  CLOSED -> SYN_SENT  (its port is picked next)"
         );
         let listener = traced("[::1]:9000", "[::]:0", Closed, Listen);
         assert!(listener
             .line(9000, 0)
-            .ends_with("  [::1]:9000 (listening)  CLOSE -> LISTEN"));
+            .ends_with("  [::1]:9000 (listening)  CLOSED -> LISTEN"));
     }
 
     #[test]
@@ -205,7 +211,7 @@ mod tests {
         assert!(close.may_enter_time_wait());
         close.time_wait_follows = true;
         assert!(close.line(9000, 0).ends_with(
-            "FIN_WAIT2 -> CLOSE  (TIME_WAIT goes on in a socket of its own: `ss -tan` lists it for 60 s)"
+            "FIN_WAIT_2 -> CLOSED  (TIME_WAIT goes on in a socket of its own: `ss -tan` lists it for 60 s)"
         ));
         let last_ack = traced("127.0.0.1:9000", "127.0.0.1:53122", LastAck, Closed);
         assert!(!last_ack.may_enter_time_wait());
