@@ -205,3 +205,53 @@ fn time_wait_run_notes_show_the_rebind_attempts() {
     assert!(text.contains(&format!("note: {without}")), "{text}");
     assert!(text.contains(&format!("note: {with}")), "{text}");
 }
+
+/// Bug: `run udp-daytime` printed an empty "kernel states from …:" header and its
+/// report an empty kernel section. Both now say that UDP has no connection state.
+#[test]
+fn udp_run_says_udp_has_no_connection_state() {
+    if !common::require_root("live lab tests", "libpcap on lo, tracefs, sock_diag") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = RunConfig {
+        scenario: ScenarioName::UdpDaytime,
+        params: Params::default(),
+        port: Some(0),
+        out_dir: Some(dir.path().to_path_buf()),
+        timeout: Duration::from_secs(30),
+        command: "protolab run udp-daytime --port 0".into(),
+        snaplen: None,
+        lang: protolab::chart::Lang::En,
+        netns: None,
+    };
+    let outcome = run(&config, &|| false).unwrap();
+    let text = protolab::lab::summary::render(&outcome);
+    assert!(outcome.mismatches.is_empty(), "{text}");
+    let sentence =
+        "UDP has no connection state (no handshake, no close, no ESTABLISHED or TIME_WAIT)";
+    assert!(text.contains(sentence), "{text}");
+    assert!(
+        !text.lines().any(|l| l
+            .trim_end()
+            .ends_with("kernel states from tracepoint+sock_diag:")),
+        "a kernel header over nothing\n{text}"
+    );
+    let md = std::fs::read_to_string(outcome.report_dir.join("report.md")).unwrap();
+    let kernel = md.find("## Kernel cross-check").expect(&md);
+    let section = &md[kernel..];
+    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |e| e + 3)];
+    assert!(section.contains(sentence), "{section}");
+    let html = std::fs::read_to_string(outcome.report_dir.join("index.html")).unwrap();
+    assert!(html.contains(sentence));
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(outcome.report_dir.join("report.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(json["kernel_note"].as_str().unwrap().contains(sentence));
+    // Datagrams, not segments.
+    assert!(
+        md.contains("datagrams with data") && !md.contains("segments with data"),
+        "{md}"
+    );
+}

@@ -96,18 +96,33 @@ pub fn render(o: &RunOutcome) -> String {
         let _ = writeln!(s, "  kernel: {w}");
     }
     let k = &o.kernel;
+    let udp = o.flows.iter().any(|f| f.proto == "udp");
     match &k.unavailable {
         Some(why) => {
             let _ = writeln!(s, "  kernel states: not available ({why})");
         }
+        None if k.connections.is_empty() && !udp => {
+            let _ = writeln!(
+                s,
+                "  kernel states from {}: no TCP connection to compare",
+                k.source
+            );
+        }
         None => {
-            let _ = writeln!(s, "  kernel states from {}:", k.source);
+            // A header over nothing would look like a kernel that said nothing.
+            if !k.connections.is_empty() {
+                let _ = writeln!(s, "  kernel states from {}:", k.source);
+            }
             for c in &k.connections {
                 let _ = writeln!(s, "  connection {}", c.flow);
                 endpoint_table(&mut s, &c.client);
                 endpoint_table(&mut s, &c.server);
             }
         }
+    }
+    if udp {
+        // The report says the same, in the report's language.
+        let _ = writeln!(s, "  {}", crate::report::text::EN.kernel_udp);
     }
     if o.mismatches.is_empty() && k.agree {
         let _ = writeln!(

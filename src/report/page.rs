@@ -111,6 +111,8 @@ pub struct ConnectionView {
 pub struct KernelView {
     pub source: String,
     pub unavailable: Option<String>,
+    /// Why UDP streams have no states here.
+    pub note: Option<String>,
     /// (heading, table) per endpoint.
     pub tables: Vec<(String, Table)>,
 }
@@ -128,7 +130,8 @@ fn chart(c: &ChartRef, svgs: Svgs) -> ChartView {
     }
 }
 
-fn phase_text(t: &Text, p: Option<Phase>) -> String {
+/// `with_data` names the frames that carry payload: segments (TCP) or datagrams (UDP).
+fn phase_text(t: &Text, p: Option<Phase>, with_data: &str) -> String {
     match p {
         None => t.none_seen.to_string(),
         Some(p) => format!(
@@ -139,7 +142,7 @@ fn phase_text(t: &Text, p: Option<Phase>) -> String {
             p.frames,
             t.frames_word,
             p.segments,
-            t.segments,
+            with_data,
             p.bytes,
             t.bytes
         ),
@@ -155,6 +158,7 @@ fn connection(c: &Connection, svgs: Svgs, lang: Lang) -> ConnectionView {
     };
     let mut states = Vec::new();
     let mut phases = vec![(t.data, c.data)];
+    let mut with_data = t.datagrams_with_data;
     if c.proto == "tcp" {
         states = [(t.client, &c.client_states), (t.server, &c.server_states)]
             .into_iter()
@@ -164,6 +168,7 @@ fn connection(c: &Connection, svgs: Svgs, lang: Lang) -> ConnectionView {
                 path: TcpState::path(s),
             })
             .collect();
+        with_data = t.segments;
         phases = vec![
             (t.handshake, c.handshake),
             (t.data, c.data),
@@ -180,7 +185,7 @@ fn connection(c: &Connection, svgs: Svgs, lang: Lang) -> ConnectionView {
             .into_iter()
             .map(|(name, p)| PhaseView {
                 name,
-                text: phase_text(t, p),
+                text: phase_text(t, p, with_data),
             })
             .collect(),
         folded: c.folded,
@@ -250,6 +255,7 @@ pub fn page(r: &Report, svgs: Svgs, lang: Lang) -> Page {
         kernel: r.kernel.as_ref().map(|k| KernelView {
             source: k.source.clone(),
             unavailable: k.unavailable.clone(),
+            note: r.kernel_note.clone(),
             tables: table::kernel(r, lang),
         }),
         udp: (!r.udp.is_empty()).then(|| table::udp(&r.udp, lang)),

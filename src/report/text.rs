@@ -50,6 +50,8 @@ pub struct Text {
     pub none_seen: &'static str,
     pub frames_word: &'static str,
     pub segments: &'static str,
+    /// A UDP stream's payload-bearing frames: datagrams, not segments.
+    pub datagrams_with_data: &'static str,
     pub bytes: &'static str,
     pub ladder: &'static str,
     pub state_timeline: &'static str,
@@ -80,6 +82,9 @@ pub struct Text {
     pub kernel: &'static str,
     pub kernel_source: &'static str,
     pub kernel_unavailable: &'static str,
+    /// Said in the kernel cross-check when the capture has UDP streams: they have
+    /// no states to compare (the notes' own point about UDP).
+    pub kernel_udp: &'static str,
     pub inferred: &'static str,
     pub kernel_state: &'static str,
     pub offset_us: &'static str,
@@ -136,6 +141,7 @@ pub const EN: Text = Text {
     none_seen: "not seen in the capture",
     frames_word: "frames",
     segments: "segments with data",
+    datagrams_with_data: "datagrams with data",
     bytes: "bytes",
     ladder: "Ladder diagram",
     state_timeline: "State timeline",
@@ -165,6 +171,9 @@ pub const EN: Text = Text {
     kernel: "Kernel cross-check",
     kernel_source: "Source",
     kernel_unavailable: "No kernel comparison was possible",
+    kernel_udp: "UDP has no connection state (no handshake, no close, no ESTABLISHED or \
+        TIME_WAIT): each datagram stands alone, so the kernel has no states of a UDP stream \
+        to compare with the capture.",
     inferred: "Inferred (from packets)",
     kernel_state: "Kernel",
     offset_us: "Kernel − capture (µs)",
@@ -218,6 +227,7 @@ pub const ZH: Text = Text {
     none_seen: "抓包中未出现",
     frames_word: "帧",
     segments: "个携带数据的报文段",
+    datagrams_with_data: "个携带数据的数据报",
     bytes: "字节",
     ladder: "时序图（梯形图）",
     state_timeline: "状态时间线",
@@ -247,6 +257,8 @@ pub const ZH: Text = Text {
     kernel: "内核交叉核对",
     kernel_source: "来源",
     kernel_unavailable: "无法与内核比较",
+    kernel_udp: "UDP 没有连接状态（没有握手，没有挥手，也没有 ESTABLISHED 或 TIME_WAIT）：\
+        每个数据报都是独立的，所以内核没有 UDP 流的状态可以与抓包比较。",
     inferred: "推断（来自数据包）",
     kernel_state: "内核",
     offset_us: "内核 − 抓包（微秒）",
