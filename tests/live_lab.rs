@@ -255,3 +255,60 @@ fn udp_run_says_udp_has_no_connection_state() {
         "{md}"
     );
 }
+
+/// Bug: `run chat` ran one client by default, so no broadcast, private or offline
+/// message happened although the scenario promises them, and "What to notice"
+/// said nothing about the length-prefix framing the scenario is about. Through
+/// the command line, without `--clients`.
+#[test]
+fn chat_run_by_default_shows_every_kind_of_message_and_the_framing() {
+    if !common::require_root("live lab tests", "libpcap on lo, tracefs, sock_diag") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = common::protolab(&[
+        "run",
+        "chat",
+        "--port",
+        "0",
+        "-o",
+        dir.path().to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run_dir = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.join("report.json").is_file())
+        .expect("a run folder");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run_dir.join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["summary"]["tcp_connections"], 3, "{stdout}");
+    let kinds: Vec<String> = report["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["messages"].as_array().cloned().unwrap_or_default())
+        .map(|m| m["type"].as_str().unwrap().to_string())
+        .collect();
+    for kind in ["SmsMes", "PrivateMes", "OfflineMes"] {
+        assert!(kinds.iter().any(|k| k == kind), "no {kind} in {kinds:?}");
+    }
+    let notices: Vec<&str> = report["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    assert!(
+        notices.iter().any(|n| n.contains(
+            "every chat message is a 4-byte big-endian length, then that many bytes of JSON"
+        )),
+        "{notices:#?}"
+    );
+}

@@ -800,3 +800,34 @@ fn udp_stream_data_is_counted_in_datagrams() {
     assert!(zh.contains("个携带数据的数据报"), "{zh}");
     assert!(!zh.contains("报文段"), "{zh}");
 }
+
+/// Bug: a chat capture's "What to notice" said nothing about the length-prefix
+/// framing. The recorded 3-client chat has a segment with 3 messages (frame 38).
+#[test]
+fn chat_report_points_at_the_length_prefix_framing() {
+    in_manifest_dir();
+    let input = load_input(Path::new("captures/recorded_chat_3clients.pcap")).unwrap();
+    let r = render_report(&input, Lang::En);
+    let notices = &r.report.notices;
+    assert!(
+        notices[0].starts_with(
+            "Connection 1: every chat message is a 4-byte big-endian length, then that many bytes of JSON. Frame 12 carries a RegisterMes: its payload starts with 00 00 00 63 (99 in decimal)"
+        ),
+        "{notices:#?}"
+    );
+    assert!(
+        notices.iter().any(|n| n
+            == "Connection 3: frame 38 is one TCP segment carrying 3 chat messages (NotifyUserStatusMes, SmsMes, PrivateMes): the receiver cuts them apart at their length prefixes, not at segment boundaries."),
+        "{notices:#?}"
+    );
+    let zh = render_report(&input, Lang::Zh);
+    assert!(
+        zh.markdown
+            .contains("第 38 帧是一个 TCP 报文段，却携带了 3 条聊天消息"),
+        "{}",
+        zh.markdown
+    );
+    // A capture without chat gets none of it.
+    let plain = render_report(&load_input(&fixture("fast_retransmit")).unwrap(), Lang::En);
+    assert!(!plain.markdown.contains("length prefix"));
+}

@@ -2,6 +2,8 @@
 //! the frames a student should look at. One function per kind of observation,
 //! in English and Chinese.
 
+mod framing;
+
 use super::input::ReportInput;
 use super::model::{payload_len, Connection, Report};
 use super::text;
@@ -331,6 +333,32 @@ pub fn notices(input: &ReportInput, report: &Report, lang: Lang) -> Vec<String> 
         left_out: 0,
     };
     let empty = Vec::new();
+    // The chat's framing first: it is what a chat capture is there to show.
+    let mut prefix_shown = false;
+    for c in &report.connections {
+        let frames = input.data.frames.get(&c.flow).unwrap_or(&empty);
+        let events: Vec<_> = input
+            .chat
+            .iter()
+            .filter(|e| e.flow == Some(c.flow))
+            .collect();
+        if events.is_empty() {
+            continue;
+        }
+        if !prefix_shown {
+            let p = framing::prefix(c, &events, frames, lang);
+            prefix_shown = p.is_some();
+            capped.add("chat_prefix", p);
+        }
+        capped.add(
+            "chat_several",
+            framing::several_in_one_segment(c, &events, lang),
+        );
+        capped.add(
+            "chat_spread",
+            framing::spread_over_segments(c, &events, frames, lang),
+        );
+    }
     for c in &report.connections {
         let frames = input.data.frames.get(&c.flow).unwrap_or(&empty);
         let summary = input.data.flows.iter().find(|f| f.flow == c.flow);

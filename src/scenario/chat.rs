@@ -30,6 +30,13 @@ use crate::chat::store::{Store, StoreSpec};
 /// The first user id the lab's clients use (client i is `FIRST_ID + i`).
 pub const FIRST_ID: u32 = 1001;
 
+/// Clients of a run without `--clients`: the fewest that show everything the
+/// description promises. With one, nobody receives a broadcast and nobody is
+/// offline; with two, the only talker has nobody online to message privately.
+/// Three give a broadcast, a private message between two online users, and
+/// offline messages for the last one.
+pub const DEFAULT_CLIENTS: usize = 3;
+
 fn password(id: u32) -> String {
     format!("lab-pass-{id}")
 }
