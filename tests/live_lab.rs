@@ -249,6 +249,20 @@ fn udp_run_says_udp_has_no_connection_state() {
     )
     .unwrap();
     assert!(json["kernel_note"].as_str().unwrap().contains(sentence));
+    // One client: "1 client address", not "1 client addresses".
+    assert!(
+        text.contains("from 1 client address; UDP has no connections"),
+        "{text}"
+    );
+    // The rate in a unit that fits: not "0.9 Mbit/s" but "903 kbit/s".
+    let flow = text
+        .lines()
+        .find(|l| l.contains("flow 1 udp"))
+        .expect(&text);
+    let (_, rate) = flow.rsplit_once(", ").expect(flow);
+    let (number, unit) = rate.split_once(' ').expect(flow);
+    assert!(unit.ends_with("bit/s"), "{flow}");
+    assert!(number.parse::<f64>().unwrap() >= 1.0, "{flow}");
     // Datagrams, not segments.
     assert!(
         md.contains("datagrams with data") && !md.contains("segments with data"),

@@ -46,8 +46,8 @@ pub fn run(args: ClientArgs) -> anyhow::Result<ExitCode> {
         eprintln!("note: {note}");
     }
     eprintln!(
-        "protolab: {} bytes sent, {} received{}",
-        report.bytes_sent,
+        "protolab: {} sent, {} received{}",
+        crate::output::words::plural(report.bytes_sent, "byte", "bytes"),
         report.bytes_received,
         report
             .sha256

@@ -12,6 +12,7 @@ use super::templates::{inline_svg, trusted};
 use super::text::{text, Text};
 use crate::analyze::TcpState;
 use crate::chart::Lang;
+use crate::output::words::plural;
 
 /// The whole page.
 #[derive(Debug, Serialize)]
@@ -130,23 +131,23 @@ fn chart(c: &ChartRef, svgs: Svgs) -> ChartView {
     }
 }
 
-/// `with_data` names the frames that carry payload: segments (TCP) or datagrams (UDP).
-fn phase_text(t: &Text, p: Option<Phase>, with_data: &str) -> String {
-    match p {
-        None => t.none_seen.to_string(),
-        Some(p) => format!(
-            "{} {}–{} ({} {}, {} {}, {} {})",
-            t.frame,
-            p.first_frame,
-            p.last_frame,
-            p.frames,
-            t.frames_word,
-            p.segments,
-            with_data,
-            p.bytes,
-            t.bytes
-        ),
-    }
+/// `with_data` names the frames that carry payload, (singular, plural): segments
+/// (TCP) or datagrams (UDP).
+fn phase_text(t: &Text, p: Option<Phase>, with_data: (&str, &str)) -> String {
+    let Some(p) = p else {
+        return t.none_seen.to_string();
+    };
+    let frames = if p.first_frame == p.last_frame {
+        format!("{} {}", t.frame, p.first_frame)
+    } else {
+        format!("{} {}–{}", t.frames_range, p.first_frame, p.last_frame)
+    };
+    format!(
+        "{frames} ({}, {}, {})",
+        plural(p.frames, t.frame_word, t.frames_word),
+        plural(p.segments, with_data.0, with_data.1),
+        plural(p.bytes, t.byte, t.bytes)
+    )
 }
 
 fn connection(c: &Connection, svgs: Svgs, lang: Lang) -> ConnectionView {
@@ -158,7 +159,7 @@ fn connection(c: &Connection, svgs: Svgs, lang: Lang) -> ConnectionView {
     };
     let mut states = Vec::new();
     let mut phases = vec![(t.data, c.data)];
-    let mut with_data = t.datagrams_with_data;
+    let mut with_data = (t.datagram_with_data, t.datagrams_with_data);
     if c.proto == "tcp" {
         states = [(t.client, &c.client_states), (t.server, &c.server_states)]
             .into_iter()
@@ -168,7 +169,7 @@ fn connection(c: &Connection, svgs: Svgs, lang: Lang) -> ConnectionView {
                 path: TcpState::path(s),
             })
             .collect();
-        with_data = t.segments;
+        with_data = (t.segment, t.segments);
         phases = vec![
             (t.handshake, c.handshake),
             (t.data, c.data),
@@ -260,5 +261,47 @@ pub fn page(r: &Report, svgs: Svgs, lang: Lang) -> Page {
         }),
         udp: (!r.udp.is_empty()).then(|| table::udp(&r.udp, lang)),
         version: env!("CARGO_PKG_VERSION"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Bug: "Frame 1–1 (1 frames, 1 segments with data, …)".
+    #[test]
+    fn a_phase_of_one_frame_is_said_in_the_singular() {
+        let one = Phase {
+            first_frame: 7,
+            last_frame: 7,
+            frames: 1,
+            segments: 1,
+            bytes: 1,
+        };
+        let en = text(Lang::En);
+        assert_eq!(
+            phase_text(en, Some(one), (en.segment, en.segments)),
+            "Frame 7 (1 frame, 1 segment with data, 1 byte)"
+        );
+        let many = Phase {
+            first_frame: 4,
+            last_frame: 15,
+            frames: 12,
+            segments: 0,
+            bytes: 6000,
+        };
+        assert_eq!(
+            phase_text(
+                en,
+                Some(many),
+                (en.datagram_with_data, en.datagrams_with_data)
+            ),
+            "Frames 4–15 (12 frames, 0 datagrams with data, 6000 bytes)"
+        );
+        let zh = text(Lang::Zh);
+        assert_eq!(
+            phase_text(zh, Some(one), (zh.segment, zh.segments)),
+            "帧 7 (1 帧, 1 个携带数据的报文段, 1 字节)"
+        );
     }
 }

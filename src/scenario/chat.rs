@@ -13,6 +13,7 @@
 //! on top of TCP's byte stream (the 4-byte length), and one TCP segment may
 //! carry several messages or a part of one — the inspector reassembles them.
 
+use crate::output::words::plural;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -65,8 +66,10 @@ pub async fn serve(
         connections: report.connections,
         log: report.log,
         notes: vec![format!(
-            "{} logins, {} frames received, at most {} users online at once",
-            report.logins, report.frames_in, report.peak_online
+            "{}, {} received, at most {} online at once",
+            plural(report.logins, "login", "logins"),
+            plural(report.frames_in, "frame", "frames"),
+            plural(report.peak_online, "user", "users")
         )],
         ..ServerReport::default()
     })
@@ -158,7 +161,9 @@ async fn one_client(
             }
         }
         report.replies.push(format!(
-            "{id}: got {smses} broadcasts, {privates} private messages"
+            "{id}: got {}, {}",
+            plural(smses, "broadcast", "broadcasts"),
+            plural(privates, "private message", "private messages")
         ));
     }
     barrier.wait().await;
@@ -167,7 +172,8 @@ async fn one_client(
         let got = login(&mut c, id, &mut report).await?;
         if got != talkers {
             return Err(ScenarioError::Protocol(format!(
-                "user {id} got {got} offline messages, expected {talkers}"
+                "user {id} got {}, expected {talkers}",
+                plural(got, "offline message", "offline messages")
             )));
         }
     }
@@ -196,8 +202,9 @@ async fn login(
         )));
     }
     report.replies.push(format!(
-        "{id}: LoginResMes 200, online {:?}, {} offline messages",
-        res.users_id, res.offline
+        "{id}: LoginResMes 200, online {:?}, {}",
+        res.users_id,
+        plural(res.offline, "offline message", "offline messages")
     ));
     for m in &c.offline {
         report.replies.push(format!(
