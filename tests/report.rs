@@ -831,3 +831,28 @@ fn chat_report_points_at_the_length_prefix_framing() {
     let plain = render_report(&load_input(&fixture("fast_retransmit")).unwrap(), Lang::En);
     assert!(!plain.markdown.contains("length prefix"));
 }
+
+/// Bug: "1 more connections are not detailed", "1 more flagged frames are not
+/// listed", "1 frames: long data phase folded".
+#[test]
+fn counts_under_the_sections_agree_with_their_number() {
+    in_manifest_dir();
+    let input = load_input(&fixture("fast_retransmit")).unwrap();
+    let mut report = render_report(&input, Lang::En).report;
+    report.omitted_connections = 1;
+    report.anomalies_omitted = 1;
+    report.connections[0].folded = 1;
+    let md = protolab::report::markdown::render_markdown(&report, Lang::En);
+    for line in [
+        "_1 more connection is not detailed (only the first ones are)_",
+        "_1 more flagged frame is not listed_",
+        "- 1 frame: long data phase folded in the charts and the player",
+    ] {
+        assert!(md.contains(line), "no {line:?} in\n{md}");
+    }
+    report.omitted_connections = 3;
+    report.connections[0].folded = 120;
+    let md = protolab::report::markdown::render_markdown(&report, Lang::En);
+    assert!(md.contains("_3 more connections are not detailed"), "{md}");
+    assert!(md.contains("- 120 frames: long data phase folded"), "{md}");
+}

@@ -30,10 +30,12 @@ pub struct Page {
     pub link_layer: Option<ChartView>,
     pub layers: Option<LayersView>,
     pub connections: Vec<ConnectionView>,
-    pub omitted: usize,
+    /// "3 more connections are not detailed …", when some are not.
+    pub omitted: Option<String>,
     /// `None` when no frame was flagged.
     pub anomalies: Option<Table>,
-    pub anomalies_omitted: usize,
+    /// "1 more flagged frame is not listed", when some are not.
+    pub anomalies_omitted: Option<String>,
     pub kernel: Option<KernelView>,
     /// `None` when the capture has no UDP stream.
     pub udp: Option<Table>,
@@ -99,7 +101,8 @@ pub struct ConnectionView {
     pub history: String,
     pub states: Vec<StatesView>,
     pub phases: Vec<PhaseView>,
-    pub folded: u64,
+    /// "120 frames", when the loader folded some away.
+    pub folded: Option<String>,
     pub messages: Option<Table>,
     pub charts: Vec<ChartView>,
     pub transitions: Option<Table>,
@@ -189,7 +192,7 @@ fn connection(c: &Connection, svgs: Svgs, lang: Lang) -> ConnectionView {
                 text: phase_text(t, p, with_data),
             })
             .collect(),
-        folded: c.folded,
+        folded: (c.folded > 0).then(|| plural(c.folded, t.frame_word, t.frames_word)),
         messages: (!c.messages.is_empty()).then(|| table::messages(c, lang)),
         charts: c.charts.iter().map(|r| chart(r, svgs)).collect(),
         transitions: (!c.transitions.is_empty()).then(|| table::transitions(c, lang)),
@@ -250,9 +253,11 @@ pub fn page(r: &Report, svgs: Svgs, lang: Lang) -> Page {
             .iter()
             .map(|c| connection(c, svgs, lang))
             .collect(),
-        omitted: r.omitted_connections,
+        omitted: (r.omitted_connections > 0)
+            .then(|| plural(r.omitted_connections, t.omitted_one, t.omitted)),
         anomalies: (!r.anomalies.is_empty()).then(|| table::anomalies(&r.anomalies, lang)),
-        anomalies_omitted: r.anomalies_omitted,
+        anomalies_omitted: (r.anomalies_omitted > 0)
+            .then(|| plural(r.anomalies_omitted, t.anomalies_cut_one, t.anomalies_cut)),
         kernel: r.kernel.as_ref().map(|k| KernelView {
             source: k.source.clone(),
             unavailable: k.unavailable.clone(),
