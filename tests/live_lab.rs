@@ -205,3 +205,124 @@ fn time_wait_run_notes_show_the_rebind_attempts() {
     assert!(text.contains(&format!("note: {without}")), "{text}");
     assert!(text.contains(&format!("note: {with}")), "{text}");
 }
+
+/// Bug: `run udp-daytime` printed an empty "kernel states from …:" header and its
+/// report an empty kernel section. Both now say that UDP has no connection state.
+#[test]
+fn udp_run_says_udp_has_no_connection_state() {
+    if !common::require_root("live lab tests", "libpcap on lo, tracefs, sock_diag") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = RunConfig {
+        scenario: ScenarioName::UdpDaytime,
+        params: Params::default(),
+        port: Some(0),
+        out_dir: Some(dir.path().to_path_buf()),
+        timeout: Duration::from_secs(30),
+        command: "protolab run udp-daytime --port 0".into(),
+        snaplen: None,
+        lang: protolab::chart::Lang::En,
+        netns: None,
+    };
+    let outcome = run(&config, &|| false).unwrap();
+    let text = protolab::lab::summary::render(&outcome);
+    assert!(outcome.mismatches.is_empty(), "{text}");
+    let sentence =
+        "UDP has no connection state (no handshake, no close, no ESTABLISHED or TIME_WAIT)";
+    assert!(text.contains(sentence), "{text}");
+    assert!(
+        !text.lines().any(|l| l
+            .trim_end()
+            .ends_with("kernel states from tracepoint+sock_diag:")),
+        "a kernel header over nothing\n{text}"
+    );
+    let md = std::fs::read_to_string(outcome.report_dir.join("report.md")).unwrap();
+    let kernel = md.find("## Kernel cross-check").expect(&md);
+    let section = &md[kernel..];
+    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |e| e + 3)];
+    assert!(section.contains(sentence), "{section}");
+    let html = std::fs::read_to_string(outcome.report_dir.join("index.html")).unwrap();
+    assert!(html.contains(sentence));
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(outcome.report_dir.join("report.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(json["kernel_note"].as_str().unwrap().contains(sentence));
+    // One client: "1 client address", not "1 client addresses".
+    assert!(
+        text.contains("from 1 client address; UDP has no connections"),
+        "{text}"
+    );
+    // The rate in a unit that fits: not "0.9 Mbit/s" but "903 kbit/s".
+    let flow = text
+        .lines()
+        .find(|l| l.contains("flow 1 udp"))
+        .expect(&text);
+    let (_, rate) = flow.rsplit_once(", ").expect(flow);
+    let (number, unit) = rate.split_once(' ').expect(flow);
+    assert!(unit.ends_with("bit/s"), "{flow}");
+    assert!(number.parse::<f64>().unwrap() >= 1.0, "{flow}");
+    // Datagrams, not segments.
+    assert!(
+        md.contains("datagrams with data") && !md.contains("segments with data"),
+        "{md}"
+    );
+}
+
+/// Bug: `run chat` ran one client by default, so no broadcast, private or offline
+/// message happened although the scenario promises them, and "What to notice"
+/// said nothing about the length-prefix framing the scenario is about. Through
+/// the command line, without `--clients`.
+#[test]
+fn chat_run_by_default_shows_every_kind_of_message_and_the_framing() {
+    if !common::require_root("live lab tests", "libpcap on lo, tracefs, sock_diag") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = common::protolab(&[
+        "run",
+        "chat",
+        "--port",
+        "0",
+        "-o",
+        dir.path().to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run_dir = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.join("report.json").is_file())
+        .expect("a run folder");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run_dir.join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["summary"]["tcp_connections"], 3, "{stdout}");
+    let kinds: Vec<String> = report["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["messages"].as_array().cloned().unwrap_or_default())
+        .map(|m| m["type"].as_str().unwrap().to_string())
+        .collect();
+    for kind in ["SmsMes", "PrivateMes", "OfflineMes"] {
+        assert!(kinds.iter().any(|k| k == kind), "no {kind} in {kinds:?}");
+    }
+    let notices: Vec<&str> = report["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    assert!(
+        notices.iter().any(|n| n.contains(
+            "every chat message is a 4-byte big-endian length, then that many bytes of JSON"
+        )),
+        "{notices:#?}"
+    );
+}

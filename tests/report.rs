@@ -780,4 +780,139 @@ fn half_close_report_plots_the_data_sent_after_the_fin() {
         "{seq}"
     );
     assert!(r.html.contains("server → client: 3500 bytes"));
+
+// ---- issue 13: what a new user tripped over ----------------------------------
+
+/// A run folder of `run udp-daytime`: a UDP capture and a kernel comparison with
+/// no connections, as the lab writes it.
+fn udp_run_folder() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        "captures/udp_exchange.pcap",
+        dir.path().join("capture.pcap"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("run.json"),
+        r#"{"run_id":"udp-daytime-20261206T120000Z","scenario":"udp-daytime","command":"protolab run udp-daytime","expectation_met":true,"mismatches":[],"notes":[]}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("kernel.json"),
+        r#"{"source":"tracepoint+sock_diag","sockets":[],"table":[],
+            "comparison":{"source":"tracepoint+sock_diag","connections":[],"agree":true}}"#,
+    )
+    .unwrap();
+    dir
+}
+
+/// Bug: a UDP run's report had a "Kernel cross-check" section with nothing but
+/// its source in it. It now says why: UDP has no connection state.
+#[test]
+fn udp_run_report_says_udp_has_no_connection_state_in_every_form() {
+    in_manifest_dir();
+    let dir = udp_run_folder();
+    let input = load_input(dir.path()).unwrap();
+    for (lang, heading, sentence) in [
+        (
+            Lang::En,
+            "## Kernel cross-check",
+            "UDP has no connection state (no handshake, no close, no ESTABLISHED or TIME_WAIT)",
+        ),
+        (Lang::Zh, "## 内核交叉核对", "UDP 没有连接状态"),
+    ] {
+        let r = render_report(&input, lang);
+        // Markdown: the sentence is in the kernel section, before the next one.
+        let at = r.markdown.find(heading).expect(&r.markdown);
+        let section = &r.markdown[at + heading.len()..];
+        let section = &section[..section.find("\n## ").unwrap_or(section.len())];
+        assert!(section.contains(sentence), "{lang:?}: {section}");
+        // HTML: the same, in the kernel section.
+        let at = r
+            .html
+            .find("<section id=\"kernel\">")
+            .expect("kernel section");
+        let section = &r.html[at..at + r.html[at..].find("</section>").unwrap()];
+        assert!(section.contains(sentence), "{lang:?}: {section}");
+        // JSON: beside the empty comparison.
+        let json: serde_json::Value = serde_json::from_str(&r.json).unwrap();
+        assert!(
+            json["kernel_note"].as_str().unwrap().contains(sentence),
+            "{lang:?}: {}",
+            json["kernel_note"]
+        );
+    }
+    // A TCP capture's report has no such note.
+    let tcp = render_report(&load_input(&fixture("fast_retransmit")).unwrap(), Lang::En);
+    assert!(!tcp.markdown.contains("UDP has no connection state"));
+}
+
+/// Bug: a UDP stream's data was counted in "segments with data".
+#[test]
+fn udp_stream_data_is_counted_in_datagrams() {
+    in_manifest_dir();
+    let input = load_input(&fixture("udp_exchange")).unwrap();
+    let en = render_report(&input, Lang::En).markdown;
+    let line = en.lines().find(|l| l.starts_with("- **Data**")).expect(&en);
+    assert!(line.contains("datagrams with data"), "{line}");
+    assert!(!en.contains("segments with data"), "{en}");
+    let zh = render_report(&input, Lang::Zh).markdown;
+    assert!(zh.contains("个携带数据的数据报"), "{zh}");
+    assert!(!zh.contains("报文段"), "{zh}");
+}
+
+/// Bug: a chat capture's "What to notice" said nothing about the length-prefix
+/// framing. The recorded 3-client chat has a segment with 3 messages (frame 38).
+#[test]
+fn chat_report_points_at_the_length_prefix_framing() {
+    in_manifest_dir();
+    let input = load_input(Path::new("captures/recorded_chat_3clients.pcap")).unwrap();
+    let r = render_report(&input, Lang::En);
+    let notices = &r.report.notices;
+    assert!(
+        notices[0].starts_with(
+            "Connection 1: every chat message is a 4-byte big-endian length, then that many bytes of JSON. Frame 12 carries a RegisterMes: its payload starts with 00 00 00 63 (99 in decimal)"
+        ),
+        "{notices:#?}"
+    );
+    assert!(
+        notices.iter().any(|n| n
+            == "Connection 3: frame 38 is one TCP segment carrying 3 chat messages (NotifyUserStatusMes, SmsMes, PrivateMes): the receiver cuts them apart at their length prefixes, not at segment boundaries."),
+        "{notices:#?}"
+    );
+    let zh = render_report(&input, Lang::Zh);
+    assert!(
+        zh.markdown
+            .contains("第 38 帧是一个 TCP 报文段，却携带了 3 条聊天消息"),
+        "{}",
+        zh.markdown
+    );
+    // A capture without chat gets none of it.
+    let plain = render_report(&load_input(&fixture("fast_retransmit")).unwrap(), Lang::En);
+    assert!(!plain.markdown.contains("length prefix"));
+}
+
+/// Bug: "1 more connections are not detailed", "1 more flagged frames are not
+/// listed", "1 frames: long data phase folded".
+#[test]
+fn counts_under_the_sections_agree_with_their_number() {
+    in_manifest_dir();
+    let input = load_input(&fixture("fast_retransmit")).unwrap();
+    let mut report = render_report(&input, Lang::En).report;
+    report.omitted_connections = 1;
+    report.anomalies_omitted = 1;
+    report.connections[0].folded = 1;
+    let md = protolab::report::markdown::render_markdown(&report, Lang::En);
+    for line in [
+        "_1 more connection is not detailed (only the first ones are)_",
+        "_1 more flagged frame is not listed_",
+        "- 1 frame: long data phase folded in the charts and the player",
+    ] {
+        assert!(md.contains(line), "no {line:?} in\n{md}");
+    }
+    report.omitted_connections = 3;
+    report.connections[0].folded = 120;
+    let md = protolab::report::markdown::render_markdown(&report, Lang::En);
+    assert!(md.contains("_3 more connections are not detailed"), "{md}");
+    assert!(md.contains("- 120 frames: long data phase folded"), "{md}");
 }

@@ -2,6 +2,17 @@
 
 use std::path::PathBuf;
 
+use crate::output::words::plural;
+
+/// "the 3 whole frames before it were read", with "frame" and "was" for one.
+fn read_before(frames: u64) -> String {
+    let verb = if frames == 1 { "was" } else { "were" };
+    format!(
+        "the {} before it {verb} read",
+        plural(frames, "whole frame", "whole frames")
+    )
+}
+
 /// Errors from opening or reading a capture file.
 #[derive(Debug, thiserror::Error)]
 pub enum CaptureError {
@@ -23,18 +34,20 @@ pub enum CaptureError {
     )]
     NotACapture { path: PathBuf, magic: String },
     #[error(
-        "{path} is cut short inside its file header (only {have} bytes): it holds no \
-         frames; copy the capture again, or check the path"
+        "{path} is cut short inside its file header (only {}): it holds no \
+         frames; copy the capture again, or check the path",
+        plural(*.have, "byte", "bytes")
     )]
     HeaderCut { path: PathBuf, have: usize },
     #[error(
         "{path} is truncated: the record after frame {after_frame} is cut short \
-         (the writer was probably killed); the {after_frame} whole frames before it were read"
+         (the writer was probably killed); {}",
+        read_before(*.after_frame)
     )]
     Truncated { path: PathBuf, after_frame: u64 },
     #[error(
-        "{path} is corrupt after frame {after_frame}: {detail}; \
-         the {after_frame} whole frames before it were read"
+        "{path} is corrupt after frame {after_frame}: {detail}; {}",
+        read_before(*.after_frame)
     )]
     Corrupt {
         path: PathBuf,

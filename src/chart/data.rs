@@ -64,8 +64,9 @@ impl Damage {
     /// the whole frames: the reader's words, then what they mean for the output.
     pub fn after_writing(&self, what: &str) -> String {
         format!(
-            "{}; {what} covers those {} frames only",
-            self.message, self.after_frame
+            "{}; {what} covers those {} only",
+            self.message,
+            crate::output::words::plural(self.after_frame, "frame", "frames")
         )
     }
 }

@@ -184,7 +184,13 @@ fn draw_title<DB: DrawingBackend>(
             Lang::En => format!("frames {first}–{last} of {all_frames}{how}"),
             Lang::Zh => format!("第 {first}–{last} 帧（共 {all_frames} 帧）{how}"),
         },
-        None => format!("{shown} {}{how}", t.pick("frames", "帧")),
+        None => match t.lang {
+            Lang::En => format!(
+                "{}{how}",
+                crate::output::words::plural(shown, "frame", "frames")
+            ),
+            Lang::Zh => format!("{shown} 帧{how}"),
+        },
     };
     style::title(root, t.family(), &title, &subtitle)
 }

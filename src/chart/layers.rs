@@ -524,7 +524,10 @@ fn draw_hex_dump<DB: DrawingBackend>(
     let shown = rows_fit * 16;
     if record.bytes.len() > shown {
         let more = match t.lang {
-            Lang::En => format!("… {} more bytes", record.bytes.len() - shown),
+            Lang::En => format!(
+                "… {}",
+                crate::output::words::plural(record.bytes.len() - shown, "more byte", "more bytes")
+            ),
             Lang::Zh => format!("… 另有 {} 字节", record.bytes.len() - shown),
         };
         style::text(

@@ -224,7 +224,10 @@ impl Ctx<'_> {
     /// Legend text for the folded span.
     pub fn folded_label(&self, n: u64) -> String {
         match self.t.lang {
-            Lang::En => format!("{n} frames here not kept (long flow)"),
+            Lang::En => format!(
+                "{} here not kept (long flow)",
+                crate::output::words::plural(n, "frame", "frames")
+            ),
             Lang::Zh => format!("此处 {n} 帧未保留（长连接）"),
         }
     }

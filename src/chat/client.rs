@@ -10,6 +10,7 @@
 //! offline messages delivered at login, and files received (reassembled,
 //! checked against the offer's size and SHA-256, and answered with `FileResMes`).
 
+use crate::output::words::plural;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -71,9 +72,9 @@ impl ReceivedFile {
     /// One line for the menu (bilingual, as the menu is): saved where, or why not.
     pub fn describe(&self) -> String {
         let head = format!(
-            "{:?} ({} bytes) from {}",
+            "{:?} ({}) from {}",
             self.name,
-            self.bytes.len(),
+            plural(self.bytes.len(), "byte", "bytes"),
             UserInfo::label_of(self.from.user_id, &self.from.user_name)
         );
         match (&self.saved, &self.not_saved) {

@@ -42,7 +42,10 @@ pub enum FrameError {
          this is not a chat frame — every frame starts with a 4-byte big-endian length"
     )]
     Implausible { len: usize, limit: usize },
-    #[error("the stream ended inside a frame: {needed} bytes expected, {had} arrived")]
+    #[error(
+        "the stream ended inside a frame: {} expected, {had} arrived",
+        crate::output::words::plural(*.needed, "byte", "bytes")
+    )]
     Truncated { needed: usize, had: usize },
     #[error("frame of {len} bytes is over the {limit}-byte limit and cannot be sent")]
     TooLongToSend { len: usize, limit: usize },

@@ -7,6 +7,7 @@
 //! goroutine that keeps reading the server). Input is any async line reader,
 //! output any `io::Write`: the tests drive the menu with piped text.
 
+use crate::output::words::plural;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -221,8 +222,10 @@ impl<R: AsyncBufRead + Unpin, W: Write> Menu<'_, R, W> {
         if res.code == code::OK {
             writeln!(
                 self.out,
-                "---------------- 恭喜 {} 登录成功 logged in; online: {:?}; {} offline messages ----------------",
-                res.user_name, res.users_id, res.offline
+                "---------------- 恭喜 {} 登录成功 logged in; online: {:?}; {} ----------------",
+                res.user_name,
+                res.users_id,
+                plural(res.offline, "offline message", "offline messages")
             )?;
         } else {
             writeln!(

@@ -12,6 +12,7 @@
 //! JSON, not a message object, an unknown type, or a known type with bad data
 //! ([`MessageError`], each with its result code).
 
+use crate::output::words::plural;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -422,8 +423,10 @@ impl Message {
         match self {
             Message::LoginMes(m) => format!("LoginMes user {}", m.user_id),
             Message::LoginResMes(m) if m.code == code::OK => format!(
-                "LoginResMes 200 {}: online {:?}, {} offline messages",
-                m.user_name, m.users_id, m.offline
+                "LoginResMes 200 {}: online {:?}, {}",
+                m.user_name,
+                m.users_id,
+                plural(m.offline, "offline message", "offline messages")
             ),
             Message::LoginResMes(m) => format!("LoginResMes {} {}", m.code, m.error),
             Message::RegisterMes(m) => {
@@ -458,10 +461,10 @@ impl Message {
             Message::LogoutMes(_) => "LogoutMes".into(),
             Message::LogoutResMes(m) => format!("LogoutResMes {}", m.code),
             Message::FileOfferMes(m) => format!(
-                "FileOfferMes #{} {:?} ({} bytes){} to {}",
+                "FileOfferMes #{} {:?} ({}){} to {}",
                 m.file_id,
                 m.file_name,
-                m.size,
+                plural(m.size, "byte", "bytes"),
                 who(&m.user),
                 m.to_user_id
             ),

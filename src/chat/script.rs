@@ -22,6 +22,7 @@
 //! (4xx, 5xx) does not stop the script, but it is counted: the command exits 1
 //! at the end, so a shell script or CI job notices.
 
+use crate::output::words::plural;
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -220,9 +221,9 @@ impl Outcome {
     pub fn failure_summary(&self) -> Option<String> {
         (!self.failed.is_empty()).then(|| {
             format!(
-                "{} of {} requests answered with an error: {}",
+                "{} of {} answered with an error: {}",
                 self.failed.len(),
-                self.requests,
+                plural(self.requests, "request", "requests"),
                 self.failed.join("; ")
             )
         })

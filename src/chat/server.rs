@@ -18,6 +18,7 @@
 //! user and a login's "go online, deliver what was stored" both happen under
 //! one delivery lock, so no message can slip in between.
 
+use crate::output::words::plural;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -144,8 +145,8 @@ impl Shared {
             Err(mpsc::error::TrySendError::Full(_)) => {
                 self.stats.overflowed.fetch_add(1, Ordering::Relaxed);
                 peer.kick.kick(format!(
-                    "disconnected: {} frames were waiting for you (the limit): you read too slowly",
-                    self.config.queue_len
+                    "disconnected: {} waiting for you (the limit): you read too slowly",
+                    waiting(self.config.queue_len)
                 ));
                 false
             }
@@ -426,8 +427,8 @@ impl Session {
             return Flow::Close(Message::error(
                 code::GOING_AWAY,
                 format!(
-                    "disconnected: {} frames were waiting for you (the limit): you read too slowly",
-                    self.shared.config.queue_len
+                    "disconnected: {} waiting for you (the limit): you read too slowly",
+                    waiting(self.shared.config.queue_len)
                 ),
             ));
         }
@@ -649,9 +650,11 @@ impl Session {
                 .log
                 .push(format!("cannot drop delivered offline messages: {e}"));
         }
-        shared
-            .log
-            .push(format!("delivered {n} offline messages to {}", me.user_id));
+        shared.log.push(format!(
+            "delivered {} to {}",
+            plural(n, "offline message", "offline messages"),
+            me.user_id
+        ));
         Flow::Continue
     }
 
@@ -770,4 +773,13 @@ impl Session {
         });
         self.shared.broadcast(&notify.to_frame(), None);
     }
+}
+
+/// "64 frames were" for the kick-out line ("1 frame was" for a queue of one).
+fn waiting(queue_len: usize) -> String {
+    let verb = if queue_len == 1 { "was" } else { "were" };
+    format!(
+        "{} {verb}",
+        crate::output::words::plural(queue_len, "frame", "frames")
+    )
 }

@@ -1,6 +1,7 @@
 //! The options only the chat scenario has, for `protolab serve chat` and
 //! `protolab client chat`, and the glue that runs them.
 
+use crate::output::words::plural;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -81,8 +82,12 @@ pub async fn serve(
 /// The chat server's totals, one line.
 fn totals(report: &ServerReport) -> String {
     format!(
-        "{} connections, {} logins, {} frames in, at most {} online, {} dropped as too slow",
-        report.connections, report.logins, report.frames_in, report.peak_online, report.overflowed
+        "{}, {}, {} in, at most {} online, {} dropped as too slow",
+        plural(report.connections, "connection", "connections"),
+        plural(report.logins, "login", "logins"),
+        plural(report.frames_in, "frame", "frames"),
+        report.peak_online,
+        report.overflowed
     )
 }
 

@@ -26,7 +26,7 @@ pub fn run(args: ClientArgs) -> anyhow::Result<ExitCode> {
     let addr = args
         .connect
         .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], info.default_port)));
-    let params = args.scenario_args.params();
+    let params = args.scenario_args.params(args.scenario);
     let runtime = tokio::runtime::Runtime::new()?;
     if args.scenario == ScenarioName::Chat && !args.chat.lab {
         let code = runtime.block_on(args.chat.run(addr));
@@ -46,8 +46,8 @@ pub fn run(args: ClientArgs) -> anyhow::Result<ExitCode> {
         eprintln!("note: {note}");
     }
     eprintln!(
-        "protolab: {} bytes sent, {} received{}",
-        report.bytes_sent,
+        "protolab: {} sent, {} received{}",
+        crate::output::words::plural(report.bytes_sent, "byte", "bytes"),
         report.bytes_received,
         report
             .sha256

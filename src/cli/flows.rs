@@ -89,7 +89,10 @@ pub fn run(args: FlowsArgs) -> anyhow::Result<ExitCode> {
             Some(Proto::Udp) => "UDP streams",
             None => "TCP or UDP flows",
         };
-        eprintln!("protolab: no {what} in {} frames", replayed.frames);
+        eprintln!(
+            "protolab: no {what} in {}",
+            crate::output::words::plural(replayed.frames, "frame", "frames")
+        );
     }
     match replayed.error {
         Some(e) => Err(e.into()),
@@ -115,8 +118,9 @@ impl Undecoded {
     fn describe(&self, frames: u64) -> Option<String> {
         let (frame, error) = self.first.as_ref()?;
         Some(format!(
-            "{} of {frames} frames could not be decoded (frame {frame}: {error})",
-            self.count
+            "{} of {} could not be decoded (frame {frame}: {error})",
+            self.count,
+            crate::output::words::plural(frames, "frame", "frames")
         ))
     }
 }

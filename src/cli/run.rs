@@ -56,7 +56,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let recv_dir = std::env::temp_dir().join(format!("protolab-recv-{}", std::process::id()));
     let params = Params {
         recv_dir: recv_dir.clone(),
-        ..args.scenario_args.params()
+        ..args.scenario_args.params(args.scenario)
     };
     let netns = if args.netns || args.loss.is_some() || args.impair.any() {
         Some(LinkSettings {

@@ -4,13 +4,14 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::scenario::{FileProtocol, Params};
+use crate::scenario::{FileProtocol, Params, ScenarioName};
 
 #[derive(Debug, Clone, Args)]
 pub struct ScenarioArgs {
-    /// Concurrent clients (tcp-upper, udp-daytime, chat); at least 1.
-    #[arg(long, default_value_t = 1, value_parser = at_least_one)]
-    pub clients: usize,
+    /// Concurrent clients (tcp-upper, udp-daytime, chat); at least 1. Default 1; chat: 3,
+    /// the fewest that show a broadcast, a private and an offline message.
+    #[arg(long, value_parser = at_least_one)]
+    pub clients: Option<usize>,
     /// File to send (file-transfer); generated when absent.
     #[arg(long, value_name = "FILE")]
     pub file: Option<PathBuf>,
@@ -23,15 +24,24 @@ pub struct ScenarioArgs {
 }
 
 impl ScenarioArgs {
-    /// The scenario's parameters; everything not given keeps its default.
-    pub fn params(&self) -> Params {
+    /// `scenario`'s parameters; everything not given keeps its default.
+    pub fn params(&self, scenario: ScenarioName) -> Params {
         Params {
-            clients: self.clients,
+            clients: self.clients.unwrap_or(default_clients(scenario)),
             file: self.file.clone(),
             bytes: self.bytes,
             protocol: self.protocol,
             ..Params::default()
         }
+    }
+}
+
+/// How many clients a scenario runs when `--clients` is not given: one, except
+/// where one client cannot show what the scenario's description promises.
+fn default_clients(scenario: ScenarioName) -> usize {
+    match scenario {
+        ScenarioName::Chat => crate::scenario::chat::DEFAULT_CLIENTS,
+        _ => 1,
     }
 }
 

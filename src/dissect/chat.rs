@@ -211,10 +211,10 @@ impl ChatDissector {
             if stream.stopped.is_none() {
                 if (payload.len() as u32) < tcp.len {
                     stream.stopped = Some(format!(
-                        "the capture kept {} of {} payload bytes (snaplen): chat frames cannot \
+                        "the capture kept {} of {} (snaplen): chat frames cannot \
                          be reassembled; capture with a larger snaplen",
                         payload.len(),
-                        tcp.len
+                        crate::output::words::plural(tcp.len, "payload byte", "payload bytes")
                     ));
                 } else {
                     stream.add(tcp.seq, payload);

@@ -2,6 +2,7 @@
 //! `Expectation` with the flows analysis found, and says every difference.
 
 use crate::analyze::{FlowSummary, TcpState};
+use crate::output::words::plural;
 use crate::scenario::Expectation;
 
 /// One difference between what the scenario expects and what the capture shows.
@@ -14,8 +15,12 @@ pub fn check_expectation(expected: &Expectation, flows: &[FlowSummary]) -> Vec<M
     let tcp: Vec<&FlowSummary> = flows.iter().filter(|f| f.tcp.is_some()).collect();
     if tcp.len() != expected.connections.len() {
         out.push(Mismatch(format!(
-            "expected {} TCP connection(s), the capture has {}",
-            expected.connections.len(),
+            "expected {}, the capture has {}",
+            plural(
+                expected.connections.len(),
+                "TCP connection",
+                "TCP connections"
+            ),
             tcp.len()
         )));
     }
@@ -40,13 +45,15 @@ pub fn check_expectation(expected: &Expectation, flows: &[FlowSummary]) -> Vec<M
         }
         if let Some(bytes) = want.client_bytes.filter(|b| *b != got.bytes.client) {
             out.push(Mismatch(format!(
-                "connection {n}: expected {bytes} payload bytes from the client, the capture has {}",
+                "connection {n}: expected {} from the client, the capture has {}",
+                plural(bytes, "payload byte", "payload bytes"),
                 got.bytes.client
             )));
         }
         if let Some(bytes) = want.server_bytes.filter(|b| *b != got.bytes.server) {
             out.push(Mismatch(format!(
-                "connection {n}: expected {bytes} payload bytes from the server, the capture has {}",
+                "connection {n}: expected {} from the server, the capture has {}",
+                plural(bytes, "payload byte", "payload bytes"),
                 got.bytes.server
             )));
         }
@@ -57,8 +64,9 @@ pub fn check_expectation(expected: &Expectation, flows: &[FlowSummary]) -> Vec<M
         let answered: u64 = udp.iter().map(|f| f.packets.server).sum();
         if sent < to_server || answered < to_client {
             out.push(Mismatch(format!(
-                "expected at least {to_server} datagrams to the server and {to_client} back, \
-                 the capture has {sent} and {answered}"
+                "expected at least {} to the server and {to_client} back, \
+                 the capture has {sent} and {answered}",
+                plural(to_server, "datagram", "datagrams")
             )));
         }
         if !tcp.is_empty() && expected.connections.is_empty() {

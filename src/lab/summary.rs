@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use super::run::RunOutcome;
 use crate::model::kernel::EndpointComparison;
+use crate::output::words::{plural, rate_of};
 
 fn endpoint_table(s: &mut String, e: &EndpointComparison) {
     let _ = writeln!(s, "    {} {}", e.endpoint, e.local);
@@ -34,9 +35,9 @@ pub fn render(o: &RunOutcome) -> String {
         None => {
             let _ = writeln!(
                 s,
-                "  capture {} ({} frames, {} dropped by the kernel)   report {}",
+                "  capture {} ({}, {} dropped by the kernel)   report {}",
                 o.capture_path.display(),
-                o.stats.frames,
+                plural(o.stats.frames, "frame", "frames"),
                 o.stats.dropped,
                 o.report_dir.display()
             );
@@ -44,9 +45,9 @@ pub fn render(o: &RunOutcome) -> String {
         Some(b) => {
             let _ = writeln!(
                 s,
-                "  capture {} ({} frames, recorded by the bridge)   report {}",
+                "  capture {} ({}, recorded by the bridge)   report {}",
                 o.capture_path.display(),
-                b.frames_recorded,
+                plural(b.frames_recorded, "frame", "frames"),
                 o.report_dir.display()
             );
             for (name, d) in [
@@ -56,8 +57,8 @@ pub fn render(o: &RunOutcome) -> String {
                 let st = d.stats;
                 let _ = writeln!(
                     s,
-                    "  bridge {name}: {} frames, {} dropped ({:.2}%), {} duplicated, {} corrupted, {} reordered",
-                    st.frames,
+                    "  bridge {name}: {}, {} dropped ({:.2}%), {} duplicated, {} corrupted, {} reordered",
+                    plural(st.frames, "frame", "frames"),
                     st.dropped,
                     st.loss_percent(),
                     st.duplicated,
@@ -81,33 +82,53 @@ pub fn render(o: &RunOutcome) -> String {
     for f in &o.flows {
         let secs = f.duration.0 as f64 / 1e9;
         let bytes = f.bytes.client + f.bytes.server;
-        let rate = if secs > 0.0 {
-            format!(", {:.1} Mbit/s", bytes as f64 * 8.0 / secs / 1e6)
-        } else {
-            String::new()
-        };
+        let rate = rate_of(bytes, f.duration.0)
+            .map(|r| format!(", {r}"))
+            .unwrap_or_default();
         let _ = writeln!(
             s,
-            "  flow {} {} {} -> {}  {} {}  {} bytes in {:.6} s{rate}",
-            f.flow, f.proto, f.client, f.server, f.conn_state, f.history, bytes, secs
+            "  flow {} {} {} -> {}  {} {}  {} in {:.6} s{rate}",
+            f.flow,
+            f.proto,
+            f.client,
+            f.server,
+            f.conn_state,
+            f.history,
+            plural(bytes, "byte", "bytes"),
+            secs
         );
     }
     for w in &o.kernel_warnings {
         let _ = writeln!(s, "  kernel: {w}");
     }
     let k = &o.kernel;
+    let udp = o.flows.iter().any(|f| f.proto == "udp");
     match &k.unavailable {
         Some(why) => {
             let _ = writeln!(s, "  kernel states: not available ({why})");
         }
+        None if k.connections.is_empty() && !udp => {
+            let _ = writeln!(
+                s,
+                "  kernel states from {}: no TCP connection to compare",
+                k.source
+            );
+        }
         None => {
-            let _ = writeln!(s, "  kernel states from {}:", k.source);
+            // A header over nothing would look like a kernel that said nothing.
+            if !k.connections.is_empty() {
+                let _ = writeln!(s, "  kernel states from {}:", k.source);
+            }
             for c in &k.connections {
                 let _ = writeln!(s, "  connection {}", c.flow);
                 endpoint_table(&mut s, &c.client);
                 endpoint_table(&mut s, &c.server);
             }
         }
+    }
+    if udp {
+        // The report says the same, in the report's language.
+        let _ = writeln!(s, "  {}", crate::report::text::EN.kernel_udp);
     }
     if o.mismatches.is_empty() && k.agree {
         let _ = writeln!(

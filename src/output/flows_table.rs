@@ -1,6 +1,7 @@
 //! The human-readable table of `flows`: one row per connection, then each
 //! endpoint's path through the TCP states.
 
+use super::words::plural;
 use std::fmt::Write as _;
 
 use crate::analyze::{FlowSummary, TcpState};
@@ -68,8 +69,8 @@ pub fn flow_rows(f: &FlowSummary) -> String {
             {
                 let _ = write!(
                     s,
-                    "; data RTT min/mean/max {min:.3}/{mean:.3}/{max:.3} ms ({} samples)",
-                    tcp.rtt_ms.samples
+                    "; data RTT min/mean/max {min:.3}/{mean:.3}/{max:.3} ms ({})",
+                    plural(tcp.rtt_ms.samples, "sample", "samples")
                 );
             }
         }
@@ -82,8 +83,14 @@ pub fn flow_rows(f: &FlowSummary) -> String {
             let Some(p) = probe else { continue };
             let _ = write!(
                 s,
-                "\n      probes {dir}: {} of {} received, {} lost ({:.2}%), {} out of order, {} duplicates, jitter {:.3} ms",
-                p.probes, p.expected, p.lost, p.lost_percent, p.out_of_order, p.duplicates, p.jitter_ms
+                "\n      probes {dir}: {} of {} received, {} lost ({:.2}%), {} out of order, {}, jitter {:.3} ms",
+                p.probes,
+                p.expected,
+                p.lost,
+                p.lost_percent,
+                p.out_of_order,
+                plural(p.duplicates, "duplicate", "duplicates"),
+                p.jitter_ms
             );
             if let Some(l) = p.latency_ms {
                 let _ = write!(

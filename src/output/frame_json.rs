@@ -15,6 +15,9 @@ struct TcpJson<'a> {
     rel_seq: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     rel_ack: Option<u32>,
+    /// `options.sack` relative to the same base as `rel_ack`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rel_sack: Option<Vec<(u32, u32)>>,
 }
 
 /// A frame's `transitions`: its withdrawals first, then its transitions.
@@ -102,6 +105,7 @@ pub fn write_frame_json_app(
                 tcp: t,
                 rel_seq: a.rel_seq,
                 rel_ack: a.rel_ack,
+                rel_sack: super::frame_text::rel_sack(t, a),
             }),
             None,
             None,

@@ -141,11 +141,32 @@ fn tcp_text(s: &mut String, src: IpAddr, dst: IpAddr, tcp: &TcpInfo, a: &FrameAn
             parts.push(format!("wscale {ws}"));
         }
         if !o.sack.is_empty() {
-            let blocks: Vec<String> = o.sack.iter().map(|(l, r)| format!("{l}:{r}")).collect();
+            let blocks: Vec<String> = rel_sack(tcp, a)
+                .unwrap_or_else(|| o.sack.to_vec())
+                .iter()
+                .map(|(l, r)| format!("{l}:{r}"))
+                .collect();
             parts.push(format!("sack {}", blocks.join(" ")));
         }
         let _ = write!(s, " <{}>", parts.join(","));
     }
+}
+
+/// The SACK blocks relative to the same base as the ACK number: the acknowledged
+/// bytes are the peer's, so `rel_ack` already names the peer's initial sequence
+/// number (`ack - rel_ack`). `None` when there are no blocks or no relative ACK.
+pub(crate) fn rel_sack(tcp: &TcpInfo, a: &FrameAnalysis) -> Option<Vec<(u32, u32)>> {
+    let rel_ack = a
+        .rel_ack
+        .filter(|_| tcp.flags.ack() && !tcp.options.sack.is_empty())?;
+    let base = tcp.ack.wrapping_sub(rel_ack);
+    Some(
+        tcp.options
+            .sack
+            .iter()
+            .map(|(l, r)| (l.wrapping_sub(base), r.wrapping_sub(base)))
+            .collect(),
+    )
 }
 
 fn icmp_text(s: &mut String, src: IpAddr, dst: IpAddr, icmp: &IcmpInfo) {
@@ -228,5 +249,54 @@ pub(crate) mod tests {
             line.ends_with("| anomaly: client sent data beyond its own FIN"),
             "{line}"
         );
+    }
+
+    /// Bug: SACK blocks were printed raw (2000009001:2000010001) beside a relative ack 1001.
+    #[test]
+    fn sack_blocks_are_relative_to_the_same_base_as_the_ack() {
+        let mut tcp = TcpInfo {
+            ack: 2_000_008_001,
+            flags: crate::decode::TcpFlags(crate::decode::TcpFlags::ACK),
+            ..TcpInfo::default()
+        };
+        tcp.options.sack.push((2_000_009_001, 2_000_010_001));
+        tcp.options.sack.push((2_000_011_001, 2_000_012_001));
+        let a = FrameAnalysis {
+            rel_ack: Some(1001),
+            ..FrameAnalysis::default()
+        };
+        assert_eq!(rel_sack(&tcp, &a), Some(vec![(2001, 3001), (4001, 5001)]));
+        let mut line = String::new();
+        tcp_text(
+            &mut line,
+            [127, 0, 0, 1].into(),
+            [127, 0, 0, 1].into(),
+            &tcp,
+            &a,
+        );
+        assert!(
+            line.ends_with(" ack 1001 win 0 len 0 <sack 2001:3001 4001:5001>"),
+            "{line}"
+        );
+        // Across the wrap of the 32-bit space.
+        tcp.ack = 1000;
+        tcp.options.sack.clear();
+        tcp.options.sack.push((3000, 4000));
+        let a = FrameAnalysis {
+            rel_ack: Some(2000),
+            ..FrameAnalysis::default()
+        };
+        assert_eq!(rel_sack(&tcp, &a), Some(vec![(4000, 5000)]));
+        // Without a relative ack (no analysis), the raw blocks.
+        assert_eq!(rel_sack(&tcp, &FrameAnalysis::default()), None);
+        let mut raw = String::new();
+        tcp_text(
+            &mut raw,
+            [127, 0, 0, 1].into(),
+            [127, 0, 0, 1].into(),
+            &tcp,
+            &FrameAnalysis::default(),
+        );
+        assert!(raw.ends_with("<sack 3000:4000>"), "{raw}");
     }
 }

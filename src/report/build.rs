@@ -392,6 +392,10 @@ pub fn build_report(input: &ReportInput, lang: Lang) -> Report {
         anomalies,
         anomalies_omitted,
         kernel: input.kernel.clone(),
+        // A UDP run's comparison is empty, and would look like a kernel that said
+        // nothing: say why there is nothing to say.
+        kernel_note: (input.kernel.is_some() && data.flows.iter().any(|f| f.proto == "udp"))
+            .then(|| text(lang).kernel_udp.to_string()),
         udp: udp_rows(input),
         notices: Vec::new(),
     };

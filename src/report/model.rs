@@ -28,6 +28,10 @@ pub struct Report {
     pub anomalies_omitted: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kernel: Option<KernelComparison>,
+    /// Beside the kernel comparison, in the report's language: that UDP streams have
+    /// no connection state to compare (set when there is a comparison and UDP traffic).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kernel_note: Option<String>,
     pub udp: Vec<UdpRow>,
     pub notices: Vec<String>,
 }

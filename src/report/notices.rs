@@ -2,11 +2,14 @@
 //! the frames a student should look at. One function per kind of observation,
 //! in English and Chinese.
 
+mod framing;
+
 use super::input::ReportInput;
 use super::model::{payload_len, Connection, Report};
 use super::text;
 use crate::analyze::{AnalysisFlags, Role, TcpState, Why};
 use crate::chart::{Damage, FrameRecord, Lang};
+use crate::output::words::plural;
 
 fn ms(ns: f64) -> String {
     format!("{:.3}", ns)
@@ -18,10 +21,12 @@ pub fn damage(d: &Damage, lang: Lang) -> String {
     let n = d.after_frame;
     match (lang, d.truncated) {
         (Lang::En, true) => format!(
-            "The capture was truncated after frame {n} (its last record is cut short): this report covers the {n} whole frames before the cut."
+            "The capture was truncated after frame {n} (its last record is cut short): this report covers the {} before the cut.",
+            plural(n, "whole frame", "whole frames")
         ),
         (Lang::En, false) => format!(
-            "The capture is damaged after frame {n}: this report covers the {n} whole frames before the damage."
+            "The capture is damaged after frame {n}: this report covers the {} before the damage.",
+            plural(n, "whole frame", "whole frames")
         ),
         (Lang::Zh, true) => format!(
             "抓包文件在第 {n} 帧之后被截断（最后一条记录不完整）：本报告只涵盖截断之前的 {n} 个完整帧。"
@@ -143,7 +148,8 @@ fn half_close(c: &Connection, frames: &[FrameRecord], lang: Lang) -> Option<Stri
     );
     Some(match lang {
         Lang::En => format!(
-            "Connection {n}: after the {side}'s FIN (frame {f}) the {other} still sent {bytes} bytes: a FIN closes only one direction (half-close), and the {side} keeps receiving in FIN_WAIT_2."
+            "Connection {n}: after the {side}'s FIN (frame {f}) the {other} still sent {}: a FIN closes only one direction (half-close), and the {side} keeps receiving in FIN_WAIT_2.",
+            plural(bytes, "byte", "bytes")
         ),
         Lang::Zh => format!(
             "连接 {n}：{side}发送 FIN（第 {f} 帧）之后，{other}仍发送了 {bytes} 字节：FIN 只关闭一个方向（半关闭），{side}在 FIN_WAIT_2 中继续接收。"
@@ -163,7 +169,9 @@ fn fast_retransmits(c: &Connection, frames: &[FrameRecord], lang: Lang) -> Vec<S
             let (n, f) = (c.flow, r.packet.frame);
             out.push(match lang {
                 Lang::En => format!(
-                    "Connection {n}: {dups} duplicate ACKs were followed by a fast retransmission at frame {f}: the sender did not wait for its retransmission timer."
+                    "Connection {n}: {} {} followed by a fast retransmission at frame {f}: the sender did not wait for its retransmission timer.",
+                    plural(dups, "duplicate ACK", "duplicate ACKs"),
+                    if dups == 1 { "was" } else { "were" }
                 ),
                 Lang::Zh => format!(
                     "连接 {n}：{dups} 个重复 ACK 之后，第 {f} 帧是快速重传：发送方没有等待重传计时器超时。"
@@ -200,7 +208,8 @@ fn flag_notices(c: &Connection, frames: &[FrameRecord], lang: Lang) -> Vec<Strin
     if let Some((f, k)) = first_flagged(frames, AnalysisFlags::ZERO_WINDOW) {
         out.push(match lang {
             Lang::En => format!(
-                "Connection {n}: the receiver advertised a zero window {k} time(s), first at frame {f}: its buffer was full and the sender had to wait (flow control)."
+                "Connection {n}: the receiver advertised a zero window {}, first at frame {f}: its buffer was full and the sender had to wait (flow control).",
+                plural(k, "time", "times")
             ),
             Lang::Zh => format!(
                 "连接 {n}：接收方 {k} 次通告零窗口，第一次在第 {f} 帧：它的缓冲区满了，发送方只能等待（流量控制）。"
@@ -209,9 +218,10 @@ fn flag_notices(c: &Connection, frames: &[FrameRecord], lang: Lang) -> Vec<Strin
     }
     if let Some((f, k)) = first_flagged(frames, AnalysisFlags::OUT_OF_ORDER) {
         out.push(match lang {
-            Lang::En => {
-                format!("Connection {n}: {k} segment(s) arrived out of order, first at frame {f}.")
-            }
+            Lang::En => format!(
+                "Connection {n}: {} arrived out of order, first at frame {f}.",
+                plural(k, "segment", "segments")
+            ),
             Lang::Zh => format!("连接 {n}：{k} 个报文段乱序到达，第一个在第 {f} 帧。"),
         });
     }
@@ -254,7 +264,8 @@ fn udp(c: &Connection, frames: &[FrameRecord], answered: u64, lang: Lang) -> Vec
         let (f, b) = (first.packet.frame, payload_len(first));
         out.push(match lang {
             Lang::En => format!(
-                "UDP stream {n} had no handshake: the first datagram (frame {f}) already carried data ({b} bytes), and nothing closes it."
+                "UDP stream {n} had no handshake: the first datagram (frame {f}) already carried data ({}), and nothing closes it.",
+                plural(b, "byte", "bytes")
             ),
             Lang::Zh => format!(
                 "UDP 流 {n} 没有握手：第一个数据报（第 {f} 帧）就已经携带数据（{b} 字节），也没有任何关闭过程。"
@@ -264,7 +275,9 @@ fn udp(c: &Connection, frames: &[FrameRecord], answered: u64, lang: Lang) -> Vec
     let sent = c.packets.client;
     out.push(match lang {
         Lang::En => format!(
-            "UDP stream {n}: {answered} of {sent} client datagram(s) were answered; UDP itself neither acknowledges nor retransmits."
+            "UDP stream {n}: {answered} of {} {} answered; UDP itself neither acknowledges nor retransmits.",
+            plural(sent, "client datagram", "client datagrams"),
+            if sent == 1 { "was" } else { "were" }
         ),
         Lang::Zh => format!(
             "UDP 流 {n}：客户端的 {sent} 个数据报中有 {answered} 个得到应答；UDP 本身既不确认也不重传。"
@@ -331,6 +344,32 @@ pub fn notices(input: &ReportInput, report: &Report, lang: Lang) -> Vec<String> 
         left_out: 0,
     };
     let empty = Vec::new();
+    // The chat's framing first: it is what a chat capture is there to show.
+    let mut prefix_shown = false;
+    for c in &report.connections {
+        let frames = input.data.frames.get(&c.flow).unwrap_or(&empty);
+        let events: Vec<_> = input
+            .chat
+            .iter()
+            .filter(|e| e.flow == Some(c.flow))
+            .collect();
+        if events.is_empty() {
+            continue;
+        }
+        if !prefix_shown {
+            let p = framing::prefix(c, &events, frames, lang);
+            prefix_shown = p.is_some();
+            capped.add("chat_prefix", p);
+        }
+        capped.add(
+            "chat_several",
+            framing::several_in_one_segment(c, &events, lang),
+        );
+        capped.add(
+            "chat_spread",
+            framing::spread_over_segments(c, &events, frames, lang),
+        );
+    }
     for c in &report.connections {
         let frames = input.data.frames.get(&c.flow).unwrap_or(&empty);
         let summary = input.data.flows.iter().find(|f| f.flow == c.flow);
@@ -356,7 +395,9 @@ pub fn notices(input: &ReportInput, report: &Report, lang: Lang) -> Vec<String> 
         let n = capped.left_out;
         out.push(match lang {
             Lang::En => format!(
-                "{n} more notices of the same kinds are left out: the transition tables and the anomalies list have every connection."
+                "{} of the same kinds {} left out: the transition tables and the anomalies list have every connection.",
+                plural(n, "more notice", "more notices"),
+                if n == 1 { "is" } else { "are" }
             ),
             Lang::Zh => format!("另有 {n} 条同类提示未列出：状态转换表和异常列表包含每个连接。"),
         });

@@ -12,6 +12,7 @@ use super::templates::{inline_svg, trusted};
 use super::text::{text, Text};
 use crate::analyze::TcpState;
 use crate::chart::Lang;
+use crate::output::words::plural;
 
 /// The whole page.
 #[derive(Debug, Serialize)]
@@ -29,10 +30,12 @@ pub struct Page {
     pub link_layer: Option<ChartView>,
     pub layers: Option<LayersView>,
     pub connections: Vec<ConnectionView>,
-    pub omitted: usize,
+    /// "3 more connections are not detailed …", when some are not.
+    pub omitted: Option<String>,
     /// `None` when no frame was flagged.
     pub anomalies: Option<Table>,
-    pub anomalies_omitted: usize,
+    /// "1 more flagged frame is not listed", when some are not.
+    pub anomalies_omitted: Option<String>,
     pub kernel: Option<KernelView>,
     /// `None` when the capture has no UDP stream.
     pub udp: Option<Table>,
@@ -100,7 +103,8 @@ pub struct ConnectionView {
     pub history: String,
     pub states: Vec<StatesView>,
     pub phases: Vec<PhaseView>,
-    pub folded: u64,
+    /// "120 frames", when the loader folded some away.
+    pub folded: Option<String>,
     pub messages: Option<Table>,
     pub charts: Vec<ChartView>,
     pub transitions: Option<Table>,
@@ -113,6 +117,8 @@ pub struct ConnectionView {
 pub struct KernelView {
     pub source: String,
     pub unavailable: Option<String>,
+    /// Why UDP streams have no states here.
+    pub note: Option<String>,
     /// (heading, table) per endpoint.
     pub tables: Vec<(String, Table)>,
 }
@@ -131,22 +137,23 @@ fn chart(c: &ChartRef, svgs: Svgs) -> ChartView {
     }
 }
 
-fn phase_text(t: &Text, p: Option<Phase>) -> String {
-    match p {
-        None => t.none_seen.to_string(),
-        Some(p) => format!(
-            "{} {}–{} ({} {}, {} {}, {} {})",
-            t.frame,
-            p.first_frame,
-            p.last_frame,
-            p.frames,
-            t.frames_word,
-            p.segments,
-            t.segments,
-            p.bytes,
-            t.bytes
-        ),
-    }
+/// `with_data` names the frames that carry payload, (singular, plural): segments
+/// (TCP) or datagrams (UDP).
+fn phase_text(t: &Text, p: Option<Phase>, with_data: (&str, &str)) -> String {
+    let Some(p) = p else {
+        return t.none_seen.to_string();
+    };
+    let frames = if p.first_frame == p.last_frame {
+        format!("{} {}", t.frame, p.first_frame)
+    } else {
+        format!("{} {}–{}", t.frames_range, p.first_frame, p.last_frame)
+    };
+    format!(
+        "{frames} ({}, {}, {})",
+        plural(p.frames, t.frame_word, t.frames_word),
+        plural(p.segments, with_data.0, with_data.1),
+        plural(p.bytes, t.byte, t.bytes)
+    )
 }
 
 fn connection(c: &Connection, svgs: Svgs, lang: Lang) -> ConnectionView {
@@ -158,6 +165,7 @@ fn connection(c: &Connection, svgs: Svgs, lang: Lang) -> ConnectionView {
     };
     let mut states = Vec::new();
     let mut phases = vec![(t.data, c.data)];
+    let mut with_data = (t.datagram_with_data, t.datagrams_with_data);
     if c.proto == "tcp" {
         states = [(t.client, &c.client_states), (t.server, &c.server_states)]
             .into_iter()
@@ -167,6 +175,7 @@ fn connection(c: &Connection, svgs: Svgs, lang: Lang) -> ConnectionView {
                 path: TcpState::path(s),
             })
             .collect();
+        with_data = (t.segment, t.segments);
         phases = vec![
             (t.handshake, c.handshake),
             (t.data, c.data),
@@ -183,10 +192,10 @@ fn connection(c: &Connection, svgs: Svgs, lang: Lang) -> ConnectionView {
             .into_iter()
             .map(|(name, p)| PhaseView {
                 name,
-                text: phase_text(t, p),
+                text: phase_text(t, p, with_data),
             })
             .collect(),
-        folded: c.folded,
+        folded: (c.folded > 0).then(|| plural(c.folded, t.frame_word, t.frames_word)),
         messages: (!c.messages.is_empty()).then(|| table::messages(c, lang)),
         charts: c.charts.iter().map(|r| chart(r, svgs)).collect(),
         transitions: (!c.transitions.is_empty()).then(|| table::transitions(c, lang)),
@@ -247,15 +256,60 @@ pub fn page(r: &Report, svgs: Svgs, lang: Lang) -> Page {
             .iter()
             .map(|c| connection(c, svgs, lang))
             .collect(),
-        omitted: r.omitted_connections,
+        omitted: (r.omitted_connections > 0)
+            .then(|| plural(r.omitted_connections, t.omitted_one, t.omitted)),
         anomalies: (!r.anomalies.is_empty()).then(|| table::anomalies(&r.anomalies, lang)),
-        anomalies_omitted: r.anomalies_omitted,
+        anomalies_omitted: (r.anomalies_omitted > 0)
+            .then(|| plural(r.anomalies_omitted, t.anomalies_cut_one, t.anomalies_cut)),
         kernel: r.kernel.as_ref().map(|k| KernelView {
             source: k.source.clone(),
             unavailable: k.unavailable.clone(),
+            note: r.kernel_note.clone(),
             tables: table::kernel(r, lang),
         }),
         udp: (!r.udp.is_empty()).then(|| table::udp(&r.udp, lang)),
         version: env!("CARGO_PKG_VERSION"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Bug: "Frame 1–1 (1 frames, 1 segments with data, …)".
+    #[test]
+    fn a_phase_of_one_frame_is_said_in_the_singular() {
+        let one = Phase {
+            first_frame: 7,
+            last_frame: 7,
+            frames: 1,
+            segments: 1,
+            bytes: 1,
+        };
+        let en = text(Lang::En);
+        assert_eq!(
+            phase_text(en, Some(one), (en.segment, en.segments)),
+            "Frame 7 (1 frame, 1 segment with data, 1 byte)"
+        );
+        let many = Phase {
+            first_frame: 4,
+            last_frame: 15,
+            frames: 12,
+            segments: 0,
+            bytes: 6000,
+        };
+        assert_eq!(
+            phase_text(
+                en,
+                Some(many),
+                (en.datagram_with_data, en.datagrams_with_data)
+            ),
+            "Frames 4–15 (12 frames, 0 datagrams with data, 6000 bytes)"
+        );
+        let zh = text(Lang::Zh);
+        assert_eq!(
+            phase_text(zh, Some(one), (zh.segment, zh.segments)),
+            "帧 7 (1 帧, 1 个携带数据的报文段, 1 字节)"
+        );
     }
 }

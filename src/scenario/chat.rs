@@ -13,6 +13,7 @@
 //! on top of TCP's byte stream (the 4-byte length), and one TCP segment may
 //! carry several messages or a part of one — the inspector reassembles them.
 
+use crate::output::words::plural;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -29,6 +30,13 @@ use crate::chat::store::{Store, StoreSpec};
 
 /// The first user id the lab's clients use (client i is `FIRST_ID + i`).
 pub const FIRST_ID: u32 = 1001;
+
+/// Clients of a run without `--clients`: the fewest that show everything the
+/// description promises. With one, nobody receives a broadcast and nobody is
+/// offline; with two, the only talker has nobody online to message privately.
+/// Three give a broadcast, a private message between two online users, and
+/// offline messages for the last one.
+pub const DEFAULT_CLIENTS: usize = 3;
 
 fn password(id: u32) -> String {
     format!("lab-pass-{id}")
@@ -58,8 +66,10 @@ pub async fn serve(
         connections: report.connections,
         log: report.log,
         notes: vec![format!(
-            "{} logins, {} frames received, at most {} users online at once",
-            report.logins, report.frames_in, report.peak_online
+            "{}, {} received, at most {} online at once",
+            plural(report.logins, "login", "logins"),
+            plural(report.frames_in, "frame", "frames"),
+            plural(report.peak_online, "user", "users")
         )],
         ..ServerReport::default()
     })
@@ -151,7 +161,9 @@ async fn one_client(
             }
         }
         report.replies.push(format!(
-            "{id}: got {smses} broadcasts, {privates} private messages"
+            "{id}: got {}, {}",
+            plural(smses, "broadcast", "broadcasts"),
+            plural(privates, "private message", "private messages")
         ));
     }
     barrier.wait().await;
@@ -160,7 +172,8 @@ async fn one_client(
         let got = login(&mut c, id, &mut report).await?;
         if got != talkers {
             return Err(ScenarioError::Protocol(format!(
-                "user {id} got {got} offline messages, expected {talkers}"
+                "user {id} got {}, expected {talkers}",
+                plural(got, "offline message", "offline messages")
             )));
         }
     }
@@ -189,8 +202,9 @@ async fn login(
         )));
     }
     report.replies.push(format!(
-        "{id}: LoginResMes 200, online {:?}, {} offline messages",
-        res.users_id, res.offline
+        "{id}: LoginResMes 200, online {:?}, {}",
+        res.users_id,
+        plural(res.offline, "offline message", "offline messages")
     ));
     for m in &c.offline {
         report.replies.push(format!(

@@ -26,6 +26,7 @@
 //!
 //! Both sides compute SHA-256 of the bytes: equal hashes mean the file arrived intact.
 
+use crate::output::words::plural;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -205,7 +206,10 @@ async fn receive(
         if received != size {
             // The client closed (or broke off) early: say so, keep nothing.
             remove_partial(&path, &log).await;
-            let reply = format!("error: received {received} of {size} bytes");
+            let reply = format!(
+                "error: received {received} of {}",
+                plural(size, "byte", "bytes")
+            );
             let _ = reply_to(&mut stream, reply.as_bytes()).await;
             return Err(ScenarioError::Protocol(reply));
         }
@@ -213,14 +217,16 @@ async fn receive(
         // The client closes first; anything but its FIN here is a protocol error.
         let extra = read_rest(&mut stream).await?;
         if extra > 0 {
-            outcome
-                .notes
-                .push(format!("{extra} bytes arrived after the announced {size}"));
+            outcome.notes.push(format!(
+                "{} arrived after the announced {size}",
+                plural(extra, "byte", "bytes")
+            ));
         }
     }
     log.push(format!(
-        "{peer}: saved {} ({received} bytes, sha256 {sha256})",
-        path.display()
+        "{peer}: saved {} ({}, sha256 {sha256})",
+        path.display(),
+        plural(received, "byte", "bytes")
     ));
     outcome.saved = Some(path);
     outcome.sha256 = Some(sha256);
@@ -246,10 +252,10 @@ async fn copy_hashing<R: AsyncRead + Unpin>(
             None => buf.len(),
         };
         // "Read as much as arrived, write as much as was read" (读多少、写多少).
-        let n = stream
-            .read(&mut buf[..want])
-            .await
-            .map_err(|e| ScenarioError::io(format!("receive after {received} bytes"), e))?;
+        let n = stream.read(&mut buf[..want]).await.map_err(|e| {
+            let after = plural(received, "byte", "bytes");
+            ScenarioError::io(format!("receive after {after}"), e)
+        })?;
         if n == 0 {
             break; // the sender's FIN
         }
@@ -400,7 +406,7 @@ pub async fn client(server: SocketAddr, params: &Params) -> Result<ClientReport,
         }
         hasher.update(&buf[..n]);
         step(
-            || format!("send the file after {sent} bytes"),
+            || format!("send the file after {}", plural(sent, "byte", "bytes")),
             stream.write_all(&buf[..n]),
         )
         .await?;
@@ -418,8 +424,9 @@ pub async fn client(server: SocketAddr, params: &Params) -> Result<ClientReport,
 
     let sha256 = format!("{:x}", hasher.finalize());
     report.notes.push(format!(
-        "sent {:?}: {sent} bytes, sha256 {sha256}",
-        plan.name
+        "sent {:?}: {}, sha256 {sha256}",
+        plan.name,
+        plural(sent, "byte", "bytes")
     ));
     report.sha256 = Some(sha256);
     report.bytes_sent = counts.written();

@@ -11,6 +11,7 @@
 //! Then the server closes (LAST_ACK), and the client ends in TIME_WAIT. The notes
 //! call this "半关闭": `shutdown` closes one direction, `close` both.
 
+use crate::output::words::plural;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -50,8 +51,8 @@ pub(super) async fn session(
         .await
         .map_err(|e| ScenarioError::io("read the request", e))?;
     log.push(format!(
-        "{peer}: FIN after {} bytes; we are in CLOSE_WAIT and keep sending",
-        request.len()
+        "{peer}: FIN after {}; we are in CLOSE_WAIT and keep sending",
+        plural(request.len(), "byte", "bytes")
     ));
     // Writing after the peer's FIN is fine: only its direction is closed.
     for chunk in chunks() {
@@ -83,8 +84,8 @@ pub async fn client(server: SocketAddr) -> Result<ClientReport, ScenarioError> {
         bytes_received: counts.read(),
         replies: answer.lines().map(|l| text(l.as_bytes())).collect(),
         notes: vec![format!(
-            "received {} bytes after our shutdown(Write)",
-            counts.read()
+            "received {} after our shutdown(Write)",
+            plural(counts.read(), "byte", "bytes")
         )],
         ..ClientReport::default()
     })

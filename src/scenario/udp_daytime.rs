@@ -13,6 +13,7 @@
 //!
 //! Try it by hand: `protolab serve udp-daytime`, then `nc -u 127.0.0.1 8002` and press Enter.
 
+use crate::output::words::plural;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
@@ -62,7 +63,10 @@ pub async fn serve(
         };
         report.bytes_in += n as u64;
         peers.insert(peer);
-        log.push(format!("datagram from {peer} ({n} bytes)"));
+        log.push(format!(
+            "datagram from {peer} ({})",
+            plural(n, "byte", "bytes")
+        ));
         let answer = daytime(SystemTime::now());
         report.bytes_out += answer.len() as u64;
         answered += 1;
@@ -78,8 +82,9 @@ pub async fn serve(
     }
     while sends.join_next().await.is_some() {}
     report.notes.push(format!(
-        "answered {answered} datagrams from {} client addresses; UDP has no connections",
-        peers.len()
+        "answered {} from {}; UDP has no connections",
+        plural(answered, "datagram", "datagrams"),
+        plural(peers.len(), "client address", "client addresses")
     ));
     report.log = log.take();
     Ok(report)

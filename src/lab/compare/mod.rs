@@ -30,6 +30,7 @@ use crate::files::sha256_hex;
 use crate::model::compare::{
     CompareReport, Gap, Latency, LevelResult, Recovery, TcpResult, UdpResult,
 };
+use crate::output::words::plural;
 use crate::replay::{replay, Next};
 use crate::scenario::{Params, ScenarioName};
 use crate::timestamp::utc_stamp;
@@ -128,8 +129,8 @@ pub fn compare(
             ..config.impair.clone()
         };
         progress(&format!(
-            "loss {loss}%: TCP transfer of {} bytes",
-            config.bytes
+            "loss {loss}%: TCP transfer of {}",
+            plural(config.bytes, "byte", "bytes")
         ));
         let (tcp, tcp_bridge) = tcp_level(
             config,
@@ -141,8 +142,10 @@ pub fn compare(
             interrupted,
         )?;
         progress(&format!(
-            "loss {loss}%: TCP {:.1}% delivered in {:.2} s, {} retransmissions; UDP stream",
-            tcp.delivered_percent, tcp.completion_s, tcp.retransmissions
+            "loss {loss}%: TCP {:.1}% delivered in {:.2} s, {}; UDP stream",
+            tcp.delivered_percent,
+            tcp.completion_s,
+            plural(tcp.retransmissions, "retransmission", "retransmissions")
         ));
         let (udp, udp_bridge) = udp_level(config, &dir, loss, &impair)?;
         progress(&format!(

@@ -25,6 +25,7 @@ use crate::chart::compare::{
 };
 use crate::chart::{CaptureData, Lang};
 use crate::model::compare::{CompareReport, LevelResult};
+use crate::output::words::plural;
 use text::compare_text;
 
 /// The files written: the same as a lab report's.
@@ -93,7 +94,7 @@ pub fn bytes_label(b: u64, lang: Lang) -> String {
         scaled(KIB, "KiB")
     } else {
         match lang {
-            Lang::En => format!("{b} bytes"),
+            Lang::En => plural(b, "byte", "bytes"),
             Lang::Zh => format!("{b} 字节"),
         }
     }
@@ -230,8 +231,11 @@ fn load_recovery(
     let l = loss_label(level.loss_configured);
     let heading = match lang {
         Lang::En => format!(
-            "TCP at {l} loss: frame {} dropped → {} duplicate ACKs from frame {} → fast retransmission in frame {}",
-            rec.lost_frame, rec.dup_acks, rec.first_dup_ack_frame, rec.fast_retransmission_frame
+            "TCP at {l} loss: frame {} dropped → {} from frame {} → fast retransmission in frame {}",
+            rec.lost_frame,
+            plural(rec.dup_acks, "duplicate ACK", "duplicate ACKs"),
+            rec.first_dup_ack_frame,
+            rec.fast_retransmission_frame
         ),
         Lang::Zh => format!(
             "丢包率 {l} 时的 TCP：第 {} 帧被丢弃 → 从第 {} 帧起 {} 个重复 ACK → 第 {} 帧快速重传",

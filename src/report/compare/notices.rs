@@ -6,6 +6,7 @@ use super::{bytes_label, level_for_gap, level_for_recovery, pct};
 use crate::chart::compare::loss_label;
 use crate::chart::Lang;
 use crate::model::compare::{CompareReport, LevelResult};
+use crate::output::words::{plural, rate};
 
 /// All sentences, in the order a reader should meet them.
 pub fn notices(r: &CompareReport, lang: Lang) -> Vec<String> {
@@ -108,7 +109,9 @@ fn repairs(top: &LevelResult, lang: Lang) -> Option<String> {
     let (n, f, d) = (tcp.retransmissions, tcp.fast_retransmissions, tcp.dup_acks);
     Some(match lang {
         Lang::En => format!(
-            "TCP repaired the losses at {l} with {n} retransmissions; {f} of them were fast retransmissions, sent after duplicate ACKs ({d} in all) instead of after a timeout."
+            "TCP repaired the losses at {l} with {}; {f} of them {}, sent after duplicate ACKs ({d} in all) instead of after a timeout.",
+            plural(n, "retransmission", "retransmissions"),
+            if f == 1 { "was a fast retransmission" } else { "were fast retransmissions" }
         ),
         Lang::Zh => format!(
             "丢包率 {l} 时 TCP 用 {n} 次重传修复了丢失；其中 {f} 次是快速重传，由重复 ACK（共 {d} 个）触发，而不是等到超时。"
@@ -181,20 +184,16 @@ fn goodput(base: &LevelResult, top: &LevelResult, lang: Lang) -> Option<String> 
         loss_label(base.loss_configured),
         loss_label(top.loss_configured),
     );
-    let (g0, g1) = (
-        format!("{:.2}", base.tcp.goodput_mbps),
-        format!("{:.2}", top.tcp.goodput_mbps),
-    );
-    let (u0, u1) = (
-        format!("{:.2}", base.udp.goodput_mbps),
-        format!("{:.2}", top.udp.goodput_mbps),
-    );
+    // Each in the unit that fits it: a heavy loss takes TCP down to kbit/s.
+    let mbps = |m: f64| rate(m * 1e6);
+    let (g0, g1) = (mbps(base.tcp.goodput_mbps), mbps(top.tcp.goodput_mbps));
+    let (u0, u1) = (mbps(base.udp.goodput_mbps), mbps(top.udp.goodput_mbps));
     Some(match lang {
         Lang::En => format!(
-            "TCP goodput went from {g0} Mbit/s at {b} to {g1} Mbit/s at {l}: every loss costs it a repair and a smaller congestion window. UDP's went from {u0} to {u1} Mbit/s: its sender keeps its pace, only the lost datagrams are missing."
+            "TCP goodput went from {g0} at {b} to {g1} at {l}: every loss costs it a repair and a smaller congestion window. UDP's went from {u0} to {u1}: its sender keeps its pace, only the lost datagrams are missing."
         ),
         Lang::Zh => format!(
-            "TCP 的有效吞吐量从 {b} 时的 {g0} Mbit/s 变为 {l} 时的 {g1} Mbit/s：每次丢包都要修复，拥塞窗口也随之缩小。UDP 的从 {u0} 变为 {u1} Mbit/s：发送方保持原有速率，只是丢失的数据报不见了。"
+            "TCP 的有效吞吐量从 {b} 时的 {g0} 变为 {l} 时的 {g1}：每次丢包都要修复，拥塞窗口也随之缩小。UDP 的从 {u0} 变为 {u1}：发送方保持原有速率，只是丢失的数据报不见了。"
         ),
     })
 }
