@@ -206,7 +206,7 @@ fn a_capture_with_a_duration_ends_with_the_flows_table() {
         out.stderr
     );
     assert!(!out.stderr.contains("(Ctrl-C to stop)"), "{}", out.stderr);
-    assert!(out.stderr.contains("frames captured"), "{}", out.stderr);
+    assert!(out.stderr.contains(" captured, "), "{}", out.stderr);
     assert!(
         frame_lines(&out.stdout).len() >= 7,
         "a line per frame:\n{}",

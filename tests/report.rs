@@ -780,6 +780,7 @@ fn half_close_report_plots_the_data_sent_after_the_fin() {
         "{seq}"
     );
     assert!(r.html.contains("server → client: 3500 bytes"));
+}
 
 // ---- issue 13: what a new user tripped over ----------------------------------
 

@@ -157,7 +157,7 @@ fn serve_prints_each_log_line_as_it_happens() {
     let (code, stderr) = server.wait();
     assert_eq!(code, Some(130), "Ctrl-C exits with 130\n{stderr}");
     assert!(
-        stderr.contains("protolab: 1 connections, 6 bytes in, 6 bytes out"),
+        stderr.contains("protolab: 1 connection, 6 bytes in, 6 bytes out"),
         "{stderr}"
     );
 }
@@ -318,7 +318,7 @@ fn serve_prints_the_kernels_states_and_ends_with_the_commands_that_look_at_the_c
         )),
         "{stderr}"
     );
-    assert!(stderr.contains("protolab: 1 connections"), "{stderr}");
+    assert!(stderr.contains("protolab: 1 connection,"), "{stderr}");
     let quoted = format!("'{}'", pcap.display());
     for step in ["flows", "inspect", "report"] {
         let command = format!("  protolab {step} {quoted}  ");

@@ -117,8 +117,8 @@ pub fn run(args: CaptureArgs) -> anyhow::Result<ExitCode> {
         printed = pipeline.feed(&mut queued, &mut visit, &mut keep_retired);
     }
     eprintln!(
-        "protolab: {} frames captured, {} dropped by the kernel{}",
-        stats.frames,
+        "protolab: {} captured, {} dropped by the kernel{}",
+        crate::output::words::plural(stats.frames, "frame", "frames"),
         stats.dropped,
         args.write
             .as_ref()

@@ -14,6 +14,7 @@ use clap::Args;
 
 use crate::capture::{LiveCapture, LiveConfig};
 use crate::lab::kernel::{KernelError, PortWatch, POLL_EVERY};
+use crate::output::words::plural;
 use crate::scenario::{self, Listener, LogSink, Params, ScenarioName, ServerReport, Transport};
 
 #[derive(Debug, Args)]
@@ -129,8 +130,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if let (Some(capture), Some(path)) = (capture, &args.capture) {
         let stats = capture.stop()?;
         eprintln!(
-            "protolab: {} frames written to {} ({} dropped)",
-            stats.frames,
+            "protolab: {} written to {} ({} dropped)",
+            plural(stats.frames, "frame", "frames"),
             path.display(),
             stats.dropped
         );
@@ -294,8 +295,10 @@ fn print_summary(report: &ServerReport) {
         eprintln!("note: {note}");
     }
     eprintln!(
-        "protolab: {} connections, {} bytes in, {} bytes out",
-        report.connections, report.bytes_in, report.bytes_out
+        "protolab: {}, {} in, {} out",
+        plural(report.connections, "connection", "connections"),
+        plural(report.bytes_in, "byte", "bytes"),
+        plural(report.bytes_out, "byte", "bytes")
     );
 }
 
