@@ -170,17 +170,7 @@ fn time_wait_run_notes_show_the_rebind_attempts() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let config = RunConfig {
-        scenario: ScenarioName::TimeWait,
-        params: Params::default(),
-        port: Some(0),
-        out_dir: Some(dir.path().to_path_buf()),
-        timeout: Duration::from_secs(30),
-        command: "protolab run time-wait --port 0".into(),
-        snaplen: None,
-        lang: protolab::chart::Lang::En,
-        netns: None,
-    };
+    let config = any_port(ScenarioName::TimeWait, "time-wait", dir.path());
     let outcome = run(&config, &|| false).unwrap();
     let text = protolab::lab::summary::render(&outcome);
     assert!(outcome.mismatches.is_empty(), "{text}");
@@ -214,17 +204,7 @@ fn udp_run_says_udp_has_no_connection_state() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let config = RunConfig {
-        scenario: ScenarioName::UdpDaytime,
-        params: Params::default(),
-        port: Some(0),
-        out_dir: Some(dir.path().to_path_buf()),
-        timeout: Duration::from_secs(30),
-        command: "protolab run udp-daytime --port 0".into(),
-        snaplen: None,
-        lang: protolab::chart::Lang::En,
-        netns: None,
-    };
+    let config = any_port(ScenarioName::UdpDaytime, "udp-daytime", dir.path());
     let outcome = run(&config, &|| false).unwrap();
     let text = protolab::lab::summary::render(&outcome);
     assert!(outcome.mismatches.is_empty(), "{text}");
@@ -325,4 +305,19 @@ fn chat_run_by_default_shows_every_kind_of_message_and_the_framing() {
         )),
         "{notices:#?}"
     );
+}
+
+/// `protolab run NAME --port 0` into `out_dir`: the scenario's defaults on any free port.
+fn any_port(scenario: ScenarioName, name: &str, out_dir: &std::path::Path) -> RunConfig {
+    RunConfig {
+        scenario,
+        params: Params::default(),
+        port: Some(0),
+        out_dir: Some(out_dir.to_path_buf()),
+        timeout: Duration::from_secs(30),
+        command: format!("protolab run {name} --port 0"),
+        snaplen: None,
+        lang: protolab::chart::Lang::En,
+        netns: None,
+    }
 }

@@ -373,15 +373,7 @@ impl TracepointSession {
             .records
             .into_iter()
             .filter(|r| port_matches(&self.ports, &r.local, &r.remote))
-            .map(|r| KernelTransition {
-                ts_ns: self.clock.to_realtime(r.ts_trace_ns),
-                local: r.local,
-                remote: r.remote,
-                old: r.old,
-                new: r.new,
-                sock: r.sock,
-                pid: r.pid,
-            })
+            .map(|r| r.into_transition(self.clock))
             .collect();
         // Records come per CPU; one socket may change CPU between transitions. The trace
         // clock is global, so time order is the order of events (the sort is stable for

@@ -55,15 +55,7 @@ impl LiveTransitions {
     /// kernel's filter already keeps others out; this is the same second check
     /// `stop` makes).
     fn transition(&self, r: TraceRecord) -> Option<KernelTransition> {
-        port_matches(&self.ports, &r.local, &r.remote).then(|| KernelTransition {
-            ts_ns: self.clock.to_realtime(r.ts_trace_ns),
-            local: r.local,
-            remote: r.remote,
-            old: r.old,
-            new: r.new,
-            sock: r.sock,
-            pid: r.pid,
-        })
+        port_matches(&self.ports, &r.local, &r.remote).then(|| r.into_transition(self.clock))
     }
 }
 

@@ -6,6 +6,8 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
+use super::clock::ClockMap;
+use super::transition::KernelTransition;
 use crate::lab::kernel::ring_buffer::{Field, Format, RawRecord};
 use crate::lab::kernel::KernelState;
 
@@ -19,6 +21,22 @@ pub(crate) struct TraceRecord {
     pub remote: SocketAddr,
     pub old: KernelState,
     pub new: KernelState,
+}
+
+impl TraceRecord {
+    /// The transition this record is, timed on CLOCK_REALTIME through `clock` (what
+    /// both the collecting and the live session hand out).
+    pub fn into_transition(self, clock: ClockMap) -> KernelTransition {
+        KernelTransition {
+            ts_ns: clock.to_realtime(self.ts_trace_ns),
+            local: self.local,
+            remote: self.remote,
+            old: self.old,
+            new: self.new,
+            sock: self.sock,
+            pid: self.pid,
+        }
+    }
 }
 
 /// Decodes `inet_sock_set_state` and marker records with the field offsets of this
