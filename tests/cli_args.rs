@@ -105,3 +105,13 @@ fn compare_datagram_and_timeout_use_the_shared_parsers() {
     let err = usage_error(&["compare", "--timeout", "0"]);
     assert!(err.contains("positive number of seconds"), "{err}");
 }
+
+#[test]
+fn run_timeout_takes_units_like_every_time_option() {
+    let err = usage_error(&["run", "tcp-upper", "--timeout", "-5s"]);
+    assert!(err.contains("must not be negative"), "{err}");
+    let err = usage_error(&["run", "tcp-upper", "--timeout=0ms"]);
+    assert!(err.contains("positive number of seconds"), "{err}");
+    let err = usage_error(&["run", "tcp-upper", "--timeout", "soon"]);
+    assert!(err.contains("\"soon\""), "{err}");
+}

@@ -32,8 +32,8 @@ pub struct CompareArgs {
     #[arg(short = 'o', long, value_name = "DIR", default_value = "reports")]
     pub out: PathBuf,
     /// Longest one TCP transfer may take: seconds (120, 2.5) or with a unit (90s).
-    #[arg(long, value_name = "SECONDS", default_value = "120", value_parser = super::values::parse_seconds, allow_hyphen_values = true)]
-    pub timeout: f64,
+    #[arg(long, value_name = "SECONDS", default_value = "120", value_parser = super::values::parse_timeout, allow_hyphen_values = true)]
+    pub timeout: Duration,
     /// Language of the report (中文: zh).
     #[arg(long, value_parser = super::choices::lang_parser(), default_value = "en")]
     pub lang: crate::chart::Lang,
@@ -61,11 +61,6 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(signal, Arc::clone(&interrupted))?;
     }
-    // A transfer given no time at all could only time out.
-    let timeout = Duration::try_from_secs_f64(args.timeout)
-        .ok()
-        .filter(|t| !t.is_zero())
-        .ok_or_else(|| anyhow::anyhow!("--timeout must be a positive number of seconds"))?;
     let config = CompareConfig {
         levels: args.loss.0.clone(),
         impair: args.impair.config(Loss::None)?,
@@ -75,7 +70,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
         command: std::env::args().collect::<Vec<_>>().join(" "),
         udp_rate_bps: args.udp_rate,
         datagram_len: usize::from(args.datagram),
-        timeout,
+        timeout: args.timeout,
         lang: args.lang,
     };
     let flag = Arc::clone(&interrupted);

@@ -26,9 +26,9 @@ pub struct RunArgs {
     /// Put the capture and the report under DIR/<run-id>/ instead of captures/ and reports/.
     #[arg(short = 'o', long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Stop the run after this many seconds.
-    #[arg(long, default_value_t = 30)]
-    pub timeout: u64,
+    /// Stop the run after this long: seconds (30, 2.5) or with a unit (90s, 500ms).
+    #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = super::values::parse_timeout, allow_hyphen_values = true)]
+    pub timeout: Duration,
     /// Bytes kept per captured frame (128 keeps the headers of big transfers small).
     #[arg(short = 's', long, value_name = "SIZE", value_parser = super::values::parse_snaplen, allow_hyphen_values = true)]
     pub snaplen: Option<i32>,
@@ -71,7 +71,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         params,
         port: args.port,
         out_dir: args.out.clone(),
-        timeout: Duration::from_secs(args.timeout),
+        timeout: args.timeout,
         command: std::env::args().collect::<Vec<_>>().join(" "),
         snaplen: args.snaplen,
         lang: args.lang,

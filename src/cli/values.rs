@@ -8,6 +8,7 @@
 //! message instead of clap's hint about `--`.
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
 
 /// `4MiB`, `512KiB`, `1.5MB`, `1000` (bytes). Binary units are powers of 1024,
 /// decimal ones powers of 1000.
@@ -92,6 +93,16 @@ pub fn parse_seconds(s: &str) -> Result<f64, String> {
         return Err(format!("invalid duration {s:?}: not a number of seconds"));
     }
     Ok(secs)
+}
+
+/// A time limit (`run --timeout`, `compare --timeout`): as [`parse_seconds`], and
+/// more than zero, since a run given no time at all could only time out.
+pub fn parse_timeout(s: &str) -> Result<Duration, String> {
+    let secs = parse_seconds(s)?;
+    Duration::try_from_secs_f64(secs)
+        .ok()
+        .filter(|t| !t.is_zero())
+        .ok_or_else(|| format!("invalid time limit {s:?}: must be a positive number of seconds"))
 }
 
 /// A listening or connecting address: `127.0.0.1:8001`, `[::1]:8001`, or
