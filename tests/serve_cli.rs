@@ -63,6 +63,7 @@ impl Serve {
         let addr = first
             .strip_prefix(&prefix)
             .and_then(|rest| rest.split_whitespace().next())
+            .map(|a| a.trim_end_matches(';'))
             .and_then(|a| a.parse().ok())
             .unwrap_or_else(|| panic!("no address in {first:?}"));
         Serve {
@@ -374,4 +375,40 @@ fn serve_udp_says_there_is_no_connection_state_to_show() {
         stdout.iter().all(|l| !l.starts_with("kernel:")),
         "{stdout:?}"
     );
+}
+
+/// Bug: a SIGTERM (or Ctrl-C) that came while `serve chat` was still opening its
+/// store was lost (the chat server listened for Ctrl-C only once the store was
+/// open), so serve never stopped. Here the store is a "Redis" that accepts and
+/// never answers: serve must stop at once, with 143.
+#[test]
+fn serve_chat_stops_on_sigterm_while_its_store_is_opening() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let store = format!("redis://{}", silent.local_addr().unwrap());
+    let server = Serve::start_with(
+        "chat",
+        &["--listen", "127.0.0.1:0", "--store", &store, "--no-kernel"],
+    );
+    server.signal(nix::sys::signal::Signal::SIGTERM);
+    let pid = server.child.id();
+    let deadline = Instant::now() + LIMIT;
+    let mut server = server;
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "serve (pid {pid}) still runs {LIMIT:?} after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(143));
+    let rest: Vec<String> = server.stderr.iter().collect();
+    assert!(
+        rest.iter()
+            .any(|l| l.contains("stopped while the chat store was opening")),
+        "{rest:#?}"
+    );
+    drop(silent);
 }

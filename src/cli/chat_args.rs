@@ -62,15 +62,23 @@ impl ChatServeArgs {
 
 /// Serves chat on `listener` until Ctrl-C, handing each log line to `log_sink`
 /// as it happens; then prints the server's totals.
+/// `interrupt` is the Ctrl-C stream serve registered before it bound: a Ctrl-C (or
+/// a SIGTERM serve turns into one) that comes while the store opens is still seen.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     args: &ChatServeArgs,
     log_sink: LogSink,
+    mut interrupt: tokio::signal::unix::Signal,
 ) -> anyhow::Result<()> {
-    let (spec, store, config) = args.open().await?;
+    let (spec, store, config) = tokio::select! {
+        opened = args.open() => opened?,
+        _ = interrupt.recv() => {
+            eprintln!("protolab: stopped while the chat store was opening");
+            return Ok(());
+        }
+    };
     let config = ServerConfig { log_sink, ..config };
     eprintln!("protolab: chat store: {spec}");
-    let mut interrupt = super::interrupt_signal()?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let server = tokio::spawn(crate::chat::server::run(listener, store, config, stop_rx));
     interrupt.recv().await;

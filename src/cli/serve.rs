@@ -98,9 +98,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             eprintln!("protolab: serving chat on {local}; Ctrl-C to stop");
             kernel.announce(local.port());
             // The chat server has options of its own (--store, --max-frame, …) and
-            // waits for Ctrl-C itself.
-            super::chat_args::serve(listener, &args.chat, params.log_sink).await?;
+            // waits for Ctrl-C itself, on the stream registered above.
+            let served =
+                super::chat_args::serve(listener, &args.chat, params.log_sink, interrupt).await;
+            // The tracer's tracefs instance is removed even when the store failed.
             kernel.stop();
+            served?;
             return anyhow::Ok(true);
         }
         eprintln!(
