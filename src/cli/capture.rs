@@ -93,7 +93,9 @@ pub fn run(args: CaptureArgs) -> anyhow::Result<ExitCode> {
             write_frame_json(&mut out, packet, analysis)?;
         } else {
             let line = frame_line(packet, analysis, t0);
-            writeln!(out, "{}", fit_width(&line, width.get()))?;
+            for fitted in fit_width(&line, width.get()) {
+                writeln!(out, "{fitted}")?;
+            }
         }
         out.flush()?;
         Ok::<_, std::io::Error>(Next::Continue)
