@@ -398,6 +398,22 @@ fn layers_of_a_data_segment() {
     assert_golden("handshake_data_client_close.layers4.svg", &s);
 }
 
+/// Bug: the layers picture printed SACK blocks raw while seq and ack beside them
+/// were relative; inspect prints them relative. Both forms are shown now.
+#[test]
+fn layers_show_sack_blocks_relative_like_the_ack() {
+    let data = load("fast_retransmit.pcap");
+    let opts = ChartOptions {
+        frame: Some(10),
+        ..ChartOptions::default()
+    };
+    let s = render_svg(ChartKind::Layers, &data, 1, &opts).unwrap();
+    assert!(
+        s.contains("SACK 2000009001-2000010001 (rel 2001-3001)"),
+        "{s}"
+    );
+}
+
 /// The height of an SVG document, from its `height="…"` attribute.
 fn svg_height(svg: &str) -> u32 {
     let at = svg.find("height=\"").expect("a height") + 8;

@@ -917,3 +917,16 @@ fn counts_under_the_sections_agree_with_their_number() {
     assert!(md.contains("_3 more connections are not detailed"), "{md}");
     assert!(md.contains("- 120 frames: long data phase folded"), "{md}");
 }
+
+/// Bug: the player said "Payload 1 bytes" for a zero-window probe's one byte.
+#[test]
+fn player_counts_a_one_byte_payload_in_the_singular() {
+    in_manifest_dir();
+    let input = load_input(&fixture("zero_window")).unwrap();
+    let r = render_report(&input, Lang::En);
+    assert!(
+        r.html.contains(r#""Payload","1 byte""#),
+        "no one-byte payload"
+    );
+    assert!(!r.html.contains("\"1 bytes\""), "a plural for one byte");
+}

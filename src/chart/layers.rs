@@ -231,10 +231,16 @@ fn tcp_fields(t: &crate::decode::TcpInfo, r: &FrameRecord, sp: &Spans) -> Vec<St
     if let Some((v, e)) = t.options.ts {
         opts.push(format!("TS {v}/{e}"));
     }
-    for (l, r) in &t.options.sack {
-        opts.push(format!("SACK {l}-{r}"));
-    }
     let rel_word = sp.pick("rel", "相对");
+    // SACK edges are sequence numbers of the peer's data, like the ack beside them:
+    // shown raw and relative to the same base as the ack, as inspect prints them.
+    let rel_sack = crate::output::rel_sack(t, a);
+    for (i, (l, r)) in t.options.sack.iter().enumerate() {
+        match rel_sack.as_ref().and_then(|b| b.get(i)) {
+            Some((rl, rr)) => opts.push(format!("SACK {l}-{r} ({rel_word} {rl}-{rr})")),
+            None => opts.push(format!("SACK {l}-{r}")),
+        }
+    }
     let rel = |raw: u32, rel: Option<u32>| match rel {
         Some(r) => format!("{raw} ({rel_word} {r})"),
         None => raw.to_string(),

@@ -13,3 +13,4 @@ pub use fit_width::fit_width;
 pub use flows_table::{flow_rows, flows_header};
 pub use frame_json::{write_frame_json, write_frame_json_app};
 pub use frame_text::frame_line;
+pub(crate) use frame_text::rel_sack;

@@ -88,14 +88,14 @@ pub fn layers(r: &FrameRecord, lang: Lang) -> Vec<(String, String)> {
     }
     let len = payload_len(r);
     if len > 0 {
-        let word = text(lang).bytes;
-        out.push((
-            match lang {
-                Lang::En => "Payload".to_string(),
-                Lang::Zh => "应用数据".to_string(),
-            },
-            format!("{len} {word}"),
-        ));
+        let (label, size) = match lang {
+            Lang::En => (
+                "Payload",
+                crate::output::words::plural(len, "byte", "bytes"),
+            ),
+            Lang::Zh => ("应用数据", format!("{len} {}", text(lang).bytes)),
+        };
+        out.push((label.to_string(), size));
     }
     out
 }
