@@ -286,3 +286,21 @@ fn the_menu_on_a_terminal_hides_passwords_and_ends_with_the_server() {
     assert!(s.contains("the server closed the connection"), "{s}");
     assert!(s.contains("退出系统 bye"), "{s}");
 }
+
+/// Bug: one English-only line in the bilingual menu; its English half then lost
+/// its subject. Both halves name what was typed.
+#[test]
+fn the_menu_says_in_both_languages_that_a_user_id_is_a_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("chat.redb"));
+    let out = client(&server.addr, &[], "1\nxyz\n");
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains(
+            "输入有误 \"xyz\" 不是用户id，请输入数字 / \"xyz\" is not a user id: type a number"
+        ),
+        "{}",
+        text(&out)
+    );
+    server.stop();
+}

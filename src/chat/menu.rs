@@ -194,7 +194,7 @@ impl<R: AsyncBufRead + Unpin, W: Write> Menu<'_, R, W> {
                 Ok(id) => return Ok(Some(id)),
                 Err(_) => writeln!(
                     self.out,
-                    "输入有误 {line:?} 不是用户id is not a user id: type a number"
+                    "输入有误 {line:?} 不是用户id，请输入数字 / {line:?} is not a user id: type a number"
                 )?,
             }
         }

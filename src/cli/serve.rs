@@ -139,7 +139,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             stats.dropped
         );
         if stats.frames > 0 {
-            eprint!("{}", next_steps(path));
+            eprint!("{}", next_steps(path, info.transport));
         }
     }
     Ok(match result? {
@@ -318,10 +318,15 @@ fn bind_error(addr: SocketAddr, e: std::io::Error) -> anyhow::Error {
 
 /// What to do with the capture now: the commands that look at it, ready to paste
 /// (the path as the user gave it, quoted for the shell where it needs quotes).
-fn next_steps(path: &Path) -> String {
+fn next_steps(path: &Path, transport: Transport) -> String {
     let file = shell_quote(&path.to_string_lossy());
+    let flows = match transport {
+        Transport::Tcp => "each connection, with both ends' states",
+        // UDP has no connections and no states: flows lists its streams.
+        Transport::Udp => "each stream of datagrams, both ways",
+    };
     let steps = [
-        ("flows", "each connection, with both ends' states"),
+        ("flows", flows),
         ("inspect", "every frame, state changes inline"),
         (
             "report",
@@ -360,12 +365,22 @@ mod tests {
     #[test]
     fn next_steps_name_the_capture_ready_to_paste() {
         assert_eq!(
-            next_steps(Path::new("f.pcap")),
+            next_steps(Path::new("f.pcap"), Transport::Tcp),
             "next steps:\n  \
              protolab flows f.pcap    # each connection, with both ends' states\n  \
              protolab inspect f.pcap  # every frame, state changes inline\n  \
              protolab report f.pcap   # the lab report: ladder, charts, step-through player\n"
         );
+    }
+
+    #[test]
+    fn udp_next_steps_speak_of_streams_not_connections() {
+        let steps = next_steps(Path::new("u.pcap"), Transport::Udp);
+        assert!(
+            steps.contains("# each stream of datagrams, both ways"),
+            "{steps}"
+        );
+        assert!(!steps.contains("connection"), "{steps}");
     }
 
     #[test]

@@ -131,10 +131,13 @@ pub fn render(o: &RunOutcome) -> String {
         let _ = writeln!(s, "  {}", crate::report::text::EN.kernel_udp);
     }
     if o.mismatches.is_empty() && k.agree {
-        let _ = writeln!(
-            s,
+        // UDP gave the kernel nothing to agree or disagree with (said just above).
+        let ok = if udp {
+            "OK: the capture shows what the scenario teaches"
+        } else {
             "OK: the capture shows what the scenario teaches, and the kernel agrees"
-        );
+        };
+        let _ = writeln!(s, "{ok}");
     } else {
         for m in &o.mismatches {
             let _ = writeln!(s, "MISMATCH: {}", m.0);
