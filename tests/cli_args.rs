@@ -78,6 +78,16 @@ fn a_colon_port_address_means_loopback() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(err.contains(&format!("127.0.0.1:{port}")), "{err}");
+    // So is a host name, as nc takes it: localhost is read as 127.0.0.1.
+    let out = protolab(&[
+        "serve",
+        "tcp-upper",
+        "--listen",
+        &format!("localhost:{port}"),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains(&format!("127.0.0.1:{port}")), "{err}");
 }
 
 #[test]
@@ -114,4 +124,17 @@ fn run_timeout_takes_units_like_every_time_option() {
     assert!(err.contains("positive number of seconds"), "{err}");
     let err = usage_error(&["run", "tcp-upper", "--timeout", "soon"]);
     assert!(err.contains("\"soon\""), "{err}");
+}
+
+/// Bug: `capture -c 0` and `--duration 0` were taken and stopped at once.
+#[test]
+fn capture_limits_of_nothing_are_refused_in_words() {
+    let err = usage_error(&["capture", "-c", "0"]);
+    assert!(err.contains("must be at least 1"), "{err}");
+    let err = usage_error(&["capture", "-c", "-3"]);
+    assert!(err.contains("must not be negative"), "{err}");
+    let err = usage_error(&["capture", "--duration", "0"]);
+    assert!(err.contains("positive number of seconds"), "{err}");
+    let err = usage_error(&["capture", "--duration=0ms"]);
+    assert!(err.contains("positive number of seconds"), "{err}");
 }

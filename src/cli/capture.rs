@@ -39,10 +39,10 @@ pub struct CaptureArgs {
     #[arg(long)]
     pub json: bool,
     /// Stop after this many frames.
-    #[arg(short = 'c', long, value_name = "N")]
+    #[arg(short = 'c', long, value_name = "N", value_parser = super::values::parse_count, allow_hyphen_values = true)]
     pub count: Option<u64>,
     /// Stop after this long: seconds (5, 2.5) or with a unit (500ms).
-    #[arg(long, value_name = "SECONDS", value_parser = super::values::parse_seconds, allow_hyphen_values = true)]
+    #[arg(long, value_name = "SECONDS", value_parser = super::values::parse_positive_seconds, allow_hyphen_values = true)]
     pub duration: Option<f64>,
     /// Bytes kept per frame (headers-only captures use e.g. 128).
     #[arg(short = 's', long, value_name = "SIZE", default_value = "262144", value_parser = super::values::parse_snaplen, allow_hyphen_values = true)]

@@ -12,7 +12,7 @@ use crate::scenario::{self, ScenarioName};
 pub struct ClientArgs {
     #[arg(value_enum)]
     pub scenario: ScenarioName,
-    /// Server address: IP:PORT, or :PORT for 127.0.0.1:PORT (default 127.0.0.1 and the scenario's port).
+    /// Server address: IP:PORT, HOST:PORT (localhost:8001), or :PORT for 127.0.0.1:PORT (default 127.0.0.1 and the scenario's port).
     #[arg(long, value_name = "ADDR", value_parser = super::values::parse_addr)]
     pub connect: Option<SocketAddr>,
     #[command(flatten)]

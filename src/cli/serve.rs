@@ -21,7 +21,7 @@ use crate::scenario::{self, Listener, LogSink, Params, ScenarioName, ServerRepor
 pub struct ServeArgs {
     #[arg(value_enum)]
     pub scenario: ScenarioName,
-    /// Address to listen on: IP:PORT, or :PORT for 127.0.0.1:PORT (default 127.0.0.1 and the scenario's port).
+    /// Address to listen on: IP:PORT, HOST:PORT (localhost:8001), or :PORT for 127.0.0.1:PORT (default 127.0.0.1 and the scenario's port).
     #[arg(long, value_name = "ADDR", value_parser = super::values::parse_addr)]
     pub listen: Option<SocketAddr>,
     /// Capture this side's traffic into FILE (pcap) while serving.

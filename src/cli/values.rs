@@ -98,15 +98,39 @@ pub fn parse_seconds(s: &str) -> Result<f64, String> {
 /// A time limit (`run --timeout`, `compare --timeout`): as [`parse_seconds`], and
 /// more than zero, since a run given no time at all could only time out.
 pub fn parse_timeout(s: &str) -> Result<Duration, String> {
-    let secs = parse_seconds(s)?;
+    let secs = parse_positive_seconds(s)?;
     Duration::try_from_secs_f64(secs)
-        .ok()
-        .filter(|t| !t.is_zero())
-        .ok_or_else(|| format!("invalid time limit {s:?}: must be a positive number of seconds"))
+        .map_err(|_| format!("invalid time limit {s:?}: too long for the clock"))
 }
 
-/// A listening or connecting address: `127.0.0.1:8001`, `[::1]:8001`, or
-/// `:8001`, which means 127.0.0.1 (the lab stays on loopback unless told).
+/// As [`parse_seconds`], and more than zero: a limit (`capture --duration`) of no
+/// time at all would stop before it started.
+pub fn parse_positive_seconds(s: &str) -> Result<f64, String> {
+    let secs = parse_seconds(s)?;
+    if secs > 0.0 {
+        Ok(secs)
+    } else {
+        Err(format!(
+            "invalid time limit {s:?}: must be a positive number of seconds"
+        ))
+    }
+}
+
+/// A number of things to wait for (`capture -c`): a whole number, at least 1.
+pub fn parse_count(s: &str) -> Result<u64, String> {
+    match s.trim().parse::<u64>() {
+        Ok(0) => Err(format!("invalid count {s:?}: must be at least 1")),
+        Ok(n) => Ok(n),
+        Err(_) if s.trim().starts_with('-') => {
+            Err(format!("invalid count {s:?}: must not be negative"))
+        }
+        Err(_) => Err(format!("invalid count {s:?}: expected a whole number")),
+    }
+}
+
+/// A listening or connecting address: `127.0.0.1:8001`, `[::1]:8001`,
+/// `localhost:8001`, or `:8001`, which means 127.0.0.1 (the lab stays on loopback
+/// unless told).
 pub fn parse_addr(s: &str) -> Result<SocketAddr, String> {
     let t = s.trim();
     if let Some(port) = t.strip_prefix(':') {
@@ -115,9 +139,25 @@ pub fn parse_addr(s: &str) -> Result<SocketAddr, String> {
             .map_err(|_| format!("invalid address {s:?}: {port:?} is not a port (0-65535)"))?;
         return Ok(SocketAddr::from((Ipv4Addr::LOCALHOST, port)));
     }
-    t.parse().map_err(|_| {
-        format!("invalid address {s:?}: expected IP:PORT (127.0.0.1:8001, [::1]:8001) or :PORT")
-    })
+    if let Ok(addr) = t.parse() {
+        return Ok(addr);
+    }
+    // A host name (`localhost:8001`), as nc and telnet take: its first address,
+    // IPv4 first, since the servers listen on 127.0.0.1 unless told otherwise.
+    let resolved: Vec<SocketAddr> = std::net::ToSocketAddrs::to_socket_addrs(t)
+        .map(Iterator::collect)
+        .unwrap_or_default();
+    resolved
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(resolved.first())
+        .copied()
+        .ok_or_else(|| {
+            format!(
+                "invalid address {s:?}: expected IP:PORT (127.0.0.1:8001, [::1]:8001), \
+                 HOST:PORT (localhost:8001) or :PORT"
+            )
+        })
 }
 
 #[cfg(test)]
