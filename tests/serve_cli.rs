@@ -363,6 +363,12 @@ fn serve_udp_says_there_is_no_connection_state_to_show() {
         said.starts_with("protolab: kernel: UDP has no connection state"),
         "{said}"
     );
+    // And how to try it by hand, as the notes do with nc.
+    let hint = server.stderr.recv_timeout(LIMIT).expect("the try-it line");
+    assert_eq!(
+        hint,
+        format!("protolab: try it: nc -u 127.0.0.1 {}", server.addr.port())
+    );
     let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     socket.set_read_timeout(Some(LIMIT)).unwrap();
     socket.send_to(b"time?", server.addr).unwrap();

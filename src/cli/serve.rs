@@ -111,6 +111,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             info.id, info.teaches
         );
         kernel.announce(local.port());
+        // The notes' exercise: any client will do. `-N`: Debian's OpenBSD nc sends
+        // its FIN at the end of input only when told, so the close can be watched.
+        let nc = match info.transport {
+            Transport::Tcp => "nc -N",
+            Transport::Udp => "nc -u",
+        };
+        eprintln!("protolab: try it: {nc} {} {}", local.ip(), local.port());
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let mut server = tokio::spawn({
             let params = params.clone();
