@@ -371,3 +371,38 @@ fn completions_into_a_closed_pipe_end_quietly() {
     assert!(out.status.success(), "{:?}: {stderr}", out.status);
     assert!(stderr.is_empty(), "{stderr}");
 }
+
+/// Bug: `capture` showed chat traffic as bare TCP while `inspect` of the same
+/// frames tags each message (`[chat LoginMes …]`). Both dissect it now, with the
+/// password kept off the screen.
+#[test]
+fn capture_tags_chat_messages_as_inspect_does() {
+    if !require_root("capture tests", "libpcap on lo") {
+        return;
+    }
+    let (listener, port) = listener();
+    let capture = Capture::start(
+        port,
+        &["-c", "4", "--chat-port", &port.to_string()],
+        Some("400"),
+    );
+    let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (mut server, _) = listener.accept().unwrap();
+    let body =
+        br#"{"type":"LoginMes","data":{"userId":100,"userPwd":"pw-on-the-wire","userName":""}}"#;
+    let mut frame = (body.len() as u32).to_be_bytes().to_vec();
+    frame.extend_from_slice(body);
+    client.write_all(&frame).unwrap();
+    let mut got = vec![0u8; frame.len()];
+    server.set_read_timeout(Some(LIMIT)).unwrap();
+    server.read_exact(&mut got).unwrap();
+    let out = capture.finish();
+    assert!(out.status.success(), "{}", out.stderr);
+    assert!(
+        out.stdout.contains("[chat LoginMes"),
+        "no chat note:\n{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("pw-on-the-wire"), "{}", out.stdout);
+    drop((client, server));
+}

@@ -15,7 +15,7 @@ use clap::Args;
 use crate::analyze::{FlowSummary, FrameAnalysis};
 use crate::capture::{FrameRef, LiveCapture, LiveConfig, LiveFrames};
 use crate::decode::Packet;
-use crate::output::{fit_width, flow_rows, flows_header, frame_line, write_frame_json};
+use crate::output::{fit_width, flow_rows, flows_header, frame_line, write_frame_json_app};
 use crate::replay::{Next, Pipeline, Tick};
 
 #[derive(Debug, Args)]
@@ -32,6 +32,8 @@ pub struct CaptureArgs {
     /// Do not print a line per frame (only the counts and the flows table at the end).
     #[arg(short = 'q', long)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub chat: super::chat_ports::ChatPortArgs,
     /// Lines are printed by default now, with -w too; kept so old scripts still run.
     #[arg(long, hide = true)]
     pub live: bool,
@@ -83,16 +85,22 @@ pub fn run(args: CaptureArgs) -> anyhow::Result<ExitCode> {
     let stdout = std::io::stdout();
     let width = LineWidth::of_stdout();
     let mut t0 = None;
-    let mut visit = |_: FrameRef<'_>, packet: &Packet, analysis: &FrameAnalysis| {
+    // Chat frames get the same `[chat …]` notes as in `inspect` (passwords masked).
+    let mut chat = args.chat.dissector();
+    let mut visit = |frame: FrameRef<'_>, packet: &Packet, analysis: &FrameAnalysis| {
         if !print {
             return Ok(Next::Continue);
         }
+        let app = chat.frame(packet, &frame.bytes);
         let t0 = *t0.get_or_insert(packet.ts_ns);
         let mut out = stdout.lock();
         if args.json {
-            write_frame_json(&mut out, packet, analysis)?;
+            write_frame_json_app(&mut out, packet, analysis, app.as_ref())?;
         } else {
-            let line = frame_line(packet, analysis, t0);
+            let mut line = frame_line(packet, analysis, t0);
+            for m in app.iter().flat_map(|a| a.all()) {
+                line.push_str(&format!("  [chat {}]", m.summary));
+            }
             for fitted in fit_width(&line, width.get()) {
                 writeln!(out, "{fitted}")?;
             }

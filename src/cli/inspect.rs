@@ -7,7 +7,6 @@ use std::process::ExitCode;
 use clap::Args;
 
 use crate::capture::{FileReader, FrameFilter};
-use crate::dissect::chat::ChatDissector;
 use crate::output::{frame_line, write_frame_json_app};
 use crate::replay::{replay, Next};
 
@@ -26,11 +25,8 @@ pub struct InspectArgs {
     /// Stop after showing this many frames (like tcpdump's -c, at least 1).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub limit: Option<u64>,
-    /// Dissect TCP connections on PORT as chat frames (repeatable). Connections
-    /// on other ports are dissected too from their first chat message; 0 turns
-    /// all chat dissection off.
-    #[arg(long, value_name = "PORT", default_value = "8888")]
-    pub chat_port: Vec<u16>,
+    #[command(flatten)]
+    pub chat: super::chat_ports::ChatPortArgs,
 }
 
 pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
@@ -41,11 +37,7 @@ pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut shown = 0u64;
     let mut t0 = None;
-    let ports: Vec<u16> = args.chat_port.iter().copied().filter(|p| *p != 0).collect();
-    let mut chat = ChatDissector::new(ports);
-    if args.chat_port.contains(&0) {
-        chat = chat.ports_only();
-    }
+    let mut chat = args.chat.dissector();
     let replayed = replay(
         &mut reader,
         |frame, packet, analysis| -> anyhow::Result<Next> {

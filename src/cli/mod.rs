@@ -6,6 +6,7 @@
 mod capture;
 mod chart;
 mod chat_args;
+mod chat_ports;
 mod choices;
 mod client;
 mod compare;
