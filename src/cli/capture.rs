@@ -91,7 +91,7 @@ pub fn run(args: CaptureArgs) -> anyhow::Result<ExitCode> {
         if !print {
             return Ok(Next::Continue);
         }
-        let app = chat.frame(packet, &frame.bytes);
+        let app = chat.frame(packet, frame.bytes);
         let t0 = *t0.get_or_insert(packet.ts_ns);
         let mut out = stdout.lock();
         if args.json {
