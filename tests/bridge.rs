@@ -180,7 +180,35 @@ fn tcp_transfer_crosses_a_clean_bridge() {
     // nothing was dropped.)
     assert_eq!(json["lost_segments"], 0, "{json}");
     assert_eq!(json["out_of_order"], 0, "{json}");
-    assert_eq!(json["conn_state"], "SF", "{json}");
+    // Both ends closed in order: the client through TIME_WAIT, the server from
+    // LAST_ACK on the ACK of its FIN.
+    let states = |side: &str| -> Vec<String> {
+        json[side]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(
+        states("client_states").contains(&"TIME_WAIT".to_string()),
+        "{json}"
+    );
+    let server_closed = json["server_transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["from"] == "LAST_ACK" && t["to"] == "CLOSED");
+    assert!(server_closed, "{json}");
+    // Zeek's SF, or RSTR when the server's FIN was sent again (its tail-loss probe
+    // firing while a stalled bridge thread held the ACK): the client in TIME_WAIT
+    // acknowledges the copy, the server has closed by then and answers with RST.
+    // That is the kernel's timer, not the link: a clean bridge still lost nothing.
+    match json["conn_state"].as_str().unwrap() {
+        "SF" => {}
+        "RSTR" => assert!(json["retransmissions"].as_u64().unwrap() >= 1, "{json}"),
+        other => panic!("conn_state {other}: {json}"),
+    }
 }
 
 /// Datagrams in one UDP stream: 0..N, big-endian.
