@@ -304,3 +304,88 @@ fn the_menu_says_in_both_languages_that_a_user_id_is_a_number() {
     );
     server.stop();
 }
+
+/// Bug: Ctrl-C at the password prompt killed the menu with the terminal's echo
+/// still off (the user then typed blind in their shell). Ctrl-C now ends the menu
+/// as `3 exit` does, and the echo is back.
+#[test]
+fn ctrl_c_at_the_password_prompt_gives_the_echo_back() {
+    use nix::sys::termios::{tcgetattr, LocalFlags};
+    use std::io::Read;
+    use std::sync::{Arc, Mutex};
+
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("chat.redb"));
+    let pty = nix::pty::openpty(None, None).unwrap();
+    let slave = std::fs::File::from(pty.slave);
+    let mut menu = protolab()
+        .args(["client", "chat", "--connect", &server.addr])
+        .stdin(slave.try_clone().unwrap())
+        .stdout(slave.try_clone().unwrap())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(slave);
+    let mut master = std::fs::File::from(pty.master);
+    let screen = Arc::new(Mutex::new(String::new()));
+    let reader = {
+        let screen = Arc::clone(&screen);
+        let mut master = master.try_clone().unwrap();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = master.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                screen
+                    .lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        })
+    };
+    let wait_shown = |what: &str| {
+        wait_until(Duration::from_secs(20), what, || {
+            screen.lock().unwrap().contains(what)
+        });
+    };
+    wait_shown("请选择 choose (1-3)");
+    master.write_all(b"1\n").unwrap();
+    wait_shown("user id:");
+    master.write_all(b"300\n").unwrap();
+    wait_shown("password:");
+    // The prompt is up once the echo is off: wait for that, as a user sees it.
+    wait_until(Duration::from_secs(20), "echo off", || {
+        !tcgetattr(&master)
+            .unwrap()
+            .local_flags
+            .contains(LocalFlags::ECHO)
+    });
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(menu.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let mut status = None;
+    wait_until(Duration::from_secs(20), "the menu exits", || {
+        status = menu.try_wait().unwrap();
+        status.is_some()
+    });
+    assert_eq!(
+        status.unwrap().code(),
+        Some(0),
+        "{}",
+        screen.lock().unwrap()
+    );
+    assert!(
+        tcgetattr(&master)
+            .unwrap()
+            .local_flags
+            .contains(LocalFlags::ECHO),
+        "the terminal was left without echo"
+    );
+    drop(master);
+    reader.join().unwrap();
+    assert!(screen.lock().unwrap().contains("退出系统 bye"));
+    server.stop();
+}

@@ -50,6 +50,9 @@ struct Menu<'a, R, W> {
     gone: bool,
     /// Input is the terminal: passwords are typed without echo.
     terminal: bool,
+    /// Ctrl-C, on a terminal: it ends the menu as `3 exit` does, so a password
+    /// prompt gives the terminal its echo back instead of dying with it off.
+    interrupt: Option<tokio::signal::unix::Signal>,
 }
 
 /// Runs the menu until the user exits or the input ends; with `login`, logs in first.
@@ -72,6 +75,13 @@ where
         out,
         gone: false,
         terminal,
+        interrupt: if terminal {
+            Some(tokio::signal::unix::signal(
+                tokio::signal::unix::SignalKind::interrupt(),
+            )?)
+        } else {
+            None
+        },
     };
     if let Some((id, password)) = login {
         menu.login(id, &password).await?;
@@ -144,6 +154,10 @@ impl<R: AsyncBufRead + Unpin, W: Write> Menu<'_, R, W> {
             tokio::select! {
                 line = self.input.next_line() => {
                     return Ok(line?.map(|l| l.trim().to_string()));
+                }
+                _ = interrupted(&mut self.interrupt) => {
+                    writeln!(self.out)?;
+                    return Ok(None);
                 }
                 m = self.client.recv() => {
                     match m {
@@ -296,6 +310,16 @@ impl<R: AsyncBufRead + Unpin, W: Write> Menu<'_, R, W> {
             other => writeln!(self.out, "输入有误 no such choice {other:?}: type 1 to 6")?,
         }
         Ok(true)
+    }
+}
+
+/// Waits for Ctrl-C when the menu listens for it; never returns otherwise.
+async fn interrupted(signal: &mut Option<tokio::signal::unix::Signal>) {
+    match signal {
+        Some(signal) => {
+            signal.recv().await;
+        }
+        None => std::future::pending().await,
     }
 }
 
