@@ -49,7 +49,12 @@ impl Serve {
     /// [`Serve::start`] with these arguments after the scenario (which must
     /// include `--listen`).
     fn start_with(scenario: &str, args: &[&str]) -> Serve {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_protolab"))
+        Serve::spawn(Command::new(env!("CARGO_BIN_EXE_protolab")), scenario, args)
+    }
+
+    /// [`Serve::start_with`] through `command` (the binary, run as another user say).
+    fn spawn(mut command: Command, scenario: &str, args: &[&str]) -> Serve {
+        let mut child = command
             .args(["serve", scenario])
             .args(args)
             .stdout(Stdio::piped())
@@ -417,4 +422,60 @@ fn serve_chat_stops_on_sigterm_while_its_store_is_opening() {
         "{rest:#?}"
     );
     drop(silent);
+}
+
+/// Without root the tracepoint is out of reach: serve polls the socket table
+/// (sock_diag, else /proc/net/tcp), says so and what polling can miss, and still
+/// prints the states that last: here as user `nobody`, the connection's
+/// ESTABLISHED (held until it is printed) and the client's TIME_WAIT (60 s).
+#[test]
+fn serve_without_root_polls_the_socket_table_and_says_so() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    if !common::require_root("serve as another user", "setuid to nobody") {
+        return;
+    }
+    // A copy nobody may run, wherever the checkout lives.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let binary = dir.path().join("protolab");
+    std::fs::copy(env!("CARGO_BIN_EXE_protolab"), &binary).unwrap();
+    std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut command = Command::new(&binary);
+    command.uid(65534).gid(65534).current_dir(dir.path());
+    let mut server = Serve::spawn(command, "tcp-upper", &["--listen", "127.0.0.1:0"]);
+    let port = server.addr.port();
+    let said = server.stderr.recv_timeout(LIMIT).expect("the kernel line");
+    assert!(said.contains("polled every 10 ms"), "{said}");
+    let said = server
+        .stderr
+        .recv_timeout(LIMIT)
+        .expect("what polling misses");
+    assert!(
+        said.contains("polled changes may miss short states"),
+        "{said}"
+    );
+
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    let me = stream.local_addr().unwrap();
+    let client_side = format!("{me} -> 127.0.0.1:{port}");
+    server.stdout_until("the client's ESTABLISHED, polled", |lines| {
+        lines
+            .iter()
+            .any(|l| l.contains(&client_side) && l.ends_with("-> ESTABLISHED"))
+    });
+    stream.write_all(b"bye\n").unwrap();
+    stream.shutdown(Shutdown::Write).unwrap();
+    let mut rest = Vec::new();
+    stream.set_read_timeout(Some(LIMIT)).unwrap();
+    stream.read_to_end(&mut rest).unwrap();
+    drop(stream);
+    server.stdout_until("the client's TIME_WAIT, polled", |lines| {
+        lines
+            .iter()
+            .any(|l| l.contains(&client_side) && l.ends_with("-> TIME_WAIT"))
+    });
+    server.signal(nix::sys::signal::Signal::SIGINT);
+    let (code, _) = server.wait();
+    assert_eq!(code, Some(130));
 }
