@@ -149,7 +149,7 @@ fn pcap(frames: &[Vec<u8>]) -> Vec<u8> {
 }
 
 fn segment(seq: u32, syn: bool, payload: &[u8]) -> Vec<u8> {
-    segment_between((40000, 8888), seq, syn, payload)
+    segment_between((40000, 8889), seq, syn, payload)
 }
 
 /// A segment from port `sport` to `dport`; the lower port is on 198.18.0.2.

@@ -10,7 +10,7 @@ pub struct ChatPortArgs {
     /// Dissect TCP connections on PORT as chat frames (repeatable). Connections
     /// on other ports are dissected too from their first chat message; 0 turns
     /// all chat dissection off.
-    #[arg(long, value_name = "PORT", default_value = "8888")]
+    #[arg(long, value_name = "PORT", default_value = "8889")]
     pub chat_port: Vec<u16>,
 }
 

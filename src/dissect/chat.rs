@@ -28,8 +28,8 @@ use serde_json::Value;
 use crate::chat::message::Message;
 use crate::decode::{Packet, Transport};
 
-/// Default chat port (`protolab serve chat`).
-pub const CHAT_PORT: u16 = 8888;
+/// Default chat port (`protolab serve chat`): the notes' server listens on 8889.
+pub const CHAT_PORT: u16 = 8889;
 /// Out-of-order bytes kept per direction while waiting for a gap to fill.
 const MAX_PENDING: usize = 1 << 20;
 /// A length above this is not a chat frame: the direction stops being dissected.

@@ -117,27 +117,27 @@ static ALL: [ScenarioInfo; 10] = {
     use Transport::{Tcp, Udp};
     [
         ScenarioInfo::new(TcpUpper, "tcp-upper", Tcp, 8001, teaching::TCP_UPPER),
-        ScenarioInfo::new(UdpDaytime, "udp-daytime", Udp, 8002, teaching::UDP_DAYTIME),
+        ScenarioInfo::new(UdpDaytime, "udp-daytime", Udp, 8006, teaching::UDP_DAYTIME),
         ScenarioInfo::new(
             FileTransfer,
             "file-transfer",
             Tcp,
-            8003,
+            8008,
             teaching::FILE_TRANSFER,
         ),
-        ScenarioInfo::new(HttpHello, "http-hello", Tcp, 8004, teaching::HTTP_HELLO),
+        ScenarioInfo::new(HttpHello, "http-hello", Tcp, 8080, teaching::HTTP_HELLO),
         ScenarioInfo::new(HalfClose, "half-close", Tcp, 8005, teaching::HALF_CLOSE),
         ScenarioInfo::new(
             ServerClose,
             "server-close",
             Tcp,
-            8006,
+            8002,
             teaching::SERVER_CLOSE,
         ),
         ScenarioInfo::new(RstAbort, "rst-abort", Tcp, 8007, teaching::RST_ABORT),
-        ScenarioInfo::new(Refused, "refused", Tcp, 8008, teaching::REFUSED),
+        ScenarioInfo::new(Refused, "refused", Tcp, 8003, teaching::REFUSED),
         ScenarioInfo::new(TimeWait, "time-wait", Tcp, 8009, teaching::TIME_WAIT),
-        ScenarioInfo::new(Chat, "chat", Tcp, 8888, teaching::CHAT),
+        ScenarioInfo::new(Chat, "chat", Tcp, 8889, teaching::CHAT),
     ]
 };
 
@@ -169,6 +169,32 @@ mod tests {
         ports.sort_unstable();
         ports.dedup();
         assert_eq!(ports.len(), all().len(), "default ports must be distinct");
+    }
+
+    /// The notes' programs have their ports compiled in: protolab's servers and
+    /// clients default to the same ones, and the lab's own scenarios take ports
+    /// of their own, so no two scenarios of one transport share a port.
+    #[test]
+    fn default_ports_are_the_notes_and_never_shared() {
+        use ScenarioName::*;
+        for (name, port) in [
+            (TcpUpper, 8001),
+            (UdpDaytime, 8006),
+            (FileTransfer, 8008),
+            (HttpHello, 8080),
+            (Chat, 8889),
+        ] {
+            assert_eq!(info(name).default_port, port, "{}", info(name).id);
+        }
+        let mut seen = std::collections::HashSet::new();
+        for i in all() {
+            assert!(
+                seen.insert((i.transport == Transport::Tcp, i.default_port)),
+                "{} shares port {}",
+                i.id,
+                i.default_port
+            );
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@
 //!   the TIME_WAIT — the reason busy web servers hold many TIME_WAIT sockets.
 //!   The client closes only after it has read the server's FIN.
 //!
-//! Try it by hand: `protolab serve http-hello`, then `curl -v http://127.0.0.1:8004/`.
+//! Try it by hand: `protolab serve http-hello`, then `curl -v http://127.0.0.1:8080/`.
 
 use std::io;
 use std::net::SocketAddr;

@@ -11,7 +11,7 @@
 //! - nothing retransmits: a lost datagram is simply gone, the client only notices
 //!   that no answer came within its timeout.
 //!
-//! Try it by hand: `protolab serve udp-daytime`, then `nc -u 127.0.0.1 8002` and press Enter.
+//! Try it by hand: `protolab serve udp-daytime`, then `nc -u 127.0.0.1 8006` and press Enter.
 
 use crate::output::words::plural;
 use std::io;

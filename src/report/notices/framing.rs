@@ -127,7 +127,7 @@ mod tests {
             flow: 1,
             proto: "tcp",
             client: "127.0.0.1:40000".parse().unwrap(),
-            server: "127.0.0.1:8888".parse().unwrap(),
+            server: "127.0.0.1:8889".parse().unwrap(),
             conn_state: "SF",
             history: String::new(),
             client_states: Vec::new(),
