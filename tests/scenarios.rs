@@ -390,6 +390,42 @@ async fn http_hello_answers_hello_world() {
     assert_eq!(lines_with(&server.log, "close "), 1, "{:?}", server.log);
 }
 
+/// Go's `http.HandleFunc("/", …)` in the notes answers every path and method; a
+/// browser asks for /favicon.ico too. protolab's server answered only `GET /`.
+#[tokio::test]
+async fn http_hello_answers_every_path_and_method_as_the_notes_server_does() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (listener, addr) = listener_for(ScenarioName::HttpHello).await;
+    let (_stop, shutdown) = Shutdown::channel();
+    let server = tokio::spawn(async move {
+        scenario::serve(
+            ScenarioName::HttpHello,
+            listener,
+            &Params::default(),
+            shutdown,
+        )
+        .await
+    });
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"POST /favicon.ico HTTP/1.1\r\nHost: lab\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    tokio::time::timeout(LIMIT, stream.read_to_string(&mut answer))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    assert!(answer.ends_with(http_hello::HELLO), "{answer}");
+    drop(stream);
+    tokio::time::timeout(LIMIT, server)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+}
+
 // ---------------------------------------------------------------------------
 // half-close, server-close, rst-abort, refused, time-wait
 // ---------------------------------------------------------------------------

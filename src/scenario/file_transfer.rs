@@ -61,7 +61,7 @@ pub enum NameError {
     NotUtf8,
     #[error("contains '/' or '\\'")]
     Separator,
-    #[error("contains '..' or is '.'")]
+    #[error("is '.' or '..'")]
     Dots,
     #[error("contains a control character (NUL included)")]
     Control,
@@ -87,7 +87,9 @@ pub fn check_name(raw: &[u8]) -> Result<&str, NameError> {
     if name.contains(['/', '\\']) {
         return Err(NameError::Separator);
     }
-    if name == "." || name.contains("..") {
+    // Only `.` and `..` themselves lead elsewhere: with no separator in the name,
+    // `v1..2.txt` is an ordinary file name (the notes' client sends any it is given).
+    if name == "." || name == ".." {
         return Err(NameError::Dots);
     }
     if name.chars().any(char::is_control) {
@@ -178,7 +180,7 @@ async fn receive(
     };
 
     // 3. The bytes, into a file that can only be inside `dir`: the name has no
-    // separator and no "..", and O_NOFOLLOW refuses to write through a symlink.
+    // separator and is not "." or "..", and O_NOFOLLOW refuses to write through a symlink.
     let path = dir.join(&name);
     let mut file = tokio::fs::OpenOptions::new()
         .write(true)
@@ -538,6 +540,11 @@ mod tests {
         assert_eq!(check_name(b"\n"), Err(NameError::Empty));
         assert_eq!(check_name(b"../etc/passwd"), Err(NameError::Separator));
         assert_eq!(check_name(b".."), Err(NameError::Dots));
+        assert_eq!(check_name(b"."), Err(NameError::Dots));
+        assert!(
+            check_name(b"v1..2.txt").is_ok(),
+            "dots inside a name are no path"
+        );
         assert_eq!(check_name(b"."), Err(NameError::Dots));
         assert_eq!(check_name(b"a\\b"), Err(NameError::Separator));
         assert_eq!(check_name(b"a\0b"), Err(NameError::Control));

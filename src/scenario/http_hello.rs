@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
-use axum::routing::get;
+use axum::routing::any;
 use axum::Router;
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
@@ -57,7 +57,9 @@ pub async fn serve(
         tracker: Arc::clone(&tracker),
         limit,
     };
-    let app = Router::new().route("/", get(hello));
+    // Go's `http.HandleFunc("/", …)` answers every path and method: so does this
+    // (a browser's /favicon.ico, a POST from a notes exercise).
+    let app = Router::new().route("/", any(hello)).fallback(hello);
     let done = Arc::clone(&tracker);
     // Graceful shutdown: stop accepting, let open connections finish, then return.
     // It fires on our shutdown signal, or once the expected connections are closed.

@@ -79,6 +79,9 @@ pub async fn serve(
                 log.push(format!("send_to {peer} failed: {e}"));
             }
         });
+        // Finished sends are reaped as the loop goes: `serve` answering the notes'
+        // looping client (a million requests) would otherwise keep every one.
+        while sends.try_join_next().is_some() {}
     }
     while sends.join_next().await.is_some() {}
     report.notes.push(format!(
