@@ -10,7 +10,8 @@
 //! client            close: end of file is the client's FIN (read returns 0)
 //! ```
 //!
-//! Sized variant (the notes' improvement, `--protocol sized`):
+//! Sized variant (protolab's own, `--protocol sized`; the notes send name, `ok`,
+//! bytes and close only):
 //! name → `ok` → size (decimal text) → `ok` → bytes → `ok`, then the client closes.
 //! The receiver knows how many bytes to expect, so it can tell a complete file from
 //! a connection that broke off, and says so before the close.
