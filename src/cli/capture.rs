@@ -98,8 +98,8 @@ pub fn run(args: CaptureArgs) -> anyhow::Result<ExitCode> {
             write_frame_json_app(&mut out, packet, analysis, app.as_ref())?;
         } else {
             let mut line = frame_line(packet, analysis, t0);
-            for m in app.iter().flat_map(|a| a.all()) {
-                line.push_str(&format!("  [chat {}]", m.summary));
+            if let Some(app) = &app {
+                line.push_str(&app.line_notes());
             }
             for fitted in fit_width(&line, width.get()) {
                 writeln!(out, "{fitted}")?;
@@ -159,7 +159,7 @@ pub fn run(args: CaptureArgs) -> anyhow::Result<ExitCode> {
 /// The start line's note on when the capture ends: a capture with a limit ends by
 /// itself, and saying only "Ctrl-C to stop" would have the user wait or interrupt.
 fn how_it_stops(duration: Option<f64>, count: Option<u64>) -> String {
-    let frames = |n: u64| format!("{n} frame{}", if n == 1 { "" } else { "s" });
+    let frames = |n: u64| crate::output::words::plural(n, "frame", "frames");
     match (duration, count) {
         (None, None) => "Ctrl-C to stop".into(),
         (Some(s), None) => format!("for {s} s, or Ctrl-C to stop"),

@@ -52,11 +52,8 @@ pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
             if args.json {
                 write_frame_json_app(&mut out, packet, analysis, app.as_ref())?;
             } else {
-                write!(out, "{}", frame_line(packet, analysis, t0))?;
-                for m in app.iter().flat_map(|a| a.all()) {
-                    write!(out, "  [chat {}]", m.summary)?;
-                }
-                writeln!(out)?;
+                let notes = app.as_ref().map(|a| a.line_notes()).unwrap_or_default();
+                writeln!(out, "{}{notes}", frame_line(packet, analysis, t0))?;
             }
             shown += 1;
             Ok(if args.limit.is_some_and(|l| shown >= l) {

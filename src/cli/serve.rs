@@ -212,7 +212,7 @@ impl KernelLines {
         if transport == Transport::Udp {
             return KernelLines::Udp;
         }
-        let t0_ns = now_ns();
+        let t0_ns = crate::lab::kernel::realtime_ns();
         match PortWatch::start(port, move |change| {
             // A closed stdout (`serve … | head`) must not stop the server.
             let mut out = std::io::stdout().lock();
@@ -280,12 +280,6 @@ fn why_no_tracepoint(e: &KernelError) -> String {
         }
         other => format!("it failed: {other}"),
     }
-}
-
-fn now_ns() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64)
 }
 
 /// Prints each server log line on stdout as it happens.

@@ -82,6 +82,14 @@ impl ChatApp {
     pub fn all(&self) -> impl Iterator<Item = &ChatMessage> {
         self.first.iter().chain(self.messages.iter().skip(1))
     }
+
+    /// The notes a frame's text line ends with, one `  [chat …]` per message this
+    /// segment completed (`inspect` and `capture` print the same).
+    pub fn line_notes(&self) -> String {
+        self.all()
+            .map(|m| format!("  [chat {}]", m.summary))
+            .collect()
+    }
 }
 
 /// One chat message located in a capture: for the report's message sequence.

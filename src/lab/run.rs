@@ -10,7 +10,7 @@ use std::convert::Infallible;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{channel, Receiver};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -21,6 +21,7 @@ use super::netns::{self, LabNet};
 use super::observers::{KernelObservations, KernelObservers};
 use crate::analyze::FlowSummary;
 use crate::capture::{FileReader, LiveCapture, LiveConfig, LiveFrames, LiveStats, RawFrame};
+use crate::lab::kernel::realtime_ns;
 use crate::model::kernel::{compare_kernel, KernelComparison};
 use crate::replay::{replay, Next, Pipeline};
 use crate::scenario::{self, Listener, Params, ScenarioName, Transport};
@@ -142,13 +143,6 @@ struct LinkRecord {
     dropped: u64,
 }
 
-fn now_ns() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0)
-}
-
 /// Runs one scenario end to end. `interrupted` is polled; when it turns true the run
 /// stops at once, still flushing the capture and writing what it has.
 pub fn run(config: &RunConfig, interrupted: &dyn Fn() -> bool) -> Result<RunOutcome, RunError> {
@@ -157,7 +151,7 @@ pub fn run(config: &RunConfig, interrupted: &dyn Fn() -> bool) -> Result<RunOutc
         0 => free_port(info.transport).map_err(|source| RunError::Bind { port: 0, source })?,
         port => port,
     };
-    let started = now_ns();
+    let started = realtime_ns();
     let run_id = format!("{}-{}", info.id, utc_stamp(started));
     let (capture_path, report_dir) = match &config.out_dir {
         Some(dir) => (dir.join(&run_id).join("capture.pcap"), dir.join(&run_id)),
@@ -329,7 +323,7 @@ pub fn run(config: &RunConfig, interrupted: &dyn Fn() -> bool) -> Result<RunOutc
         port,
         clients: config.params.clients,
         started: Seconds(started),
-        finished: Seconds(now_ns()),
+        finished: Seconds(realtime_ns()),
         protolab_version: env!("CARGO_PKG_VERSION"),
         kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
             .map(|s| s.trim().to_string())
