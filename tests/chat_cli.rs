@@ -197,9 +197,6 @@ fn no_server_says_what_to_do() {
 /// a key.
 #[test]
 fn the_menu_on_a_terminal_hides_passwords_and_ends_with_the_server() {
-    use std::io::Read;
-    use std::sync::{Arc, Mutex};
-
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("chat.redb"));
     let out = client(
@@ -209,48 +206,16 @@ fn the_menu_on_a_terminal_hides_passwords_and_ends_with_the_server() {
     );
     assert!(out.status.success(), "{}", text(&out));
 
-    let pty = nix::pty::openpty(None, None).unwrap();
-    let slave = std::fs::File::from(pty.slave);
-    let mut menu = protolab()
-        .args(["client", "chat", "--connect", &server.addr])
-        .stdin(slave.try_clone().unwrap())
-        .stdout(slave.try_clone().unwrap())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    drop(slave);
-    let mut master = std::fs::File::from(pty.master);
-    let screen = Arc::new(Mutex::new(String::new()));
-    let reader = {
-        let screen = Arc::clone(&screen);
-        let mut master = master.try_clone().unwrap();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            // EIO once the client, the last holder of the slave, has exited.
-            while let Ok(n) = master.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                screen
-                    .lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        })
-    };
-    let shown = |what: &str| screen.lock().unwrap().contains(what);
-    let wait_shown = |what: &str| {
-        wait_until(Duration::from_secs(20), what, || shown(what));
-    };
-    wait_shown("请选择 choose (1-3)");
-    master.write_all(b"1\n").unwrap();
-    wait_shown("user id:");
-    master.write_all(b"300\n").unwrap();
-    wait_shown("password:");
-    master.write_all(b"s3cret-pw\n").unwrap();
-    wait_shown("登录成功");
+    let mut menu = TerminalMenu::start(&server.addr);
+    menu.wait_shown("请选择 choose (1-3)");
+    menu.type_line("1");
+    menu.wait_shown("user id:");
+    menu.type_line("300");
+    menu.wait_shown("password:");
+    menu.type_line("s3cret-pw");
+    menu.wait_shown("登录成功");
     {
-        let s = screen.lock().unwrap();
+        let s = menu.screen();
         assert!(s.contains("300\r\n"), "the user id is echoed: {s}");
         assert!(!s.contains("s3cret-pw"), "the password was echoed: {s}");
     }
@@ -264,25 +229,13 @@ fn the_menu_on_a_terminal_hides_passwords_and_ends_with_the_server() {
         &format!("login 400 pw4\nsendfile 300 {}\n", file.display()),
     );
     assert!(out.status.success(), "{}", text(&out));
-    wait_shown("not saved: use --save-files DIR");
+    menu.wait_shown("not saved: use --save-files DIR");
 
     // The server shuts down: the menu ends by itself, with 0.
     let log = server.stop();
     assert!(log.contains("login 300"), "{log}");
-    let mut status = None;
-    wait_until(Duration::from_secs(20), "the menu exits", || {
-        status = menu.try_wait().unwrap();
-        status.is_some()
-    });
-    assert_eq!(
-        status.unwrap().code(),
-        Some(0),
-        "{}",
-        screen.lock().unwrap()
-    );
-    drop(master);
-    reader.join().unwrap();
-    let s = screen.lock().unwrap();
+    assert_eq!(menu.wait_exit(), Some(0), "{}", menu.screen());
+    let s = menu.finish();
     assert!(s.contains("the server closed the connection"), "{s}");
     assert!(s.contains("退出系统 bye"), "{s}");
 }
@@ -311,81 +264,114 @@ fn the_menu_says_in_both_languages_that_a_user_id_is_a_number() {
 #[test]
 fn ctrl_c_at_the_password_prompt_gives_the_echo_back() {
     use nix::sys::termios::{tcgetattr, LocalFlags};
-    use std::io::Read;
-    use std::sync::{Arc, Mutex};
 
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("chat.redb"));
-    let pty = nix::pty::openpty(None, None).unwrap();
-    let slave = std::fs::File::from(pty.slave);
-    let mut menu = protolab()
-        .args(["client", "chat", "--connect", &server.addr])
-        .stdin(slave.try_clone().unwrap())
-        .stdout(slave.try_clone().unwrap())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    drop(slave);
-    let mut master = std::fs::File::from(pty.master);
-    let screen = Arc::new(Mutex::new(String::new()));
-    let reader = {
-        let screen = Arc::clone(&screen);
-        let mut master = master.try_clone().unwrap();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = master.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                screen
-                    .lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        })
-    };
-    let wait_shown = |what: &str| {
-        wait_until(Duration::from_secs(20), what, || {
-            screen.lock().unwrap().contains(what)
-        });
-    };
-    wait_shown("请选择 choose (1-3)");
-    master.write_all(b"1\n").unwrap();
-    wait_shown("user id:");
-    master.write_all(b"300\n").unwrap();
-    wait_shown("password:");
-    // The prompt is up once the echo is off: wait for that, as a user sees it.
-    wait_until(Duration::from_secs(20), "echo off", || {
-        !tcgetattr(&master)
+    let mut menu = TerminalMenu::start(&server.addr);
+    menu.wait_shown("请选择 choose (1-3)");
+    menu.type_line("1");
+    menu.wait_shown("user id:");
+    menu.type_line("300");
+    menu.wait_shown("password:");
+    let echo = |menu: &TerminalMenu| {
+        tcgetattr(&menu.master)
             .unwrap()
             .local_flags
             .contains(LocalFlags::ECHO)
-    });
+    };
+    // The prompt is up once the echo is off: wait for that, as a user sees it.
+    wait_until(Duration::from_secs(20), "echo off", || !echo(&menu));
     nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(menu.id() as i32),
+        nix::unistd::Pid::from_raw(menu.child.id() as i32),
         nix::sys::signal::Signal::SIGINT,
     )
     .unwrap();
-    let mut status = None;
-    wait_until(Duration::from_secs(20), "the menu exits", || {
-        status = menu.try_wait().unwrap();
-        status.is_some()
-    });
-    assert_eq!(
-        status.unwrap().code(),
-        Some(0),
-        "{}",
-        screen.lock().unwrap()
-    );
-    assert!(
-        tcgetattr(&master)
-            .unwrap()
-            .local_flags
-            .contains(LocalFlags::ECHO),
-        "the terminal was left without echo"
-    );
-    drop(master);
-    reader.join().unwrap();
-    assert!(screen.lock().unwrap().contains("退出系统 bye"));
+    assert_eq!(menu.wait_exit(), Some(0), "{}", menu.screen());
+    assert!(echo(&menu), "the terminal was left without echo");
+    assert!(menu.finish().contains("退出系统 bye"));
     server.stop();
+}
+
+/// `protolab client chat` on a pseudo-terminal, as a user meets the menu: what it
+/// prints is collected as it comes, keys are typed into the master side.
+struct TerminalMenu {
+    child: Child,
+    master: std::fs::File,
+    screen: std::sync::Arc<std::sync::Mutex<String>>,
+    reader: std::thread::JoinHandle<()>,
+}
+
+impl TerminalMenu {
+    fn start(addr: &str) -> TerminalMenu {
+        use std::io::Read;
+        let pty = nix::pty::openpty(None, None).unwrap();
+        let slave = std::fs::File::from(pty.slave);
+        let child = protolab()
+            .args(["client", "chat", "--connect", addr])
+            .stdin(slave.try_clone().unwrap())
+            .stdout(slave.try_clone().unwrap())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(slave);
+        let master = std::fs::File::from(pty.master);
+        let screen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let reader = {
+            let screen = std::sync::Arc::clone(&screen);
+            let mut master = master.try_clone().unwrap();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                // EIO once the client, the last holder of the slave, has exited.
+                while let Ok(n) = master.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    screen
+                        .lock()
+                        .unwrap()
+                        .push_str(&String::from_utf8_lossy(&buf[..n]));
+                }
+            })
+        };
+        TerminalMenu {
+            child,
+            master,
+            screen,
+            reader,
+        }
+    }
+
+    fn screen(&self) -> String {
+        self.screen.lock().unwrap().clone()
+    }
+
+    fn wait_shown(&self, what: &str) {
+        wait_until(Duration::from_secs(20), what, || {
+            self.screen.lock().unwrap().contains(what)
+        });
+    }
+
+    fn type_line(&mut self, line: &str) {
+        self.master
+            .write_all(format!("{line}\n").as_bytes())
+            .unwrap();
+    }
+
+    /// Waits for the menu to exit by itself; returns its exit code.
+    fn wait_exit(&mut self) -> Option<i32> {
+        let mut status = None;
+        wait_until(Duration::from_secs(20), "the menu exits", || {
+            status = self.child.try_wait().unwrap();
+            status.is_some()
+        });
+        status.unwrap().code()
+    }
+
+    /// Everything the menu printed, once the terminal is closed.
+    fn finish(self) -> String {
+        drop(self.master);
+        self.reader.join().unwrap();
+        let screen = self.screen.lock().unwrap().clone();
+        screen
+    }
 }

@@ -401,19 +401,10 @@ fn serve_chat_stops_on_sigterm_while_its_store_is_opening() {
         &["--listen", "127.0.0.1:0", "--store", &store, "--no-kernel"],
     );
     server.signal(nix::sys::signal::Signal::SIGTERM);
-    let pid = server.child.id();
-    let deadline = Instant::now() + LIMIT;
     let mut server = server;
-    let status = loop {
-        if let Some(status) = server.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "serve (pid {pid}) still runs {LIMIT:?} after SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = common::wait::wait_for(LIMIT, "serve exits after SIGTERM", || {
+        server.child.try_wait().unwrap()
+    });
     assert_eq!(status.code(), Some(143));
     let rest: Vec<String> = server.stderr.iter().collect();
     assert!(
