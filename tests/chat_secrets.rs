@@ -12,17 +12,26 @@ use std::path::{Path, PathBuf};
 
 use common::{protolab, require_root};
 
-/// Every `"userPwd":"…"` value in the capture's bytes.
+/// Every `userPwd` value in the capture's bytes, in both wire forms: the
+/// notes' `\"userPwd\":\"…\"` (data as a JSON string, what `run chat` sends)
+/// and the object form `"userPwd":"…"`. (The lab's passwords hold no quotes.)
 fn passwords_on_the_wire(capture: &Path) -> Vec<String> {
     let bytes = std::fs::read(capture).unwrap();
-    let key = br#""userPwd":""#;
     let mut found = Vec::new();
-    let mut i = 0;
-    while let Some(at) = bytes[i..].windows(key.len()).position(|w| w == key) {
-        let start = i + at + key.len();
-        let len = bytes[start..].iter().position(|&b| b == b'"').unwrap();
-        found.push(String::from_utf8_lossy(&bytes[start..start + len]).into_owned());
-        i = start + len;
+    for (key, end) in [
+        (&br#"\"userPwd\":\""#[..], &br#"\""#[..]),
+        (&br#""userPwd":""#[..], &br#"""#[..]),
+    ] {
+        let mut i = 0;
+        while let Some(at) = bytes[i..].windows(key.len()).position(|w| w == key) {
+            let start = i + at + key.len();
+            let len = bytes[start..]
+                .windows(end.len())
+                .position(|w| w == end)
+                .unwrap();
+            found.push(String::from_utf8_lossy(&bytes[start..start + len]).into_owned());
+            i = start + len;
+        }
     }
     found.sort();
     found.dedup();

@@ -9,6 +9,10 @@
 //! The client also keeps what it learns along the way: who is online, the
 //! offline messages delivered at login, and files received (reassembled,
 //! checked against the offer's size and SHA-256, and answered with `FileResMes`).
+//!
+//! It sends `data` in the notes' form (a JSON string) unless told otherwise
+//! ([`ChatClient::set_form`]) and reads either form, so it also talks to a
+//! server written from the notes.
 
 use crate::output::words::plural;
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -109,6 +113,7 @@ pub struct ChatClient {
     incoming: HashMap<(u32, u32), Incoming>,
     recv_dir: Option<PathBuf>,
     next_file_id: u32,
+    form: DataForm,
 }
 
 impl ChatClient {
@@ -134,7 +139,13 @@ impl ChatClient {
             incoming: HashMap::new(),
             recv_dir: None,
             next_file_id: 1,
+            form: DataForm::default(),
         }
+    }
+
+    /// Sends `data` in `form` from now on.
+    pub fn set_form(&mut self, form: DataForm) {
+        self.form = form;
     }
 
     /// Saves received files into `dir` (created when needed).
@@ -149,7 +160,7 @@ impl ChatClient {
 
     /// Sends one message.
     pub async fn send(&mut self, message: &Message) -> Result<(), ClientError> {
-        self.frames.send(&message.to_json()[..]).await?;
+        self.frames.send(&message.to_json_in(self.form)[..]).await?;
         Ok(())
     }
 

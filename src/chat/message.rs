@@ -4,9 +4,13 @@
 //! `NotifyUserStatusMes`, `SmsMes`), plus what the notes leave as exercises:
 //! private messages, offline delivery, logout, file transfer and errors.
 //!
-//! The notes marshal `data` twice (a JSON string holding JSON); we send it as a
-//! nested object, which reads better in a capture, and accept the notes' string
-//! form too, so a client written from the notes can talk to our server.
+//! The notes marshal `data` twice: the struct's JSON goes into `data` as a JSON
+//! *string*, and the whole `Message` is marshalled again
+//! (`{"type":"LoginMes","data":"{\"userId\":100,…}"}`). That is the form on the
+//! wire ([`DataForm::String`]), in both directions, because a Go client typed
+//! as the notes type it (`Data string`) fails on anything else. A nested object
+//! ([`DataForm::Object`]) reads better in a capture; it is accepted too, and the
+//! server answers each client in the form that client uses.
 //!
 //! Parsing keeps apart what the server must tell the client: not UTF-8, not
 //! JSON, not a message object, an unknown type, or a known type with bad data
@@ -235,6 +239,38 @@ pub struct ErrorMes {
     pub error: String,
 }
 
+/// How a frame carries `data`.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum DataForm {
+    /// The notes' form: a JSON string holding the struct's JSON.
+    #[default]
+    String,
+    /// A nested JSON object.
+    Object,
+}
+
+impl DataForm {
+    /// `string` or `object`, as in JSON and on the command line.
+    pub fn word(self) -> &'static str {
+        match self {
+            DataForm::String => "string",
+            DataForm::Object => "object",
+        }
+    }
+}
+
+/// The notes' `Message`, as [`DataForm::String`] puts it on the wire: the type
+/// first, then the data's JSON as a string, the order Go's `json.Marshal` keeps.
+#[derive(Serialize)]
+struct StringForm<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    data: &'a str,
+}
+
 /// Every message of the protocol, tagged as `{"type": <variant>, "data": <struct>}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "data")]
@@ -308,8 +344,14 @@ impl MessageError {
 }
 
 impl Message {
-    /// Parses a frame body.
+    /// Parses a frame body, in either form.
     pub fn parse(body: &[u8]) -> Result<Message, MessageError> {
+        Message::parse_with_form(body).map(|(message, _)| message)
+    }
+
+    /// Parses a frame body and says which form its `data` had (`None` when the
+    /// body has no `data`, as a bare `{"type":"LogoutMes"}`).
+    pub fn parse_with_form(body: &[u8]) -> Result<(Message, Option<DataForm>), MessageError> {
         let text = std::str::from_utf8(body).map_err(|e| MessageError::InvalidUtf8 {
             valid_up_to: e.valid_up_to(),
         })?;
@@ -317,8 +359,8 @@ impl Message {
         Message::from_value(value)
     }
 
-    /// Builds a message from a parsed JSON value (see [`Message::parse`]).
-    pub fn from_value(value: Value) -> Result<Message, MessageError> {
+    /// Builds a message from a parsed JSON value (see [`Message::parse_with_form`]).
+    pub fn from_value(value: Value) -> Result<(Message, Option<DataForm>), MessageError> {
         let Value::Object(mut object) = value else {
             return Err(MessageError::NotAMessage);
         };
@@ -329,30 +371,80 @@ impl Message {
         if !TYPES.contains(&kind.as_str()) {
             return Err(MessageError::UnknownType(kind));
         }
-        let data = match object.remove("data") {
+        let (data, form) = match object.remove("data") {
             // The notes' form: data is a JSON string holding the struct.
             Some(Value::String(inner)) => {
-                serde_json::from_str(&inner).map_err(|error| MessageError::BadData {
+                let data = serde_json::from_str(&inner).map_err(|error| MessageError::BadData {
                     kind: kind.clone(),
                     error,
-                })?
+                })?;
+                (data, Some(DataForm::String))
             }
-            Some(data) => data,
-            None => Value::Object(Default::default()),
+            Some(data) => (data, Some(DataForm::Object)),
+            None => (Value::Object(Default::default()), None),
         };
         let tagged = serde_json::json!({ "type": kind, "data": data });
-        serde_json::from_value(tagged).map_err(|error| MessageError::BadData { kind, error })
+        let message = serde_json::from_value(tagged)
+            .map_err(|error| MessageError::BadData { kind, error })?;
+        Ok((message, form))
     }
 
-    /// The JSON text of the message (the frame body).
+    /// The frame body in the notes' form ([`DataForm::String`]).
     pub fn to_json(&self) -> Vec<u8> {
-        // Serialising these plain structs cannot fail.
-        serde_json::to_vec(self).unwrap_or_default()
+        self.to_json_in(DataForm::String)
     }
 
-    /// The whole frame: length prefix and JSON.
+    /// The frame body with `data` in `form`.
+    pub fn to_json_in(&self, form: DataForm) -> Vec<u8> {
+        // Serialising these plain structs cannot fail.
+        match form {
+            DataForm::Object => serde_json::to_vec(self).unwrap_or_default(),
+            DataForm::String => serde_json::to_vec(&StringForm {
+                kind: self.type_name(),
+                data: &self.data_json(),
+            })
+            .unwrap_or_default(),
+        }
+    }
+
+    /// The JSON of the inner struct alone (what the notes put into `data`).
+    fn data_json(&self) -> String {
+        macro_rules! inner_json {
+            ($($variant:ident),*) => {
+                match self {
+                    $(Message::$variant(m) => serde_json::to_string(m),)*
+                }
+            };
+        }
+        inner_json!(
+            LoginMes,
+            LoginResMes,
+            RegisterMes,
+            RegisterResMes,
+            NotifyUserStatusMes,
+            SmsMes,
+            PrivateMes,
+            PrivateResMes,
+            OfflineMes,
+            LogoutMes,
+            LogoutResMes,
+            FileOfferMes,
+            FileChunkMes,
+            FileDoneMes,
+            FileResMes,
+            ErrorMes
+        )
+        .unwrap_or_default()
+    }
+
+    /// The whole frame in the notes' form: length prefix and JSON.
     pub fn to_frame(&self) -> bytes::Bytes {
-        super::frame::encode_frame(&self.to_json())
+        self.to_frame_in(DataForm::String)
+    }
+
+    /// The whole frame with `data` in `form`.
+    pub fn to_frame_in(&self, form: DataForm) -> bytes::Bytes {
+        super::frame::encode_frame(&self.to_json_in(form))
     }
 
     /// The type name, e.g. `LoginMes`.
@@ -502,11 +594,66 @@ mod tests {
             user_pwd: "123456".into(),
             user_name: String::new(),
         });
+        // What the notes' client marshals: the struct's JSON as a string.
         assert_eq!(
             String::from_utf8(m.to_json()).unwrap(),
+            r#"{"type":"LoginMes","data":"{\"userId\":100,\"userPwd\":\"123456\",\"userName\":\"\"}"}"#
+        );
+        assert_eq!(
+            Message::parse_with_form(&m.to_json()).unwrap(),
+            (m.clone(), Some(DataForm::String))
+        );
+        assert_eq!(
+            String::from_utf8(m.to_json_in(DataForm::Object)).unwrap(),
             r#"{"type":"LoginMes","data":{"userId":100,"userPwd":"123456","userName":""}}"#
         );
-        assert_eq!(Message::parse(&m.to_json()).unwrap(), m);
+        assert_eq!(
+            Message::parse_with_form(&m.to_json_in(DataForm::Object)).unwrap(),
+            (m, Some(DataForm::Object))
+        );
+    }
+
+    /// Every type, in both forms, reads back as itself, and the string form's
+    /// `data` is a string (what a Go client typed `Data string` needs).
+    #[test]
+    fn every_type_round_trips_in_both_forms() {
+        let user = Some(UserInfo {
+            user_id: 100,
+            user_name: "alice".into(),
+        });
+        let samples = [
+            Message::RegisterResMes(RegisterResMes {
+                code: 200,
+                error: String::new(),
+            }),
+            Message::LoginResMes(LoginResMes {
+                code: 200,
+                users_id: vec![100, 200],
+                users: vec![],
+                user_name: "alice".into(),
+                offline: 1,
+                error: String::new(),
+            }),
+            Message::SmsMes(SmsMes {
+                content: "say \"hi\"\n".into(),
+                user: user.clone(),
+            }),
+            Message::LogoutMes(LogoutMes {}),
+            Message::FileDoneMes(FileDoneMes {
+                to_user_id: 200,
+                file_id: 1,
+                user,
+            }),
+            Message::error(503, "going away"),
+        ];
+        for m in samples {
+            let v: Value = serde_json::from_slice(&m.to_json()).unwrap();
+            assert!(v["data"].is_string(), "{v}");
+            for form in [DataForm::String, DataForm::Object] {
+                let (back, seen) = Message::parse_with_form(&m.to_json_in(form)).unwrap();
+                assert_eq!((back, seen), (m.clone(), Some(form)));
+            }
+        }
     }
 
     #[test]
@@ -522,8 +669,8 @@ mod tests {
     #[test]
     fn logout_without_data() {
         assert_eq!(
-            Message::parse(br#"{"type":"LogoutMes"}"#).unwrap(),
-            Message::LogoutMes(LogoutMes {})
+            Message::parse_with_form(br#"{"type":"LogoutMes"}"#).unwrap(),
+            (Message::LogoutMes(LogoutMes {}), None)
         );
     }
 

@@ -14,6 +14,11 @@
 //! close it. Password hashing (Argon2, deliberately slow) runs on the blocking
 //! pool behind a semaphore, so a login flood cannot starve the chat.
 //!
+//! Each client is answered in the form of `data` it uses itself: the notes'
+//! JSON string, or a nested object (see [`DataForm`]). The form is the one of
+//! the client's latest message, the notes' form until it has sent one; a
+//! broadcast is encoded once per form, not once per receiver.
+//!
 //! Offline messages keep their order: storing a private message for an offline
 //! user and a login's "go online, deliver what was stored" both happen under
 //! one delivery lock, so no message can slip in between.
@@ -21,7 +26,7 @@
 use crate::output::words::plural;
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -104,11 +109,55 @@ impl Kick {
     }
 }
 
+/// The form of `data` a client uses: its session sets it from each message it
+/// reads, and the client's online-list entry reads it for broadcasts.
+#[derive(Default)]
+struct ClientForm {
+    object: AtomicBool,
+}
+
+impl ClientForm {
+    fn get(&self) -> DataForm {
+        if self.object.load(Ordering::Relaxed) {
+            DataForm::Object
+        } else {
+            DataForm::String
+        }
+    }
+
+    fn set(&self, form: DataForm) {
+        self.object
+            .store(form == DataForm::Object, Ordering::Relaxed);
+    }
+}
+
+/// One message encoded at most once per form, for sending it to many clients.
+struct Encoded<'a> {
+    message: &'a Message,
+    frames: [Option<Bytes>; 2],
+}
+
+impl<'a> Encoded<'a> {
+    fn new(message: &'a Message) -> Self {
+        Encoded {
+            message,
+            frames: [None, None],
+        }
+    }
+
+    fn frame(&mut self, form: DataForm) -> Bytes {
+        let slot = &mut self.frames[form as usize];
+        slot.get_or_insert_with(|| self.message.to_frame_in(form))
+            .clone()
+    }
+}
+
 /// An online user, as other sessions reach them.
 struct Peer {
     name: String,
     tx: mpsc::Sender<Bytes>,
     kick: Arc<Kick>,
+    form: Arc<ClientForm>,
 }
 
 #[derive(Default)]
@@ -154,12 +203,13 @@ impl Shared {
         }
     }
 
-    /// Sends `frame` to every online user but `except`.
-    fn broadcast(&self, frame: &Bytes, except: Option<u32>) -> usize {
+    /// Sends `message` to every online user but `except`, each in its form.
+    fn broadcast(&self, message: &Message, except: Option<u32>) -> usize {
+        let mut encoded = Encoded::new(message);
         let online = self.online();
         let mut sent = 0;
         for (id, peer) in online.iter() {
-            if Some(*id) != except && self.offer(peer, frame.clone()) {
+            if Some(*id) != except && self.offer(peer, encoded.frame(peer.form.get())) {
                 sent += 1;
             }
         }
@@ -269,6 +319,8 @@ struct Session {
     peer: SocketAddr,
     tx: mpsc::Sender<Bytes>,
     kick: Arc<Kick>,
+    /// The form this client's messages use; replies use it too.
+    form: Arc<ClientForm>,
     /// The logged-in user (id, name).
     user: Option<UserInfo>,
     failures: u32,
@@ -287,6 +339,7 @@ async fn session(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, mut s
         peer,
         tx,
         kick: Arc::default(),
+        form: Arc::default(),
         user: None,
         failures: 0,
     };
@@ -331,8 +384,13 @@ async fn session(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, mut s
                 code::TOO_LARGE,
                 format!("frame of {len} bytes is over the {limit}-byte limit; it was skipped"),
             )),
-            Frame::Body(body) => match Message::parse(&body) {
-                Ok(message) => s.handle(message).await,
+            Frame::Body(body) => match Message::parse_with_form(&body) {
+                Ok((message, form)) => {
+                    if let Some(form) = form {
+                        s.form.set(form);
+                    }
+                    s.handle(message).await
+                }
                 Err(e) => s.reply(Message::error(e.code(), e.to_string())),
             },
         };
@@ -343,7 +401,7 @@ async fn session(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, mut s
     s.go_offline();
     let we_close = last.is_some();
     if let Some(last) = last {
-        let _ = last_tx.send(last.to_frame());
+        let _ = last_tx.send(last.to_frame_in(s.form.get()));
     }
     drop(s);
     // The writer ends once every queue sender is gone (ours just now, the online
@@ -423,7 +481,11 @@ async fn write_loop(
 impl Session {
     /// Queues a reply to this client.
     fn reply(&self, message: Message) -> Flow {
-        if self.tx.try_send(message.to_frame()).is_err() {
+        if self
+            .tx
+            .try_send(message.to_frame_in(self.form.get()))
+            .is_err()
+        {
             return Flow::Close(Message::error(
                 code::GOING_AWAY,
                 format!(
@@ -587,6 +649,7 @@ impl Session {
                     name: me.user_name.clone(),
                     tx: self.tx.clone(),
                     kick: Arc::clone(&self.kick),
+                    form: Arc::clone(&self.form),
                 },
             );
             let n = online.len() as u64;
@@ -629,14 +692,14 @@ impl Session {
             user_name: me.user_name.clone(),
             status: status::ONLINE,
         });
-        shared.broadcast(&notify.to_frame(), Some(me.user_id));
+        shared.broadcast(&notify, Some(me.user_id));
         if stored.is_empty() {
             return Flow::Continue;
         }
         // Deliver what waited, oldest first; forget it only once it is queued.
         let n = stored.len();
         for m in stored {
-            let frame = Message::OfflineMes(m).to_frame();
+            let frame = Message::OfflineMes(m).to_frame_in(self.form.get());
             let queued = tokio::time::timeout(Duration::from_secs(5), self.tx.send(frame)).await;
             if !matches!(queued, Ok(Ok(()))) {
                 return Flow::Close(Message::error(
@@ -681,8 +744,7 @@ impl Session {
         };
         let id = me.user_id;
         m.user = Some(me);
-        self.shared
-            .broadcast(&Message::SmsMes(m).to_frame(), Some(id));
+        self.shared.broadcast(&Message::SmsMes(m), Some(id));
         Flow::Continue
     }
 
@@ -713,7 +775,8 @@ impl Session {
             let online = shared.online();
             match online.get(&to) {
                 Some(peer) => {
-                    shared.offer(peer, Message::PrivateMes(m.clone()).to_frame());
+                    let frame = Message::PrivateMes(m.clone()).to_frame_in(peer.form.get());
+                    shared.offer(peer, frame);
                     true
                 }
                 None => false,
@@ -739,11 +802,11 @@ impl Session {
     /// Sends `message` to online user `to`, waiting (a little) for queue room:
     /// file chunks should slow the sender down, not drop the receiver.
     async fn forward(&self, to: u32, message: Message) -> bool {
-        let tx = match self.shared.online().get(&to) {
-            Some(peer) => peer.tx.clone(),
+        let (tx, frame) = match self.shared.online().get(&to) {
+            Some(peer) => (peer.tx.clone(), message.to_frame_in(peer.form.get())),
             None => return false,
         };
-        let sent = tokio::time::timeout(Duration::from_secs(5), tx.send(message.to_frame())).await;
+        let sent = tokio::time::timeout(Duration::from_secs(5), tx.send(frame)).await;
         matches!(sent, Ok(Ok(())))
     }
 
@@ -771,7 +834,7 @@ impl Session {
             user_name: me.user_name,
             status: status::OFFLINE,
         });
-        self.shared.broadcast(&notify.to_frame(), None);
+        self.shared.broadcast(&notify, None);
     }
 }
 

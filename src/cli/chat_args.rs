@@ -10,6 +10,7 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::chat::client::ChatClient;
+use crate::chat::message::DataForm;
 use crate::chat::server::{ServerConfig, ServerReport};
 use crate::chat::store::{Store, StoreSpec};
 use crate::chat::{menu, script};
@@ -117,6 +118,11 @@ pub struct ChatClientArgs {
     /// Run the lab's N scripted clients (as `protolab run chat --clients N` does).
     #[arg(long)]
     pub lab: bool,
+    /// How messages carry `data`: `string`, a JSON string as the notes marshal
+    /// it, or `object`, nested JSON (easier to read in a capture). The server
+    /// answers in the form the client uses.
+    #[arg(long, value_enum, value_name = "FORM", default_value = "string")]
+    pub data_form: DataForm,
 }
 
 impl ChatClientArgs {
@@ -138,6 +144,7 @@ impl ChatClientArgs {
             None => None,
         };
         let mut client = ChatClient::connect(addr).await?;
+        client.set_form(self.data_form);
         if let Some(dir) = &self.save_files {
             client.save_files_to(dir);
         }

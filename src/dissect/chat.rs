@@ -18,6 +18,10 @@
 //! protocol off its port, so a chat server on `--listen :9000` needs no flag.
 //! Other traffic costs a look at five bytes of each segment; only a segment
 //! that passes it is parsed.
+//!
+//! A message's `data` may be a JSON string holding JSON (the notes' form) or a
+//! nested object; either way the message is shown decoded, and `data_form`
+//! says which form was on the wire.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, SocketAddr};
@@ -25,7 +29,7 @@ use std::net::{IpAddr, SocketAddr};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::chat::message::Message;
+use crate::chat::message::{DataForm, Message};
 use crate::decode::{Packet, Transport};
 
 /// Default chat port (`protolab serve chat`): the notes' server listens on 8889.
@@ -45,9 +49,14 @@ pub struct ChatMessage {
     pub len: usize,
     /// One line: what it says (passwords left out).
     pub summary: String,
-    /// The message's data, passwords masked and long file chunks cut short.
+    /// The message's data, decoded from either form, passwords masked and long
+    /// file chunks cut short.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<Value>,
+    /// How `data` was on the wire: `string` (a JSON string, the notes' form) or
+    /// `object`; absent when the message had no `data`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_form: Option<DataForm>,
     /// Why the body is not a message.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -84,10 +93,14 @@ impl ChatApp {
     }
 
     /// The notes a frame's text line ends with, one `  [chat …]` per message this
-    /// segment completed (`inspect` and `capture` print the same).
+    /// segment completed (`inspect` and `capture` print the same), each saying
+    /// how its `data` travelled: `[chat LoginMes user 100 · data string]`.
     pub fn line_notes(&self) -> String {
         self.all()
-            .map(|m| format!("  [chat {}]", m.summary))
+            .map(|m| match m.data_form {
+                Some(form) => format!("  [chat {} · data {}]", m.summary, form.word()),
+                None => format!("  [chat {}]", m.summary),
+            })
             .collect()
     }
 }
@@ -383,8 +396,8 @@ impl Stream {
 
 /// A chat frame body as the `app` object shows it.
 fn describe(body: &[u8]) -> ChatMessage {
-    match Message::parse(body) {
-        Ok(m) => {
+    match Message::parse_with_form(body) {
+        Ok((m, data_form)) => {
             let data = serde_json::from_slice::<Value>(body)
                 .ok()
                 .and_then(|mut v| v.get_mut("data").map(Value::take))
@@ -401,6 +414,7 @@ fn describe(body: &[u8]) -> ChatMessage {
                 len: body.len(),
                 summary: m.describe(),
                 data,
+                data_form,
                 error: None,
             }
         }
@@ -409,6 +423,7 @@ fn describe(body: &[u8]) -> ChatMessage {
             len: body.len(),
             summary: "not a chat message".into(),
             data: None,
+            data_form: None,
             error: Some(e.to_string()),
         },
     }

@@ -29,6 +29,7 @@ fn message_rows(input: &ReportInput, flow: u64, first_ts: u64) -> Vec<MessageRow
             sender: if e.from_server { "server" } else { "client" },
             kind: e.message.kind.clone().unwrap_or_else(|| "?".into()),
             summary: e.message.summary.clone(),
+            data_form: e.message.data_form,
         })
         .collect()
 }

@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::text::text;
 use crate::analyze::{PerRole, TcpState};
 use crate::chart::{Damage, FrameRecord, Lang};
+use crate::chat::message::DataForm;
 use crate::model::kernel::KernelComparison;
 use crate::timestamp::Seconds;
 
@@ -145,6 +146,38 @@ pub struct Connection {
     pub messages: Vec<MessageRow>,
 }
 
+impl Connection {
+    /// A client-server connection with nothing in it yet, for tests.
+    #[cfg(test)]
+    pub fn for_tests(flow: u64) -> Connection {
+        Connection {
+            flow,
+            proto: "tcp",
+            client: "127.0.0.1:40000".parse().unwrap(),
+            server: "127.0.0.1:8889".parse().unwrap(),
+            conn_state: "SF",
+            history: String::new(),
+            client_states: Vec::new(),
+            server_states: Vec::new(),
+            packets: PerRole {
+                client: 0,
+                server: 0,
+            },
+            bytes: PerRole {
+                client: 0,
+                server: 0,
+            },
+            handshake: None,
+            data: None,
+            teardown: None,
+            transitions: Vec::new(),
+            folded: 0,
+            charts: Vec::new(),
+            messages: Vec::new(),
+        }
+    }
+}
+
 /// One application message of a connection.
 #[derive(Debug, Clone, Serialize)]
 pub struct MessageRow {
@@ -156,6 +189,9 @@ pub struct MessageRow {
     #[serde(rename = "type")]
     pub kind: String,
     pub summary: String,
+    /// How `data` was on the wire (absent when the message had none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_form: Option<DataForm>,
 }
 
 /// A frame with expert flags or a decoding error.

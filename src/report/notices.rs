@@ -2,6 +2,7 @@
 //! the frames a student should look at. One function per kind of observation,
 //! in English and Chinese.
 
+mod chat_data;
 mod framing;
 
 use super::input::ReportInput;
@@ -9,6 +10,7 @@ use super::model::{payload_len, Connection, Report};
 use super::text;
 use crate::analyze::{AnalysisFlags, Role, TcpState, Why};
 use crate::chart::{Damage, FrameRecord, Lang};
+use crate::chat::message::DataForm;
 use crate::output::words::plural;
 
 fn ms(ns: f64) -> String {
@@ -346,6 +348,8 @@ pub fn notices(input: &ReportInput, report: &Report, lang: Lang) -> Vec<String> 
     let empty = Vec::new();
     // The chat's framing first: it is what a chat capture is there to show.
     let mut prefix_shown = false;
+    // How `data` travels, once per form in the whole capture.
+    let mut forms_shown = Vec::new();
     for c in &report.connections {
         let frames = input.data.frames.get(&c.flow).unwrap_or(&empty);
         let events: Vec<_> = input
@@ -360,6 +364,15 @@ pub fn notices(input: &ReportInput, report: &Report, lang: Lang) -> Vec<String> 
             let p = framing::prefix(c, &events, frames, lang);
             prefix_shown = p.is_some();
             capped.add("chat_prefix", p);
+        }
+        for form in [DataForm::String, DataForm::Object] {
+            if !forms_shown.contains(&form) {
+                let n = chat_data::form(c, &events, form, lang);
+                if n.is_some() {
+                    forms_shown.push(form);
+                }
+                capped.add("chat_data_form", n);
+            }
         }
         capped.add(
             "chat_several",

@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::model::{Anomaly, Connection, Report, UdpRow};
 use super::text::{self, text};
 use crate::chart::Lang;
+use crate::chat::message::DataForm;
 
 /// A table: headings, then rows of cells.
 #[derive(Debug, Clone, Serialize)]
@@ -111,6 +112,12 @@ pub fn messages(c: &Connection, lang: Lang) -> Table {
                     ms(m.t.0).into(),
                     format!("{} {arrow}", text::role(m.sender, lang)).into(),
                     message,
+                    match m.data_form {
+                        Some(DataForm::String) => t.data_string,
+                        Some(DataForm::Object) => t.data_object,
+                        None => "",
+                    }
+                    .into(),
                 ],
             }
         })
@@ -122,6 +129,7 @@ pub fn messages(c: &Connection, lang: Lang) -> Table {
             (t.time_ms, true),
             (t.endpoint, false),
             (t.message, false),
+            (t.data_form, false),
         ]),
         rows,
     }

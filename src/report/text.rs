@@ -73,6 +73,11 @@ pub struct Text {
     /// Heading of a connection's application messages (chat).
     pub messages: &'static str,
     pub message: &'static str,
+    /// Column of how a message carried its `data` (string or object).
+    pub data_form: &'static str,
+    /// That column's values.
+    pub data_string: &'static str,
+    pub data_object: &'static str,
     pub frame: &'static str,
     pub time_ms: &'static str,
     pub endpoint: &'static str,
@@ -172,6 +177,9 @@ pub const EN: Text = Text {
     transitions: "State transitions",
     messages: "Message sequence (application layer)",
     message: "Message",
+    data_form: "data as",
+    data_string: "JSON string (notes)",
+    data_object: "object",
     frame: "Frame",
     time_ms: "Time (ms)",
     endpoint: "Endpoint",
@@ -266,6 +274,9 @@ pub const ZH: Text = Text {
     transitions: "状态转换",
     messages: "消息序列（应用层）",
     message: "消息",
+    data_form: "data 形式",
+    data_string: "JSON 字符串（笔记）",
+    data_object: "对象",
     frame: "帧",
     time_ms: "时间（毫秒）",
     endpoint: "端点",

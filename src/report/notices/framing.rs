@@ -118,37 +118,9 @@ pub fn spread_over_segments(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analyze::{FrameAnalysis, PerRole};
+    use crate::analyze::FrameAnalysis;
     use crate::decode::{Packet, TcpInfo, Transport};
     use crate::dissect::chat::ChatMessage;
-
-    fn connection() -> Connection {
-        Connection {
-            flow: 1,
-            proto: "tcp",
-            client: "127.0.0.1:40000".parse().unwrap(),
-            server: "127.0.0.1:8889".parse().unwrap(),
-            conn_state: "SF",
-            history: String::new(),
-            client_states: Vec::new(),
-            server_states: Vec::new(),
-            packets: PerRole {
-                client: 0,
-                server: 0,
-            },
-            bytes: PerRole {
-                client: 0,
-                server: 0,
-            },
-            handshake: None,
-            data: None,
-            teardown: None,
-            transitions: Vec::new(),
-            folded: 0,
-            charts: Vec::new(),
-            messages: Vec::new(),
-        }
-    }
 
     /// A segment of `len` payload bytes sent by `who`.
     fn segment(frame: u64, who: Role, len: u32) -> FrameRecord {
@@ -182,6 +154,7 @@ mod tests {
                 len,
                 summary: String::new(),
                 data: None,
+                data_form: None,
                 error: None,
             },
         }
@@ -197,7 +170,7 @@ mod tests {
             message(5, false, "SmsMes", 99),
         ];
         let events: Vec<&ChatEvent> = events.iter().collect();
-        let c = connection();
+        let c = Connection::for_tests(1);
         let en = prefix(&c, &events, &frames, Lang::En).unwrap();
         assert!(
             en.contains("Frame 5 carries a SmsMes: its payload starts with 00 00 00 63 (99 in decimal), then 99 bytes of JSON follow, 103 bytes in all."),
@@ -229,7 +202,7 @@ mod tests {
             message(10, false, "LogoutMes", 36),
         ];
         let events: Vec<&ChatEvent> = events.iter().collect();
-        let c = connection();
+        let c = Connection::for_tests(1);
         let en = spread_over_segments(&c, &events, &frames, Lang::En).unwrap();
         assert_eq!(
             en,
