@@ -258,6 +258,56 @@ async fn tcp_upper_protolab_client_exit_against_notes_server() {
     );
 }
 
+/// The notes' first `HandleConn` (2048 bytes, `"exit" == string(buf[:n-2])`) was
+/// written for a client that ends lines with `\r\n`: `exit\n` is three bytes of
+/// `exi` to it, so it upper-cases `exit` like any line and waits for more.
+/// protolab's client must then close first itself, not wait for a close that
+/// never comes.
+#[tokio::test]
+async fn tcp_upper_protolab_client_exit_against_notes_first_server() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        let (mut conn, _) = listener.accept().await.unwrap();
+        let mut reads = Vec::new();
+        let mut buf = vec![0u8; 2048];
+        loop {
+            let n = match conn.read(&mut buf).await {
+                Ok(0) | Err(_) => return reads, // Go's Read: io.EOF with n == 0
+                Ok(n) => n,
+            };
+            reads.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+            if n >= 2 && &buf[..n - 2] == b"exit" {
+                return reads;
+            }
+            conn.write_all(&buf[..n].to_ascii_uppercase())
+                .await
+                .unwrap();
+        }
+    });
+    let params = Params {
+        lines: vec!["one".into(), "exit".into()],
+        ..Params::default()
+    };
+    let client = within(
+        "protolab's client",
+        scenario::client(ScenarioName::TcpUpper, addr, &params),
+    )
+    .await
+    .unwrap();
+    assert_eq!(client.replies, ["ONE", "EXIT"]);
+    assert!(
+        client
+            .notes
+            .iter()
+            .any(|n| n.contains("the client closes first")),
+        "{:?}",
+        client.notes
+    );
+    let reads = within("the notes server", server).await.unwrap();
+    assert_eq!(reads, ["one\n", "exit\n"]);
+}
+
 // ---------------------------------------------------------------------------
 // udp-daytime: the notes' UDP server (one answer, or a loop) and client, port 8006
 // ---------------------------------------------------------------------------

@@ -23,7 +23,9 @@
 //!   whole lines: a piece typed without Enter (Ctrl-D in the middle of a line) is
 //!   answered once its line is complete or the client closes. protolab's client
 //!   waits for each answer before it sends the next line, so every line reaches a
-//!   notes server in a read of its own, and `exit` is recognised;
+//!   notes server in a read of its own, and `exit` is recognised. (The notes' first
+//!   `HandleConn` wants `exit\r\n` only; it answers our `exit\n` with `EXIT`, and
+//!   then protolab's client closes first, as without `exit`);
 //! - the end of stream is the same: each server closes when a read returns 0 (the
 //!   client's FIN). The notes' client never sends a FIN of its own while it runs
 //!   (its keyboard loop only ends with the process); it stops when a read returns 0.
