@@ -26,6 +26,25 @@
 //!   and it never writes outside its receive directory.
 //!
 //! Both sides compute SHA-256 of the bytes: equal hashes mean the file arrived intact.
+//!
+//! Against the notes' programs (their sender and receiver, port 8008), in the
+//! simple variant:
+//! - the bytes are the same: the name alone (no path, no line ending), `ok`, the
+//!   file's bytes, nothing after them;
+//! - the order is the same: the sender writes the name and reads once for the
+//!   answer (the notes read into 16 bytes and compare with `ok`), then streams;
+//! - the end of stream is the same: the sender closes after the last byte, and the
+//!   receiver reads until a read returns 0 (the sender's FIN), then closes too.
+//!   The notes' sender calls `Close()` at once; protolab's shuts down its sending
+//!   direction and waits for the receiver's FIN, which puts the same FIN, ACK, FIN,
+//!   ACK on the wire;
+//! - what the receiver does with the name differs. The notes' receiver saves every
+//!   file as `bb.txt`, whatever the name; protolab's saves it under the name it
+//!   received, once the name has passed the checks above, in its receive directory.
+//!
+//! The sized variant needs a protolab receiver: a notes receiver would take the size
+//! for file content and never answer it, and protolab's sender gives up after
+//! [`crate::scenario::IO_TIMEOUT`].
 
 use crate::output::words::plural;
 use std::net::SocketAddr;

@@ -10,6 +10,24 @@
 //!   The client closes only after it has read the server's FIN.
 //!
 //! Try it by hand: `protolab serve http-hello`, then `curl -v http://127.0.0.1:8080/`.
+//!
+//! Against the notes' program (a Go `net/http` server, `http.HandleFunc("/", …)`
+//! writing `Hello World!`, port 8080) and a Go client (`http.Get`, a browser):
+//! - the body is the same 12 bytes, `Hello World!` with no line ending, with
+//!   `Content-Length: 12` and `Content-Type: text/plain; charset=utf-8` (what Go
+//!   sniffs for it), and a `Date`, for every path and method;
+//! - the header names are written differently: Go writes `Date`, `Content-Length`,
+//!   `Content-Type` in that order and case, hyper (under axum) writes
+//!   `content-type`, `content-length`, `date`, and hyper's client writes `host`,
+//!   `user-agent`, `connection`. HTTP/1.1 header names are case-insensitive
+//!   (RFC 9110, section 5.1) and no client may depend on their order: Go's client
+//!   and server, browsers and curl read either. A capture of the two servers shows
+//!   the difference, that is all;
+//! - the end of stream is the same: without `Connection: close` (what `http.Get`
+//!   and browsers send) both servers keep the connection open for the next request
+//!   until the client closes it, with no idle timeout; with it (protolab's client)
+//!   both answer `Connection: close` and close first. Go's server waits a moment
+//!   for the client's close; protolab's client closes once it has read the FIN.
 
 use std::io;
 use std::net::SocketAddr;

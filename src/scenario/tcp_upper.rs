@@ -11,6 +11,24 @@
 //! Try it by hand: `protolab serve tcp-upper`, then `nc 127.0.0.1 8001` or
 //! `telnet 127.0.0.1 8001`, type lines, and type `exit` (or press Ctrl-D with nc).
 //! `exit` ends the session from the server's side: it answers `BYE` and closes first.
+//!
+//! Against the notes' programs (their concurrent server and client, port 8001):
+//! - the bytes are the same: a line goes out as typed (`\n`, or `\r\n` from
+//!   Windows or telnet), the answer is the same bytes in ASCII upper case;
+//! - `BYE` is protolab's own: the notes' server closes on `exit` without a word.
+//!   The notes' client just prints `BYE` before it sees the close; protolab's client
+//!   accepts either ending;
+//! - the notes' server answers whatever one `Read` returned, and takes `exit` only
+//!   when a read holds exactly `exit\n` or `exit\r\n`. protolab's server answers
+//!   whole lines: a piece typed without Enter (Ctrl-D in the middle of a line) is
+//!   answered once its line is complete or the client closes. protolab's client
+//!   waits for each answer before it sends the next line, so every line reaches a
+//!   notes server in a read of its own, and `exit` is recognised. (The notes' first
+//!   `HandleConn` wants `exit\r\n` only; it answers our `exit\n` with `EXIT`, and
+//!   then protolab's client closes first, as without `exit`);
+//! - the end of stream is the same: each server closes when a read returns 0 (the
+//!   client's FIN). The notes' client never sends a FIN of its own while it runs
+//!   (its keyboard loop only ends with the process); it stops when a read returns 0.
 
 use std::net::SocketAddr;
 
@@ -127,6 +145,9 @@ async fn one_client(
     let counts = stream.counts();
     let mut stream = BufReader::new(stream);
     let mut report = ClientReport::default();
+    // Whether the server ends the session after our `exit` (protolab's and the
+    // notes' servers do; a server that upper-cases `exit` like any line does not).
+    let mut server_closes = false;
     for line in &lines {
         // One line, then wait for its answer: the server has consumed everything we
         // sent before we close, so nothing unread is left to turn our close into a RST.
@@ -142,13 +163,24 @@ async fn one_client(
         )
         .await?;
         if reply.is_empty() {
+            if line == EXIT {
+                // The notes' server closes on `exit` without answering.
+                report
+                    .notes
+                    .push("sent `exit`: the server closed without answering".into());
+                server_closes = true;
+                break;
+            }
             return Err(ScenarioError::Protocol(format!(
                 "the server closed before answering {line:?}"
             )));
         }
+        if line == EXIT {
+            server_closes = split_line_ending(&reply).0 == BYE;
+        }
         report.replies.push(text(&reply));
     }
-    if ends_with_exit {
+    if server_closes {
         // After `exit` the server closes first: wait for its FIN, then close. We are
         // the passive closer (CLOSE_WAIT, LAST_ACK).
         read_to_eof(&mut stream, "after exit").await?;
@@ -157,6 +189,11 @@ async fn one_client(
             .notes
             .push("sent `exit`: the server closed first (server TIME_WAIT)".into());
     } else {
+        if ends_with_exit {
+            report
+                .notes
+                .push("the server answered `exit` like any line: the client closes first".into());
+        }
         // We close first: shutdown(Write) sends our FIN (FIN_WAIT_1, then FIN_WAIT_2
         // when it is acknowledged). The server reads 0 and closes too; its FIN moves
         // us to TIME_WAIT. Waiting for it makes this function return after the close.

@@ -12,6 +12,25 @@
 //!   that no answer came within its timeout.
 //!
 //! Try it by hand: `protolab serve udp-daytime`, then `nc -u 127.0.0.1 8006` and press Enter.
+//!
+//! Against the notes' programs (their UDP server and client, port 8006):
+//! - the request is the notes' own: `Are you Ready?`, 14 bytes, no line ending.
+//!   Each client sends [`REQUESTS_PER_CLIENT`] of them, one at a time, each after
+//!   the answer to the one before, as the notes' looping client does;
+//! - the answer's *text* differs. The notes' server sends Go's `time.Now().String()`
+//!   (`2026-12-06 22:17:40.123456789 +0800 CST m=+0.000012345`; the looping version
+//!   adds `\n`): the local time zone and a reading of Go's monotonic clock, a debug
+//!   format. protolab's server sends RFC 867's daytime line in UTC ending in `\r\n`
+//!   (`Sunday, December 6, 2026 22:17:40-UTC\r\n`): the service's standard answer,
+//!   the same whatever the machine's zone, and one the client can check
+//!   ([`parse_daytime`]). The notes' client prints any text, so it works unchanged;
+//!   protolab's client records any answer it gets as a reply;
+//! - one datagram each way per request, whatever the text: the notes' client reads
+//!   into 4096 bytes, protolab's server reads up to 64 KiB, its client 2048;
+//! - the end rule: UDP has none. The notes' first server answers one datagram and
+//!   exits, so protolab's client gets one answer from it, and its next datagrams
+//!   are reported unanswered (port unreachable, or no answer within
+//!   [`REPLY_TIMEOUT`]) — not an error.
 
 use crate::output::words::plural;
 use std::io;
@@ -27,6 +46,8 @@ use super::{
     Shutdown,
 };
 
+/// What each client asks: the notes' client's words, byte for byte.
+pub const REQUEST: &str = "Are you Ready?";
 /// Datagrams each client sends.
 pub const REQUESTS_PER_CLIENT: u64 = 3;
 /// How long a client waits for each answer before it counts the datagram as lost.
@@ -95,10 +116,10 @@ pub async fn serve(
 
 /// `--clients N` clients at once, each asking [`REQUESTS_PER_CLIENT`] times.
 pub async fn client(server: SocketAddr, params: &Params) -> Result<ClientReport, ScenarioError> {
-    run_clients(params.clients, |i| one_client(server, i)).await
+    run_clients(params.clients, |_| one_client(server)).await
 }
 
-async fn one_client(server: SocketAddr, id: usize) -> Result<ClientReport, ScenarioError> {
+async fn one_client(server: SocketAddr) -> Result<ClientReport, ScenarioError> {
     let any: IpAddr = match server {
         SocketAddr::V4(_) => Ipv4Addr::UNSPECIFIED.into(),
         SocketAddr::V6(_) => Ipv6Addr::UNSPECIFIED.into(),
@@ -114,13 +135,14 @@ async fn one_client(server: SocketAddr, id: usize) -> Result<ClientReport, Scena
     let mut report = ClientReport::default();
     let mut buf = vec![0u8; 2048];
     for k in 1..=REQUESTS_PER_CLIENT {
-        let request = format!("what time is it? (client {id}, datagram {k})\n");
+        // Each client's datagrams differ only in their source port: the capture
+        // tells the clients apart by it, as the server does.
         step(
             || format!("send datagram {k}"),
-            socket.send(request.as_bytes()),
+            socket.send(REQUEST.as_bytes()),
         )
         .await?;
-        report.bytes_sent += request.len() as u64;
+        report.bytes_sent += REQUEST.len() as u64;
         match tokio::time::timeout(REPLY_TIMEOUT, socket.recv(&mut buf)).await {
             Ok(Ok(n)) => {
                 report.bytes_received += n as u64;
