@@ -240,6 +240,14 @@ fn report_shows_the_message_sequence_above_the_ladder() {
     let first = &json["connections"][0]["messages"][0];
     assert_eq!(first["sender"], "client", "{first}");
     assert_eq!(first["type"], "RegisterMes", "{first}");
+    // This capture was recorded when protolab sent data as objects.
+    assert_eq!(first["data_form"], "object", "{first}");
+    assert!(md.contains("| LoginResMes 200"), "{md}");
+    assert!(md.contains("| data as |"), "{md}");
+    assert!(
+        md.contains("carries its data as a nested JSON object, not as the notes' JSON string"),
+        "{md}"
+    );
 }
 
 #[test]

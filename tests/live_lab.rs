@@ -299,6 +299,18 @@ fn chat_run_by_default_shows_every_kind_of_message_and_the_framing() {
     for kind in ["SmsMes", "PrivateMes", "OfflineMes"] {
         assert!(kinds.iter().any(|k| k == kind), "no {kind} in {kinds:?}");
     }
+    // The lab's clients speak the notes' form, so the server answers in it too.
+    let forms: Vec<&serde_json::Value> = report["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["messages"].as_array().unwrap().iter())
+        .map(|m| &m["data_form"])
+        .collect();
+    assert!(
+        forms.iter().all(|f| *f == "string"),
+        "every message in the notes' form: {forms:?}"
+    );
     let notices: Vec<&str> = report["notices"]
         .as_array()
         .unwrap()
@@ -309,6 +321,12 @@ fn chat_run_by_default_shows_every_kind_of_message_and_the_framing() {
         notices.iter().any(|n| n.contains(
             "every chat message is a 4-byte big-endian length, then that many bytes of JSON"
         )),
+        "{notices:#?}"
+    );
+    assert!(
+        notices
+            .iter()
+            .any(|n| n.contains("carries its data as a JSON string holding JSON")),
         "{notices:#?}"
     );
 }

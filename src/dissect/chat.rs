@@ -540,6 +540,31 @@ mod tests {
         assert!(!json.contains("secret"));
     }
 
+    /// Either form of `data` is shown decoded, and says which it was.
+    #[test]
+    fn both_forms_of_data_are_decoded_and_named() {
+        let message = Message::LoginMes(LoginMes {
+            user_id: 100,
+            user_pwd: "secret".into(),
+            user_name: String::new(),
+        });
+        for form in [DataForm::String, DataForm::Object] {
+            let mut d = ChatDissector::default();
+            feed(&mut d, 999, TcpFlags::SYN, b"");
+            let app = feed(&mut d, 1000, PA, &message.to_frame_in(form)).unwrap();
+            let first = app.first.as_ref().unwrap();
+            assert_eq!(first.data_form, Some(form));
+            assert_eq!(first.data.as_ref().unwrap()["userId"], 100);
+            assert_eq!(first.data.as_ref().unwrap()["userPwd"], "***");
+            assert_eq!(
+                app.line_notes(),
+                format!("  [chat LoginMes user 100 · data {}]", form.word())
+            );
+            let json = serde_json::to_value(&app).unwrap();
+            assert_eq!(json["data_form"], form.word());
+        }
+    }
+
     #[test]
     fn a_message_split_across_segments_then_two_in_one() {
         let mut d = ChatDissector::default();
