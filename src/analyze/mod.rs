@@ -5,6 +5,7 @@
 
 mod analyzer;
 mod anomaly;
+pub mod diagram;
 mod endpoint;
 mod events;
 mod expert;
