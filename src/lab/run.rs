@@ -24,7 +24,7 @@ use crate::capture::{FileReader, LiveCapture, LiveConfig, LiveFrames, LiveStats,
 use crate::lab::kernel::realtime_ns;
 use crate::model::kernel::{compare_kernel, KernelComparison};
 use crate::replay::{replay, Next, Pipeline};
-use crate::scenario::{self, Listener, Params, ScenarioName, Transport};
+use crate::scenario::{self, Gate, Listener, Params, ScenarioName, Transport, CROSSING_DELAY};
 use crate::timestamp::{utc_stamp, Seconds};
 
 /// Everything `run` needs, validated by the CLI.
@@ -151,6 +151,7 @@ pub fn run(config: &RunConfig, interrupted: &dyn Fn() -> bool) -> Result<RunOutc
         0 => free_port(info.transport).map_err(|source| RunError::Bind { port: 0, source })?,
         port => port,
     };
+    let netns = link_for(config);
     let started = realtime_ns();
     let run_id = format!("{}-{}", info.id, utc_stamp(started));
     let (capture_path, report_dir) = match &config.out_dir {
@@ -169,7 +170,7 @@ pub fn run(config: &RunConfig, interrupted: &dyn Fn() -> bool) -> Result<RunOutc
     //    happened), then the kernel tracepoint and socket table. In the namespace lab
     //    the bridge is the capture: it sees every frame on the link.
     let (tx, rx) = channel();
-    let (recording, capture_path) = match &config.netns {
+    let (recording, capture_path) = match &netns {
         None => {
             let filter = match info.transport {
                 Transport::Tcp => format!("tcp port {port}"),
@@ -231,9 +232,14 @@ pub fn run(config: &RunConfig, interrupted: &dyn Fn() -> bool) -> Result<RunOutc
         }
     };
     let server_addr = SocketAddr::new(server_ip, port);
+    let client_ip = match &recording {
+        Recording::Live(_) => None,
+        Recording::Bridge { .. } => Some(netns::CLIENT_V4.parse().expect("valid address")),
+    };
     let scenario_result = match runtimes.client().block_on(run_scenario(
         config,
         server_addr,
+        client_ip,
         info.transport,
         interrupted,
         &runtimes,
@@ -255,7 +261,7 @@ pub fn run(config: &RunConfig, interrupted: &dyn Fn() -> bool) -> Result<RunOutc
     //    RST). Through the bridge, the client's last ACK may still be on its way (or
     //    lost, and the server's FIN due again after a retransmission timeout): wait
     //    until the link has also been quiet for a while.
-    let (quiet_for, patience) = match &config.netns {
+    let (quiet_for, patience) = match &netns {
         None => (Duration::ZERO, Duration::from_secs(3)),
         Some(link) => {
             let round_trip = Duration::from_nanos(link.impair.delay_ns + link.impair.jitter_ns) * 2;
@@ -306,15 +312,30 @@ pub fn run(config: &RunConfig, interrupted: &dyn Fn() -> bool) -> Result<RunOutc
         // (either the request or its answer).
         expected.udp_datagrams = Some((to_server, back.saturating_sub(b.dropped())));
     }
-    let (scenario_error, notes) = match &scenario_result {
+    let (scenario_error, mut notes) = match &scenario_result {
         Ok(notes) => (None, notes.clone()),
         Err(e) => (Some(e.clone()), Vec::new()),
     };
+    if config.scenario.crosses() {
+        if let Some(link) = &netns {
+            notes.insert(
+                0,
+                format!(
+                    "the bridge delays every frame by {} ms each way, and each side acts once \
+                     the other's segment has left: the segments cross in flight",
+                    link.impair.delay_ns / 1_000_000
+                ),
+            );
+        }
+    }
     let mut mismatches = check_expectation(&expected, &flows);
     if let Some(e) = &scenario_error {
         mismatches.insert(0, Mismatch(format!("the scenario failed: {e}")));
     }
     let comparison = compare_kernel(&flows, &kernel.record());
+    if config.scenario.crosses() {
+        mismatches.extend(kernel_must_confirm(&comparison, expected.connections.len()));
+    }
     write_reports(&report_dir, &flows, &kernel, &comparison)?;
     let record = RunRecord {
         run_id: &run_id,
@@ -341,8 +362,7 @@ pub fn run(config: &RunConfig, interrupted: &dyn Fn() -> bool) -> Result<RunOutc
         } else {
             "loopback"
         },
-        link: config
-            .netns
+        link: netns
             .as_ref()
             .zip(bridge.as_ref())
             .map(|(link, b)| LinkRecord {
@@ -383,6 +403,42 @@ pub fn run(config: &RunConfig, interrupted: &dyn Fn() -> bool) -> Result<RunOutc
         report,
         bridge,
     })
+}
+
+/// The link a run uses: the one asked for, if any; a scenario whose segments must
+/// cross in flight runs in the namespace lab whatever was asked, with at least
+/// [`CROSSING_DELAY`] each way (loopback delivers in microseconds: no crossing).
+fn link_for(config: &RunConfig) -> Option<LinkSettings> {
+    if !config.scenario.crosses() {
+        return config.netns.clone();
+    }
+    let mut link = config.netns.clone().unwrap_or_default();
+    let least = CROSSING_DELAY.as_nanos() as u64;
+    link.impair.delay_ns = link.impair.delay_ns.max(least);
+    Some(link)
+}
+
+/// A crossing scenario is proved by the kernel, not only by the capture: its
+/// tracepoint must have seen every connection (and protolab's states must equal
+/// its, which [`compare_kernel`] checks).
+fn kernel_must_confirm(comparison: &KernelComparison, connections: usize) -> Vec<Mismatch> {
+    let mut out = Vec::new();
+    if let Some(why) = &comparison.unavailable {
+        out.push(Mismatch(format!(
+            "the kernel could not confirm the arcs: {why}"
+        )));
+    } else if !comparison.source.contains("tracepoint") {
+        out.push(Mismatch(format!(
+            "the kernel's tracepoint did not watch the run (only {}): its arcs are unconfirmed",
+            comparison.source
+        )));
+    } else if comparison.connections.len() != connections {
+        out.push(Mismatch(format!(
+            "the kernel compared {} connections, the scenario has {connections}",
+            comparison.connections.len()
+        )));
+    }
+    out
 }
 
 /// Where the run's frames are recorded: libpcap on loopback, or the bridge
@@ -493,6 +549,7 @@ impl From<String> for Failure {
 async fn run_scenario(
     config: &RunConfig,
     addr: SocketAddr,
+    client_ip: Option<IpAddr>,
     transport: Transport,
     interrupted: &dyn Fn() -> bool,
     runtimes: &Runtimes,
@@ -505,14 +562,22 @@ async fn run_scenario(
         .map_err(|e| Failure::Failed(format!("server: {e}")))?
         .map_err(Failure::Setup)?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let params = config.params.clone();
+    let mut params = config.params.clone();
+    if name.crosses() {
+        // One gate for both sides: the second acts once the first's segment has left.
+        params.gate = Gate::new();
+    }
+    if name.opens_simultaneously() {
+        // The server side connects to the client's host, on the same port.
+        params.peer = client_ip.map(|ip| SocketAddr::new(ip, addr.port()));
+    }
+    let client_params = params.clone();
     let server = runtimes
         .server()
         .spawn(async move { scenario::serve(name, listener, &params, stop_rx).await });
-    let params = config.params.clone();
     let mut clients = runtimes
         .client()
-        .spawn(async move { scenario::client(name, addr, &params).await });
+        .spawn(async move { scenario::client(name, addr, &client_params).await });
     let timeout = tokio::time::sleep(config.timeout);
     tokio::pin!(timeout);
     let mut tick = tokio::time::interval(Duration::from_millis(20));
@@ -584,6 +649,12 @@ async fn bind(
     };
     if name == ScenarioName::Refused {
         return Ok(Listener::None);
+    }
+    if name.opens_simultaneously() {
+        // Bound, not listening: the server side connects from here.
+        return Ok(Listener::Fixed(
+            scenario::bound_socket(addr).map_err(in_use)?,
+        ));
     }
     Ok(match transport {
         Transport::Tcp => Listener::Tcp(tokio::net::TcpListener::bind(addr).await.map_err(in_use)?),

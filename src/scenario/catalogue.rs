@@ -19,6 +19,9 @@ pub enum ScenarioName {
     Refused,
     TimeWait,
     Chat,
+    SimultaneousOpen,
+    SimultaneousClose,
+    SynReceivedClose,
 }
 
 impl ScenarioName {
@@ -42,9 +45,10 @@ impl ScenarioName {
         all().iter().find(|i| i.id == id).map(|i| i.name)
     }
 
-    /// Whether `serve` needs a listening socket (every scenario but `refused`).
+    /// Whether `serve` needs a listening socket (every scenario but `refused` and
+    /// those that open simultaneously, whose server connects instead).
     pub fn listens(self) -> bool {
-        self != ScenarioName::Refused
+        self != ScenarioName::Refused && !self.opens_simultaneously()
     }
 }
 
@@ -112,7 +116,7 @@ impl ScenarioInfo {
 }
 
 /// In declaration order of [`ScenarioName`]; `catalogue_is_in_enum_order` pins it.
-static ALL: [ScenarioInfo; 10] = {
+static ALL: [ScenarioInfo; 13] = {
     use ScenarioName::*;
     use Transport::{Tcp, Udp};
     [
@@ -138,6 +142,27 @@ static ALL: [ScenarioInfo; 10] = {
         ScenarioInfo::new(Refused, "refused", Tcp, 8003, teaching::REFUSED),
         ScenarioInfo::new(TimeWait, "time-wait", Tcp, 8009, teaching::TIME_WAIT),
         ScenarioInfo::new(Chat, "chat", Tcp, 8889, teaching::CHAT),
+        ScenarioInfo::new(
+            SimultaneousOpen,
+            "simultaneous-open",
+            Tcp,
+            8021,
+            teaching::SIMULTANEOUS_OPEN,
+        ),
+        ScenarioInfo::new(
+            SimultaneousClose,
+            "simultaneous-close",
+            Tcp,
+            8022,
+            teaching::SIMULTANEOUS_CLOSE,
+        ),
+        ScenarioInfo::new(
+            SynReceivedClose,
+            "syn-received-close",
+            Tcp,
+            8023,
+            teaching::SYN_RECEIVED_CLOSE,
+        ),
     ]
 };
 

@@ -17,6 +17,19 @@ const SERVER_OPEN: [TcpState; 3] = [
     TcpState::Established,
 ];
 
+/// Both sides close at once, their FINs crossing: each receives the other's FIN
+/// before the ACK of its own (CLOSING), then that ACK.
+const SIMULTANEOUS_CLOSE: [TcpState; 3] =
+    [TcpState::FinWait1, TcpState::Closing, TcpState::TimeWait];
+/// Both sides connect at once, their SYNs crossing: each receives the other's SYN
+/// in SYN_SENT (SYN_RECEIVED), then the SYN-ACK of its own SYN.
+const SIMULTANEOUS_OPEN: [TcpState; 4] = [
+    TcpState::Closed,
+    TcpState::SynSent,
+    TcpState::SynReceived,
+    TcpState::Established,
+];
+
 /// What the capture of one TCP connection must show.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConnectionExpectation {
@@ -59,6 +72,37 @@ impl ConnectionExpectation {
             server_states: [&SERVER_OPEN[..], &[TcpState::Closed]].concat(),
             client_bytes,
             server_bytes,
+        }
+    }
+
+    /// SYNs crossed, then the client closes first: both open through SYN_RECEIVED.
+    pub fn simultaneous_open(client_bytes: Option<u64>, server_bytes: Option<u64>) -> Self {
+        ConnectionExpectation {
+            client_states: [&SIMULTANEOUS_OPEN[..], &ACTIVE_CLOSE[..]].concat(),
+            server_states: [&SIMULTANEOUS_OPEN[..], &PASSIVE_CLOSE[..]].concat(),
+            client_bytes,
+            server_bytes,
+        }
+    }
+
+    /// An ordinary handshake, then FINs that cross: both sides through CLOSING.
+    pub fn simultaneous_close(client_bytes: Option<u64>, server_bytes: Option<u64>) -> Self {
+        ConnectionExpectation {
+            client_states: [CLIENT_OPEN, SIMULTANEOUS_CLOSE].concat(),
+            server_states: [SERVER_OPEN, SIMULTANEOUS_CLOSE].concat(),
+            client_bytes,
+            server_bytes,
+        }
+    }
+
+    /// SYNs crossed, and the client closes while in SYN_RECEIVED (FIN_WAIT_1 from
+    /// there); the server completes its open, then closes passively.
+    pub fn syn_received_close() -> Self {
+        ConnectionExpectation {
+            client_states: [&SIMULTANEOUS_OPEN[..3], &ACTIVE_CLOSE[..]].concat(),
+            server_states: [&SIMULTANEOUS_OPEN[..], &PASSIVE_CLOSE[..]].concat(),
+            client_bytes: Some(0),
+            server_bytes: Some(0),
         }
     }
 

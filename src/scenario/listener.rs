@@ -13,6 +13,9 @@ pub enum Listener {
     Udp(UdpSocket),
     /// `refused`: nobody listens, on purpose.
     None,
+    /// `simultaneous-open`, `syn-received-close`: a TCP socket bound to the
+    /// scenario's port that connects to its peer instead of listening.
+    Fixed(socket2::Socket),
 }
 
 impl Listener {
@@ -21,6 +24,19 @@ impl Listener {
             Listener::Tcp(_) => "a TCP listener",
             Listener::Udp(_) => "a UDP socket",
             Listener::None => "no socket",
+            Listener::Fixed(_) => "a bound TCP socket that connects",
+        }
+    }
+
+    /// The bound socket of a scenario that opens actively from a fixed port.
+    pub(super) fn fixed(self, name: ScenarioName) -> Result<socket2::Socket, ScenarioError> {
+        match self {
+            Listener::Fixed(s) => Ok(s),
+            other => Err(ScenarioError::WrongListener {
+                scenario: name.id(),
+                expected: "a bound TCP socket that connects",
+                given: other.kind(),
+            }),
         }
     }
 

@@ -15,7 +15,9 @@
 //! deterministic: exactly one side closes first, and the other side closes only
 //! after it has read end-of-file (the first side's FIN). Two sides closing "at the
 //! same time" would sometimes cross their FINs (simultaneous close, CLOSING) and
-//! sometimes not, and the expectation could not be stated.
+//! sometimes not, and the expectation could not be stated — unless the crossing is
+//! made certain, which is what the crossing scenarios (`simultaneous-open`,
+//! `simultaneous-close`, `syn-received-close`) do, with a delaying link and a gate.
 //!
 //! # Layout
 //!
@@ -31,6 +33,9 @@
 //! - [`refused`] — nobody listens: the kernel answers the SYN with RST.
 //! - [`time_wait`] — the server's TIME_WAIT keeps its port from being re-bound.
 //! - [`chat`] — the notes' instant-messaging system: length-prefixed JSON, N users.
+//! - [`simultaneous_open`] — SYN crosses SYN: both sides pass SYN_RECEIVED, nobody listens.
+//! - [`simultaneous_close`] — FIN crosses FIN: both sides pass CLOSING, both keep TIME_WAIT.
+//! - [`syn_received_close`] — closed in SYN_RECEIVED: FIN_WAIT_1 without ESTABLISHED.
 //!
 //! What they share:
 //!
@@ -42,6 +47,8 @@
 //!   why a scenario failed ([`ScenarioError`]).
 //! - `listener` — the socket the lab runner hands a server ([`Listener`]).
 //! - `tcp_server` — the accept loop every TCP scenario's server shares.
+//! - `crossing`, `tcp_info` — making two segments cross in flight ([`Gate`], fixed-port
+//!   sockets that connect without blocking) and reading a socket's state (`TCP_INFO`).
 //! - `steps`, `clients`, `counted` — a client's timed socket steps, N clients at once,
 //!   and byte counting on a stream.
 //! - The server log and the shutdown signal are [`crate::serving`]'s: the chat
@@ -54,6 +61,9 @@ pub mod http_hello;
 pub mod refused;
 pub mod rst_abort;
 pub mod server_close;
+pub mod simultaneous_close;
+pub mod simultaneous_open;
+pub mod syn_received_close;
 pub mod tcp_upper;
 pub mod time_wait;
 pub mod udp_daytime;
@@ -61,18 +71,21 @@ pub mod udp_daytime;
 mod catalogue;
 mod clients;
 mod counted;
+mod crossing;
 mod error;
 mod expectation;
 mod listener;
 mod outcome;
 mod params;
 mod steps;
+mod tcp_info;
 mod tcp_server;
 mod teaching;
 
 use std::net::SocketAddr;
 
 pub use catalogue::{all, info, ScenarioInfo, ScenarioName, Transport};
+pub use crossing::{Gate, CROSSING_DELAY};
 pub use error::ScenarioError;
 pub use expectation::{ConnectionExpectation, Expectation};
 pub use listener::Listener;
@@ -85,6 +98,7 @@ pub use crate::serving::{LogSink, Shutdown};
 pub(crate) use crate::serving::Log;
 pub(crate) use clients::run_clients;
 pub(crate) use counted::{Counted, Counts};
+pub(crate) use crossing::bound_socket;
 pub(crate) use steps::{connect, read_message, read_to_eof, step, text};
 pub(crate) use tcp_server::{answer_request, handler, serve_one_session, serve_tcp, ConnOutcome};
 
@@ -136,6 +150,15 @@ pub async fn serve(
         }
         ScenarioName::TimeWait => time_wait::serve(listener.tcp(name)?, params, shutdown).await,
         ScenarioName::Chat => chat::serve(listener.tcp(name)?, params, shutdown).await,
+        ScenarioName::SimultaneousOpen => {
+            simultaneous_open::serve(listener.fixed(name)?, params, shutdown).await
+        }
+        ScenarioName::SimultaneousClose => {
+            simultaneous_close::serve(listener.tcp(name)?, params, shutdown).await
+        }
+        ScenarioName::SynReceivedClose => {
+            syn_received_close::serve(listener.fixed(name)?, params, shutdown).await
+        }
     }
 }
 
@@ -156,6 +179,9 @@ pub async fn client(
         ScenarioName::Refused => refused::client(server).await,
         ScenarioName::TimeWait => time_wait::client(server).await,
         ScenarioName::Chat => chat::client(server, params).await,
+        ScenarioName::SimultaneousOpen => simultaneous_open::client(server, params).await,
+        ScenarioName::SimultaneousClose => simultaneous_close::client(server, params).await,
+        ScenarioName::SynReceivedClose => syn_received_close::client(server, params).await,
     }
 }
 
@@ -172,5 +198,8 @@ pub fn expectation(name: ScenarioName, params: &Params) -> Expectation {
         ScenarioName::Refused => refused::expectation(),
         ScenarioName::TimeWait => time_wait::expectation(),
         ScenarioName::Chat => chat::expectation(params),
+        ScenarioName::SimultaneousOpen => simultaneous_open::expectation(),
+        ScenarioName::SimultaneousClose => simultaneous_close::expectation(),
+        ScenarioName::SynReceivedClose => syn_received_close::expectation(),
     }
 }

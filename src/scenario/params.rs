@@ -2,7 +2,10 @@
 //! only the fields it needs (the number of clients, the lines to send, the file to
 //! transfer, whether to serve until shutdown, where the log lines go).
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
+
+use super::Gate;
 
 use crate::serving::{Log, LogSink};
 
@@ -42,6 +45,13 @@ pub struct Params {
     /// so a user trying the server with `nc` sees it work); the report keeps them
     /// either way.
     pub log_sink: LogSink,
+    /// The crossing scenarios that open simultaneously (`simultaneous-open`,
+    /// `syn-received-close`): the address the server side connects to — the
+    /// client's own address and fixed port, from which the client connects too.
+    pub peer: Option<SocketAddr>,
+    /// The crossing scenarios: lets the second side act once the first side's SYN
+    /// or FIN has left (the lab runner sets one; stand-alone there is none).
+    pub gate: Gate,
 }
 
 impl Default for Params {
@@ -56,6 +66,8 @@ impl Default for Params {
             recv_dir: PathBuf::from("received"),
             serve_forever: false,
             log_sink: LogSink::default(),
+            peer: None,
+            gate: Gate::default(),
         }
     }
 }

@@ -82,3 +82,28 @@ pub(super) const CHAT: Lesson = Lesson {
     zh: "笔记中的海量用户即时通讯系统：TCP 之上的应用层协议需要自己的消息边界（每条 JSON \
          消息前有 4 字节长度）；N 个用户注册、登录、群聊、私聊并接收离线留言。",
 };
+
+pub(super) const SIMULTANEOUS_OPEN: Lesson = Lesson {
+    en: "Two sockets connect to each other at once and nobody listens: the SYNs cross, \
+         each side answers the other's SYN with a SYN-ACK, and both go SYN_SENT → \
+         SYN_RECEIVED → ESTABLISHED (the link's delay makes them cross every time).",
+    zh: "两个套接字同时互相连接，没有一方监听：两个 SYN 在途中交叉，每一方都用 SYN-ACK \
+         回答对方的 SYN，双方都经过 SYN_SENT → SYN_RECEIVED → ESTABLISHED（同时打开；\
+         链路延迟保证每次都交叉）。",
+};
+
+pub(super) const SIMULTANEOUS_CLOSE: Lesson = Lesson {
+    en: "Both sides close at once: the FINs cross, each side receives the other's FIN \
+         before the ACK of its own, and both go FIN_WAIT_1 → CLOSING → TIME_WAIT.",
+    zh: "双方同时关闭：两个 FIN 在途中交叉，每一方都先收到对方的 FIN、后收到对自己 FIN 的 \
+         ACK，双方都经过 FIN_WAIT_1 → CLOSING → TIME_WAIT（同时关闭，两端都有 TIME_WAIT）。",
+};
+
+pub(super) const SYN_RECEIVED_CLOSE: Lesson = Lesson {
+    en: "A socket closed while in SYN_RECEIVED sends a FIN and goes to FIN_WAIT_1; on \
+         Linux only a simultaneous open puts a socket you hold in SYN_RECEIVED, so the \
+         client closes there, before the server's SYN-ACK arrives.",
+    zh: "处于 SYN_RECEIVED 的套接字被关闭时发送 FIN，进入 FIN_WAIT_1；在 Linux 上只有同时打开\
+         才会让程序持有的套接字处于 SYN_RECEIVED，所以客户端在这里、在服务器的 SYN-ACK \
+         到达之前关闭。",
+};

@@ -1,0 +1,110 @@
+//! A socket's TCP state as its own kernel holds it, read with `getsockopt(TCP_INFO)`
+//! (`tcpi_state`, the first byte of `struct tcp_info`).
+//!
+//! The crossing scenarios act on a state, not on a guess of time: `syn-received-close`
+//! closes only once its socket *is* in SYN_RECEIVED, and the two sides of a crossing
+//! start together only once the first side's SYN or FIN has really left. Asking the
+//! socket itself is exact (the table `ss` reads names sockets by address, and is
+//! slower to ask).
+
+use std::io;
+use std::os::fd::AsRawFd;
+use std::time::{Duration, Instant};
+
+use crate::analyze::TcpState;
+
+/// The TCP state the kernel holds for `socket` now (Linux's `TCP_*` numbering,
+/// `include/net/tcp_states.h`).
+pub(crate) fn state_of(socket: &impl AsRawFd) -> io::Result<TcpState> {
+    // tcpi_state is the first byte of struct tcp_info; the kernel copies at most
+    // the length asked for, so a short buffer is enough and stays valid.
+    let mut info = [0u8; 8];
+    let mut len = info.len() as nix::libc::socklen_t;
+    // SAFETY: the pointer and length describe `info`, which outlives the call; the
+    // kernel writes at most `len` bytes into it and updates `len`.
+    #[allow(unsafe_code)]
+    let rc = unsafe {
+        nix::libc::getsockopt(
+            socket.as_raw_fd(),
+            nix::libc::IPPROTO_TCP,
+            nix::libc::TCP_INFO,
+            info.as_mut_ptr().cast(),
+            &mut len,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    from_linux(info[0])
+        .ok_or_else(|| io::Error::other(format!("unknown TCP state {} in TCP_INFO", info[0])))
+}
+
+/// Linux's state numbers (TCP_ESTABLISHED = 1 … TCP_CLOSING = 11) in RFC terms.
+fn from_linux(code: u8) -> Option<TcpState> {
+    use TcpState::*;
+    Some(match code {
+        1 => Established,
+        2 => SynSent,
+        3 => SynReceived,
+        4 => FinWait1,
+        5 => FinWait2,
+        6 => TimeWait,
+        7 => Closed,
+        8 => CloseWait,
+        9 => LastAck,
+        10 => Listen,
+        11 => Closing,
+        _ => return None,
+    })
+}
+
+/// Waits until `socket` is in `want`, asking its kernel every 200 µs, for at most
+/// `limit`. Returns the state it found last when that is not `want` and can no
+/// longer become it (`gone_past` says which states are beyond it), or on timeout.
+pub(crate) async fn wait_for_state(
+    socket: &impl AsRawFd,
+    want: TcpState,
+    gone_past: &[TcpState],
+    limit: Duration,
+) -> io::Result<Result<(), TcpState>> {
+    let deadline = Instant::now() + limit;
+    loop {
+        let now = state_of(socket)?;
+        if now == want {
+            return Ok(Ok(()));
+        }
+        if gone_past.contains(&now) || Instant::now() >= deadline {
+            return Ok(Err(now));
+        }
+        tokio::time::sleep(Duration::from_micros(200)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn linux_numbers_name_every_state_once() {
+        let names: Vec<TcpState> = (1..=11).filter_map(from_linux).collect();
+        assert_eq!(names.len(), 11);
+        let mut unique = names.clone();
+        unique.sort_by_key(|s| format!("{s:?}"));
+        unique.dedup();
+        assert_eq!(unique.len(), 11);
+        assert_eq!(from_linux(0), None);
+        assert_eq!(
+            from_linux(12),
+            None,
+            "NEW_SYN_RECV is a request, not a socket"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_listener_and_its_connection_say_their_states() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        assert_eq!(state_of(&listener).unwrap(), TcpState::Listen);
+        let stream = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        assert_eq!(state_of(&stream).unwrap(), TcpState::Established);
+    }
+}
