@@ -28,7 +28,9 @@ fn netns_runs_and_cleanup() {
 
 fn every_scenario_runs_through_a_lossy_bridge() {
     let dir = tempfile::tempdir().unwrap();
-    for &name in ScenarioName::all() {
+    // The crossing scenarios choose their own link (tests/crossing.rs runs them):
+    // a lost SYN or FIN would be resent a timeout later, and no longer cross.
+    for &name in ScenarioName::all().iter().filter(|n| !n.crosses()) {
         let info = scenario::info(name);
         let params = Params {
             clients: if name == ScenarioName::TcpUpper { 2 } else { 1 },

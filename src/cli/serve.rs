@@ -24,6 +24,11 @@ pub struct ServeArgs {
     /// Address to listen on: IP:PORT, HOST:PORT (localhost:8001), or :PORT for 127.0.0.1:PORT (default 127.0.0.1 and the scenario's port).
     #[arg(long, value_name = "ADDR", value_parser = super::values::parse_addr)]
     pub listen: Option<SocketAddr>,
+    /// simultaneous-open, syn-received-close: the client's address, which this side
+    /// connects to while the client connects here (nobody listens): IP:PORT, the
+    /// client's fixed port (the scenario's own, e.g. 192.0.2.7:8021).
+    #[arg(long, value_name = "ADDR", value_parser = super::values::parse_addr)]
+    pub peer: Option<SocketAddr>,
     /// Capture this side's traffic into FILE (pcap) while serving.
     #[arg(long, value_name = "FILE")]
     pub capture: Option<PathBuf>,
@@ -46,6 +51,14 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let addr = args
         .listen
         .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], info.default_port)));
+    if args.scenario.opens_simultaneously() && args.peer.is_none() {
+        anyhow::bail!(
+            "{} has no listener: this side connects to the client while the client \
+             connects here, so it needs the client's address: give --peer IP:{}",
+            info.id,
+            info.default_port
+        );
+    }
     // The capture filter is set before the server binds, so it needs the port.
     if args.capture.is_some() && addr.port() == 0 {
         anyhow::bail!(
@@ -74,6 +87,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         serve_forever: true,
         recv_dir: args.recv_dir.clone(),
         log_sink: print_log(),
+        peer: args.peer,
         ..Params::default()
     };
     let runtime = tokio::runtime::Runtime::new()?;
@@ -83,7 +97,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let mut interrupt = super::interrupt_signal()?;
         forward_sigterm(Arc::clone(&terminated))?;
         // The bound address, not the asked one: `--listen 127.0.0.1:0` picks a port.
-        let (listener, local) = bind(info.transport, addr).await?;
+        let (listener, local) = bind(args.scenario, info.transport, addr).await?;
         // Watching starts before the "serving" line: a client that comes once the
         // user has read it is surely seen.
         let kernel = if args.no_kernel {
@@ -117,7 +131,16 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             Transport::Tcp => "nc -N",
             Transport::Udp => "nc -u",
         };
-        eprintln!("protolab: try it: {nc} {} {}", local.ip(), local.port());
+        if args.scenario.crosses() {
+            // Only protolab's own client crosses its segments with ours.
+            eprintln!(
+                "protolab: try it: protolab client {} --connect {local} (the segments cross \
+                 only if both sides act within one one-way delay: `protolab run {}` makes sure)",
+                info.id, info.id
+            );
+        } else {
+            eprintln!("protolab: try it: {nc} {} {}", local.ip(), local.port());
+        }
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let mut server = tokio::spawn({
             let params = params.clone();
@@ -158,7 +181,17 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Binds the scenario's socket on `addr`; returns it and the address it got.
-async fn bind(transport: Transport, addr: SocketAddr) -> anyhow::Result<(Listener, SocketAddr)> {
+async fn bind(
+    scenario: ScenarioName,
+    transport: Transport,
+    addr: SocketAddr,
+) -> anyhow::Result<(Listener, SocketAddr)> {
+    if scenario.opens_simultaneously() {
+        // Bound, not listening: this side connects from here to --peer.
+        let socket = scenario::bound_socket(addr).map_err(|e| bind_error(addr, e))?;
+        let local = socket.local_addr()?.as_socket().unwrap_or(addr);
+        return Ok((Listener::Fixed(socket), local));
+    }
     Ok(match transport {
         Transport::Tcp => {
             let l = tokio::net::TcpListener::bind(addr)

@@ -726,3 +726,93 @@ fn write_reports(
         },
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(scenario: ScenarioName, netns: Option<LinkSettings>) -> RunConfig {
+        RunConfig {
+            scenario,
+            params: Params::default(),
+            port: None,
+            out_dir: None,
+            timeout: Duration::from_secs(30),
+            command: String::new(),
+            snaplen: None,
+            lang: crate::chart::Lang::En,
+            netns,
+        }
+    }
+
+    fn delayed(ms: u64) -> LinkSettings {
+        LinkSettings {
+            impair: ImpairConfig {
+                delay_ns: ms * 1_000_000,
+                ..ImpairConfig::default()
+            },
+            seed: 3,
+        }
+    }
+
+    #[test]
+    fn crossing_scenarios_run_in_the_namespace_lab_with_their_delay() {
+        let link = link_for(&config(ScenarioName::SimultaneousOpen, None)).expect("netns");
+        assert_eq!(link.impair.delay_ns, CROSSING_DELAY.as_nanos() as u64);
+        // A shorter delay asked for is raised; a longer one, and the seed, are kept.
+        let raised = link_for(&config(ScenarioName::SimultaneousClose, Some(delayed(20))));
+        assert_eq!(raised.unwrap().impair.delay_ns, 100_000_000);
+        let kept = link_for(&config(ScenarioName::SynReceivedClose, Some(delayed(300)))).unwrap();
+        assert_eq!((kept.impair.delay_ns, kept.seed), (300_000_000, 3));
+    }
+
+    #[test]
+    fn other_scenarios_keep_the_link_asked_for() {
+        assert_eq!(link_for(&config(ScenarioName::TcpUpper, None)), None);
+        assert_eq!(
+            link_for(&config(ScenarioName::TcpUpper, Some(delayed(20)))),
+            Some(delayed(20))
+        );
+    }
+
+    #[test]
+    fn a_crossing_run_needs_the_tracepoint_to_have_seen_it() {
+        let seen = |source: &str, connections: usize| KernelComparison {
+            source: source.into(),
+            connections: vec![
+                crate::model::kernel::ConnectionComparison {
+                    flow: 1,
+                    client: endpoint(),
+                    server: endpoint(),
+                };
+                connections
+            ],
+            agree: true,
+            unavailable: None,
+        };
+        assert!(kernel_must_confirm(&seen("tracepoint+sock_diag", 1), 1).is_empty());
+        let proc_only = kernel_must_confirm(&seen("proc", 1), 1);
+        assert!(
+            proc_only[0].0.contains("tracepoint did not watch"),
+            "{proc_only:?}"
+        );
+        let none = kernel_must_confirm(&seen("tracepoint+sock_diag", 0), 1);
+        assert!(none[0].0.contains("compared 0 connections"), "{none:?}");
+        let unavailable = KernelComparison {
+            unavailable: Some("no root".into()),
+            ..seen("", 0)
+        };
+        assert!(kernel_must_confirm(&unavailable, 1)[0]
+            .0
+            .contains("no root"));
+    }
+
+    fn endpoint() -> crate::model::kernel::EndpointComparison {
+        crate::model::kernel::EndpointComparison {
+            endpoint: "client",
+            local: SocketAddr::from(([198, 18, 0, 1], 8021)),
+            rows: Vec::new(),
+            agree: true,
+        }
+    }
+}
