@@ -161,6 +161,71 @@ fn simultaneous_close_passes_both_through_closing() {
     );
 }
 
+/// The crossing scenarios as the kernel ran them (`protolab run`, recorded by the
+/// bridge: the client's view, 100 ms each way), each one the kernel's tracepoint
+/// confirmed state by state: the inference must say what the kernel said.
+#[test]
+fn kernel_recorded_simultaneous_open() {
+    let (r, flow) = single_flow("kernel_simultaneous_open.pcapng");
+    check(
+        "kernel_simultaneous_open",
+        &flow,
+        &Expect {
+            client: "CLOSED SYN_SENT SYN_RECEIVED ESTABLISHED FIN_WAIT_1 FIN_WAIT_2 TIME_WAIT",
+            server: "CLOSED SYN_SENT SYN_RECEIVED ESTABLISHED CLOSE_WAIT LAST_ACK CLOSED",
+            client_frames: &[3, 5, 9, 15, 17, 17],
+            server_frames: &[5, 5, 6, 15, 17, 18],
+            conn_state: "SF",
+            history: "SsADadFf",
+        },
+    );
+    assert!(r.frames.iter().all(|(_, a)| a.anomalies.is_empty()));
+}
+
+#[test]
+fn kernel_recorded_simultaneous_close() {
+    let (r, flow) = single_flow("kernel_simultaneous_close.pcapng");
+    check(
+        "kernel_simultaneous_close",
+        &flow,
+        &Expect {
+            client: "CLOSED SYN_SENT ESTABLISHED FIN_WAIT_1 CLOSING TIME_WAIT",
+            server: "LISTEN SYN_RECEIVED ESTABLISHED FIN_WAIT_1 CLOSING TIME_WAIT",
+            client_frames: &[5, 7, 14, 15, 17],
+            server_frames: &[5, 8, 15, 15, 16],
+            conn_state: "SF",
+            history: "ShADadFf",
+        },
+    );
+    // The client's FIN (14) comes first in the client's view; the server's FIN (15)
+    // does not acknowledge it, so the server's CLOSE_WAIT of frame 14 is withdrawn.
+    let w = &r.frame(15).1.withdrawals;
+    assert_eq!(
+        (w.len(), w[0].endpoint.name(), w[0].withdraws.frame),
+        (1, "server", 14)
+    );
+    assert!(r.frames.iter().all(|(_, a)| a.anomalies.is_empty()));
+}
+
+#[test]
+fn kernel_recorded_syn_received_close() {
+    let (r, flow) = single_flow("kernel_syn_received_close.pcapng");
+    check(
+        "kernel_syn_received_close",
+        &flow,
+        &Expect {
+            // FIN_WAIT_1 straight from SYN_RECEIVED: the client never was ESTABLISHED.
+            client: "CLOSED SYN_SENT SYN_RECEIVED FIN_WAIT_1 FIN_WAIT_2 TIME_WAIT",
+            server: "CLOSED SYN_SENT SYN_RECEIVED ESTABLISHED CLOSE_WAIT LAST_ACK CLOSED",
+            client_frames: &[3, 6, 9, 14, 14],
+            server_frames: &[6, 6, 7, 9, 14, 15],
+            conn_state: "SF",
+            history: "SsFAaf",
+        },
+    );
+    assert!(r.frames.iter().all(|(_, a)| a.anomalies.is_empty()));
+}
+
 #[test]
 fn rst_abort_closes_both_at_once() {
     let (_, flow) = single_flow("rst_abort.pcap");
