@@ -60,8 +60,22 @@ impl ScenarioName {
     }
 }
 
-/// How long a stand-alone side waits before connecting again after a refusal.
-const RETRY_AFTER_REFUSAL: Duration = Duration::from_millis(200);
+/// A stand-alone side connects again after a refusal at the next multiple of this
+/// on the wall clock: two hosts whose clocks agree try at the same moments, and
+/// their SYNs cross when the link delays them longer than the clocks differ
+/// (e.g. `tc qdisc add dev eth0 root netem delay 100ms` on each host).
+const RETRY_TICK: Duration = Duration::from_millis(200);
+
+/// Sleeps until the next [`RETRY_TICK`] of the wall clock.
+pub(crate) async fn next_retry_tick() {
+    let tick = RETRY_TICK.as_nanos();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let wait = tick - now % tick;
+    tokio::time::sleep(Duration::from_nanos(wait as u64)).await;
+}
 
 /// Lets the second side of a crossing go once the first side's segment has left.
 ///
@@ -184,7 +198,7 @@ pub(crate) async fn open_simultaneously(
             Ok(Ok(())) => return Ok(stream),
             Ok(Err(e)) if retry && e.kind() == io::ErrorKind::ConnectionRefused => {
                 drop(stream);
-                tokio::time::sleep(RETRY_AFTER_REFUSAL).await;
+                next_retry_tick().await;
             }
             Ok(Err(e)) => return Err(ScenarioError::io(what(), e)),
             Err(_) => {

@@ -24,7 +24,7 @@
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use super::crossing::{bound_socket, send_syn};
+use super::crossing::{bound_socket, next_retry_tick, send_syn};
 use super::simultaneous_open::{client_address, serve_open};
 use super::tcp_info::wait_for_state;
 use super::{
@@ -70,7 +70,7 @@ pub async fn client(server: SocketAddr, params: &Params) -> Result<ClientReport,
             Ok(()) => break socket,
             // Refused (RST): stand-alone, the server was not connecting yet.
             Err(TcpState::Closed) if !gate.is_set() && Instant::now() < deadline => {
-                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                next_retry_tick().await;
             }
             Err(state) => {
                 return Err(ScenarioError::Protocol(format!(
