@@ -622,3 +622,63 @@ fn every_tcp_scenario_states_its_connections() {
         }
     }
 }
+
+/// On loopback the FINs do not cross (delivery is immediate: `protolab run` makes
+/// them cross in the namespace lab); the exchange and both closes still complete.
+#[tokio::test]
+async fn simultaneous_close_exchanges_and_both_sides_close() {
+    let params = Params {
+        gate: scenario::Gate::new(),
+        ..Params::default()
+    };
+    let (server, client) = run(ScenarioName::SimultaneousClose, &params).await;
+    let client = client.unwrap();
+    assert_eq!(server.connections, 1);
+    assert_eq!(
+        (client.bytes_sent, client.bytes_received),
+        (
+            scenario::simultaneous_close::REQUEST.len() as u64,
+            scenario::simultaneous_close::ANSWER.len() as u64
+        )
+    );
+    assert_eq!(client.replies, vec!["on three: one, two, three"]);
+}
+
+#[tokio::test]
+async fn a_simultaneous_open_server_needs_the_peer_address() {
+    for name in [
+        ScenarioName::SimultaneousOpen,
+        ScenarioName::SynReceivedClose,
+    ] {
+        assert!(!name.listens() && name.crosses() && name.opens_simultaneously());
+        let socket =
+            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        socket
+            .bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())
+            .unwrap();
+        let r = scenario::serve(
+            name,
+            Listener::Fixed(socket),
+            &Params::default(),
+            Shutdown::never(),
+        )
+        .await;
+        match r {
+            Err(ScenarioError::InvalidParams(why)) => assert!(why.contains("--peer"), "{why}"),
+            other => panic!("{name}: {other:?}"),
+        }
+        // And a listener is the wrong kind of socket for it.
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let r = scenario::serve(
+            name,
+            Listener::Tcp(l),
+            &Params::default(),
+            Shutdown::never(),
+        )
+        .await;
+        assert!(
+            matches!(r, Err(ScenarioError::WrongListener { .. })),
+            "{r:?}"
+        );
+    }
+}
