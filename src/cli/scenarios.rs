@@ -22,6 +22,11 @@ pub fn run(args: ScenariosArgs) -> anyhow::Result<ExitCode> {
     // writeln, not println: `protolab scenarios | head -1` closes the pipe early,
     // which must end the listing quietly rather than panic.
     let mut out = std::io::stdout().lock();
+    let width = scenario::all()
+        .iter()
+        .map(|s| s.id.len())
+        .max()
+        .unwrap_or(0);
     for s in scenario::all() {
         let transport = if s.transport == Transport::Tcp {
             "tcp"
@@ -32,7 +37,7 @@ pub fn run(args: ScenariosArgs) -> anyhow::Result<ExitCode> {
         let teaches = if zh { s.teaches_zh } else { s.teaches };
         writeln!(
             out,
-            "{:<14} {transport} {:>5}  {teaches}",
+            "{:<width$} {transport} {:>5}  {teaches}",
             s.id, s.default_port
         )?;
     }
