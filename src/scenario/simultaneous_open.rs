@@ -145,6 +145,8 @@ pub fn expectation() -> Expectation {
             "each side answers the other's SYN with a SYN-ACK: four segments open the \
              connection, not three",
             "both sides pass through SYN_RECEIVED (the arc from SYN_SENT)",
+            "each SYN-ACK repeats its side's SYN (the same sequence number): Wireshark and \
+             protolab mark it as a retransmission",
         ],
     }
 }

@@ -107,7 +107,8 @@ pub fn expectation() -> Expectation {
         notes: vec![
             "the client's FIN follows its SYN-ACK before the server's SYN-ACK has arrived: \
              closed in SYN_RECEIVED, it goes to FIN_WAIT_1 and never to ESTABLISHED",
-            "the server's SYN-ACK reaches a client in FIN_WAIT_1, which keeps its state",
+            "the server's SYN-ACK reaches a client in FIN_WAIT_1, which keeps its state and \
+             answers with an ACK (a duplicate ACK in the capture)",
             "the server opens as in simultaneous-open, then closes passively",
         ],
     }
