@@ -13,7 +13,9 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::diagram_layout::{self as layout, Edge, Layout, Node, Points, Rect, Side};
+use super::diagram_layout::{
+    self as layout, offset, point_along, Edge, Layout, Node, Points, Rect, Side,
+};
 use super::diagram_path::{frames_label, Walk};
 use super::states::state_color;
 use super::text::Text;
@@ -574,78 +576,5 @@ impl<DB: DrawingBackend> Drawer<'_, DB> {
             )?;
         }
         Ok(())
-    }
-}
-
-/// `points` moved `d` units to the left of their direction (negative: right),
-/// corners mitred, so a path runs beside the edge it follows.
-fn offset(points: &[(i32, i32)], d: i32) -> Vec<(i32, i32)> {
-    let normal = |a: (i32, i32), b: (i32, i32)| {
-        let (dx, dy) = (f64::from(b.0 - a.0), f64::from(b.1 - a.1));
-        let len = dx.hypot(dy).max(1.0);
-        (dy / len, -dx / len)
-    };
-    let d = f64::from(d);
-    let n = points.len();
-    (0..n)
-        .map(|i| {
-            let before = (i > 0).then(|| normal(points[i - 1], points[i]));
-            let after = (i + 1 < n).then(|| normal(points[i], points[i + 1]));
-            let (nx, ny) = match (before, after) {
-                (Some(a), Some(b)) => {
-                    let k = 1.0 + a.0 * b.0 + a.1 * b.1;
-                    if k.abs() < 1e-6 {
-                        a
-                    } else {
-                        ((a.0 + b.0) / k, (a.1 + b.1) / k)
-                    }
-                }
-                (Some(a), None) | (None, Some(a)) => a,
-                (None, None) => (0.0, 0.0),
-            };
-            (
-                points[i].0 + (nx * d).round() as i32,
-                points[i].1 + (ny * d).round() as i32,
-            )
-        })
-        .collect()
-}
-
-/// The point a fraction `f` of the way along a polyline.
-fn point_along(points: &[(i32, i32)], f: f64) -> (i32, i32) {
-    let seg = |a: (i32, i32), b: (i32, i32)| f64::from(b.0 - a.0).hypot(f64::from(b.1 - a.1));
-    let total: f64 = points.windows(2).map(|w| seg(w[0], w[1])).sum();
-    let mut left = total * f;
-    for w in points.windows(2) {
-        let l = seg(w[0], w[1]);
-        if left <= l && l > 0.0 {
-            let k = left / l;
-            return (
-                w[0].0 + (f64::from(w[1].0 - w[0].0) * k).round() as i32,
-                w[0].1 + (f64::from(w[1].1 - w[0].1) * k).round() as i32,
-            );
-        }
-        left -= l;
-    }
-    points.last().copied().unwrap_or((0, 0))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_offset_path_runs_beside_its_edge_at_a_constant_distance() {
-        // Right, then down: to the left of "right" is up (y smaller) in screen terms.
-        let p = offset(&[(0, 0), (100, 0), (100, 100)], 5);
-        assert_eq!(p, vec![(0, -5), (105, -5), (105, 100)]);
-    }
-
-    #[test]
-    fn a_point_along_a_polyline_goes_by_length() {
-        let p = [(0, 0), (100, 0), (100, 100)];
-        assert_eq!(point_along(&p, 0.5), (100, 0));
-        assert_eq!(point_along(&p, 0.25), (50, 0));
-        assert_eq!(point_along(&p, 1.0), (100, 100));
     }
 }

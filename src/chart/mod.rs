@@ -32,6 +32,7 @@ use plotters::prelude::*;
 
 pub use data::{CaptureData, Collector, Damage, FrameRecord, LoadLimits};
 pub use seq::data_directions;
+pub use states::state_color;
 pub use style::register_cjk_font;
 pub use throughput::{rtt_samples, RttSample};
 
