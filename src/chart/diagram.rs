@@ -30,11 +30,15 @@ const NEVER: RGBColor = RGBColor(185, 185, 185);
 /// Space under the figure for the legend's first row.
 const LEGEND_GAP: i32 = 34;
 
-/// Design units to pixels: the layout is drawn at `s` pixels per unit.
+/// Design units to pixels: the layout is drawn at `s` pixels per unit, under a
+/// title band of [`TITLE`] pixels that keeps its size (the title's text does).
 #[derive(Clone, Copy)]
 struct Px {
     s: f64,
 }
+
+/// Pixels (and design units) above the figure: the title and subtitle.
+const TITLE: i32 = 70;
 
 impl Px {
     fn of(w: i32) -> Px {
@@ -46,7 +50,10 @@ impl Px {
         (f64::from(u) * self.s).round() as i32
     }
     fn pt(self, (x, y): (i32, i32)) -> (i32, i32) {
-        (self.v(x), self.v(y))
+        (self.v(x), self.y(y))
+    }
+    fn y(self, y: i32) -> i32 {
+        TITLE + self.v(y - TITLE)
     }
     fn font(self, size: u32) -> u32 {
         ((f64::from(size) * self.s).round() as u32).max(9)
@@ -54,7 +61,7 @@ impl Px {
     fn rect(self, r: Rect) -> Rect {
         Rect {
             cx: self.v(r.cx),
-            cy: self.v(r.cy),
+            cy: self.y(r.cy),
             hw: self.v(r.hw),
             hh: self.v(r.hh),
         }
@@ -161,7 +168,7 @@ pub fn content_height(ctx: &Ctx) -> Result<u32, ChartError> {
     let entries = legend_entries(ctx, &walks);
     let (_, rows) = legend_places(ctx, &entries, w)?;
     let px = Px::of(w);
-    Ok((px.v(layout::HEIGHT) + LEGEND_GAP + rows * style::LEGEND_ROW + 10) as u32)
+    Ok((px.y(layout::HEIGHT) + LEGEND_GAP + rows * style::LEGEND_ROW + 10) as u32)
 }
 
 pub fn draw<DB: DrawingBackend>(
@@ -537,7 +544,7 @@ impl<DB: DrawingBackend> Drawer<'_, DB> {
     fn legend(&self, ctx: &Ctx, entries: &[(Swatch, String)]) -> Result<(), ChartError> {
         let (w, _) = self.root.dim_in_pixel();
         let (places, _) = legend_places(ctx, entries, w as i32)?;
-        let top = self.px.v(layout::HEIGHT) + LEGEND_GAP;
+        let top = self.px.y(layout::HEIGHT) + LEGEND_GAP;
         for ((swatch, label), (row, x)) in entries.iter().zip(places) {
             let y = top + row * style::LEGEND_ROW;
             let line = [(x, y), (x + 34, y)];
