@@ -34,9 +34,12 @@ fn captures() -> Vec<PathBuf> {
     all
 }
 
+/// What `chart --kind diagram` and the report ask for: the default width, and as
+/// tall as the figure needs.
 fn opts(lang: Lang) -> ChartOptions<'static> {
     ChartOptions {
         lang,
+        height: ChartKind::Diagram.default_height(),
         ..ChartOptions::default()
     }
 }

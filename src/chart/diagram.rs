@@ -35,22 +35,36 @@ const LEGEND_GAP: i32 = 34;
 #[derive(Clone, Copy)]
 struct Px {
     s: f64,
+    /// Left margin that centres a figure narrower than the picture.
+    ox: i32,
 }
 
 /// Pixels (and design units) above the figure: the title and subtitle.
 const TITLE: i32 = 70;
 
 impl Px {
+    /// As wide as the picture.
     fn of(w: i32) -> Px {
         Px {
             s: f64::from(w) / f64::from(layout::WIDTH),
+            ox: 0,
         }
+    }
+
+    /// As large as fits a `w` × `h` picture with `legend` pixels under the figure,
+    /// centred.
+    fn fit(w: i32, h: i32, legend: i32) -> Px {
+        let wide = Px::of(w);
+        let room = f64::from(h - TITLE - legend).max(1.0);
+        let s = wide.s.min(room / f64::from(layout::HEIGHT - TITLE));
+        let ox = ((f64::from(w) - f64::from(layout::WIDTH) * s) / 2.0).round() as i32;
+        Px { s, ox }
     }
     fn v(self, u: i32) -> i32 {
         (f64::from(u) * self.s).round() as i32
     }
     fn pt(self, (x, y): (i32, i32)) -> (i32, i32) {
-        (self.v(x), self.y(y))
+        (self.ox + self.v(x), self.y(y))
     }
     fn y(self, y: i32) -> i32 {
         TITLE + self.v(y - TITLE)
@@ -60,7 +74,7 @@ impl Px {
     }
     fn rect(self, r: Rect) -> Rect {
         Rect {
-            cx: self.v(r.cx),
+            cx: self.ox + self.v(r.cx),
             cy: self.y(r.cy),
             hw: self.v(r.hw),
             hh: self.v(r.hh),
@@ -159,6 +173,12 @@ fn legend_places(
     style::legend_layout(ctx.t.family(), labels.iter().map(String::as_str), w)
 }
 
+/// Pixels under the figure: the legend's rows on a picture `w` wide, and margins.
+fn legend_height(ctx: &Ctx, entries: &[(Swatch, String)], w: i32) -> Result<i32, ChartError> {
+    let (_, rows) = legend_places(ctx, entries, w)?;
+    Ok(LEGEND_GAP + rows * style::LEGEND_ROW + 10)
+}
+
 /// The picture's height on a canvas `ctx.opts.width` wide: the figure scaled to
 /// the width, and the legend under it.
 pub fn content_height(ctx: &Ctx) -> Result<u32, ChartError> {
@@ -166,9 +186,8 @@ pub fn content_height(ctx: &Ctx) -> Result<u32, ChartError> {
     let l = Layout::standard();
     let walks = walks(ctx, &l);
     let entries = legend_entries(ctx, &walks);
-    let (_, rows) = legend_places(ctx, &entries, w)?;
     let px = Px::of(w);
-    Ok((px.y(layout::HEIGHT) + LEGEND_GAP + rows * style::LEGEND_ROW + 10) as u32)
+    Ok((px.y(layout::HEIGHT) + legend_height(ctx, &entries, w)?) as u32)
 }
 
 pub fn draw<DB: DrawingBackend>(
@@ -186,10 +205,11 @@ pub fn draw<DB: DrawingBackend>(
             kind: "diagram",
         });
     }
-    let (w, _) = root.dim_in_pixel();
-    let px = Px::of(w as i32);
+    let (w, h) = root.dim_in_pixel();
     let l = Layout::standard();
     let walks = walks(ctx, &l);
+    let entries = legend_entries(ctx, &walks);
+    let px = Px::fit(w as i32, h as i32, legend_height(ctx, &entries, w as i32)?);
     let title = format!(
         "{} {} — {}",
         t.pick("TCP connection", "TCP 连接"),
@@ -229,7 +249,6 @@ pub fn draw<DB: DrawingBackend>(
     for walk in &walks {
         d.badges(&l, walk)?;
     }
-    let entries = legend_entries(ctx, &walks);
     d.legend(ctx, &entries)
 }
 

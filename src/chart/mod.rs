@@ -90,6 +90,15 @@ impl ChartKind {
         }
     }
 
+    /// The height to ask for when the user names none: the state diagram's figure
+    /// is taller than wide charts (it is cut to what it needs at the width).
+    pub fn default_height(self) -> u32 {
+        match self {
+            ChartKind::Diagram => 2000,
+            _ => 800,
+        }
+    }
+
     /// Lower-case name, as on the command line and in file names.
     pub fn name(self) -> &'static str {
         match self {
@@ -376,19 +385,13 @@ pub(crate) fn draw_kind<DB: DrawingBackend>(
 /// The canvas size: the one asked for, but the ladder and the layers picture only
 /// as tall as their content (a refused connection is two arrows and a short
 /// frame's dump a few rows, not a page), the state diagram as tall as its figure
-/// is at that width, and never under the 300 pixels every chart needs. Errors are
-/// left to the drawing, which reports them.
+/// is at that width (it shrinks to fit a lower one), and never under the 300
+/// pixels every chart needs. Errors are left to the drawing, which reports them.
 fn canvas(kind: ChartKind, data: &CaptureData, flow: u64, opts: &ChartOptions) -> (u32, u32) {
-    if kind == ChartKind::Diagram {
-        register_fonts();
-        let height = context(kind, data, flow, opts)
-            .and_then(|ctx| diagram::content_height(&ctx))
-            .map_or(opts.height, |h| h.max(300));
-        return (opts.width, height);
-    }
     let content = match kind {
         ChartKind::Ladder => ladder::content_height,
         ChartKind::Layers => layers::content_height,
+        ChartKind::Diagram => diagram::content_height,
         _ => return (opts.width, opts.height),
     };
     // The ladder measures its legend's text.
