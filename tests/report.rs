@@ -828,6 +828,54 @@ fn player_steps_carry_both_endpoints_states_frame_by_frame() {
     );
 }
 
+#[test]
+fn player_steps_name_the_diagram_boxes_and_the_arcs_taken() {
+    use TcpState::*;
+    in_manifest_dir();
+    let input = load_input(&fixture("handshake_data_client_close")).unwrap();
+    let r = render_report(&input, Lang::En);
+    let c = &r.report.connections[0];
+    let steps = protolab::report::player::steps(c, &input.data.frames[&1], Lang::En);
+    let boxes: Vec<(&str, &str)> = steps
+        .iter()
+        .map(|s| (s.client_node.as_str(), s.server_node.as_str()))
+        .collect();
+    assert_eq!(boxes[0], ("CLOSED", "LISTEN"));
+    assert_eq!(boxes[1], ("SYN_SENT", "SYN_RECEIVED"));
+    assert_eq!(boxes.last().unwrap(), &("TIME_WAIT", "CLOSED-end"));
+    // Every transition is an arc taken at its frame's step, on the arrow of its arc.
+    let taken: usize = steps.iter().map(|s| s.arcs.len()).sum();
+    assert_eq!(taken, c.transitions.len());
+    let first: Vec<(&str, String)> = steps[1]
+        .arcs
+        .iter()
+        .map(|a| (a.who, format!("p1-e{}", a.edge)))
+        .collect();
+    assert_eq!(
+        first,
+        [
+            ("client", diagram_edge(Closed, SynSent, Why::SentSyn)),
+            (
+                "server",
+                diagram_edge(Listen, SynReceived, Why::ReceivedSyn)
+            ),
+        ]
+    );
+    // The page draws every box and arrow with the ids the script looks for, in
+    // both languages (Chinese captions under the names).
+    assert!(r.html.contains("id=\"p1-diagram\""));
+    for key in ["CLOSED", "CLOSED-end", "RST-ESTABLISHED", "TIME_WAIT"] {
+        assert!(r.html.contains(&format!("id=\"p1-n-{key}\"")), "{key}");
+    }
+    let zh = render_report(&input, Lang::Zh);
+    assert!(zh.html.contains("同步已发送") && zh.html.contains("收 SYN / 发 SYN,ACK"));
+    assert!(zh.chart_errors.is_empty(), "{:?}", zh.chart_errors);
+    assert!(zh
+        .charts
+        .iter()
+        .any(|(path, _)| path == "charts/flow1-diagram.png"));
+}
+
 /// Standard base64 (WebDriver screenshots), without a crate for it.
 fn base64_decode(text: &str) -> Vec<u8> {
     let value = |c: u8| -> Option<u32> {
