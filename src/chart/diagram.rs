@@ -531,9 +531,24 @@ impl<DB: DrawingBackend> Drawer<'_, DB> {
                 hw,
                 hh,
             };
-            let spot = spots
+            // Along the path first; beside it when the path is too short (an RST
+            // stub both endpoints took).
+            let clear = self.px.v(layout::HH) + hh + 3;
+            let beside = [
+                (0, 0),
+                (0, -2 * hh - 2),
+                (0, 2 * hh + 2),
+                (0, -clear),
+                (0, clear),
+            ];
+            let spot = beside
                 .iter()
-                .map(|&f| rect_at(at(f)))
+                .flat_map(|&(dx, dy)| {
+                    spots.iter().map(move |&f| {
+                        let (x, y) = at(f);
+                        rect_at((x + dx, y + dy))
+                    })
+                })
                 .find(|r| !self.taken.iter().any(|o| o.overlaps(*r)))
                 .unwrap_or_else(|| rect_at(at(0.5)));
             let corners = [(spot.left(), spot.top()), (spot.right(), spot.bottom())];
