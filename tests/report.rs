@@ -15,6 +15,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use common::protolab;
+use protolab::analyze::diagram::DiagramArc;
+use protolab::analyze::{TcpState, Why};
+use protolab::chart::diagram_layout::Layout;
 use protolab::chart::Lang;
 use protolab::files::{load_input, write_report};
 use protolab::report::render_report;
@@ -379,9 +382,13 @@ fn have(tools: &[&str], test: &str) -> bool {
 }
 
 fn browser_report() -> (tempfile::TempDir, PathBuf) {
+    browser_report_of("fast_retransmit")
+}
+
+fn browser_report_of(name: &str) -> (tempfile::TempDir, PathBuf) {
     in_manifest_dir();
     let dir = tempfile::tempdir().unwrap();
-    let input = load_input(&fixture("fast_retransmit")).unwrap();
+    let input = load_input(&fixture(name)).unwrap();
     let files = write_report(&input, dir.path(), Lang::En).unwrap();
     (dir, files.index_html)
 }
@@ -562,6 +569,52 @@ impl Driver {
     }
 }
 
+impl Driver {
+    /// Starts chromedriver and a headless Chromium session on the page `index`
+    /// (`dir` holds the browser profile).
+    fn open(dir: &Path, index: &Path) -> Driver {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let mut driver = Driver {
+            child,
+            port,
+            session: None,
+        };
+        common::wait::wait_until(Duration::from_secs(20), "chromedriver is ready", || {
+            TcpStream::connect(("127.0.0.1", port)).is_ok()
+                && http(port, "GET", "/status", None)["value"]["ready"] == true
+        });
+        let mut args = headless_flags(&dir.join("profile"));
+        args.push("--window-size=1200,1600".into());
+        let caps = serde_json::json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {"binary": CHROMIUM, "args": args},
+            "goog:loggingPrefs": {"browser": "ALL"}
+        }}});
+        let v = http(port, "POST", "/session", Some(&caps));
+        let session = v["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {v}"))
+            .to_string();
+        driver.session = Some(session);
+        driver.cmd(
+            "POST",
+            "/url",
+            Some(serde_json::json!({"url": format!("file://{}", index.display())})),
+        );
+        driver
+    }
+}
+
 #[test]
 fn webdriver_steps_through_the_handshake() {
     if !have(
@@ -571,45 +624,7 @@ fn webdriver_steps_through_the_handshake() {
         return;
     }
     let (dir, index) = browser_report();
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(CHROMEDRIVER)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start chromedriver");
-    let mut driver = Driver {
-        child,
-        port,
-        session: None,
-    };
-    common::wait::wait_until(Duration::from_secs(20), "chromedriver is ready", || {
-        TcpStream::connect(("127.0.0.1", port)).is_ok()
-            && http(port, "GET", "/status", None)["value"]["ready"] == true
-    });
-    let mut args = headless_flags(&dir.path().join("profile"));
-    args.push("--window-size=1200,1600".into());
-    let caps = serde_json::json!({"capabilities": {"alwaysMatch": {
-        "browserName": "chrome",
-        "goog:chromeOptions": {"binary": CHROMIUM, "args": args},
-        "goog:loggingPrefs": {"browser": "ALL"}
-    }}});
-    let v = http(port, "POST", "/session", Some(&caps));
-    let session = v["value"]["sessionId"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no session: {v}"))
-        .to_string();
-    driver.session = Some(session);
-    driver.cmd(
-        "POST",
-        "/url",
-        Some(serde_json::json!({"url": format!("file://{}", index.display())})),
-    );
-
+    let driver = Driver::open(dir.path(), &index);
     let states = |d: &Driver| (d.text("#p1-client-state"), d.text("#p1-server-state"));
     assert_eq!(states(&driver), ("CLOSED".into(), "LISTEN".into()));
     driver.click("#p1-next"); // frame 1: SYN
@@ -650,16 +665,133 @@ fn webdriver_steps_through_the_handshake() {
     );
 
     // No console errors.
-    let log = http(
-        port,
-        "POST",
-        &format!("/session/{}/se/log", driver.session.as_deref().unwrap()),
-        Some(&serde_json::json!({"type": "browser"})),
+    let severe = driver.console_errors();
+    assert!(severe.is_empty(), "console errors: {severe:#?}");
+}
+
+impl Driver {
+    /// The browser's SEVERE console messages so far.
+    fn console_errors(&self) -> Vec<serde_json::Value> {
+        let log = http(
+            self.port,
+            "POST",
+            &format!("/session/{}/se/log", self.session.as_deref().unwrap()),
+            Some(&serde_json::json!({"type": "browser"})),
+        );
+        log["value"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter(|e| e["level"] == "SEVERE")
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Runs `script` in the page and returns its value.
+    fn js(&self, script: &str) -> serde_json::Value {
+        self.cmd(
+            "POST",
+            "/execute/sync",
+            Some(serde_json::json!({"script": script, "args": []})),
+        )
+    }
+
+    /// The ids of the player's diagram elements that carry `class`.
+    fn ids_with(&self, class: &str) -> Vec<String> {
+        let v = self.js(&format!(
+            "return Array.from(document.querySelectorAll('#p1-diagram .{class}')).map(e => e.id);"
+        ));
+        let mut ids: Vec<String> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_str().unwrap().to_string())
+            .collect();
+        ids.sort();
+        ids
+    }
+}
+
+/// The player's id of the diagram arrow that carries the arc `from → to` taken for `why`.
+fn diagram_edge(from: TcpState, to: TcpState, why: Why) -> String {
+    let arc = DiagramArc::of(from, to, why).expect("an arc of the diagram");
+    let i = Layout::standard().edge_of(arc).expect("drawn");
+    format!("p1-e{i}")
+}
+
+#[test]
+fn webdriver_player_lights_the_state_diagram_as_it_steps() {
+    if !have(
+        &[CHROMIUM, CHROMEDRIVER],
+        "webdriver_player_lights_the_state_diagram_as_it_steps",
+    ) {
+        return;
+    }
+    use TcpState::*;
+    let (dir, index) = browser_report_of("handshake_data_client_close");
+    let driver = Driver::open(dir.path(), &index);
+    let lit = |d: &Driver| (d.ids_with("lit-client"), d.ids_with("lit-server"));
+    // Before the first packet: the client in CLOSED, the server in LISTEN, no arc taken.
+    assert_eq!(
+        lit(&driver),
+        (vec!["p1-n-CLOSED".into()], vec!["p1-n-LISTEN".into()])
     );
-    let severe: Vec<&serde_json::Value> = log["value"]
-        .as_array()
-        .map(|a| a.iter().filter(|e| e["level"] == "SEVERE").collect())
-        .unwrap_or_default();
+    assert!(driver.ids_with("now-client").is_empty());
+    driver.click("#p1-next"); // frame 1: SYN
+    assert_eq!(
+        lit(&driver),
+        (
+            vec!["p1-n-SYN_SENT".into()],
+            vec!["p1-n-SYN_RECEIVED".into()]
+        )
+    );
+    assert_eq!(
+        driver.ids_with("now-client"),
+        [diagram_edge(Closed, SynSent, Why::SentSyn)]
+    );
+    assert_eq!(
+        driver.ids_with("now-server"),
+        [diagram_edge(Listen, SynReceived, Why::ReceivedSyn)]
+    );
+    // Lit means seen: the ring and the trace are drawn, not just classed.
+    let shown = driver.js(&format!(
+        "var e = document.getElementById('{}');
+         var ring = document.querySelector('#p1-n-SYN_SENT .ring-client');
+         return [getComputedStyle(e.querySelector('.trace-client')).visibility,
+                 getComputedStyle(ring).strokeWidth];",
+        diagram_edge(Closed, SynSent, Why::SentSyn)
+    ));
+    assert_eq!(shown, serde_json::json!(["visible", "5px"]));
+    driver.click("#p1-next"); // frame 2: SYN-ACK, the client's arc
+    assert_eq!(
+        driver.ids_with("now-client"),
+        [diagram_edge(SynSent, Established, Why::ReceivedSynAck)]
+    );
+    // The client's first arc is now one taken before.
+    assert_eq!(
+        driver.ids_with("past-client"),
+        [diagram_edge(Closed, SynSent, Why::SentSyn)]
+    );
+    assert!(driver.ids_with("now-server").is_empty());
+    // To the end: the client waits in TIME_WAIT, the server is in the bottom CLOSED box.
+    driver.js("var s = document.getElementById('p1-slider'); s.value = s.max; s.dispatchEvent(new Event('input'));");
+    assert_eq!(
+        lit(&driver),
+        (
+            vec!["p1-n-TIME_WAIT".into()],
+            vec!["p1-n-CLOSED-end".into()]
+        )
+    );
+    // A picture of the lit diagram mid-close, to look at.
+    driver.click("#p1-prev");
+    driver.js("document.getElementById('p1-diagram').scrollIntoView();");
+    let png = base64_decode(driver.cmd("GET", "/screenshot", None).as_str().unwrap());
+    let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-player-diagram.png");
+    std::fs::write(&shot, png).unwrap();
+    eprintln!("player diagram screenshot: {}", shot.display());
+    let severe = driver.console_errors();
     assert!(severe.is_empty(), "console errors: {severe:#?}");
 }
 
@@ -694,6 +826,54 @@ fn player_steps_carry_both_endpoints_states_frame_by_frame() {
         13,
         "one step before the first packet, then one per frame"
     );
+}
+
+#[test]
+fn player_steps_name_the_diagram_boxes_and_the_arcs_taken() {
+    use TcpState::*;
+    in_manifest_dir();
+    let input = load_input(&fixture("handshake_data_client_close")).unwrap();
+    let r = render_report(&input, Lang::En);
+    let c = &r.report.connections[0];
+    let steps = protolab::report::player::steps(c, &input.data.frames[&1], Lang::En);
+    let boxes: Vec<(&str, &str)> = steps
+        .iter()
+        .map(|s| (s.client_node.as_str(), s.server_node.as_str()))
+        .collect();
+    assert_eq!(boxes[0], ("CLOSED", "LISTEN"));
+    assert_eq!(boxes[1], ("SYN_SENT", "SYN_RECEIVED"));
+    assert_eq!(boxes.last().unwrap(), &("TIME_WAIT", "CLOSED-end"));
+    // Every transition is an arc taken at its frame's step, on the arrow of its arc.
+    let taken: usize = steps.iter().map(|s| s.arcs.len()).sum();
+    assert_eq!(taken, c.transitions.len());
+    let first: Vec<(&str, String)> = steps[1]
+        .arcs
+        .iter()
+        .map(|a| (a.who, format!("p1-e{}", a.edge)))
+        .collect();
+    assert_eq!(
+        first,
+        [
+            ("client", diagram_edge(Closed, SynSent, Why::SentSyn)),
+            (
+                "server",
+                diagram_edge(Listen, SynReceived, Why::ReceivedSyn)
+            ),
+        ]
+    );
+    // The page draws every box and arrow with the ids the script looks for, in
+    // both languages (Chinese captions under the names).
+    assert!(r.html.contains("id=\"p1-diagram\""));
+    for key in ["CLOSED", "CLOSED-end", "RST-ESTABLISHED", "TIME_WAIT"] {
+        assert!(r.html.contains(&format!("id=\"p1-n-{key}\"")), "{key}");
+    }
+    let zh = render_report(&input, Lang::Zh);
+    assert!(zh.html.contains("同步已发送") && zh.html.contains("收 SYN / 发 SYN,ACK"));
+    assert!(zh.chart_errors.is_empty(), "{:?}", zh.chart_errors);
+    assert!(zh
+        .charts
+        .iter()
+        .any(|(path, _)| path == "charts/flow1-diagram.png"));
 }
 
 /// Standard base64 (WebDriver screenshots), without a crate for it.

@@ -1,5 +1,6 @@
-//! Pictures of a capture: ladder diagrams, state timelines, sequence graphs,
-//! throughput, RTT samples and the encapsulation of one frame; and the pictures of
+//! Pictures of a capture: ladder diagrams, state timelines, the state-transition
+//! diagram, sequence graphs, throughput, RTT samples and the encapsulation of one
+//! frame; and the pictures of
 //! `protolab compare` ([`compare`]).
 //!
 //! Pure: a [`CaptureData`] goes in, a drawing comes out on any plotters backend.
@@ -13,6 +14,9 @@
 
 pub mod compare;
 pub mod data;
+mod diagram;
+pub mod diagram_layout;
+pub mod diagram_path;
 mod ladder;
 mod layers;
 mod seq;
@@ -28,6 +32,7 @@ use plotters::prelude::*;
 
 pub use data::{CaptureData, Collector, Damage, FrameRecord, LoadLimits};
 pub use seq::data_directions;
+pub use states::state_color;
 pub use style::register_cjk_font;
 pub use throughput::{rtt_samples, RttSample};
 
@@ -49,12 +54,15 @@ pub enum ChartKind {
     Rtt,
     /// Encapsulation of one frame: nested headers and a coloured hex dump.
     Layers,
+    /// The TCP state-transition diagram with each endpoint's path over it.
+    Diagram,
 }
 
 impl ChartKind {
-    pub const ALL: [ChartKind; 6] = [
+    pub const ALL: [ChartKind; 7] = [
         ChartKind::Ladder,
         ChartKind::States,
+        ChartKind::Diagram,
         ChartKind::Seq,
         ChartKind::Throughput,
         ChartKind::Rtt,
@@ -76,6 +84,18 @@ impl ChartKind {
             ChartKind::Layers => {
                 "Encapsulation of one frame: nested headers and a coloured hex dump"
             }
+            ChartKind::Diagram => {
+                "The TCP state-transition diagram (RFC 9293 Figure 5) with each endpoint's path, numbered by frame"
+            }
+        }
+    }
+
+    /// The height to ask for when the user names none: the state diagram's figure
+    /// is taller than wide charts (it is cut to what it needs at the width).
+    pub fn default_height(self) -> u32 {
+        match self {
+            ChartKind::Diagram => 2000,
+            _ => 800,
         }
     }
 
@@ -88,6 +108,7 @@ impl ChartKind {
             ChartKind::Throughput => "throughput",
             ChartKind::Rtt => "rtt",
             ChartKind::Layers => "layers",
+            ChartKind::Diagram => "diagram",
         }
     }
 }
@@ -305,7 +326,12 @@ fn context<'a>(
         });
     }
     let summary = data.flow(flow).ok_or(ChartError::NoSuchFlow(flow))?;
-    if summary.proto != "tcp" && matches!(kind, ChartKind::States | ChartKind::Seq) {
+    if summary.proto != "tcp"
+        && matches!(
+            kind,
+            ChartKind::States | ChartKind::Seq | ChartKind::Diagram
+        )
+    {
         return Err(ChartError::NotTcp {
             flow,
             proto: summary.proto,
@@ -352,17 +378,20 @@ pub(crate) fn draw_kind<DB: DrawingBackend>(
         ChartKind::Throughput => throughput::draw_throughput(root, &ctx),
         ChartKind::Rtt => throughput::draw_rtt(root, &ctx),
         ChartKind::Layers => layers::draw(root, &ctx),
+        ChartKind::Diagram => diagram::draw(root, &ctx),
     }
 }
 
 /// The canvas size: the one asked for, but the ladder and the layers picture only
 /// as tall as their content (a refused connection is two arrows and a short
-/// frame's dump a few rows, not a page), and never under the 300 pixels every
-/// chart needs. Errors are left to the drawing, which reports them.
+/// frame's dump a few rows, not a page), the state diagram as tall as its figure
+/// is at that width (it shrinks to fit a lower one), and never under the 300
+/// pixels every chart needs. Errors are left to the drawing, which reports them.
 fn canvas(kind: ChartKind, data: &CaptureData, flow: u64, opts: &ChartOptions) -> (u32, u32) {
     let content = match kind {
         ChartKind::Ladder => ladder::content_height,
         ChartKind::Layers => layers::content_height,
+        ChartKind::Diagram => diagram::content_height,
         _ => return (opts.width, opts.height),
     };
     // The ladder measures its legend's text.

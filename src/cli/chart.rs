@@ -28,9 +28,10 @@ pub struct ChartArgs {
     /// Width in pixels.
     #[arg(long, default_value_t = 1200)]
     pub width: u32,
-    /// Height in pixels.
-    #[arg(long, default_value_t = 800)]
-    pub height: u32,
+    /// Height in pixels (default 800; the state diagram: as tall as its figure
+    /// needs at this width).
+    #[arg(long)]
+    pub height: Option<u32>,
     /// Output file; `.svg` or `.png` decides the format.
     #[arg(short, long)]
     pub output: PathBuf,
@@ -82,7 +83,7 @@ pub fn run(args: ChartArgs) -> anyhow::Result<ExitCode> {
         mark: None,
         dropped: &dropped,
         width: args.width,
-        height: args.height,
+        height: args.height.unwrap_or(args.kind.default_height()),
     };
     let file = args.file.display();
     let bytes = match format {

@@ -133,6 +133,7 @@ fn transition_rows(
             to: t.to,
             why: text::why(t.why, lang).to_string(),
             why_code: text::why_code(t.why),
+            reason: t.why,
         })
     })
     .collect();
@@ -156,6 +157,7 @@ fn chart_refs(flow: &FlowSummary, frames: &[FrameRecord], lang: Lang) -> Vec<Cha
     let mut kinds = vec![("ladder", t.ladder, None)];
     if flow.tcp.is_some() {
         kinds.push(("states", t.state_timeline, None));
+        kinds.push(("diagram", t.state_diagram, None));
         let no_data = crate::chart::data_directions(flow, frames).is_empty();
         kinds.push(("seq", t.seq_graph, no_data.then_some(t.seq_no_data)));
     }

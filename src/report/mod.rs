@@ -8,7 +8,8 @@
 //!   "what to notice" list, from the model. One way: the model knows neither.
 //! - [`text`] — every word of the report in English and Chinese.
 //! - [`page`], [`table`], [`player`] — the model as the values the templates lay
-//!   out; the player's steps and ladder are values too, drawn by `player.html`.
+//!   out; the player's steps and ladder are values too, drawn by `player.html`,
+//!   and so is its state diagram ([`player_diagram`]).
 //! - [`markdown`], [`html`] — writers: one minijinja template per page
 //!   (`templates/`), escaped by the engine.
 //! - [`write`](mod@write) — renders everything in memory ([`crate::files`] writes the folder).
@@ -28,6 +29,7 @@ pub mod model;
 pub mod notices;
 pub mod page;
 pub mod player;
+pub mod player_diagram;
 pub mod table;
 mod templates;
 pub mod text;

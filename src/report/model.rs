@@ -104,6 +104,9 @@ pub struct TransitionRow {
     pub to: TcpState,
     pub why: String,
     pub why_code: String,
+    /// The reason itself, to find the transition's arc on the state diagram.
+    #[serde(skip)]
+    pub reason: crate::analyze::Why,
 }
 
 /// A chart written to `charts/`.

@@ -11,7 +11,9 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use super::model::{payload_len, Connection};
+use super::player_diagram::{self, DiagramView};
 use super::text::{self, text};
+use crate::chart::diagram_layout::Layout;
 use crate::chart::{FrameRecord, Lang};
 use crate::decode::Transport;
 
@@ -31,6 +33,21 @@ pub struct Step {
     pub changes: Vec<String>,
     /// (layer name, fields), outermost first.
     pub layers: Vec<(String, String)>,
+    /// The boxes of the state diagram each endpoint is in (keys of
+    /// [`Node::key`](crate::chart::diagram_layout::Node::key); empty for UDP).
+    pub client_node: String,
+    pub server_node: String,
+    /// The diagram's arrows this frame moved an endpoint along.
+    pub arcs: Vec<ArcTaken>,
+}
+
+/// An arrow of the player's diagram taken at a step.
+#[derive(Debug, Clone, Serialize)]
+pub struct ArcTaken {
+    /// `client` or `server`.
+    pub who: &'static str,
+    /// Index of the arrow in [`DiagramView::edges`].
+    pub edge: usize,
 }
 
 /// Layer-by-layer description of one packet.
@@ -134,6 +151,16 @@ pub fn steps(c: &Connection, frames: &[FrameRecord], lang: Lang) -> Vec<Step> {
     };
     let mut client = initial(&c.client_states);
     let mut server = initial(&c.server_states);
+    let layout = Layout::standard();
+    let extra = player_diagram::off_diagram(c);
+    let (mut client_node, mut server_node) = if tcp {
+        (
+            player_diagram::start_key(&c.client_states),
+            player_diagram::start_key(&c.server_states),
+        )
+    } else {
+        (String::new(), String::new())
+    };
     let mut out = vec![Step {
         seg: None,
         frame: None,
@@ -142,19 +169,38 @@ pub fn steps(c: &Connection, frames: &[FrameRecord], lang: Lang) -> Vec<Step> {
         server: server.clone(),
         changes: Vec::new(),
         layers: Vec::new(),
+        client_node: client_node.clone(),
+        server_node: server_node.clone(),
+        arcs: Vec::new(),
     }];
     let mut next_transition = 0;
     for (i, r) in frames.iter().take(MAX_STEPS).enumerate() {
         let frame = r.packet.frame;
         let mut changes = Vec::new();
+        let mut arcs = Vec::new();
         while let Some(tr) = c.transitions.get(next_transition) {
             if tr.frame > frame {
                 break;
             }
+            let (edge, node) = player_diagram::place(&layout, &extra, tr);
             match tr.endpoint {
-                "server" => server = tr.to.name().to_string(),
-                _ => client = tr.to.name().to_string(),
+                "server" => {
+                    server = tr.to.name().to_string();
+                    server_node = node;
+                }
+                _ => {
+                    client = tr.to.name().to_string();
+                    client_node = node;
+                }
             }
+            arcs.push(ArcTaken {
+                who: if tr.endpoint == "server" {
+                    "server"
+                } else {
+                    "client"
+                },
+                edge,
+            });
             changes.push(format!(
                 "{}: {} → {} ({})",
                 text::role(tr.endpoint, lang),
@@ -195,6 +241,9 @@ pub fn steps(c: &Connection, frames: &[FrameRecord], lang: Lang) -> Vec<Step> {
             server: if tcp { server.clone() } else { "—".into() },
             changes,
             layers: layers(r, lang),
+            client_node: client_node.clone(),
+            server_node: server_node.clone(),
+            arcs,
         });
     }
     out
@@ -319,6 +368,8 @@ pub struct Player {
     pub server: String,
     pub steps: Vec<Step>,
     pub ladder: Ladder,
+    /// The state diagram (TCP connections only).
+    pub diagram: Option<DiagramView>,
     /// Frames of the connection, and how many of them the player shows.
     pub frames: usize,
     pub shown: usize,
@@ -332,6 +383,7 @@ pub fn player(c: &Connection, frames: &[FrameRecord], lang: Lang) -> Player {
         server: c.server.to_string(),
         steps: steps(c, frames, lang),
         ladder: ladder(&id, c, frames, lang),
+        diagram: (c.proto == "tcp").then(|| player_diagram::diagram(&id, c, lang).0),
         frames: frames.len(),
         shown: MAX_STEPS,
         id,

@@ -62,6 +62,9 @@ pub struct Text {
     pub frames_range: &'static str,
     pub ladder: &'static str,
     pub state_timeline: &'static str,
+    pub state_diagram: &'static str,
+    /// Under the player's state diagram: what its colours mean.
+    pub diagram_key: &'static str,
     pub seq_graph: &'static str,
     /// In the sequence graph's place when the connection carried no data.
     pub seq_no_data: &'static str,
@@ -168,6 +171,8 @@ pub const EN: Text = Text {
     frames_range: "Frames",
     ladder: "Ladder diagram",
     state_timeline: "State timeline",
+    state_diagram: "State-transition diagram",
+    diagram_key: "Each endpoint's state now is outlined in its colour (client blue, server green); the arc it just took is drawn thick, the arcs taken before it thin.",
     seq_graph: "Sequence graph",
     seq_no_data: "Not drawn: this connection carried no data bytes in either direction (only SYN, ACK, FIN or RST segments), so a sequence graph would have nothing to plot. The ladder diagram above shows every segment.",
     player: "Step through, packet by packet",
@@ -265,6 +270,8 @@ pub const ZH: Text = Text {
     frames_range: "帧",
     ladder: "时序图（梯形图）",
     state_timeline: "状态时间线",
+    state_diagram: "状态转换图",
+    diagram_key: "各端点当前的状态用其颜色框出（客户端蓝色，服务器绿色）；刚走过的弧画粗线，之前走过的画细线。",
     seq_graph: "序号-时间图",
     seq_no_data: "未绘制：该连接在两个方向上都没有传输数据字节（只有 SYN、ACK、FIN 或 RST 报文段），序号-时间图无内容可画。上方的时序图（梯形图）展示了每个报文段。",
     player: "逐包演示",

@@ -42,6 +42,7 @@ fn kind(name: &str) -> ChartKind {
         "seq" => ChartKind::Seq,
         "throughput" => ChartKind::Throughput,
         "rtt" => ChartKind::Rtt,
+        "diagram" => ChartKind::Diagram,
         _ => ChartKind::Layers,
     }
 }
@@ -66,14 +67,15 @@ pub fn render_report(input: &ReportInput, lang: Lang) -> RenderedReport {
     let mut svgs = BTreeMap::new();
     let mut chart_errors = Vec::new();
     for (flow, frame, chart) in wanted {
+        let k = kind(chart.kind);
         let opts = ChartOptions {
             lang,
             kernel: input.kernel.as_ref(),
             frame,
             dropped: &input.dropped_frames,
+            height: k.default_height(),
             ..ChartOptions::default()
         };
-        let k = kind(chart.kind);
         match render_svg(k, &input.data, flow, &opts) {
             Ok(svg) => {
                 charts.push((chart.svg.clone(), svg.clone().into_bytes()));

@@ -11,7 +11,32 @@
     var prev = document.getElementById(id + '-prev');
     var next = document.getElementById(id + '-next');
     var layers = document.getElementById(id + '-layers');
+    var diagram = document.getElementById(id + '-diagram');
     var at = 0;
+    // The state diagram: each endpoint's box lit, the arcs taken up to this step
+    // traced, the ones of this very step drawn thick and moving.
+    function lightDiagram() {
+      if (!diagram) { return; }
+      var s = steps[at];
+      diagram.querySelectorAll('.node').forEach(function (n) {
+        n.classList.toggle('lit-client', n.id === id + '-n-' + s.client_node);
+        n.classList.toggle('lit-server', n.id === id + '-n-' + s.server_node);
+      });
+      var marks = {};
+      for (var k = 1; k <= at; k++) {
+        steps[k].arcs.forEach(function (a) {
+          marks[a.edge] = marks[a.edge] || {};
+          marks[a.edge][a.who] = k === at ? 'now' : (marks[a.edge][a.who] || 'past');
+        });
+      }
+      diagram.querySelectorAll('.edge').forEach(function (e) {
+        var m = marks[e.id.slice((id + '-e').length)] || {};
+        ['client', 'server'].forEach(function (who) {
+          e.classList.toggle('now-' + who, m[who] === 'now');
+          e.classList.toggle('past-' + who, m[who] === 'past');
+        });
+      });
+    }
     function show(n) {
       var before = steps[at];
       at = Math.max(0, Math.min(steps.length - 1, n));
@@ -46,6 +71,7 @@
         parent.appendChild(box);
         parent = box;
       });
+      lightDiagram();
       slider.value = String(at);
       prev.disabled = at === 0;
       next.disabled = at === steps.length - 1;
