@@ -180,8 +180,33 @@ impl Analyzer {
         std::mem::take(&mut self.ready)
     }
 
-    /// Ends the capture: every remaining flow's summary, in flow order.
+    /// The capture has ended: what only its end proves, for every connection still
+    /// in the table, in flow order. Today one thing: a client still in SYN_SENT whose
+    /// SYNs were never answered timed out (SYN_SENT → CLOSED, attributed to its last
+    /// SYN). Streaming outputs print these after the last frame, as a record of
+    /// their own (they change no frame already written); [`Analyzer::finish`]
+    /// concludes too, so `flows` tells the same story. Calling it again adds nothing.
+    pub fn conclude(&mut self) -> Vec<FrameAnalysis> {
+        let mut out: Vec<FrameAnalysis> = self
+            .table
+            .values_mut()
+            .filter_map(|f| match f {
+                Flow::Tcp(t) => {
+                    let mut a = FrameAnalysis::default();
+                    t.conclude(&mut a);
+                    (!a.transitions.is_empty()).then_some(a)
+                }
+                Flow::Udp(_) => None,
+            })
+            .collect();
+        out.sort_by_key(|a| a.flow);
+        out
+    }
+
+    /// Ends the capture: every remaining flow's summary, in flow order, after
+    /// [`Analyzer::conclude`].
     pub fn finish(mut self) -> Vec<FlowSummary> {
+        self.conclude();
         let mut out = std::mem::take(&mut self.ready);
         let mut rest: Vec<FlowSummary> = self.held.into_values().collect();
         rest.extend(self.table.values().map(Flow::summary));

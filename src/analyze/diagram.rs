@@ -182,7 +182,7 @@ pub const DIAGRAM: &[DiagramArc] = {
             Timer,
             "timeout (SYN retries run out)",
             "超时（SYN 重传用尽）",
-            &[],
+            &[Why::ConnectTimedOut],
         ),
         arc(
             SynSent,

@@ -80,6 +80,10 @@ pub enum Why {
     ReceivedRst,
     /// SYN_SENT → CLOSED: the SYN was answered by RST: nobody listens on that port.
     Refused,
+    /// SYN_SENT → CLOSED: its SYNs were never answered, and the capture ended: the
+    /// connect's retries ran out (a timer, so no segment shows it; attributed to its
+    /// last SYN, the one no retransmission followed).
+    ConnectTimedOut,
 }
 
 impl Why {
@@ -104,6 +108,9 @@ impl Why {
             Why::SentRst => "sent RST (abort)",
             Why::ReceivedRst => "received RST",
             Why::Refused => "received RST answering its SYN (connection refused)",
+            Why::ConnectTimedOut => {
+                "no answer to its SYN: the connect timed out (known at the end of the capture)"
+            }
         }
     }
 }

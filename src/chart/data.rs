@@ -213,6 +213,27 @@ impl Collector {
         }
     }
 
+    /// What the capture's end proved (`Analyzer::conclude`: a connect that timed
+    /// out): charts are drawn after the whole capture, so each transition joins the
+    /// kept frame it is attributed to, as `flows` lists it.
+    pub fn concluded(&mut self, late: &[FrameAnalysis]) {
+        for a in late {
+            let Some(k) = a.flow.and_then(|f| self.kept.get_mut(&f)) else {
+                continue;
+            };
+            for t in &a.transitions {
+                let at = k
+                    .head
+                    .iter_mut()
+                    .chain(k.tail.iter_mut())
+                    .find(|r| r.packet.frame == t.frame);
+                if let Some(r) = at {
+                    let _ = r.analysis.transitions.try_push(*t);
+                }
+            }
+        }
+    }
+
     /// The loaded capture: `flows` are the summaries of every flow (in any order),
     /// `total_frames` how many frames were read, `damage` how the file ended.
     pub fn finish(

@@ -141,6 +141,29 @@ pub fn write_frame_json_app(
     out.write_all(b"\n")
 }
 
+/// The record `inspect --json` writes after the last frame for what only the
+/// capture's end proves (`Analyzer::conclude`): `{"end_of_capture":true,"flow":1,
+/// "transitions":[…]}`, each transition naming the earlier frame it belongs to.
+pub fn write_end_json(out: &mut impl std::io::Write, a: &FrameAnalysis) -> std::io::Result<()> {
+    #[derive(Serialize)]
+    struct EndJson<'a> {
+        end_of_capture: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        flow: Option<u64>,
+        transitions: TransitionsJson<'a>,
+    }
+    let record = EndJson {
+        end_of_capture: true,
+        flow: a.flow,
+        transitions: TransitionsJson {
+            withdrawals: &a.withdrawals,
+            transitions: &a.transitions,
+        },
+    };
+    serde_json::to_writer(&mut *out, &record)?;
+    out.write_all(b"\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
