@@ -229,6 +229,16 @@ impl Analyzer {
         })
     }
 
+    /// Like [`Analyzer::all_tcp_finished`], but a connection whose client is still in
+    /// SYN_SENT with no answer at all also counts as over: for a caller who knows the
+    /// connect has returned (the lab, once its clients are done), nothing more comes.
+    pub fn all_tcp_finished_or_unanswered(&self) -> bool {
+        self.table.values().all(|f| match f {
+            Flow::Tcp(t) => t.is_finished() || t.unanswered(),
+            Flow::Udp(_) => true,
+        })
+    }
+
     /// A reused 4-tuple ends the old connection; its summary waits for the next sweep.
     fn retire(&mut self, flow: Flow) {
         self.held.insert(flow.id(), flow.summary());

@@ -202,6 +202,12 @@ impl TcpFlow {
         }
     }
 
+    /// The client is in SYN_SENT and the server has sent nothing at all.
+    pub fn unanswered(&self) -> bool {
+        self.endpoints[role_index(Role::Client)].state() == TcpState::SynSent
+            && self.packets[role_index(Role::Server)] == 0
+    }
+
     /// The capture has ended: what only its end shows (a connect whose SYNs nobody
     /// answered timed out) is added to `out`, whose `flow` is set.
     pub fn conclude(&mut self, out: &mut FrameAnalysis) {

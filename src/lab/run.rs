@@ -164,12 +164,19 @@ pub fn run(config: &RunConfig, interrupted: &dyn Fn() -> bool) -> Result<RunOutc
         path: report_dir.clone(),
         source,
     })?;
+    // A scenario that needs the lab network (a link that drops the SYNs) picks it
+    // by itself, with a clean link unless impairments were asked for.
+    let needs = scenario::link_needs(config.scenario);
+    let link = config
+        .netns
+        .clone()
+        .or_else(|| needs.map(|_| LinkSettings::default()));
 
     // 1. Observers first: the packet capture (its errors end the run before anything
     //    happened), then the kernel tracepoint and socket table. In the namespace lab
     //    the bridge is the capture: it sees every frame on the link.
     let (tx, rx) = channel();
-    let (recording, capture_path) = match &config.netns {
+    let (recording, capture_path) = match &link {
         None => {
             let filter = match info.transport {
                 Transport::Tcp => format!("tcp port {port}"),
@@ -188,6 +195,9 @@ pub fn run(config: &RunConfig, interrupted: &dyn Fn() -> bool) -> Result<RunOutc
         Some(link) => {
             let capture_path = capture_path.with_extension("pcapng");
             let net = LabNet::create()?;
+            for (name, value) in needs.map_or(&[][..], |n| n.client_sysctls) {
+                net.set_client_sysctl(name, value)?;
+            }
             let bridge = Bridge::start(
                 &BridgeConfig {
                     client_if: net.client_peer.clone(),
@@ -197,6 +207,7 @@ pub fn run(config: &RunConfig, interrupted: &dyn Fn() -> bool) -> Result<RunOutc
                     seed: link.seed,
                     capture: Some(capture_path.clone()),
                     snaplen: config.snaplen.map(|n| n.max(0) as usize),
+                    drop_tcp_to_server: needs.is_some_and(|n| n.drop_tcp_to_server),
                 },
                 Some(tx),
             )?;
@@ -255,7 +266,7 @@ pub fn run(config: &RunConfig, interrupted: &dyn Fn() -> bool) -> Result<RunOutc
     //    RST). Through the bridge, the client's last ACK may still be on its way (or
     //    lost, and the server's FIN due again after a retransmission timeout): wait
     //    until the link has also been quiet for a while.
-    let (quiet_for, patience) = match &config.netns {
+    let (quiet_for, patience) = match &link {
         None => (Duration::ZERO, Duration::from_secs(3)),
         Some(link) => {
             let round_trip = Duration::from_nanos(link.impair.delay_ns + link.impair.jitter_ns) * 2;
@@ -281,7 +292,8 @@ pub fn run(config: &RunConfig, interrupted: &dyn Fn() -> bool) -> Result<RunOutc
             if drain(&rx, &mut watcher) > 0 {
                 last_frame = Instant::now();
             }
-            if watcher.analyzer.all_tcp_finished()
+            // The clients have returned: a connect nobody answered is over too.
+            if watcher.analyzer.all_tcp_finished_or_unanswered()
                 && watcher.analyzer.active_flows() > 0
                 && last_frame.elapsed() >= quiet_for
             {
@@ -315,6 +327,9 @@ pub fn run(config: &RunConfig, interrupted: &dyn Fn() -> bool) -> Result<RunOutc
         mismatches.insert(0, Mismatch(format!("the scenario failed: {e}")));
     }
     let comparison = compare_kernel(&flows, &kernel.record());
+    if expected.kernel_confirms {
+        mismatches.extend(kernel_confirmation(&comparison, expected.connections.len()));
+    }
     write_reports(&report_dir, &flows, &kernel, &comparison)?;
     let record = RunRecord {
         run_id: &run_id,
@@ -341,8 +356,7 @@ pub fn run(config: &RunConfig, interrupted: &dyn Fn() -> bool) -> Result<RunOutc
         } else {
             "loopback"
         },
-        link: config
-            .netns
+        link: link
             .as_ref()
             .zip(bridge.as_ref())
             .map(|(link, b)| LinkRecord {
@@ -383,6 +397,31 @@ pub fn run(config: &RunConfig, interrupted: &dyn Fn() -> bool) -> Result<RunOutc
         report,
         bridge,
     })
+}
+
+/// For a scenario whose states only the kernel can vouch for (a timer's arc): the
+/// kernel's tracepoint must have seen every expected connection. (That the states
+/// agree, socket by socket, is `KernelComparison::agree`, required of every run.)
+fn kernel_confirmation(comparison: &KernelComparison, expected: usize) -> Vec<Mismatch> {
+    let mut out = Vec::new();
+    if let Some(why) = &comparison.unavailable {
+        out.push(Mismatch(format!(
+            "the kernel must confirm this scenario's states, but it could not be read: {why} \
+             (run as root)"
+        )));
+    } else if !comparison.source.contains("tracepoint") {
+        out.push(Mismatch(format!(
+            "the kernel must confirm this scenario's states with its tracepoint \
+             sock:inet_sock_set_state, but only {} was read (run as root, with tracefs)",
+            comparison.source
+        )));
+    } else if comparison.connections.len() != expected {
+        out.push(Mismatch(format!(
+            "the kernel's tracepoint compared {} connections, the scenario expects {expected}",
+            comparison.connections.len()
+        )));
+    }
+    out
 }
 
 /// Where the run's frames are recorded: libpcap on loopback, or the bridge

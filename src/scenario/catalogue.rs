@@ -19,6 +19,7 @@ pub enum ScenarioName {
     Refused,
     TimeWait,
     Chat,
+    ConnectTimeout,
 }
 
 impl ScenarioName {
@@ -112,7 +113,7 @@ impl ScenarioInfo {
 }
 
 /// In declaration order of [`ScenarioName`]; `catalogue_is_in_enum_order` pins it.
-static ALL: [ScenarioInfo; 10] = {
+static ALL: [ScenarioInfo; 11] = {
     use ScenarioName::*;
     use Transport::{Tcp, Udp};
     [
@@ -138,6 +139,13 @@ static ALL: [ScenarioInfo; 10] = {
         ScenarioInfo::new(Refused, "refused", Tcp, 8003, teaching::REFUSED),
         ScenarioInfo::new(TimeWait, "time-wait", Tcp, 8009, teaching::TIME_WAIT),
         ScenarioInfo::new(Chat, "chat", Tcp, 8889, teaching::CHAT),
+        ScenarioInfo::new(
+            ConnectTimeout,
+            "connect-timeout",
+            Tcp,
+            8014,
+            teaching::CONNECT_TIMEOUT,
+        ),
     ]
 };
 

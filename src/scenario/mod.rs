@@ -29,6 +29,7 @@
 //! - [`server_close`] — the server closes first and ends in TIME_WAIT.
 //! - [`rst_abort`] — SO_LINGER 0: close() sends RST instead of FIN.
 //! - [`refused`] — nobody listens: the kernel answers the SYN with RST.
+//! - [`connect_timeout`] — the link drops the SYNs: the connect gives up (ETIMEDOUT).
 //! - [`time_wait`] — the server's TIME_WAIT keeps its port from being re-bound.
 //! - [`chat`] — the notes' instant-messaging system: length-prefixed JSON, N users.
 //!
@@ -48,6 +49,7 @@
 //!   server uses them too.
 
 pub mod chat;
+pub mod connect_timeout;
 pub mod file_transfer;
 pub mod half_close;
 pub mod http_hello;
@@ -136,6 +138,9 @@ pub async fn serve(
         }
         ScenarioName::TimeWait => time_wait::serve(listener.tcp(name)?, params, shutdown).await,
         ScenarioName::Chat => chat::serve(listener.tcp(name)?, params, shutdown).await,
+        ScenarioName::ConnectTimeout => {
+            connect_timeout::serve(listener.tcp(name)?, params, shutdown).await
+        }
     }
 }
 
@@ -156,6 +161,7 @@ pub async fn client(
         ScenarioName::Refused => refused::client(server).await,
         ScenarioName::TimeWait => time_wait::client(server).await,
         ScenarioName::Chat => chat::client(server, params).await,
+        ScenarioName::ConnectTimeout => connect_timeout::client(server, params).await,
     }
 }
 
@@ -172,5 +178,26 @@ pub fn expectation(name: ScenarioName, params: &Params) -> Expectation {
         ScenarioName::Refused => refused::expectation(),
         ScenarioName::TimeWait => time_wait::expectation(),
         ScenarioName::Chat => chat::expectation(params),
+        ScenarioName::ConnectTimeout => connect_timeout::expectation(),
+    }
+}
+
+/// What a scenario needs of the network beyond loopback; `run` then picks the
+/// two-namespace lab by itself.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LinkNeeds {
+    /// The link drops every client→server TCP segment (a firewall's DROP rule).
+    pub drop_tcp_to_server: bool,
+    /// sysctls set in the client's namespace (the lab's own, never the host's):
+    /// `(name, value)`, e.g. `("net.ipv4.tcp_syn_linear_timeouts", "0")`. One the
+    /// kernel does not have is skipped.
+    pub client_sysctls: &'static [(&'static str, &'static str)],
+}
+
+/// `None` for scenarios that run on loopback (and in the lab when asked).
+pub fn link_needs(name: ScenarioName) -> Option<LinkNeeds> {
+    match name {
+        ScenarioName::ConnectTimeout => Some(connect_timeout::NEEDS),
+        _ => None,
     }
 }

@@ -42,6 +42,9 @@ pub struct Params {
     /// so a user trying the server with `nc` sees it work); the report keeps them
     /// either way.
     pub log_sink: LogSink,
+    /// `connect-timeout`: the client's `TCP_SYNCNT`, how many times its SYN is sent
+    /// again before connect() gives up.
+    pub syn_retries: u8,
 }
 
 impl Default for Params {
@@ -56,6 +59,7 @@ impl Default for Params {
             recv_dir: PathBuf::from("received"),
             serve_forever: false,
             log_sink: LogSink::default(),
+            syn_retries: super::connect_timeout::DEFAULT_SYN_RETRIES,
         }
     }
 }

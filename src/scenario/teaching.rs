@@ -82,3 +82,14 @@ pub(super) const CHAT: Lesson = Lesson {
     zh: "笔记中的海量用户即时通讯系统：TCP 之上的应用层协议需要自己的消息边界（每条 JSON \
          消息前有 4 字节长度）；N 个用户注册、登录、群聊、私聊并接收离线留言。",
 };
+
+pub(super) const CONNECT_TIMEOUT: Lesson = Lesson {
+    en: "The link drops every SYN (a firewall's DROP, not REJECT): nobody answers, not \
+         even with RST, so the client sends its SYN again with exponential backoff (the \
+         gaps double: 1 s, 2 s, 4 s) and, after TCP_SYNCNT retransmissions (--syn-retries, \
+         2: about 7 s), connect() fails with ETIMEDOUT: SYN_SENT → CLOSED by a timer.",
+    zh: "链路丢弃每一个 SYN（防火墙的 DROP 而不是 REJECT）：没有任何回应，连 RST 都没有，\
+         所以客户端按指数退避重传 SYN（间隔逐次翻倍：1 秒、2 秒、4 秒），重传 TCP_SYNCNT \
+         次（--syn-retries，默认 2，约 7 秒）后 connect() 返回 ETIMEDOUT：\
+         由定时器从 SYN_SENT 进入 CLOSED。",
+};

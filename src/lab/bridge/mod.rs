@@ -74,6 +74,11 @@ pub struct BridgeConfig {
     pub capture: Option<PathBuf>,
     /// Bytes kept per frame in the capture (all when `None`).
     pub snaplen: Option<usize>,
+    /// Drop every client→server TCP segment whatever the impairment says, as a
+    /// firewall's DROP rule would; ARP and the rest pass, so the client resolves the
+    /// server for real and its SYNs go unanswered (`connect-timeout`). Recorded as
+    /// dropped, like a lost frame.
+    pub drop_tcp_to_server: bool,
 }
 
 /// Why the bridge could not start.
@@ -182,6 +187,7 @@ impl Bridge {
             Arc::clone(&client),
             Arc::clone(&server),
             model(&config.c2s, 0),
+            config.drop_tcp_to_server,
             record_tx.clone(),
             Arc::clone(&stop),
         );
@@ -191,6 +197,7 @@ impl Bridge {
             server,
             client,
             model(&config.s2c, 1),
+            false,
             record_tx,
             Arc::clone(&stop),
         );
