@@ -147,6 +147,14 @@ impl Shared {
     }
 }
 
+/// What one direction does to the frames it forwards.
+pub struct Rules {
+    /// The seeded impairments (loss, delay, …).
+    pub model: Impairment,
+    /// Drop every TCP segment, whatever the model says (a firewall's DROP rule).
+    pub drop_tcp: bool,
+}
+
 /// What a direction reports when it stops.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct DirectionReport {
@@ -167,14 +175,13 @@ pub struct Forwarder {
 }
 
 impl Forwarder {
-    /// Starts forwarding frames `rx` receives out of `tx`, through `model`.
+    /// Starts forwarding frames `rx` receives out of `tx`, through `rules`.
     pub fn start(
         direction: Direction,
         clock: Clock,
         rx: Arc<Port>,
         tx: Arc<Port>,
-        mut model: Impairment,
-        drop_tcp: bool,
+        rules: Rules,
         record: Option<Sender<Sighting>>,
         stop: Arc<AtomicBool>,
     ) -> Forwarder {
@@ -195,6 +202,10 @@ impl Forwarder {
             .name(format!("bridge-rx-{}", direction.short()))
             .spawn(move || {
                 let shared = recv_shared;
+                let Rules {
+                    mut model,
+                    drop_tcp,
+                } = rules;
                 let mut batch = port::Batch::new();
                 let mut index = 0u64;
                 let mut dropped = Vec::new();

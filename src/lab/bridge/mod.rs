@@ -186,8 +186,10 @@ impl Bridge {
             clock,
             Arc::clone(&client),
             Arc::clone(&server),
-            model(&config.c2s, 0),
-            config.drop_tcp_to_server,
+            forward::Rules {
+                model: model(&config.c2s, 0),
+                drop_tcp: config.drop_tcp_to_server,
+            },
             record_tx.clone(),
             Arc::clone(&stop),
         );
@@ -196,8 +198,10 @@ impl Bridge {
             clock,
             server,
             client,
-            model(&config.s2c, 1),
-            false,
+            forward::Rules {
+                model: model(&config.s2c, 1),
+                drop_tcp: false,
+            },
             record_tx,
             Arc::clone(&stop),
         );
