@@ -115,7 +115,14 @@ fn client_syn_times(capture: &std::path::Path, check: &mut dyn FnMut(&Packet)) -
     let mut packet = Packet::default();
     for frame in FileReader::open(capture).unwrap() {
         let f = frame.unwrap();
-        decode_bytes(f.number, f.ts_ns, f.linktype, f.orig_len, &f.bytes, &mut packet);
+        decode_bytes(
+            f.number,
+            f.ts_ns,
+            f.linktype,
+            f.orig_len,
+            &f.bytes,
+            &mut packet,
+        );
         if let Some(Transport::Tcp(t)) = &packet.transport {
             check(&packet);
             if t.flags.syn() && !t.flags.ack() {

@@ -11,6 +11,9 @@ const ACTIVE_CLOSE: [TcpState; 3] = [TcpState::FinWait1, TcpState::FinWait2, Tcp
 /// The passive closer's path: FIN received, own FIN sent, own FIN acknowledged.
 const PASSIVE_CLOSE: [TcpState; 3] = [TcpState::CloseWait, TcpState::LastAck, TcpState::Closed];
 const CLIENT_OPEN: [TcpState; 3] = [TcpState::Closed, TcpState::SynSent, TcpState::Established];
+/// The passive closer's last step is its FIN's ACK, not a RST (the diagram has both).
+const PASSIVE_CLOSE_BY: (TcpState, TcpState, Why) =
+    (TcpState::LastAck, TcpState::Closed, Why::AckOfFin);
 const SERVER_OPEN: [TcpState; 3] = [
     TcpState::Listen,
     TcpState::SynReceived,
@@ -44,7 +47,7 @@ impl ConnectionExpectation {
             server_states: [SERVER_OPEN, PASSIVE_CLOSE].concat(),
             client_bytes,
             server_bytes,
-            ways: Vec::new(),
+            ways: vec![PASSIVE_CLOSE_BY],
         }
     }
 
@@ -55,7 +58,7 @@ impl ConnectionExpectation {
             server_states: [SERVER_OPEN, ACTIVE_CLOSE].concat(),
             client_bytes,
             server_bytes,
-            ways: Vec::new(),
+            ways: vec![PASSIVE_CLOSE_BY],
         }
     }
 

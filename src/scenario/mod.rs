@@ -35,6 +35,7 @@
 //!
 //! What they share:
 //!
+//! - [`arcs`] — the state-diagram arcs each scenario demonstrates, from its expectation.
 //! - `catalogue` — names, transports, default ports ([`ScenarioName`], [`ScenarioInfo`]).
 //! - `teaching` — what each scenario teaches, in English and Chinese.
 //! - `params` — what a scenario is asked to do ([`Params`]).
@@ -48,6 +49,7 @@
 //! - The server log and the shutdown signal are [`crate::serving`]'s: the chat
 //!   server uses them too.
 
+pub mod arcs;
 pub mod chat;
 pub mod connect_timeout;
 pub mod file_transfer;
