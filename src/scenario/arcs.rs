@@ -96,7 +96,7 @@ pub fn scenarios_taking(arc: &DiagramArc) -> Vec<ScenarioName> {
     ScenarioName::all()
         .iter()
         .copied()
-        .filter(|&s| arcs(s).iter().any(|a| *a == arc))
+        .filter(|&s| arcs(s).contains(&arc))
         .collect()
 }
 
