@@ -194,3 +194,31 @@ fn settled_frames_give_the_flows_transitions_for_drawn_outputs() {
         assert_eq!(drawn, summarised(&format!("captures/{name}")), "{name}");
     }
 }
+
+#[test]
+fn the_charts_frames_carry_what_the_end_of_the_capture_proved() {
+    // No frame streams the connect's timeout: the charts, drawn after the whole
+    // capture, put it on the frame `flows` attributes it to (the last SYN).
+    let path = common::capture("connect_timeout.pcapng");
+    let data = protolab::files::load_capture(&path).expect("loads");
+    let mut drawn = Story::new();
+    for (flow, frames) in &data.frames {
+        for r in frames {
+            for t in &r.analysis.transitions {
+                let rec = (
+                    t.frame,
+                    t.from.name().into(),
+                    t.to.name().into(),
+                    t.why.text().to_string(),
+                );
+                drawn
+                    .entry((*flow, t.endpoint.name().to_string()))
+                    .or_default()
+                    .push(rec);
+            }
+        }
+    }
+    let summary = summarised("captures/connect_timeout.pcapng");
+    assert_eq!(drawn, summary);
+    assert_eq!(summary[&(1, "client".to_string())][1].0, 13);
+}

@@ -694,3 +694,47 @@ fn write_reports(
         },
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn comparison(source: &str, connections: usize) -> KernelComparison {
+        let endpoint = |endpoint| crate::model::kernel::EndpointComparison {
+            endpoint,
+            local: "198.18.0.1:40000".parse().unwrap(),
+            rows: Vec::new(),
+            agree: true,
+        };
+        KernelComparison {
+            source: source.into(),
+            connections: (0..connections as u64)
+                .map(|flow| crate::model::kernel::ConnectionComparison {
+                    flow,
+                    client: endpoint("client"),
+                    server: endpoint("server"),
+                })
+                .collect(),
+            agree: true,
+            unavailable: None,
+        }
+    }
+
+    #[test]
+    fn only_the_tracepoint_confirms_a_timer_arc() {
+        assert!(kernel_confirmation(&comparison("tracepoint+sock_diag", 1), 1).is_empty());
+        // The socket table alone can miss the brief SYN_SENT; /proc polling too.
+        for source in ["sock_diag", "proc"] {
+            let m = kernel_confirmation(&comparison(source, 1), 1);
+            assert!(m[0].0.contains("tracepoint"), "{source}: {m:?}");
+        }
+        let m = kernel_confirmation(&comparison("tracepoint", 0), 1);
+        assert!(m[0].0.contains("compared 0 connections"), "{m:?}");
+        let unavailable = KernelComparison {
+            unavailable: Some("no root".into()),
+            ..comparison("none", 0)
+        };
+        let m = kernel_confirmation(&unavailable, 1);
+        assert!(m[0].0.contains("run as root"), "{m:?}");
+    }
+}
