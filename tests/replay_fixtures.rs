@@ -229,6 +229,42 @@ fn unanswered_syns_time_out_at_the_end_of_the_capture() {
 }
 
 #[test]
+fn a_new_isn_from_the_same_port_proves_the_earlier_connect_timed_out() {
+    let r = replay_fixture("syn_restart.pcap");
+    assert_eq!(r.flows.len(), 2, "the new ISN opens a second flow");
+    check(
+        "syn_restart flow 1",
+        &r.flows[0],
+        &Expect {
+            client: "CLOSED SYN_SENT CLOSED",
+            server: "LISTEN",
+            client_frames: &[1, 3],
+            server_frames: &[],
+            conn_state: "S0",
+            history: "S",
+        },
+    );
+    check(
+        "syn_restart flow 2",
+        &r.flows[1],
+        &Expect {
+            client: ACTIVE_CLOSE,
+            server: PASSIVE_CLOSE_SERVER,
+            client_frames: &[4, 5, 7, 8, 9],
+            server_frames: &[4, 6, 7, 9, 10],
+            conn_state: "SF",
+            history: "ShAFaf",
+        },
+    );
+    // Said on the SYN that proved it, as flow 1's; flow 2 has no anomaly.
+    let (_, a) = r.frame(4);
+    let (flow, t) = a.concluded.expect("frame 4 concludes flow 1");
+    assert_eq!((flow, t.frame, t.why), (1, 3, Why::ConnectTimedOut));
+    assert_eq!(a.flow, Some(2));
+    assert!(r.frames.iter().all(|(_, a)| a.anomalies.is_empty()));
+}
+
+#[test]
 fn lost_syn_is_retransmitted_without_a_new_transition() {
     let (r, flow) = single_flow("lost_syn.pcap");
     check(

@@ -44,23 +44,18 @@ fn lines(args: &[&str]) -> Vec<Value> {
 fn replay(capture: &str) -> Story {
     let mut story = Story::new();
     for frame in lines(&["inspect", "--json", capture]) {
-        let (Some(flow), Some(items)) = (frame["flow"].as_u64(), frame["transitions"].as_array())
-        else {
-            continue;
-        };
-        for item in items {
-            let endpoint = item["endpoint"].as_str().expect("endpoint").to_string();
-            let list = story.entry((flow, endpoint)).or_default();
-            let Some(w) = item.get("withdraws") else {
-                list.push(record(item));
+        // Another flow's transitions this frame proved (`concluded`) come after the
+        // frame's own, as that flow's.
+        let own = (frame["flow"].as_u64(), frame["transitions"].as_array());
+        let other = (
+            frame["concluded"]["flow"].as_u64(),
+            frame["concluded"]["transitions"].as_array(),
+        );
+        for (flow, items) in [own, other] {
+            let (Some(flow), Some(items)) = (flow, items) else {
                 continue;
             };
-            let (at, to) = (w["frame"].as_u64(), w["to"].as_str());
-            let pos = list
-                .iter()
-                .rposition(|r| Some(r.0) == at && Some(r.2.as_str()) == to)
-                .unwrap_or_else(|| panic!("{capture}: {item} withdraws nothing streamed"));
-            list.remove(pos);
+            apply(&mut story, capture, flow, items);
         }
     }
     // `flows` lists transitions in frame order (a LISTEN → SYN_RECEIVED learnt
@@ -69,6 +64,25 @@ fn replay(capture: &str) -> Story {
         list.sort_by_key(|r| r.0);
     }
     story
+}
+
+/// Applies one frame's `transitions` of `flow`: a withdrawal removes the item it
+/// names, which must have been streamed before.
+fn apply(story: &mut Story, capture: &str, flow: u64, items: &[Value]) {
+    for item in items {
+        let endpoint = item["endpoint"].as_str().expect("endpoint").to_string();
+        let list = story.entry((flow, endpoint)).or_default();
+        let Some(w) = item.get("withdraws") else {
+            list.push(record(item));
+            continue;
+        };
+        let (at, to) = (w["frame"].as_u64(), w["to"].as_str());
+        let pos = list
+            .iter()
+            .rposition(|r| Some(r.0) == at && Some(r.2.as_str()) == to)
+            .unwrap_or_else(|| panic!("{capture}: {item} withdraws nothing streamed"));
+        list.remove(pos);
+    }
 }
 
 /// `flows --json`'s transitions, in the same shape.

@@ -115,8 +115,21 @@ impl Analyzer {
                     && matches!(self.table.get(key), Some(Flow::Tcp(f))
                         if f.is_finished()
                             && !(f.role_from(src_is_lo) == Role::Client && f.client_syn_seq == Some(tcp.seq)));
-                if reused {
-                    if let Some(old) = self.table.remove(&key) {
+                // A new ISN from a client whose SYNs nobody answered: that connect
+                // timed out, and this SYN opens another. The old flow's timeout is
+                // said on this frame, as that flow's.
+                let restarted = pure_syn
+                    && matches!(self.table.get(key), Some(Flow::Tcp(f))
+                        if f.unanswered()
+                            && f.role_from(src_is_lo) == Role::Client
+                            && f.client_syn_seq != Some(tcp.seq));
+                if reused || restarted {
+                    if let Some(mut old) = self.table.remove(&key) {
+                        if let Flow::Tcp(f) = &mut old {
+                            let mut end = FrameAnalysis::default();
+                            f.conclude(&mut end);
+                            self.frame.concluded = end.transitions.first().map(|t| (f.id, *t));
+                        }
                         self.retire(old);
                     }
                 }

@@ -167,6 +167,15 @@ impl Collector {
 
     /// One frame: its captured bytes, its decoding and its analysis.
     pub fn frame(&mut self, bytes: &[u8], p: &Packet, a: &FrameAnalysis) {
+        if let Some((flow, t)) = a.concluded {
+            // Another flow's timeout, proved by this frame: on that flow's frame.
+            let mut late = FrameAnalysis {
+                flow: Some(flow),
+                ..FrameAnalysis::default()
+            };
+            late.transitions.push(t);
+            self.concluded(std::slice::from_ref(&late));
+        }
         let limits = self.limits;
         let record = || {
             let mut kept = bytes[..bytes.len().min(limits.max_bytes)].to_vec();

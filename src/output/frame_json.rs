@@ -80,7 +80,16 @@ struct FrameJson<'a> {
     #[serde(skip_serializing_if = "<[AnomalyNote]>::is_empty")]
     anomalies: &'a [AnomalyNote],
     #[serde(skip_serializing_if = "Option::is_none")]
+    concluded: Option<ConcludedJson<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+}
+
+/// Another flow's transition this frame proves: `{"flow":1,"transitions":[…]}`.
+#[derive(Serialize)]
+struct ConcludedJson<'a> {
+    flow: u64,
+    transitions: [&'a Transition; 1],
 }
 
 /// Writes one frame as a single JSON line.
@@ -135,6 +144,10 @@ pub fn write_frame_json_app(
             transitions: &a.transitions,
         },
         anomalies: &a.anomalies,
+        concluded: a.concluded.as_ref().map(|(flow, t)| ConcludedJson {
+            flow: *flow,
+            transitions: [t],
+        }),
         error: p.error.as_ref().map(ToString::to_string),
     };
     serde_json::to_writer(&mut *out, &record)?;

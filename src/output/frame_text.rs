@@ -106,6 +106,18 @@ pub fn frame_line(p: &Packet, a: &FrameAnalysis, t0_ns: u64) -> String {
     for n in &a.anomalies {
         let _ = write!(s, "  | anomaly: {} {}", n.endpoint, n.what);
     }
+    // Another flow's, proved over by this frame (a new SYN from its client port).
+    if let Some((flow, t)) = &a.concluded {
+        let _ = write!(
+            s,
+            "  | flow {flow} {} {} -> {} (at frame {}): {}",
+            t.endpoint,
+            t.from,
+            t.to,
+            t.frame,
+            t.why.text()
+        );
+    }
     if let Some(e) = &p.error {
         let _ = write!(s, "  !! {e}");
     }

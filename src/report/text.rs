@@ -341,7 +341,7 @@ pub fn why(why: Why, lang: Lang) -> &'static str {
             Why::SentRst => "发送 RST（中止连接）",
             Why::ReceivedRst => "收到 RST",
             Why::Refused => "自己的 SYN 被 RST 回应（连接被拒绝）",
-            Why::ConnectTimedOut => "自己的 SYN 始终没有回应：connect 超时（捕获结束时得知）",
+            Why::ConnectTimedOut => "自己的 SYN 始终没有回应：connect 超时",
         },
     }
 }
