@@ -137,6 +137,7 @@ fn with_bridge<T>(
             seed,
             capture: None,
             snaplen: None,
+            drop_tcp_to_server: false,
         },
         None,
     )

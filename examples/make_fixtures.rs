@@ -566,6 +566,26 @@ fn lost_syn() -> Vec<Frame> {
     eth_frames(&c.pkts)
 }
 
+/// A connect nobody answers (three SYNs, 1 s then 2 s apart; it gives up at 7 s),
+/// then the application connects again from the same port (bound again) with a new
+/// ISN, and that one is answered and closed normally.
+fn syn_restart() -> Vec<Frame> {
+    let isn = ISN_C + 15_000;
+    let mut c = Tcp::new(false, isn, ISN_S + 15_000);
+    c.tx(true, 0, Seg::new(SYN).undelivered()); // 1
+    c.tx(true, SEC, Seg::new(SYN).seq(isn).undelivered()); // 2 RTO 1 s
+    c.tx(true, 2 * SEC, Seg::new(SYN).seq(isn).undelivered()); // 3 RTO 2 s
+    let mut pkts = c.pkts;
+    let mut d = Tcp::new(false, ISN_C + 16_000, ISN_S + 16_000);
+    d.t = T0 + 8 * SEC;
+    d.c.ip_id += 100;
+    d.c.ts_base += 8000;
+    d.handshake(); // 4-6
+    d.client_close(300 * US); // 7-10
+    pkts.extend(d.pkts);
+    eth_frames(&pkts)
+}
+
 fn fast_retransmit() -> Vec<Frame> {
     let isn = ISN_C + 7000;
     let mut c = Tcp::new(false, isn, ISN_S + 7000);
@@ -1424,6 +1444,7 @@ fn main() -> io::Result<()> {
     out.pcap("rst_abort.pcap", eth, &rst_abort())?;
     out.pcap("refused.pcap", eth, &refused())?;
     out.pcap("lost_syn.pcap", eth, &lost_syn())?;
+    out.pcap("syn_restart.pcap", eth, &syn_restart())?;
     out.pcap("fast_retransmit.pcap", eth, &fast_retransmit())?;
     out.pcap("out_of_order.pcap", eth, &out_of_order())?;
     out.pcap("zero_window.pcap", eth, &zero_window())?;

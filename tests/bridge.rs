@@ -56,6 +56,7 @@ fn config(net: &LabNet, loss: Loss, seed: u64, capture: Option<&Path>) -> Bridge
         seed,
         capture: capture.map(Path::to_path_buf),
         snaplen: None,
+        drop_tcp_to_server: false,
     }
 }
 

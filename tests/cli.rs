@@ -312,3 +312,71 @@ fn completions_are_generated() {
     assert!(out.contains("protolab"));
     assert!(out.contains("inspect"));
 }
+
+#[test]
+fn a_connect_that_timed_out_is_said_after_the_last_frame() {
+    let file = "captures/connect_timeout.pcapng";
+    assert_golden(
+        "connect_timeout.inspect.txt",
+        &stdout_ok(&["inspect", file]),
+    );
+    assert_golden(
+        "connect_timeout.inspect.ndjson",
+        &stdout_ok(&["inspect", "--json", file]),
+    );
+    assert_golden(
+        "connect_timeout.flows.ndjson",
+        &stdout_ok(&["flows", "--json", file]),
+    );
+    // Stopped before the end, or showing none of the flow's frames: nothing is
+    // known about the end, so nothing is said.
+    for args in [
+        &["inspect", "--limit", "13", file][..],
+        &["inspect", "-f", "arp", file],
+    ] {
+        let out = stdout_ok(args);
+        assert!(!out.contains("end of capture"), "{args:?}: {out}");
+    }
+}
+
+#[test]
+fn scenarios_list_the_diagram_arcs_they_demonstrate() {
+    let lines: Vec<serde_json::Value> = stdout_ok(&["scenarios", "--json"])
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let scenario = |id: &str| {
+        lines
+            .iter()
+            .find(|s| s["id"] == id)
+            .unwrap_or_else(|| panic!("no {id}"))
+            .clone()
+    };
+    let to_closed = |id: &str| {
+        scenario(id)["arcs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["from"] == "SYN_SENT" && a["to"] == "CLOSED")
+            .unwrap_or_else(|| panic!("{id}: no SYN_SENT → CLOSED"))
+            .clone()
+    };
+    // The same two states, two different arcs: a timer and a segment.
+    assert_eq!(to_closed("connect-timeout")["trigger"], "timer");
+    assert_eq!(to_closed("refused")["trigger"], "segment");
+    assert_eq!(scenario("connect-timeout")["network"], "lab");
+    assert_eq!(scenario("tcp-upper")["network"], "loopback");
+    assert_eq!(scenario("udp-daytime")["arcs"], serde_json::json!([]));
+    let text = stdout_ok(&["scenarios"]);
+    assert!(
+        text.contains("arcs: CLOSED → LISTEN (passive open) · CLOSED → SYN_SENT"),
+        "{text}"
+    );
+    assert!(stdout_ok(&["scenarios", "--lang", "zh"]).contains("状态图弧: "));
+    // The docs' coverage table is this output, verbatim.
+    let doc = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/state-diagram.md"),
+    )
+    .unwrap();
+    assert!(doc.contains(&stdout_ok(&["scenarios", "--arcs"])));
+}

@@ -209,6 +209,7 @@ fn iperf3_agrees(protolab_delivered: f64) {
             seed,
             capture: None,
             snaplen: None,
+            drop_tcp_to_server: false,
         },
         None,
     )

@@ -5,7 +5,7 @@
 mod common;
 
 use common::{replay_fixture, states, transition_frames};
-use protolab::analyze::FlowSummary;
+use protolab::analyze::{FlowSummary, Why};
 
 /// What one TCP connection of a fixture must look like.
 struct Expect {
@@ -258,6 +258,75 @@ fn refused_server_never_listens() {
             history: "Sr",
         },
     );
+}
+
+#[test]
+fn unanswered_syns_time_out_at_the_end_of_the_capture() {
+    let (r, flow) = single_flow("connect_timeout.pcapng");
+    check(
+        "connect_timeout",
+        &flow,
+        &Expect {
+            client: "CLOSED SYN_SENT CLOSED",
+            // Nothing reached the server: the LISTEN it started in.
+            server: "LISTEN",
+            // The timer's arc is attributed to the last SYN: no later frame exists.
+            client_frames: &[3, 13],
+            server_frames: &[],
+            conn_state: "S0",
+            history: "S",
+        },
+    );
+    let tcp = flow.tcp.as_ref().unwrap();
+    assert_eq!(tcp.client_transitions[1].why, Why::ConnectTimedOut);
+    assert_eq!(tcp.retransmissions, 2);
+    assert_eq!(r.flags(8), ["retransmission"]);
+    assert_eq!(r.flags(13), ["retransmission"]);
+    // Streamed, no frame carries it: only the end of the capture proves it.
+    assert!(r
+        .frames
+        .iter()
+        .all(|(_, a)| a.transitions.iter().all(|t| t.why != Why::ConnectTimedOut)));
+    // The backoff doubles: the second gap is twice the first.
+    let ts = |n: u64| r.frame(n).0.ts_ns as f64;
+    let ratio = (ts(13) - ts(8)) / (ts(8) - ts(3));
+    assert!((1.9..2.1).contains(&ratio), "gap ratio {ratio}");
+}
+
+#[test]
+fn a_new_isn_from_the_same_port_proves_the_earlier_connect_timed_out() {
+    let r = replay_fixture("syn_restart.pcap");
+    assert_eq!(r.flows.len(), 2, "the new ISN opens a second flow");
+    check(
+        "syn_restart flow 1",
+        &r.flows[0],
+        &Expect {
+            client: "CLOSED SYN_SENT CLOSED",
+            server: "LISTEN",
+            client_frames: &[1, 3],
+            server_frames: &[],
+            conn_state: "S0",
+            history: "S",
+        },
+    );
+    check(
+        "syn_restart flow 2",
+        &r.flows[1],
+        &Expect {
+            client: ACTIVE_CLOSE,
+            server: PASSIVE_CLOSE_SERVER,
+            client_frames: &[4, 5, 7, 8, 9],
+            server_frames: &[4, 6, 7, 9, 10],
+            conn_state: "SF",
+            history: "ShAFaf",
+        },
+    );
+    // Said on the SYN that proved it, as flow 1's; flow 2 has no anomaly.
+    let (_, a) = r.frame(4);
+    let (flow, t) = a.concluded.expect("frame 4 concludes flow 1");
+    assert_eq!((flow, t.frame, t.why), (1, 3, Why::ConnectTimedOut));
+    assert_eq!(a.flow, Some(2));
+    assert!(r.frames.iter().all(|(_, a)| a.anomalies.is_empty()));
 }
 
 #[test]

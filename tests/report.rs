@@ -1110,3 +1110,28 @@ fn player_counts_a_one_byte_payload_in_the_singular() {
     );
     assert!(!r.html.contains("\"1 bytes\""), "a plural for one byte");
 }
+
+#[test]
+fn a_connect_that_timed_out_is_explained_with_its_backoff() {
+    in_manifest_dir();
+    let input = load_input(&PathBuf::from("captures/connect_timeout.pcapng")).unwrap();
+    for (lang, notice, why) in [
+        (
+            Lang::En,
+            "The client sent it 3 times, 1.0 s, 2.0 s apart",
+            "no answer to its SYN: the connect timed out",
+        ),
+        (
+            Lang::Zh,
+            "客户端共发送 3 次 SYN，间隔 1.0 秒、2.0 秒",
+            "自己的 SYN 始终没有回应",
+        ),
+    ] {
+        let r = render_report(&input, lang);
+        assert!(r.chart_errors.is_empty(), "{:?}", r.chart_errors);
+        assert!(r.markdown.contains(notice), "{}", r.markdown);
+        // The transition table has the timer's arc, at the last SYN.
+        assert!(r.markdown.contains(why), "{}", r.markdown);
+        assert!(r.html.contains(notice));
+    }
+}

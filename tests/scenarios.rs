@@ -682,3 +682,27 @@ async fn a_simultaneous_open_server_needs_the_peer_address() {
         );
     }
 }
+
+#[test]
+fn a_step_with_several_arcs_must_take_the_expected_one() {
+    use protolab::lab::expect_check::check_expectation;
+    // The fixtures' connects to CLOSED: refused by RST, and timed out.
+    let refused = common::replay_fixture("refused.pcap").flows;
+    let timed_out = common::replay_fixture("connect_timeout.pcapng").flows;
+    let expect = |name| scenario::expectation(name, &Params::default());
+    // The same paths (the server's aside), but another arc: the why says which.
+    let m = check_expectation(&expect(ScenarioName::ConnectTimeout), &refused);
+    assert!(
+        m.iter()
+            .any(|m| m.0.contains("SYN_SENT → CLOSED at frame 2 should be")),
+        "{m:?}"
+    );
+    let m = check_expectation(&expect(ScenarioName::Refused), &timed_out);
+    assert!(
+        m.iter()
+            .any(|m| m.0.contains("should be \"received RST answering its SYN")),
+        "{m:?}"
+    );
+    assert!(check_expectation(&expect(ScenarioName::ConnectTimeout), &timed_out).is_empty());
+    assert!(check_expectation(&expect(ScenarioName::Refused), &refused).is_empty());
+}

@@ -115,8 +115,21 @@ impl Analyzer {
                     && matches!(self.table.get(key), Some(Flow::Tcp(f))
                         if f.is_finished()
                             && !(f.role_from(src_is_lo) == Role::Client && f.client_syn_seq == Some(tcp.seq)));
-                if reused {
-                    if let Some(old) = self.table.remove(&key) {
+                // A new ISN from a client whose SYNs nobody answered: that connect
+                // timed out, and this SYN opens another. The old flow's timeout is
+                // said on this frame, as that flow's.
+                let restarted = pure_syn
+                    && matches!(self.table.get(key), Some(Flow::Tcp(f))
+                        if f.unanswered()
+                            && f.role_from(src_is_lo) == Role::Client
+                            && f.client_syn_seq != Some(tcp.seq));
+                if reused || restarted {
+                    if let Some(mut old) = self.table.remove(&key) {
+                        if let Flow::Tcp(f) = &mut old {
+                            let mut end = FrameAnalysis::default();
+                            f.conclude(&mut end);
+                            self.frame.concluded = end.transitions.first().map(|t| (f.id, *t));
+                        }
                         self.retire(old);
                     }
                 }
@@ -180,8 +193,33 @@ impl Analyzer {
         std::mem::take(&mut self.ready)
     }
 
-    /// Ends the capture: every remaining flow's summary, in flow order.
+    /// The capture has ended: what only its end proves, for every connection still
+    /// in the table, in flow order. Today one thing: a client still in SYN_SENT whose
+    /// SYNs were never answered timed out (SYN_SENT → CLOSED, attributed to its last
+    /// SYN). Streaming outputs print these after the last frame, as a record of
+    /// their own (they change no frame already written); [`Analyzer::finish`]
+    /// concludes too, so `flows` tells the same story. Calling it again adds nothing.
+    pub fn conclude(&mut self) -> Vec<FrameAnalysis> {
+        let mut out: Vec<FrameAnalysis> = self
+            .table
+            .values_mut()
+            .filter_map(|f| match f {
+                Flow::Tcp(t) => {
+                    let mut a = FrameAnalysis::default();
+                    t.conclude(&mut a);
+                    (!a.transitions.is_empty()).then_some(a)
+                }
+                Flow::Udp(_) => None,
+            })
+            .collect();
+        out.sort_by_key(|a| a.flow);
+        out
+    }
+
+    /// Ends the capture: every remaining flow's summary, in flow order, after
+    /// [`Analyzer::conclude`].
     pub fn finish(mut self) -> Vec<FlowSummary> {
+        self.conclude();
         let mut out = std::mem::take(&mut self.ready);
         let mut rest: Vec<FlowSummary> = self.held.into_values().collect();
         rest.extend(self.table.values().map(Flow::summary));
@@ -200,6 +238,16 @@ impl Analyzer {
     pub fn all_tcp_finished(&self) -> bool {
         self.table.values().all(|f| match f {
             Flow::Tcp(t) => t.is_finished(),
+            Flow::Udp(_) => true,
+        })
+    }
+
+    /// Like [`Analyzer::all_tcp_finished`], but a connection whose client is still in
+    /// SYN_SENT with no answer at all also counts as over: for a caller who knows the
+    /// connect has returned (the lab, once its clients are done), nothing more comes.
+    pub fn all_tcp_finished_or_unanswered(&self) -> bool {
+        self.table.values().all(|f| match f {
+            Flow::Tcp(t) => t.is_finished() || t.unanswered(),
             Flow::Udp(_) => true,
         })
     }

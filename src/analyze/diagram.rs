@@ -54,7 +54,8 @@ pub struct DiagramArc {
     pub label_zh: &'static str,
     pub linux: Linux,
     /// The reasons with which protolab's inference takes this arc (empty: the
-    /// packets alone never show it, e.g. `listen()` or a timer).
+    /// packets alone never show it, e.g. `listen()` or TIME_WAIT's 2MSL timer; the
+    /// connect's timeout is shown by an absence, see `Why::ConnectTimedOut`).
     pub whys: &'static [Why],
 }
 
@@ -182,7 +183,7 @@ pub const DIAGRAM: &[DiagramArc] = {
             Timer,
             "timeout (SYN retries run out)",
             "超时（SYN 重传用尽）",
-            &[],
+            &[Why::ConnectTimedOut],
         ),
         arc(
             SynSent,
@@ -404,5 +405,10 @@ mod tests {
         }
         // An off-diagram move is not silently mapped onto some arc.
         assert!(DiagramArc::of(Listen, Established, Why::AckOfSyn).is_none());
+        // SYN_SENT → CLOSED is three arcs: the inference's whys tell the timer's
+        // from the RST's.
+        let by = |why| DiagramArc::of(SynSent, Closed, why).map(|a| a.trigger);
+        assert_eq!(by(Why::ConnectTimedOut), Some(Trigger::Timer));
+        assert_eq!(by(Why::Refused), Some(Trigger::Segment));
     }
 }

@@ -53,6 +53,8 @@ pub struct TcpEndpoint {
     fin_seq: Option<u32>,
     /// A SYN received while in LISTEN, not yet answered: (frame, ts).
     pending_syn: Option<(u64, u64)>,
+    /// Its latest SYN sent (frame, ts): a connect that times out is attributed to it.
+    last_syn: Option<(u64, u64)>,
 }
 
 /// The events one received segment means: the ACK part, then the FIN.
@@ -69,6 +71,7 @@ impl TcpEndpoint {
             isn: None,
             fin_seq: None,
             pending_syn: None,
+            last_syn: None,
         }
     }
 
@@ -204,6 +207,9 @@ impl TcpEndpoint {
 
     /// This endpoint sent `seg`, which means `event`.
     fn on_sent(&mut self, event: Event, seg: &Segment, out: &mut FrameAnalysis) {
+        if event == Event::SentSyn {
+            self.last_syn = Some((seg.frame, seg.ts_ns));
+        }
         // Sequence bookkeeping, whatever the state: where its SYN and FIN sit.
         match event {
             Event::SentSyn
@@ -219,6 +225,26 @@ impl TcpEndpoint {
             _ => {}
         }
         self.step(event, seg, out);
+    }
+
+    /// The capture has ended. A connect still in SYN_SENT whose SYNs the peer never
+    /// answered (`peer_silent`: not one segment came back) ran out of retries: the
+    /// timer arc to CLOSED, attributed to its last SYN, since no later frame exists
+    /// to carry it. Nothing streamed before is contradicted: the endpoint stayed in
+    /// SYN_SENT up to here. Calling it again changes nothing.
+    pub fn conclude(&mut self, peer_silent: bool, out: &mut FrameAnalysis) {
+        let Some((frame, ts_ns)) = self.last_syn.filter(|_| peer_silent) else {
+            return;
+        };
+        let seg = Segment {
+            frame,
+            ts_ns,
+            flags: TcpFlags(0),
+            seq: 0,
+            ack: 0,
+            len: 0,
+        };
+        self.step(Event::SynsUnanswered, &seg, out);
     }
 
     /// Applies what [`transition`] says `event` does in the current state.

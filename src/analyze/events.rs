@@ -80,6 +80,11 @@ pub enum Why {
     ReceivedRst,
     /// SYN_SENT → CLOSED: the SYN was answered by RST: nobody listens on that port.
     Refused,
+    /// SYN_SENT → CLOSED: its SYNs were never answered, and the capture ended (or the
+    /// same port started over with a SYN of another ISN): the connect's retries ran
+    /// out (a timer, so no segment shows it; attributed to its last SYN, the one no
+    /// retransmission followed).
+    ConnectTimedOut,
 }
 
 impl Why {
@@ -104,6 +109,7 @@ impl Why {
             Why::SentRst => "sent RST (abort)",
             Why::ReceivedRst => "received RST",
             Why::Refused => "received RST answering its SYN (connection refused)",
+            Why::ConnectTimedOut => "no answer to its SYN: the connect timed out",
         }
     }
 }
@@ -293,6 +299,10 @@ pub struct FrameAnalysis {
     pub withdrawals: ArrayVec<Withdrawal, 2>,
     /// Segments impossible in the state their endpoint was in.
     pub anomalies: ArrayVec<AnomalyNote, 4>,
+    /// Another connection this frame proves over, and its last transition: a new
+    /// SYN from a client port whose earlier SYNs nobody answered (with another ISN)
+    /// shows the earlier connect timed out. That flow's, not this frame's.
+    pub concluded: Option<(u64, Transition)>,
 }
 
 impl FrameAnalysis {
@@ -308,6 +318,7 @@ impl FrameAnalysis {
         self.transitions.clear();
         self.withdrawals.clear();
         self.anomalies.clear();
+        self.concluded = None;
     }
 
     /// Records an anomaly once per endpoint and kind (one segment can be two events).
@@ -369,6 +380,7 @@ mod tests {
             transitions: ArrayVec::new(),
             withdrawals: ArrayVec::new(),
             anomalies: ArrayVec::new(),
+            concluded: None,
         };
         let t = Transition {
             endpoint: Role::Client,
@@ -385,6 +397,7 @@ mod tests {
             why: Withdrawn::FinsCrossed,
         });
         a.note(Role::Client, super::super::Anomaly::DataAfterFin);
+        a.concluded = Some((3, t));
         a.reset();
         assert_eq!(a, FrameAnalysis::default());
     }

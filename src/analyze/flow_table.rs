@@ -100,6 +100,10 @@ impl<V> FlowTable<V> {
         self.slots.iter().flatten()
     }
 
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
+        self.slots.iter_mut().flatten()
+    }
+
     /// Keys whose value satisfies `pred`.
     pub fn keys_where(&self, pred: impl Fn(&V) -> bool) -> Vec<FlowKey> {
         self.index

@@ -202,6 +202,20 @@ impl TcpFlow {
         }
     }
 
+    /// The client is in SYN_SENT and the server has sent nothing at all.
+    pub fn unanswered(&self) -> bool {
+        self.endpoints[role_index(Role::Client)].state() == TcpState::SynSent
+            && self.packets[role_index(Role::Server)] == 0
+    }
+
+    /// The capture has ended: what only its end shows (a connect whose SYNs nobody
+    /// answered timed out) is added to `out`, whose `flow` is set.
+    pub fn conclude(&mut self, out: &mut FrameAnalysis) {
+        out.flow = Some(self.id);
+        let server_silent = self.packets[role_index(Role::Server)] == 0;
+        self.endpoints[role_index(Role::Client)].conclude(server_silent, out);
+    }
+
     /// Processes one segment sent by `role`, filling `out`.
     pub fn process(&mut self, role: Role, tcp: &TcpInfo, packet: &Packet, out: &mut FrameAnalysis) {
         let (frame, ts) = (packet.frame, packet.ts_ns);

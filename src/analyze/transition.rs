@@ -51,11 +51,15 @@ pub enum Event {
     ReceivedFin,
     /// It received a RST.
     ReceivedRst,
+    /// No segment: the capture ended with its SYNs never answered (the peer sent
+    /// nothing at all), so its connect's retransmission timer ran out. The one event
+    /// that an absence means; [`super::Analyzer::conclude`] makes it.
+    SynsUnanswered,
 }
 
 impl Event {
     /// Every event, for tables and the exhaustive test.
-    pub const ALL: [Event; 16] = [
+    pub const ALL: [Event; 17] = [
         Event::SentSyn,
         Event::SentSynAck,
         Event::SentFin,
@@ -72,6 +76,7 @@ impl Event {
         Event::ReceivedAck,
         Event::ReceivedFin,
         Event::ReceivedRst,
+        Event::SynsUnanswered,
     ];
 
     /// A short label for an arc of the diagram ("rcv FIN").
@@ -93,6 +98,7 @@ impl Event {
             Event::ReceivedAck => "rcv ACK",
             Event::ReceivedFin => "rcv FIN",
             Event::ReceivedRst => "rcv RST",
+            Event::SynsUnanswered => "timeout (no answer to SYN)",
         }
     }
 }
@@ -152,6 +158,13 @@ pub fn transition(state: TcpState, event: Event) -> Step {
     use Event::*;
     use TcpState::*;
     match (state, event) {
+        // ---- the one timer the packets can show ---------------------------------------
+        // 3.8.3 / 3.10.8: the SYN's retransmissions ran out unanswered: the connect fails
+        // (ETIMEDOUT) and the TCB is deleted, without a segment.
+        (SynSent, SynsUnanswered) => go(Closed, Why::ConnectTimedOut, "3.8.3"),
+        // 3.8.3: only a connect in SYN-SENT has SYN retransmissions to run out.
+        (_, SynsUnanswered) => Step::Stay,
+
         // ---- arcs that abort: RST -------------------------------------------------
         // 3.10.7.1 CLOSED: a segment to a closed port is answered with RST; nothing changes.
         (Closed, SentRst) => Step::Stay,
@@ -328,6 +341,13 @@ pub const ARCS: &[Arc] = {
             "3.10.7.3",
         ),
         arc(SynSent, ReceivedRst, Closed, Why::Refused, "3.10.7.3"),
+        arc(
+            SynSent,
+            SynsUnanswered,
+            Closed,
+            Why::ConnectTimedOut,
+            "3.8.3",
+        ),
         arc(
             SynReceived,
             ReceivedAckOfSyn,

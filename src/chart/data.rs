@@ -167,6 +167,15 @@ impl Collector {
 
     /// One frame: its captured bytes, its decoding and its analysis.
     pub fn frame(&mut self, bytes: &[u8], p: &Packet, a: &FrameAnalysis) {
+        if let Some((flow, t)) = a.concluded {
+            // Another flow's timeout, proved by this frame: on that flow's frame.
+            let mut late = FrameAnalysis {
+                flow: Some(flow),
+                ..FrameAnalysis::default()
+            };
+            late.transitions.push(t);
+            self.concluded(std::slice::from_ref(&late));
+        }
         let limits = self.limits;
         let record = || {
             let mut kept = bytes[..bytes.len().min(limits.max_bytes)].to_vec();
@@ -210,6 +219,27 @@ impl Collector {
             *self.folded.entry(flow).or_default() += 1;
         } else {
             *self.folded.entry(flow).or_default() += 1;
+        }
+    }
+
+    /// What the capture's end proved (`Analyzer::conclude`: a connect that timed
+    /// out): charts are drawn after the whole capture, so each transition joins the
+    /// kept frame it is attributed to, as `flows` lists it.
+    pub fn concluded(&mut self, late: &[FrameAnalysis]) {
+        for a in late {
+            let Some(k) = a.flow.and_then(|f| self.kept.get_mut(&f)) else {
+                continue;
+            };
+            for t in &a.transitions {
+                let at = k
+                    .head
+                    .iter_mut()
+                    .chain(k.tail.iter_mut())
+                    .find(|r| r.packet.frame == t.frame);
+                if let Some(r) = at {
+                    let _ = r.analysis.transitions.try_push(*t);
+                }
+            }
         }
     }
 

@@ -15,7 +15,9 @@ use clap::Args;
 use crate::analyze::{FlowSummary, FrameAnalysis};
 use crate::capture::{FrameRef, LiveCapture, LiveConfig, LiveFrames};
 use crate::decode::Packet;
-use crate::output::{fit_width, flow_rows, flows_header, frame_line, write_frame_json_app};
+use crate::output::{
+    end_line, fit_width, flow_rows, flows_header, frame_line, write_end_json, write_frame_json_app,
+};
 use crate::replay::{Next, Pipeline, Tick};
 
 #[derive(Debug, Args)]
@@ -136,6 +138,18 @@ pub fn run(args: CaptureArgs) -> anyhow::Result<ExitCode> {
             .unwrap_or_default()
     );
     let printed = printed.and_then(|_| {
+        // What only the end of the capture proves (a connect that timed out), after
+        // the last frame line, as `inspect` says it.
+        if print {
+            let mut out = stdout.lock();
+            for a in pipeline.analyzer.conclude() {
+                if args.json {
+                    write_end_json(&mut out, &a)?;
+                } else {
+                    writeln!(out, "{}", end_line(&a))?;
+                }
+            }
+        }
         flows.extend(pipeline.analyzer.finish());
         flows.sort_by_key(|f| f.flow);
         // NDJSON on stdout stays one frame object a line; the table is for people.

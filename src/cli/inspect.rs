@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use crate::capture::{FileReader, FrameFilter};
-use crate::output::{frame_line, write_frame_json_app};
+use crate::output::{end_line, frame_line, write_end_json, write_frame_json_app};
 use crate::replay::{replay, Next};
 
 #[derive(Debug, Args)]
@@ -38,6 +38,9 @@ pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
     let mut shown = 0u64;
     let mut t0 = None;
     let mut chat = args.chat.dissector();
+    // Flows with a frame shown: the end-of-capture records are printed for these.
+    let mut shown_flows = std::collections::HashSet::new();
+    let mut stopped = false;
     let replayed = replay(
         &mut reader,
         |frame, packet, analysis| -> anyhow::Result<Next> {
@@ -56,20 +59,34 @@ pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
                 writeln!(out, "{}{notes}", frame_line(packet, analysis, t0))?;
             }
             shown += 1;
-            Ok(if args.limit.is_some_and(|l| shown >= l) {
-                Next::Stop
-            } else {
-                Next::Continue
-            })
+            shown_flows.extend(analysis.flow);
+            stopped = args.limit.is_some_and(|l| shown >= l);
+            Ok(if stopped { Next::Stop } else { Next::Continue })
         },
         |tick| {
             bar.set_position(tick.bytes_read);
             Ok(())
         },
     )?;
+    let error = replayed.error;
     bar.finish_and_clear();
+    // What only the end of the capture proves (a connect that timed out), said after
+    // the last frame; not when --limit stopped before the end.
+    if !stopped {
+        let mut analyzer = replayed.analyzer;
+        for a in analyzer.conclude() {
+            if !a.flow.is_some_and(|f| shown_flows.contains(&f)) {
+                continue;
+            }
+            if args.json {
+                write_end_json(&mut out, &a)?;
+            } else {
+                writeln!(out, "{}", end_line(&a))?;
+            }
+        }
+    }
     out.flush()?;
-    match replayed.error {
+    match error {
         Some(e) => Err(e.into()),
         None => Ok(ExitCode::SUCCESS),
     }

@@ -21,6 +21,11 @@ pub struct ScenarioArgs {
     /// file-transfer protocol: the notes' simple one or the sized variant.
     #[arg(long, value_enum, default_value = "simple")]
     pub protocol: FileProtocol,
+    /// connect-timeout: how many times the client sends its SYN again (TCP_SYNCNT,
+    /// 1-127) before connect() gives up; the gaps double from 1 s, so 2 takes about
+    /// 7 s (1+2+4) and Linux's default 6 about 127 s.
+    #[arg(long, value_name = "N", default_value_t = crate::scenario::connect_timeout::DEFAULT_SYN_RETRIES, value_parser = clap::value_parser!(u8).range(1..=127))]
+    pub syn_retries: u8,
 }
 
 impl ScenarioArgs {
@@ -31,6 +36,7 @@ impl ScenarioArgs {
             file: self.file.clone(),
             bytes: self.bytes,
             protocol: self.protocol,
+            syn_retries: self.syn_retries,
             ..Params::default()
         }
     }

@@ -30,7 +30,9 @@ pub fn load_capture_with(path: &Path, limits: LoadLimits) -> Result<CaptureData,
     )?;
     // Every whole frame before the damage was read: chart those; the caller says so.
     let damage = replayed.error.as_ref().map(|e| damage(e, replayed.frames));
-    flows.extend(replayed.analyzer.finish());
+    let mut analyzer = replayed.analyzer;
+    collector.concluded(&analyzer.conclude());
+    flows.extend(analyzer.finish());
     Ok(collector.finish(flows, replayed.frames, damage))
 }
 

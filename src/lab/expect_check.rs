@@ -43,6 +43,23 @@ pub fn check_expectation(expected: &Expectation, flows: &[FlowSummary]) -> Vec<M
                 TcpState::path(&states.server_states)
             )));
         }
+        // Where the diagram has several arcs between two states, the one taken.
+        for &(from, to, why) in &want.ways {
+            let taken = states
+                .client_transitions
+                .iter()
+                .chain(&states.server_transitions)
+                .filter(|t| t.from == from && t.to == to);
+            for t in taken.filter(|t| t.why != why) {
+                out.push(Mismatch(format!(
+                    "connection {n}: {from} → {to} at frame {} should be \"{}\", \
+                     the capture shows \"{}\"",
+                    t.frame,
+                    why.text(),
+                    t.why.text()
+                )));
+            }
+        }
         if let Some(bytes) = want.client_bytes.filter(|b| *b != got.bytes.client) {
             out.push(Mismatch(format!(
                 "connection {n}: expected {} from the client, the capture has {}",

@@ -157,6 +157,25 @@ impl LabNet {
         Ok(())
     }
 
+    /// Sets sysctl `name` to `value` inside the client's namespace (the host's stays
+    /// as it is). A sysctl this kernel does not have is skipped: `false`.
+    pub fn set_client_sysctl(&self, name: &str, value: &str) -> Result<bool, NetnsError> {
+        let path = format!("/proc/sys/{}", name.replace('.', "/"));
+        if !std::path::Path::new(&path).exists() {
+            return Ok(false);
+        }
+        run(&[
+            "ip",
+            "netns",
+            "exec",
+            &self.client_ns,
+            "sysctl",
+            "-qw",
+            &format!("{name}={value}"),
+        ])?;
+        Ok(true)
+    }
+
     /// Removes both namespaces and links now (dropping does the same).
     pub fn remove(mut self) -> Result<(), NetnsError> {
         self.teardown()

@@ -151,7 +151,10 @@ pub fn run(config: &RunConfig, interrupted: &dyn Fn() -> bool) -> Result<RunOutc
         0 => free_port(info.transport).map_err(|source| RunError::Bind { port: 0, source })?,
         port => port,
     };
-    let netns = link_for(config);
+    // The network: loopback, or the lab's namespaces when asked for or when the
+    // scenario needs them (see `link_for`).
+    let link = link_for(config);
+    let needs = scenario::link_needs(config.scenario);
     let started = realtime_ns();
     let run_id = format!("{}-{}", info.id, utc_stamp(started));
     let (capture_path, report_dir) = match &config.out_dir {
@@ -170,7 +173,7 @@ pub fn run(config: &RunConfig, interrupted: &dyn Fn() -> bool) -> Result<RunOutc
     //    happened), then the kernel tracepoint and socket table. In the namespace lab
     //    the bridge is the capture: it sees every frame on the link.
     let (tx, rx) = channel();
-    let (recording, capture_path) = match &netns {
+    let (recording, capture_path) = match &link {
         None => {
             let filter = match info.transport {
                 Transport::Tcp => format!("tcp port {port}"),
@@ -189,6 +192,9 @@ pub fn run(config: &RunConfig, interrupted: &dyn Fn() -> bool) -> Result<RunOutc
         Some(link) => {
             let capture_path = capture_path.with_extension("pcapng");
             let net = LabNet::create()?;
+            for (name, value) in needs.map_or(&[][..], |n| n.client_sysctls) {
+                net.set_client_sysctl(name, value)?;
+            }
             let bridge = Bridge::start(
                 &BridgeConfig {
                     client_if: net.client_peer.clone(),
@@ -198,6 +204,7 @@ pub fn run(config: &RunConfig, interrupted: &dyn Fn() -> bool) -> Result<RunOutc
                     seed: link.seed,
                     capture: Some(capture_path.clone()),
                     snaplen: config.snaplen.map(|n| n.max(0) as usize),
+                    drop_tcp_to_server: needs.is_some_and(|n| n.drop_tcp_to_server),
                 },
                 Some(tx),
             )?;
@@ -261,7 +268,7 @@ pub fn run(config: &RunConfig, interrupted: &dyn Fn() -> bool) -> Result<RunOutc
     //    RST). Through the bridge, the client's last ACK may still be on its way (or
     //    lost, and the server's FIN due again after a retransmission timeout): wait
     //    until the link has also been quiet for a while.
-    let (quiet_for, patience) = match &netns {
+    let (quiet_for, patience) = match &link {
         None => (Duration::ZERO, Duration::from_secs(3)),
         Some(link) => {
             let round_trip = Duration::from_nanos(link.impair.delay_ns + link.impair.jitter_ns) * 2;
@@ -287,7 +294,8 @@ pub fn run(config: &RunConfig, interrupted: &dyn Fn() -> bool) -> Result<RunOutc
             if drain(&rx, &mut watcher) > 0 {
                 last_frame = Instant::now();
             }
-            if watcher.analyzer.all_tcp_finished()
+            // The clients have returned: a connect nobody answered is over too.
+            if watcher.analyzer.all_tcp_finished_or_unanswered()
                 && watcher.analyzer.active_flows() > 0
                 && last_frame.elapsed() >= quiet_for
             {
@@ -317,7 +325,7 @@ pub fn run(config: &RunConfig, interrupted: &dyn Fn() -> bool) -> Result<RunOutc
         Err(e) => (Some(e.clone()), Vec::new()),
     };
     if config.scenario.crosses() {
-        if let Some(link) = &netns {
+        if let Some(link) = &link {
             notes.insert(
                 0,
                 format!(
@@ -333,8 +341,8 @@ pub fn run(config: &RunConfig, interrupted: &dyn Fn() -> bool) -> Result<RunOutc
         mismatches.insert(0, Mismatch(format!("the scenario failed: {e}")));
     }
     let comparison = compare_kernel(&flows, &kernel.record());
-    if config.scenario.crosses() {
-        mismatches.extend(kernel_must_confirm(&comparison, expected.connections.len()));
+    if expected.kernel_confirms {
+        mismatches.extend(kernel_confirmation(&comparison, expected.connections.len()));
     }
     write_reports(&report_dir, &flows, &kernel, &comparison)?;
     let record = RunRecord {
@@ -362,7 +370,7 @@ pub fn run(config: &RunConfig, interrupted: &dyn Fn() -> bool) -> Result<RunOutc
         } else {
             "loopback"
         },
-        link: netns
+        link: link
             .as_ref()
             .zip(bridge.as_ref())
             .map(|(link, b)| LinkRecord {
@@ -405,12 +413,17 @@ pub fn run(config: &RunConfig, interrupted: &dyn Fn() -> bool) -> Result<RunOutc
     })
 }
 
-/// The link a run uses: the one asked for, if any; a scenario whose segments must
-/// cross in flight runs in the namespace lab whatever was asked, with at least
+/// The link a run uses: the one asked for, if any. A scenario that needs the lab
+/// network (a link that drops the SYNs) picks it by itself, with a clean link
+/// unless impairments were asked for; a scenario whose segments must cross in
+/// flight runs in the namespace lab whatever was asked, with at least
 /// [`CROSSING_DELAY`] each way (loopback delivers in microseconds: no crossing).
 fn link_for(config: &RunConfig) -> Option<LinkSettings> {
     if !config.scenario.crosses() {
-        return config.netns.clone();
+        return config
+            .netns
+            .clone()
+            .or_else(|| scenario::link_needs(config.scenario).map(|_| LinkSettings::default()));
     }
     let mut link = config.netns.clone().unwrap_or_default();
     let least = CROSSING_DELAY.as_nanos() as u64;
@@ -418,23 +431,25 @@ fn link_for(config: &RunConfig) -> Option<LinkSettings> {
     Some(link)
 }
 
-/// A crossing scenario is proved by the kernel, not only by the capture: its
-/// tracepoint must have seen every connection (and protolab's states must equal
-/// its, which [`compare_kernel`] checks).
-fn kernel_must_confirm(comparison: &KernelComparison, connections: usize) -> Vec<Mismatch> {
+/// For a scenario whose states only the kernel can vouch for (a timer's arc): the
+/// kernel's tracepoint must have seen every expected connection. (That the states
+/// agree, socket by socket, is `KernelComparison::agree`, required of every run.)
+fn kernel_confirmation(comparison: &KernelComparison, expected: usize) -> Vec<Mismatch> {
     let mut out = Vec::new();
     if let Some(why) = &comparison.unavailable {
         out.push(Mismatch(format!(
-            "the kernel could not confirm the arcs: {why}"
+            "the kernel must confirm this scenario's states, but it could not be read: {why} \
+             (run as root)"
         )));
     } else if !comparison.source.contains("tracepoint") {
         out.push(Mismatch(format!(
-            "the kernel's tracepoint did not watch the run (only {}): its arcs are unconfirmed",
+            "the kernel must confirm this scenario's states with its tracepoint \
+             sock:inet_sock_set_state, but only {} was read (run as root, with tracefs)",
             comparison.source
         )));
-    } else if comparison.connections.len() != connections {
+    } else if comparison.connections.len() != expected {
         out.push(Mismatch(format!(
-            "the kernel compared {} connections, the scenario has {connections}",
+            "the kernel's tracepoint compared {} connections, the scenario expects {expected}",
             comparison.connections.len()
         )));
     }
@@ -769,50 +784,53 @@ mod tests {
     #[test]
     fn other_scenarios_keep_the_link_asked_for() {
         assert_eq!(link_for(&config(ScenarioName::TcpUpper, None)), None);
+        // connect-timeout needs the lab's link (it drops the SYNs): a clean one.
+        assert_eq!(
+            link_for(&config(ScenarioName::ConnectTimeout, None)),
+            Some(LinkSettings::default())
+        );
         assert_eq!(
             link_for(&config(ScenarioName::TcpUpper, Some(delayed(20)))),
             Some(delayed(20))
         );
     }
 
-    #[test]
-    fn a_crossing_run_needs_the_tracepoint_to_have_seen_it() {
-        let seen = |source: &str, connections: usize| KernelComparison {
-            source: source.into(),
-            connections: vec![
-                crate::model::kernel::ConnectionComparison {
-                    flow: 1,
-                    client: endpoint(),
-                    server: endpoint(),
-                };
-                connections
-            ],
-            agree: true,
-            unavailable: None,
-        };
-        assert!(kernel_must_confirm(&seen("tracepoint+sock_diag", 1), 1).is_empty());
-        let proc_only = kernel_must_confirm(&seen("proc", 1), 1);
-        assert!(
-            proc_only[0].0.contains("tracepoint did not watch"),
-            "{proc_only:?}"
-        );
-        let none = kernel_must_confirm(&seen("tracepoint+sock_diag", 0), 1);
-        assert!(none[0].0.contains("compared 0 connections"), "{none:?}");
-        let unavailable = KernelComparison {
-            unavailable: Some("no root".into()),
-            ..seen("", 0)
-        };
-        assert!(kernel_must_confirm(&unavailable, 1)[0]
-            .0
-            .contains("no root"));
-    }
-
-    fn endpoint() -> crate::model::kernel::EndpointComparison {
-        crate::model::kernel::EndpointComparison {
-            endpoint: "client",
-            local: SocketAddr::from(([198, 18, 0, 1], 8021)),
+    fn comparison(source: &str, connections: usize) -> KernelComparison {
+        let endpoint = |endpoint| crate::model::kernel::EndpointComparison {
+            endpoint,
+            local: "198.18.0.1:40000".parse().unwrap(),
             rows: Vec::new(),
             agree: true,
+        };
+        KernelComparison {
+            source: source.into(),
+            connections: (0..connections as u64)
+                .map(|flow| crate::model::kernel::ConnectionComparison {
+                    flow,
+                    client: endpoint("client"),
+                    server: endpoint("server"),
+                })
+                .collect(),
+            agree: true,
+            unavailable: None,
         }
+    }
+
+    #[test]
+    fn only_the_tracepoint_confirms_a_timer_arc() {
+        assert!(kernel_confirmation(&comparison("tracepoint+sock_diag", 1), 1).is_empty());
+        // The socket table alone can miss the brief SYN_SENT; /proc polling too.
+        for source in ["sock_diag", "proc"] {
+            let m = kernel_confirmation(&comparison(source, 1), 1);
+            assert!(m[0].0.contains("tracepoint"), "{source}: {m:?}");
+        }
+        let m = kernel_confirmation(&comparison("tracepoint", 0), 1);
+        assert!(m[0].0.contains("compared 0 connections"), "{m:?}");
+        let unavailable = KernelComparison {
+            unavailable: Some("no root".into()),
+            ..comparison("none", 0)
+        };
+        let m = kernel_confirmation(&unavailable, 1);
+        assert!(m[0].0.contains("run as root"), "{m:?}");
     }
 }

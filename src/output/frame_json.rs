@@ -80,7 +80,16 @@ struct FrameJson<'a> {
     #[serde(skip_serializing_if = "<[AnomalyNote]>::is_empty")]
     anomalies: &'a [AnomalyNote],
     #[serde(skip_serializing_if = "Option::is_none")]
+    concluded: Option<ConcludedJson<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+}
+
+/// Another flow's transition this frame proves: `{"flow":1,"transitions":[…]}`.
+#[derive(Serialize)]
+struct ConcludedJson<'a> {
+    flow: u64,
+    transitions: [&'a Transition; 1],
 }
 
 /// Writes one frame as a single JSON line.
@@ -135,7 +144,34 @@ pub fn write_frame_json_app(
             transitions: &a.transitions,
         },
         anomalies: &a.anomalies,
+        concluded: a.concluded.as_ref().map(|(flow, t)| ConcludedJson {
+            flow: *flow,
+            transitions: [t],
+        }),
         error: p.error.as_ref().map(ToString::to_string),
+    };
+    serde_json::to_writer(&mut *out, &record)?;
+    out.write_all(b"\n")
+}
+
+/// The record `inspect --json` writes after the last frame for what only the
+/// capture's end proves (`Analyzer::conclude`): `{"end_of_capture":true,"flow":1,
+/// "transitions":[…]}`, each transition naming the earlier frame it belongs to.
+pub fn write_end_json(out: &mut impl std::io::Write, a: &FrameAnalysis) -> std::io::Result<()> {
+    #[derive(Serialize)]
+    struct EndJson<'a> {
+        end_of_capture: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        flow: Option<u64>,
+        transitions: TransitionsJson<'a>,
+    }
+    let record = EndJson {
+        end_of_capture: true,
+        flow: a.flow,
+        transitions: TransitionsJson {
+            withdrawals: &a.withdrawals,
+            transitions: &a.transitions,
+        },
     };
     serde_json::to_writer(&mut *out, &record)?;
     out.write_all(b"\n")

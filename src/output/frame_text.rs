@@ -106,8 +106,43 @@ pub fn frame_line(p: &Packet, a: &FrameAnalysis, t0_ns: u64) -> String {
     for n in &a.anomalies {
         let _ = write!(s, "  | anomaly: {} {}", n.endpoint, n.what);
     }
+    // Another flow's, proved over by this frame (a new SYN from its client port).
+    if let Some((flow, t)) = &a.concluded {
+        let _ = write!(
+            s,
+            "  | flow {flow} {} {} -> {} (at frame {}): {}",
+            t.endpoint,
+            t.from,
+            t.to,
+            t.frame,
+            t.why.text()
+        );
+    }
     if let Some(e) = &p.error {
         let _ = write!(s, "  !! {e}");
+    }
+    s
+}
+
+/// The line `inspect` prints after the last frame for what only the capture's end
+/// proves (`Analyzer::conclude`): `  end of capture  flow 1  | client SYN_SENT ->
+/// CLOSED (at frame 3): no answer to its SYN: …`. No frame is rewritten: the
+/// transition belongs to an earlier frame, and this line says which.
+pub fn end_line(a: &FrameAnalysis) -> String {
+    let mut s = String::from("  end of capture");
+    if let Some(flow) = a.flow {
+        let _ = write!(s, "  flow {flow}");
+    }
+    for t in &a.transitions {
+        let _ = write!(
+            s,
+            "  | {} {} -> {} (at frame {}): {}",
+            t.endpoint,
+            t.from,
+            t.to,
+            t.frame,
+            t.why.text()
+        );
     }
     s
 }

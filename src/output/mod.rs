@@ -11,6 +11,6 @@ pub mod words;
 
 pub use fit_width::fit_width;
 pub use flows_table::{flow_rows, flows_header};
-pub use frame_json::{write_frame_json, write_frame_json_app};
-pub use frame_text::frame_line;
+pub use frame_json::{write_end_json, write_frame_json, write_frame_json_app};
 pub(crate) use frame_text::rel_sack;
+pub use frame_text::{end_line, frame_line};

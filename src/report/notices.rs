@@ -230,6 +230,54 @@ fn flag_notices(c: &Connection, frames: &[FrameRecord], lang: Lang) -> Vec<Strin
     out
 }
 
+/// A connect nobody answered: its SYNs, their doubling gaps, the timer's arc.
+fn timed_out(c: &Connection, frames: &[FrameRecord], lang: Lang) -> Option<String> {
+    let t = c
+        .transitions
+        .iter()
+        .find(|t| t.why_code == format!("{:?}", Why::ConnectTimedOut))?;
+    let syns: Vec<u64> = frames
+        .iter()
+        .filter(|r| r.analysis.sender == Some(Role::Client))
+        .filter(|r| {
+            r.packet
+                .tcp()
+                .is_some_and(|t| t.flags.syn() && !t.flags.ack())
+        })
+        .map(|r| r.packet.ts_ns)
+        .collect();
+    let gaps: Vec<String> = syns
+        .windows(2)
+        .map(|w| format!("{:.1}", w[1].saturating_sub(w[0]) as f64 / 1e9))
+        .collect();
+    let (n, k, last) = (c.flow, syns.len(), t.frame);
+    let gaps_en = if gaps.is_empty() {
+        String::new()
+    } else {
+        format!(
+            ", {} s apart: each retransmission timeout twice the one before (exponential backoff)",
+            gaps.join(" s, ")
+        )
+    };
+    let gaps_zh = if gaps.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "，间隔 {} 秒：每次重传超时是上一次的两倍（指数退避）",
+            gaps.join(" 秒、")
+        )
+    };
+    Some(match lang {
+        Lang::En => format!(
+            "Connection {n} timed out: nobody answered its SYN, not even with RST. The client sent it {}{gaps_en}, then gave up after frame {last}: SYN_SENT → CLOSED by its timer, connect() fails with ETIMEDOUT. No segment shows that last step: protolab infers it at the end of the capture.",
+            plural(k as u64, "time", "times")
+        ),
+        Lang::Zh => format!(
+            "连接 {n} 超时：没有任何一方回应它的 SYN，连 RST 都没有。客户端共发送 {k} 次 SYN{gaps_zh}，在第 {last} 帧之后放弃：由定时器从 SYN_SENT 进入 CLOSED，connect() 返回 ETIMEDOUT。最后这一步没有任何报文段可见：protolab 在捕获结束时推断出它。"
+        ),
+    })
+}
+
 fn aborted(c: &Connection, lang: Lang) -> Option<String> {
     let n = c.flow;
     if let Some(t) = c.transitions.iter().find(|t| t.why_code == "Refused") {
@@ -398,7 +446,7 @@ pub fn notices(input: &ReportInput, report: &Report, lang: Lang) -> Vec<String> 
         capped.add("fast_retransmission", fast_retransmits(c, frames, lang));
         capped.add("flags", flag_notices(c, frames, lang));
         capped.add("half_close", half_close(c, frames, lang));
-        match aborted(c, lang) {
+        match aborted(c, lang).or_else(|| timed_out(c, frames, lang)) {
             Some(a) => capped.add("abort", Some(a)),
             None => capped.add("close", closing(c, frames, lang)),
         }

@@ -348,6 +348,7 @@ pub fn why(why: Why, lang: Lang) -> &'static str {
             Why::SentRst => "发送 RST（中止连接）",
             Why::ReceivedRst => "收到 RST",
             Why::Refused => "自己的 SYN 被 RST 回应（连接被拒绝）",
+            Why::ConnectTimedOut => "自己的 SYN 始终没有回应：connect 超时",
         },
     }
 }
@@ -445,7 +446,7 @@ mod tests {
     use super::*;
     use crate::analyze::AnalysisFlags;
 
-    const ALL_WHY: [Why; 14] = [
+    const ALL_WHY: [Why; 15] = [
         Why::SentSyn,
         Why::ReceivedSyn,
         Why::SentSynAckSynUnseen,
@@ -460,6 +461,7 @@ mod tests {
         Why::SentRst,
         Why::ReceivedRst,
         Why::Refused,
+        Why::ConnectTimedOut,
     ];
 
     #[test]

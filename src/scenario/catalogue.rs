@@ -22,6 +22,7 @@ pub enum ScenarioName {
     SimultaneousOpen,
     SimultaneousClose,
     SynReceivedClose,
+    ConnectTimeout,
 }
 
 impl ScenarioName {
@@ -116,7 +117,7 @@ impl ScenarioInfo {
 }
 
 /// In declaration order of [`ScenarioName`]; `catalogue_is_in_enum_order` pins it.
-static ALL: [ScenarioInfo; 13] = {
+static ALL: [ScenarioInfo; 14] = {
     use ScenarioName::*;
     use Transport::{Tcp, Udp};
     [
@@ -162,6 +163,13 @@ static ALL: [ScenarioInfo; 13] = {
             Tcp,
             8023,
             teaching::SYN_RECEIVED_CLOSE,
+        ),
+        ScenarioInfo::new(
+            ConnectTimeout,
+            "connect-timeout",
+            Tcp,
+            8014,
+            teaching::CONNECT_TIMEOUT,
         ),
     ]
 };

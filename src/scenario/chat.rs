@@ -220,6 +220,7 @@ pub fn expectation(params: &Params) -> Expectation {
     Expectation {
         connections: vec![ConnectionExpectation::client_closes_first(None, None); params.clients],
         udp_datagrams: None,
+        kernel_confirms: false,
         notes: vec![
             "every message is a 4-byte big-endian length and a JSON object \
              {\"type\": \"LoginMes\", \"data\": {…}}: the application's own boundaries",

@@ -31,6 +31,8 @@ pub enum ScenarioError {
     Refused { reply: String },
     #[error("expected {addr} to refuse the connection, but something accepted it")]
     NotRefused { addr: SocketAddr },
+    #[error("expected the connect to {addr} to time out, but something answered its SYN")]
+    NotTimedOut { addr: SocketAddr },
     #[error("http: {0}")]
     Http(#[from] hyper::Error),
 }

@@ -4,13 +4,16 @@
 //! capture with these; the close paths are spelled once here, after RFC 9293's
 //! diagram, and every scenario builds its expectation from them.
 
-use crate::analyze::TcpState;
+use crate::analyze::{TcpState, Why};
 
 /// The active closer's path: FIN sent, FIN acknowledged, the peer's FIN received.
 const ACTIVE_CLOSE: [TcpState; 3] = [TcpState::FinWait1, TcpState::FinWait2, TcpState::TimeWait];
 /// The passive closer's path: FIN received, own FIN sent, own FIN acknowledged.
 const PASSIVE_CLOSE: [TcpState; 3] = [TcpState::CloseWait, TcpState::LastAck, TcpState::Closed];
 const CLIENT_OPEN: [TcpState; 3] = [TcpState::Closed, TcpState::SynSent, TcpState::Established];
+/// The passive closer's last step is its FIN's ACK, not a RST (the diagram has both).
+const PASSIVE_CLOSE_BY: (TcpState, TcpState, Why) =
+    (TcpState::LastAck, TcpState::Closed, Why::AckOfFin);
 const SERVER_OPEN: [TcpState; 3] = [
     TcpState::Listen,
     TcpState::SynReceived,
@@ -42,6 +45,11 @@ pub struct ConnectionExpectation {
     pub client_bytes: Option<u64>,
     /// Payload bytes the server's application writes, counted the same way.
     pub server_bytes: Option<u64>,
+    /// How a step of the paths above is taken, where the state diagram has several
+    /// arcs between its two states (SYN_SENT → CLOSED: a RST, or the connect's
+    /// timer): `(from, to, why)`, for either endpoint. The capture's transition must
+    /// have that `why`, and the scenario's arc list names that arc.
+    pub ways: Vec<(TcpState, TcpState, Why)>,
 }
 
 impl ConnectionExpectation {
@@ -52,6 +60,7 @@ impl ConnectionExpectation {
             server_states: [SERVER_OPEN, PASSIVE_CLOSE].concat(),
             client_bytes,
             server_bytes,
+            ways: vec![PASSIVE_CLOSE_BY],
         }
     }
 
@@ -62,6 +71,7 @@ impl ConnectionExpectation {
             server_states: [SERVER_OPEN, ACTIVE_CLOSE].concat(),
             client_bytes,
             server_bytes,
+            ways: vec![PASSIVE_CLOSE_BY],
         }
     }
 
@@ -72,6 +82,7 @@ impl ConnectionExpectation {
             server_states: [&SERVER_OPEN[..], &[TcpState::Closed]].concat(),
             client_bytes,
             server_bytes,
+            ways: Vec::new(),
         }
     }
 
@@ -82,6 +93,7 @@ impl ConnectionExpectation {
             server_states: [&SIMULTANEOUS_OPEN[..], &PASSIVE_CLOSE[..]].concat(),
             client_bytes,
             server_bytes,
+            ways: vec![PASSIVE_CLOSE_BY],
         }
     }
 
@@ -92,6 +104,7 @@ impl ConnectionExpectation {
             server_states: [SERVER_OPEN, SIMULTANEOUS_CLOSE].concat(),
             client_bytes,
             server_bytes,
+            ways: Vec::new(),
         }
     }
 
@@ -103,6 +116,7 @@ impl ConnectionExpectation {
             server_states: [&SIMULTANEOUS_OPEN[..], &PASSIVE_CLOSE[..]].concat(),
             client_bytes: Some(0),
             server_bytes: Some(0),
+            ways: vec![PASSIVE_CLOSE_BY],
         }
     }
 
@@ -113,6 +127,7 @@ impl ConnectionExpectation {
             server_states: vec![TcpState::Closed],
             client_bytes: Some(0),
             server_bytes: Some(0),
+            ways: vec![(TcpState::SynSent, TcpState::Closed, Why::Refused)],
         }
     }
 }
@@ -126,4 +141,8 @@ pub struct Expectation {
     pub udp_datagrams: Option<(u64, u64)>,
     /// What to look at in the capture, for the report.
     pub notes: Vec<&'static str>,
+    /// The run passes only when the kernel's tracepoint confirms the states, socket
+    /// by socket: for arcs that only a kernel can vouch for (a timer), a capture
+    /// alone is not enough.
+    pub kernel_confirms: bool,
 }

@@ -505,6 +505,7 @@ pub fn expectation(params: &Params) -> Expectation {
         return Expectation {
             connections: Vec::new(),
             udp_datagrams: None,
+            kernel_confirms: false,
             notes: vec!["the client refuses to announce this name: it does not connect at all"],
         };
     }
@@ -543,6 +544,7 @@ pub fn expectation(params: &Params) -> Expectation {
     Expectation {
         connections: vec![conn],
         udp_datagrams: None,
+        kernel_confirms: false,
         notes,
     }
 }

@@ -100,6 +100,7 @@ pub fn expectation() -> Expectation {
             Some(answer),
         )],
         udp_datagrams: None,
+        kernel_confirms: false,
         notes: vec![
             "the client's FIN comes right after its request, yet the server's data follows it",
             "between the two FINs the client is in FIN_WAIT_2 and the server in CLOSE_WAIT",

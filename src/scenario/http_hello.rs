@@ -285,6 +285,7 @@ pub fn expectation() -> Expectation {
     Expectation {
         connections: vec![ConnectionExpectation::server_closes_first(None, None)],
         udp_datagrams: None,
+        kernel_confirms: false,
         notes: vec![
             "one request, one response, one connection",
             "the request says `Connection: close`: the server closes first and ends in \

@@ -31,6 +31,7 @@
 //! - [`server_close`] — the server closes first and ends in TIME_WAIT.
 //! - [`rst_abort`] — SO_LINGER 0: close() sends RST instead of FIN.
 //! - [`refused`] — nobody listens: the kernel answers the SYN with RST.
+//! - [`connect_timeout`] — the link drops the SYNs: the connect gives up (ETIMEDOUT).
 //! - [`time_wait`] — the server's TIME_WAIT keeps its port from being re-bound.
 //! - [`chat`] — the notes' instant-messaging system: length-prefixed JSON, N users.
 //! - [`simultaneous_open`] — SYN crosses SYN: both sides pass SYN_RECEIVED, nobody listens.
@@ -39,6 +40,7 @@
 //!
 //! What they share:
 //!
+//! - [`arcs`] — the state-diagram arcs each scenario demonstrates, from its expectation.
 //! - `catalogue` — names, transports, default ports ([`ScenarioName`], [`ScenarioInfo`]).
 //! - `teaching` — what each scenario teaches, in English and Chinese.
 //! - `params` — what a scenario is asked to do ([`Params`]).
@@ -54,7 +56,9 @@
 //! - The server log and the shutdown signal are [`crate::serving`]'s: the chat
 //!   server uses them too.
 
+pub mod arcs;
 pub mod chat;
+pub mod connect_timeout;
 pub mod file_transfer;
 pub mod half_close;
 pub mod http_hello;
@@ -159,6 +163,9 @@ pub async fn serve(
         ScenarioName::SynReceivedClose => {
             syn_received_close::serve(listener.fixed(name)?, params, shutdown).await
         }
+        ScenarioName::ConnectTimeout => {
+            connect_timeout::serve(listener.tcp(name)?, params, shutdown).await
+        }
     }
 }
 
@@ -182,6 +189,7 @@ pub async fn client(
         ScenarioName::SimultaneousOpen => simultaneous_open::client(server, params).await,
         ScenarioName::SimultaneousClose => simultaneous_close::client(server, params).await,
         ScenarioName::SynReceivedClose => syn_received_close::client(server, params).await,
+        ScenarioName::ConnectTimeout => connect_timeout::client(server, params).await,
     }
 }
 
@@ -201,5 +209,26 @@ pub fn expectation(name: ScenarioName, params: &Params) -> Expectation {
         ScenarioName::SimultaneousOpen => simultaneous_open::expectation(),
         ScenarioName::SimultaneousClose => simultaneous_close::expectation(),
         ScenarioName::SynReceivedClose => syn_received_close::expectation(),
+        ScenarioName::ConnectTimeout => connect_timeout::expectation(),
+    }
+}
+
+/// What a scenario needs of the network beyond loopback; `run` then picks the
+/// two-namespace lab by itself.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LinkNeeds {
+    /// The link drops every client→server TCP segment (a firewall's DROP rule).
+    pub drop_tcp_to_server: bool,
+    /// sysctls set in the client's namespace (the lab's own, never the host's):
+    /// `(name, value)`, e.g. `("net.ipv4.tcp_syn_linear_timeouts", "0")`. One the
+    /// kernel does not have is skipped.
+    pub client_sysctls: &'static [(&'static str, &'static str)],
+}
+
+/// `None` for scenarios that run on loopback (and in the lab when asked).
+pub fn link_needs(name: ScenarioName) -> Option<LinkNeeds> {
+    match name {
+        ScenarioName::ConnectTimeout => Some(connect_timeout::NEEDS),
+        _ => None,
     }
 }

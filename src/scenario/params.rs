@@ -52,6 +52,9 @@ pub struct Params {
     /// The crossing scenarios: lets the second side act once the first side's SYN
     /// or FIN has left (the lab runner sets one; stand-alone there is none).
     pub gate: Gate,
+    /// `connect-timeout`: the client's `TCP_SYNCNT`, how many times its SYN is sent
+    /// again before connect() gives up.
+    pub syn_retries: u8,
 }
 
 impl Default for Params {
@@ -68,6 +71,7 @@ impl Default for Params {
             log_sink: LogSink::default(),
             peer: None,
             gate: Gate::default(),
+            syn_retries: super::connect_timeout::DEFAULT_SYN_RETRIES,
         }
     }
 }

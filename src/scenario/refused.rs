@@ -53,6 +53,7 @@ pub fn expectation() -> Expectation {
     Expectation {
         connections: vec![ConnectionExpectation::refused()],
         udp_datagrams: None,
+        kernel_confirms: false,
         notes: vec![
             "the SYN is answered by RST: no handshake, no data, no FIN",
             "the server side stays CLOSED: no socket was ever in LISTEN",

@@ -93,6 +93,7 @@ pub fn expectation() -> Expectation {
             Some(ANSWER.len() as u64),
         )],
         udp_datagrams: None,
+        kernel_confirms: false,
         notes: vec![
             "no FIN in this connection: the client's RST ends it",
             "a RST moves both ends straight to CLOSED: nobody waits in TIME_WAIT",

@@ -79,6 +79,7 @@ pub fn expectation() -> Expectation {
             Some(GOODBYE.len() as u64),
         )],
         udp_datagrams: None,
+        kernel_confirms: false,
         notes: vec![
             "the first FIN comes from the server: it is the active closer and keeps TIME_WAIT",
             "the client's FIN may carry the ACK of the server's FIN (a three-segment close)",

@@ -107,6 +107,8 @@ pub fn expectation() -> Expectation {
             Some(ANSWER.len() as u64),
         )],
         udp_datagrams: None,
+        // Crossing is proved by the kernel: its tracepoint must have seen it.
+        kernel_confirms: true,
         notes: vec![
             "two FINs cross in flight: each acknowledges the other's FIN, not its own",
             "both sides pass through CLOSING, and both keep a TIME_WAIT",

@@ -140,6 +140,8 @@ pub fn expectation() -> Expectation {
             Some(SERVER_HELLO.len() as u64),
         )],
         udp_datagrams: None,
+        // Crossing is proved by the kernel: its tracepoint must have seen it.
+        kernel_confirms: true,
         notes: vec![
             "two SYNs without ACK cross in flight: nobody is in LISTEN",
             "each side answers the other's SYN with a SYN-ACK: four segments open the \

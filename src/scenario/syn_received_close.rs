@@ -104,6 +104,8 @@ pub fn expectation() -> Expectation {
     Expectation {
         connections: vec![ConnectionExpectation::syn_received_close()],
         udp_datagrams: None,
+        // Crossing is proved by the kernel: its tracepoint must have seen it.
+        kernel_confirms: true,
         notes: vec![
             "the client's FIN follows its SYN-ACK before the server's SYN-ACK has arrived: \
              closed in SYN_RECEIVED, it goes to FIN_WAIT_1 and never to ESTABLISHED",

@@ -230,6 +230,7 @@ pub fn expectation(params: &Params) -> Expectation {
     Expectation {
         connections: vec![conn; params.clients],
         udp_datagrams: None,
+        kernel_confirms: false,
         notes: vec![
             "each client has its own connection (its own ephemeral port) and the server \
              serves them concurrently",

@@ -107,3 +107,14 @@ pub(super) const SYN_RECEIVED_CLOSE: Lesson = Lesson {
          才会让程序持有的套接字处于 SYN_RECEIVED，所以客户端在这里、在服务器的 SYN-ACK \
          到达之前关闭。",
 };
+
+pub(super) const CONNECT_TIMEOUT: Lesson = Lesson {
+    en: "The link drops every SYN (a firewall's DROP, not REJECT): nobody answers, not \
+         even with RST, so the client sends its SYN again with exponential backoff (the \
+         gaps double: 1 s, 2 s, 4 s) and, after TCP_SYNCNT retransmissions (--syn-retries, \
+         2: about 7 s), connect() fails with ETIMEDOUT: SYN_SENT → CLOSED by a timer.",
+    zh: "链路丢弃每一个 SYN（防火墙的 DROP 而不是 REJECT）：没有任何回应，连 RST 都没有，\
+         所以客户端按指数退避重传 SYN（间隔逐次翻倍：1 秒、2 秒、4 秒），重传 TCP_SYNCNT \
+         次（--syn-retries，默认 2，约 7 秒）后 connect() 返回 ETIMEDOUT：\
+         由定时器从 SYN_SENT 进入 CLOSED。",
+};

@@ -170,6 +170,7 @@ pub fn expectation(params: &Params) -> Expectation {
     Expectation {
         connections: Vec::new(),
         udp_datagrams: Some((n, n)),
+        kernel_confirms: false,
         notes: vec![
             "UDP has no handshake and no close: no SYN, no FIN, no TCP states",
             "every request datagram is answered by exactly one datagram from the server port",

@@ -186,6 +186,46 @@ fn simultaneous_open_passes_both_through_syn_received() {
     );
 }
 
+#[test]
+fn unanswered_syns_time_out_at_the_end_attributed_to_the_last_syn() {
+    let mut c = syn_sent();
+    // Retransmissions with backoff: no new transition, no anomaly.
+    assert!(c.client_sends(SYN, 100, 0, 0).is_empty());
+    assert!(c.client_sends(SYN, 100, 0, 0).is_empty());
+    assert!(c.anomalies().is_empty());
+    let mut end = FrameAnalysis::default();
+    c.client.conclude(true, &mut end);
+    assert_eq!(
+        moves(&end.transitions),
+        vec![(Role::Client, SynSent, Closed, 3)]
+    );
+    assert_eq!(end.transitions[0].why, Why::ConnectTimedOut);
+    assert_eq!(c.client.states(), vec![Closed, SynSent, Closed]);
+    // The server never answered: still the LISTEN nobody can tell apart from CLOSED.
+    assert_eq!(c.server.states(), vec![Listen]);
+    // Concluding twice adds nothing.
+    let mut again = FrameAnalysis::default();
+    c.client.conclude(true, &mut again);
+    assert!(again.transitions.is_empty());
+}
+
+#[test]
+fn a_syn_the_peer_answered_never_times_out() {
+    // The peer said something (here a SYN-ACK for another ISN): the connect's end is
+    // not known, so nothing is inferred.
+    let mut c = syn_sent();
+    c.server_sends(SYN | ACK, 300, 999, 0);
+    let mut end = FrameAnalysis::default();
+    c.client.conclude(false, &mut end);
+    assert!(end.transitions.is_empty());
+    assert_eq!(c.client.state, SynSent);
+    // An established client has no connect to time out, whatever the peer did.
+    let mut e = established();
+    e.client.conclude(true, &mut end);
+    assert!(end.transitions.is_empty());
+    assert_eq!(e.client.state, Established);
+}
+
 // ---- tests for the SYN-RECEIVED state ----------------------------------------
 
 #[test]
@@ -550,7 +590,9 @@ mod replay_rule {
         ) {
             let mut c = Conn::new();
             let mut frames = Vec::new();
+            let mut server_silent = true;
             for (from_client, flags, seq, ack, len) in steps {
+                server_silent &= from_client;
                 if from_client {
                     c.client_sends(flags, 100 + seq, 300 + ack, len);
                 } else {
@@ -558,6 +600,10 @@ mod replay_rule {
                 }
                 frames.push(c.last.clone());
             }
+            // The capture's end, as `Analyzer::conclude` streams it: a record of its own.
+            let mut end = FrameAnalysis::default();
+            c.client.conclude(server_silent, &mut end);
+            frames.push(end);
             let mut client = c.client.transitions().to_vec();
             let mut server = c.server.transitions().to_vec();
             client.sort_by_key(|t| t.frame);

@@ -147,6 +147,14 @@ impl Shared {
     }
 }
 
+/// What one direction does to the frames it forwards.
+pub struct Rules {
+    /// The seeded impairments (loss, delay, …).
+    pub model: Impairment,
+    /// Drop every TCP segment, whatever the model says (a firewall's DROP rule).
+    pub drop_tcp: bool,
+}
+
 /// What a direction reports when it stops.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct DirectionReport {
@@ -167,13 +175,13 @@ pub struct Forwarder {
 }
 
 impl Forwarder {
-    /// Starts forwarding frames `rx` receives out of `tx`, through `model`.
+    /// Starts forwarding frames `rx` receives out of `tx`, through `rules`.
     pub fn start(
         direction: Direction,
         clock: Clock,
         rx: Arc<Port>,
         tx: Arc<Port>,
-        mut model: Impairment,
+        rules: Rules,
         record: Option<Sender<Sighting>>,
         stop: Arc<AtomicBool>,
     ) -> Forwarder {
@@ -194,10 +202,15 @@ impl Forwarder {
             .name(format!("bridge-rx-{}", direction.short()))
             .spawn(move || {
                 let shared = recv_shared;
+                let Rules {
+                    mut model,
+                    drop_tcp,
+                } = rules;
                 let mut batch = port::Batch::new();
                 let mut index = 0u64;
                 let mut dropped = Vec::new();
                 let mut error = None;
+                let mut rule_drops = 0u64;
                 while !stop.load(Ordering::Relaxed) {
                     let n = match batch.recv(&rx) {
                         Ok(n) => n,
@@ -213,11 +226,23 @@ impl Forwarder {
                         // counts as seen and the model decides on its real length.
                         let (frame, len) = batch.frame(i);
                         index += 1;
-                        let verdict = model.decide(len, now);
+                        // The model decides every frame, dropped by the rule or not:
+                        // its random stream stays the seed's.
+                        let mut verdict = model.decide(len, now);
+                        if drop_tcp && is_tcp(frame) {
+                            // Counted as dropped (the model delivered it).
+                            if verdict != Verdict::Drop {
+                                rule_drops += 1;
+                            }
+                            verdict = Verdict::Drop;
+                        }
                         handle(&shared, index, frame, now, verdict, &mut dropped);
                     }
                 }
-                (model.stats(), dropped, error)
+                let mut stats = model.stats();
+                stats.dropped += rule_drops;
+                stats.delivered = stats.delivered.saturating_sub(rule_drops);
+                (stats, dropped, error)
             })
             .expect("spawn bridge receiver");
         let send_shared = Arc::clone(&shared);
@@ -252,6 +277,17 @@ impl Forwarder {
             send_errors,
             first_error: rx_error.or(send_error),
         }
+    }
+}
+
+/// An Ethernet frame carrying TCP over IPv4 or IPv6 (no IPv6 extension headers:
+/// the lab's own stacks send none).
+fn is_tcp(frame: &[u8]) -> bool {
+    const TCP: u8 = 6;
+    match frame.get(12..14) {
+        Some([0x08, 0x00]) => frame.get(14 + 9) == Some(&TCP),
+        Some([0x86, 0xdd]) => frame.get(14 + 6) == Some(&TCP),
+        _ => false,
     }
 }
 
@@ -341,5 +377,29 @@ fn release_due(shared: &Shared) {
             None if q.closed => return,
             None => q = shared.wake.wait(q).expect("poisoned"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_tcp;
+
+    #[test]
+    fn only_tcp_frames_are_tcp() {
+        let mut v4 = vec![0u8; 54];
+        v4[12..14].copy_from_slice(&[0x08, 0x00]);
+        v4[23] = 6;
+        assert!(is_tcp(&v4));
+        v4[23] = 17;
+        assert!(!is_tcp(&v4), "UDP");
+        let mut v6 = vec![0u8; 74];
+        v6[12..14].copy_from_slice(&[0x86, 0xdd]);
+        v6[20] = 6;
+        assert!(is_tcp(&v6));
+        let mut arp = vec![0u8; 42];
+        arp[12..14].copy_from_slice(&[0x08, 0x06]);
+        arp[23] = 6;
+        assert!(!is_tcp(&arp), "ARP");
+        assert!(!is_tcp(&[0u8; 10]), "a runt");
     }
 }

@@ -74,6 +74,11 @@ pub struct BridgeConfig {
     pub capture: Option<PathBuf>,
     /// Bytes kept per frame in the capture (all when `None`).
     pub snaplen: Option<usize>,
+    /// Drop every client→server TCP segment whatever the impairment says, as a
+    /// firewall's DROP rule would; ARP and the rest pass, so the client resolves the
+    /// server for real and its SYNs go unanswered (`connect-timeout`). Recorded as
+    /// dropped, like a lost frame.
+    pub drop_tcp_to_server: bool,
 }
 
 /// Why the bridge could not start.
@@ -181,7 +186,10 @@ impl Bridge {
             clock,
             Arc::clone(&client),
             Arc::clone(&server),
-            model(&config.c2s, 0),
+            forward::Rules {
+                model: model(&config.c2s, 0),
+                drop_tcp: config.drop_tcp_to_server,
+            },
             record_tx.clone(),
             Arc::clone(&stop),
         );
@@ -190,7 +198,10 @@ impl Bridge {
             clock,
             server,
             client,
-            model(&config.s2c, 1),
+            forward::Rules {
+                model: model(&config.s2c, 1),
+                drop_tcp: false,
+            },
             record_tx,
             Arc::clone(&stop),
         );

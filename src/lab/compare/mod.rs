@@ -371,6 +371,7 @@ fn udp_level(
             seed: config.seed,
             capture: Some(capture.clone()),
             snaplen: Some(256),
+            drop_tcp_to_server: false,
         },
         None,
     )?;
