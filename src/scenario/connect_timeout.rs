@@ -31,6 +31,7 @@ use super::{
     ServerReport, Shutdown,
 };
 use crate::analyze::{TcpState, Why};
+use crate::output::words::plural;
 
 /// What the scenario needs of the network: the lab, with client→server TCP dropped.
 pub const NEEDS: LinkNeeds = LinkNeeds {
@@ -101,10 +102,14 @@ pub async fn client(server: SocketAddr, params: &Params) -> Result<ClientReport,
         Ok(Err(e)) if e.kind() == io::ErrorKind::TimedOut => Ok(ClientReport {
             replies: vec![e.to_string()],
             notes: vec![format!(
-                "connect to {server}: timed out (ETIMEDOUT) after {:.1} s and {} SYN \
-                 retransmissions, as expected: nobody answered, not even with RST",
+                "connect to {server}: timed out (ETIMEDOUT) after {:.1} s and {}, as \
+                 expected: nobody answered, not even with RST",
                 started.elapsed().as_secs_f64(),
-                params.syn_retries
+                plural(
+                    u64::from(params.syn_retries),
+                    "SYN retransmission",
+                    "SYN retransmissions"
+                )
             )],
             ..ClientReport::default()
         }),
