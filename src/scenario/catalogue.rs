@@ -23,6 +23,7 @@ pub enum ScenarioName {
     SimultaneousClose,
     SynReceivedClose,
     ConnectTimeout,
+    AbortStates,
 }
 
 impl ScenarioName {
@@ -117,7 +118,7 @@ impl ScenarioInfo {
 }
 
 /// In declaration order of [`ScenarioName`]; `catalogue_is_in_enum_order` pins it.
-static ALL: [ScenarioInfo; 14] = {
+static ALL: [ScenarioInfo; 15] = {
     use ScenarioName::*;
     use Transport::{Tcp, Udp};
     [
@@ -170,6 +171,13 @@ static ALL: [ScenarioInfo; 14] = {
             Tcp,
             8014,
             teaching::CONNECT_TIMEOUT,
+        ),
+        ScenarioInfo::new(
+            AbortStates,
+            "abort-states",
+            Tcp,
+            8024,
+            teaching::ABORT_STATES,
         ),
     ]
 };

@@ -37,6 +37,7 @@
 //! - [`simultaneous_open`] — SYN crosses SYN: both sides pass SYN_RECEIVED, nobody listens.
 //! - [`simultaneous_close`] — FIN crosses FIN: both sides pass CLOSING, both keep TIME_WAIT.
 //! - [`syn_received_close`] — closed in SYN_RECEIVED: FIN_WAIT_1 without ESTABLISHED.
+//! - [`abort_states`] — SO_LINGER 0 in each state of the close: RST from there, both CLOSED.
 //!
 //! What they share:
 //!
@@ -56,6 +57,7 @@
 //! - The server log and the shutdown signal are [`crate::serving`]'s: the chat
 //!   server uses them too.
 
+pub mod abort_states;
 pub mod arcs;
 pub mod chat;
 pub mod connect_timeout;
@@ -166,6 +168,9 @@ pub async fn serve(
         ScenarioName::ConnectTimeout => {
             connect_timeout::serve(listener.tcp(name)?, params, shutdown).await
         }
+        ScenarioName::AbortStates => {
+            abort_states::serve(listener.tcp(name)?, params, shutdown).await
+        }
     }
 }
 
@@ -190,6 +195,7 @@ pub async fn client(
         ScenarioName::SimultaneousClose => simultaneous_close::client(server, params).await,
         ScenarioName::SynReceivedClose => syn_received_close::client(server, params).await,
         ScenarioName::ConnectTimeout => connect_timeout::client(server, params).await,
+        ScenarioName::AbortStates => abort_states::client(server, params).await,
     }
 }
 
@@ -210,6 +216,7 @@ pub fn expectation(name: ScenarioName, params: &Params) -> Expectation {
         ScenarioName::SimultaneousClose => simultaneous_close::expectation(),
         ScenarioName::SynReceivedClose => syn_received_close::expectation(),
         ScenarioName::ConnectTimeout => connect_timeout::expectation(),
+        ScenarioName::AbortStates => abort_states::expectation(),
     }
 }
 
