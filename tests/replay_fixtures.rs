@@ -227,6 +227,98 @@ fn kernel_recorded_syn_received_close() {
 }
 
 #[test]
+fn kernel_recorded_abort_states() {
+    let r = replay_fixture("kernel_abort_states.pcapng");
+    assert!(r.error.is_none(), "{:?}", r.error);
+    let flows: Vec<&FlowSummary> = r.flows.iter().filter(|f| f.tcp.is_some()).collect();
+    assert_eq!(flows.len(), 5, "one connection per pair of states");
+    let open_c = "CLOSED SYN_SENT ESTABLISHED";
+    let open_s = "LISTEN SYN_RECEIVED ESTABLISHED";
+    let cases: [(String, String, &[u64], &[u64], &str, &str); 5] = [
+        // 1: the client aborts in FIN_WAIT_2; the server gets the RST in CLOSE_WAIT.
+        (
+            format!("{open_c} FIN_WAIT_1 FIN_WAIT_2 CLOSED"),
+            format!("{open_s} CLOSE_WAIT CLOSED"),
+            &[4, 7, 14, 15, 16],
+            &[4, 8, 14, 16],
+            "RSTO",
+            "ShADadFR",
+        ),
+        // 2: the server aborts in CLOSE_WAIT; the client gets it in FIN_WAIT_2.
+        (
+            format!("{open_c} FIN_WAIT_1 FIN_WAIT_2 CLOSED"),
+            format!("{open_s} CLOSE_WAIT CLOSED"),
+            &[17, 19, 25, 27, 28],
+            &[17, 20, 25, 28],
+            "RSTR",
+            "ShADadFr",
+        ),
+        // 3: FINs cross; the server aborts in FIN_WAIT_1 (its RST at 40 does not
+        // acknowledge the client's FIN): the client gets it in CLOSING.
+        (
+            format!("{open_c} FIN_WAIT_1 CLOSING CLOSED"),
+            format!("{open_s} FIN_WAIT_1 CLOSED"),
+            &[29, 31, 38, 39, 40],
+            &[29, 32, 39, 40],
+            "RSTR",
+            "ShADadFfrrr",
+        ),
+        // 4: the server aborts in ESTABLISHED, the client's FIN in flight: the client
+        // gets the RST in FIN_WAIT_1.
+        (
+            format!("{open_c} FIN_WAIT_1 CLOSED"),
+            format!("{open_s} CLOSED"),
+            &[42, 46, 52, 53],
+            &[42, 47, 53],
+            "RSTR",
+            "ShADadFr",
+        ),
+        // 5: the client aborts in FIN_WAIT_2 while the server's FIN (66, captured
+        // after the RST) is in flight: the server gets the RST in LAST_ACK.
+        (
+            format!("{open_c} FIN_WAIT_1 FIN_WAIT_2 CLOSED"),
+            format!("{open_s} CLOSE_WAIT LAST_ACK CLOSED"),
+            &[54, 57, 63, 64, 65],
+            &[54, 58, 63, 66, 66],
+            "RSTO",
+            "ShADadFRf",
+        ),
+    ];
+    for (i, (flow, (client, server, cf, sf, conn_state, history))) in
+        flows.iter().zip(cases).enumerate()
+    {
+        let tcp = flow.tcp.as_ref().unwrap();
+        let name = format!("kernel_abort_states connection {}", i + 1);
+        assert_eq!(tcp.client_states, states(&client), "{name}: client states");
+        assert_eq!(tcp.server_states, states(&server), "{name}: server states");
+        assert_eq!(transition_frames(flow, true), cf, "{name}: client frames");
+        assert_eq!(transition_frames(flow, false), sf, "{name}: server frames");
+        assert_eq!(
+            (flow.conn_state, flow.history.as_str()),
+            (conn_state, history)
+        );
+        // Every arc into CLOSED is a RST: sent by one side, received by the other.
+        let last = |t: &[protolab::analyze::TransitionRecord]| t.last().map(|t| t.why);
+        let whys = [last(&tcp.client_transitions), last(&tcp.server_transitions)];
+        assert!(
+            whys.contains(&Some(Why::SentRst)) && whys.contains(&Some(Why::ReceivedRst)),
+            "{name}: {whys:?}"
+        );
+    }
+    // Three corrections, said in the open: CLOSE_WAIT (39: the FINs crossed), then
+    // CLOSING (40) and CLOSE_WAIT (53) by RSTs that left before the client's FIN
+    // arrived, and CLOSED (66) by a FIN that left before the client's RST arrived.
+    let withdrawn: Vec<u64> = r
+        .frames
+        .iter()
+        .filter(|(_, a)| !a.withdrawals.is_empty())
+        .map(|(p, _)| p.frame)
+        .collect();
+    assert_eq!(withdrawn, [39, 40, 53, 66]);
+    assert!(r.frames.iter().all(|(_, a)| a.anomalies.is_empty()));
+}
+
+#[test]
 fn rst_abort_closes_both_at_once() {
     let (_, flow) = single_flow("rst_abort.pcap");
     check(

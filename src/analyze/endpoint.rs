@@ -310,13 +310,18 @@ impl TcpEndpoint {
     ) -> bool {
         // CLOSED by the peer's RST, yet sending more than a RST: a closed socket
         // cannot, so the RST was still in flight when this segment left.
-        let reset_by_peer = self
+        let reset_from = self
             .transitions
             .last()
-            .is_some_and(|t| t.to == TcpState::Closed && t.why == Why::ReceivedRst);
-        if self.state == TcpState::Closed && reset_by_peer && event != Event::SentRst {
+            .filter(|t| t.to == TcpState::Closed && t.why == Why::ReceivedRst)
+            .map(|t| t.from);
+        if let Some(from) = reset_from.filter(|_| event != Event::SentRst) {
             self.note_sent(event, seg);
-            self.withdraw(Withdrawn::ResetInFlight, event, seg, out);
+            // A segment that moves nothing (an ACK that crossed the RST) changes
+            // nothing either: the CLOSED stays at the RST's frame.
+            if transition(from, event) != Step::Stay {
+                self.withdraw(Withdrawn::ResetInFlight, event, seg, out);
+            }
             return true;
         }
         // A RST (Linux's carries an ACK) that does not acknowledge the peer's FIN:

@@ -566,6 +566,22 @@ fn a_segment_sent_after_the_peers_rst_by_capture_order_was_sent_before_it_arrive
 }
 
 #[test]
+fn an_ack_that_crossed_the_peers_rst_moves_nothing() {
+    // Fins crossed; the server's FIN then its RST reach the client, whose ACK of
+    // that FIN (sent before the RST arrived) is captured after the RST.
+    let mut c = established();
+    c.client_sends(FIN | ACK, 101, 301, 0);
+    c.server_sends(FIN | ACK, 301, 101, 0);
+    c.server_sends(RST | ACK, 302, 101, 0);
+    assert_eq!(c.states(), (Closed, Closed));
+    let out = c.client_sends(ACK, 102, 302, 0);
+    assert!(out.is_empty());
+    assert!(c.last.withdrawals.is_empty());
+    assert!(c.anomalies().is_empty(), "{:?}", c.anomalies());
+    assert_eq!(c.client.transitions().last().map(|t| t.frame), Some(6));
+}
+
+#[test]
 fn fin_or_data_in_syn_sent_is_an_anomaly() {
     let mut c = syn_sent();
     c.client_sends(FIN, 101, 0, 0);
