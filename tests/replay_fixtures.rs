@@ -232,71 +232,60 @@ fn kernel_recorded_abort_states() {
     assert!(r.error.is_none(), "{:?}", r.error);
     let flows: Vec<&FlowSummary> = r.flows.iter().filter(|f| f.tcp.is_some()).collect();
     assert_eq!(flows.len(), 5, "one connection per pair of states");
-    let open_c = "CLOSED SYN_SENT ESTABLISHED";
-    let open_s = "LISTEN SYN_RECEIVED ESTABLISHED";
-    let cases: [(String, String, &[u64], &[u64], &str, &str); 5] = [
+    let cases = [
         // 1: the client aborts in FIN_WAIT_2; the server gets the RST in CLOSE_WAIT.
-        (
-            format!("{open_c} FIN_WAIT_1 FIN_WAIT_2 CLOSED"),
-            format!("{open_s} CLOSE_WAIT CLOSED"),
-            &[4, 7, 14, 15, 16],
-            &[4, 8, 14, 16],
-            "RSTO",
-            "ShADadFR",
-        ),
+        Expect {
+            client: "CLOSED SYN_SENT ESTABLISHED FIN_WAIT_1 FIN_WAIT_2 CLOSED",
+            server: "LISTEN SYN_RECEIVED ESTABLISHED CLOSE_WAIT CLOSED",
+            client_frames: &[4, 7, 14, 15, 16],
+            server_frames: &[4, 8, 14, 16],
+            conn_state: "RSTO",
+            history: "ShADadFR",
+        },
         // 2: the server aborts in CLOSE_WAIT; the client gets it in FIN_WAIT_2.
-        (
-            format!("{open_c} FIN_WAIT_1 FIN_WAIT_2 CLOSED"),
-            format!("{open_s} CLOSE_WAIT CLOSED"),
-            &[17, 19, 25, 27, 28],
-            &[17, 20, 25, 28],
-            "RSTR",
-            "ShADadFr",
-        ),
+        Expect {
+            client: "CLOSED SYN_SENT ESTABLISHED FIN_WAIT_1 FIN_WAIT_2 CLOSED",
+            server: "LISTEN SYN_RECEIVED ESTABLISHED CLOSE_WAIT CLOSED",
+            client_frames: &[17, 19, 25, 27, 28],
+            server_frames: &[17, 20, 25, 28],
+            conn_state: "RSTR",
+            history: "ShADadFr",
+        },
         // 3: FINs cross; the server aborts in FIN_WAIT_1 (its RST at 40 does not
         // acknowledge the client's FIN): the client gets it in CLOSING.
-        (
-            format!("{open_c} FIN_WAIT_1 CLOSING CLOSED"),
-            format!("{open_s} FIN_WAIT_1 CLOSED"),
-            &[29, 31, 38, 39, 40],
-            &[29, 32, 39, 40],
-            "RSTR",
-            "ShADadFfrrr",
-        ),
+        Expect {
+            client: "CLOSED SYN_SENT ESTABLISHED FIN_WAIT_1 CLOSING CLOSED",
+            server: "LISTEN SYN_RECEIVED ESTABLISHED FIN_WAIT_1 CLOSED",
+            client_frames: &[29, 31, 38, 39, 40],
+            server_frames: &[29, 32, 39, 40],
+            conn_state: "RSTR",
+            history: "ShADadFfrrr",
+        },
         // 4: the server aborts in ESTABLISHED, the client's FIN in flight: the client
         // gets the RST in FIN_WAIT_1.
-        (
-            format!("{open_c} FIN_WAIT_1 CLOSED"),
-            format!("{open_s} CLOSED"),
-            &[42, 46, 52, 53],
-            &[42, 47, 53],
-            "RSTR",
-            "ShADadFr",
-        ),
+        Expect {
+            client: "CLOSED SYN_SENT ESTABLISHED FIN_WAIT_1 CLOSED",
+            server: "LISTEN SYN_RECEIVED ESTABLISHED CLOSED",
+            client_frames: &[42, 46, 52, 53],
+            server_frames: &[42, 47, 53],
+            conn_state: "RSTR",
+            history: "ShADadFr",
+        },
         // 5: the client aborts in FIN_WAIT_2 while the server's FIN (66, captured
         // after the RST) is in flight: the server gets the RST in LAST_ACK.
-        (
-            format!("{open_c} FIN_WAIT_1 FIN_WAIT_2 CLOSED"),
-            format!("{open_s} CLOSE_WAIT LAST_ACK CLOSED"),
-            &[54, 57, 63, 64, 65],
-            &[54, 58, 63, 66, 66],
-            "RSTO",
-            "ShADadFRf",
-        ),
+        Expect {
+            client: "CLOSED SYN_SENT ESTABLISHED FIN_WAIT_1 FIN_WAIT_2 CLOSED",
+            server: "LISTEN SYN_RECEIVED ESTABLISHED CLOSE_WAIT LAST_ACK CLOSED",
+            client_frames: &[54, 57, 63, 64, 65],
+            server_frames: &[54, 58, 63, 66, 66],
+            conn_state: "RSTO",
+            history: "ShADadFRf",
+        },
     ];
-    for (i, (flow, (client, server, cf, sf, conn_state, history))) in
-        flows.iter().zip(cases).enumerate()
-    {
-        let tcp = flow.tcp.as_ref().unwrap();
+    for (i, (flow, expect)) in flows.iter().zip(cases).enumerate() {
         let name = format!("kernel_abort_states connection {}", i + 1);
-        assert_eq!(tcp.client_states, states(&client), "{name}: client states");
-        assert_eq!(tcp.server_states, states(&server), "{name}: server states");
-        assert_eq!(transition_frames(flow, true), cf, "{name}: client frames");
-        assert_eq!(transition_frames(flow, false), sf, "{name}: server frames");
-        assert_eq!(
-            (flow.conn_state, flow.history.as_str()),
-            (conn_state, history)
-        );
+        check(&name, flow, &expect);
+        let tcp = flow.tcp.as_ref().unwrap();
         // Every arc into CLOSED is a RST: sent by one side, received by the other.
         let last = |t: &[protolab::analyze::TransitionRecord]| t.last().map(|t| t.why);
         let whys = [last(&tcp.client_transitions), last(&tcp.server_transitions)];
