@@ -118,7 +118,7 @@ fn run_exits_0_from_the_binary() {
     );
     assert!(stdout.contains("recorded by the bridge"), "{stdout}");
     assert!(
-        stdout.contains("close() in LAST_ACK") || stdout.contains("reached us in LAST_ACK"),
+        stdout.contains("arrive in LAST_ACK") && stdout.contains("close() in FIN_WAIT_1"),
         "{stdout}"
     );
 }

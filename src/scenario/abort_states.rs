@@ -182,8 +182,18 @@ async fn session(
 pub async fn client(server: SocketAddr, params: &Params) -> Result<ClientReport, ScenarioError> {
     let mut report = ClientReport::default();
     for case in CASES {
-        let note = one(server, case, &params.gate, &mut report).await?;
-        report.notes.push(note);
+        match one(server, case, &params.gate, &mut report).await {
+            Ok(note) => report.notes.push(note),
+            // Stand-alone nothing holds a state open: say what happened, go on.
+            Err(ScenarioError::Protocol(what)) if !params.gate.is_set() => {
+                report.notes.push(format!(
+                    "{}: {what} (stand-alone, without the lab's gate and delay, the \
+                     states are a matter of timing: `protolab run abort-states` makes sure)",
+                    case.line().trim_end()
+                ))
+            }
+            Err(e) => return Err(e),
+        }
     }
     Ok(report)
 }
@@ -294,7 +304,11 @@ async fn until_reset(socket: &TcpStream, was: &str) -> Result<String, ScenarioEr
         .await
         .map_err(|e| ScenarioError::io("read TCP_INFO", e))?
     {
-        Ok(()) => Ok(format!("the peer's RST reached us in {was}: CLOSED")),
+        // The RST may follow a FIN within microseconds (CLOSING): too quick to see
+        // by asking, so say what the case meant; the kernel's tracepoint has the rest.
+        Ok(()) => Ok(format!(
+            "the peer's RST closed the socket (the case has it arrive in {was})"
+        )),
         Err(state) => Err(ScenarioError::Protocol(format!(
             "waited for the peer's RST in {was}, the socket is still in {state}"
         ))),
