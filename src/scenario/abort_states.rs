@@ -47,7 +47,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
 use super::crossing::Gate;
-use super::tcp_info::wait_for_state;
+use super::tcp_info::{state_of, wait_for_state};
 use super::{
     connect, handler, serve_tcp, step, ClientReport, ConnOutcome, ConnectionExpectation, Counted,
     Expectation, Log, Params, ScenarioError, ServerReport, Shutdown, IO_TIMEOUT,
@@ -150,18 +150,18 @@ async fn session(
             // Our ACK of its FIN must have reached the client (FIN_WAIT_2) first.
             gate.wait_for(case.step(1), "wait for the client's FIN_WAIT_2")
                 .await?;
-            abort_in(stream.get_ref().get_ref(), TcpState::CloseWait).await?
+            abort_in(stream.get_ref().get_ref(), TcpState::CloseWait)?
         }
         Case::Closing => {
             gate.wait_for(case.step(1), "wait for the client's FIN to leave")
                 .await?;
             step(|| "shutdown(Write)".into(), stream.shutdown()).await?;
-            abort_in(stream.get_ref().get_ref(), TcpState::FinWait1).await?
+            abort_in(stream.get_ref().get_ref(), TcpState::FinWait1)?
         }
         Case::FinWait1 => {
             gate.wait_for(case.step(1), "wait for the client's FIN to leave")
                 .await?;
-            abort_in(stream.get_ref().get_ref(), TcpState::Established).await?
+            abort_in(stream.get_ref().get_ref(), TcpState::Established)?
         }
         Case::LastAck => {
             read_eof(&mut stream).await?;
@@ -215,12 +215,16 @@ async fn one(
     .await?;
     let mut ready = Vec::new();
     step(|| "read ready".into(), stream.read_until(b'\n', &mut ready)).await?;
+    // All it says and hears: the rest of the connection is closes and aborts.
+    report.bytes_sent += counts.written();
+    report.bytes_received += counts.read();
+    report.replies.push(super::text(&ready));
     step(|| "shutdown(Write)".into(), stream.shutdown()).await?;
     let socket = stream.get_ref().get_ref();
     let said = match case {
         Case::FinWait2 => {
             reach(socket, TcpState::FinWait2).await?;
-            abort_in(socket, TcpState::FinWait2).await?
+            abort_in(socket, TcpState::FinWait2)?
         }
         Case::CloseWait => {
             reach(socket, TcpState::FinWait2).await?;
@@ -242,12 +246,9 @@ async fn one(
             gate.pass(case.step(1));
             gate.wait_for(case.step(2), "wait for the server's FIN to leave")
                 .await?;
-            abort_in(socket, TcpState::FinWait2).await?
+            abort_in(socket, TcpState::FinWait2)?
         }
     };
-    report.bytes_sent += counts.written();
-    report.bytes_received += counts.read();
-    report.replies.push(super::text(&ready));
     drop(stream);
     Ok(format!("{}: {said}", case.line().trim_end()))
 }
@@ -279,8 +280,14 @@ async fn reach(socket: &TcpStream, want: TcpState) -> Result<(), ScenarioError> 
 
 /// Checks that our socket is in `state`, then aborts it: SO_LINGER {on, 0} and
 /// close(), which sends a RST from that state.
-async fn abort_in(socket: &TcpStream, state: TcpState) -> Result<String, ScenarioError> {
-    reach(socket, state).await?;
+fn abort_in(socket: &TcpStream, state: TcpState) -> Result<String, ScenarioError> {
+    // It is there already, or the case went otherwise (stand-alone): ask once.
+    let now = state_of(socket).map_err(|e| ScenarioError::io("read TCP_INFO", e))?;
+    if now != state {
+        return Err(ScenarioError::Protocol(format!(
+            "the case aborts in {state}, the socket is in {now}"
+        )));
+    }
     set_linger_zero(socket)?;
     // The RST leaves when the caller drops the stream (close()); nothing else is
     // sent on it before that.
