@@ -24,6 +24,7 @@ pub enum ScenarioName {
     SynReceivedClose,
     ConnectTimeout,
     AbortStates,
+    SynReceivedAbort,
 }
 
 impl ScenarioName {
@@ -118,7 +119,7 @@ impl ScenarioInfo {
 }
 
 /// In declaration order of [`ScenarioName`]; `catalogue_is_in_enum_order` pins it.
-static ALL: [ScenarioInfo; 15] = {
+static ALL: [ScenarioInfo; 16] = {
     use ScenarioName::*;
     use Transport::{Tcp, Udp};
     [
@@ -178,6 +179,13 @@ static ALL: [ScenarioInfo; 15] = {
             Tcp,
             8024,
             teaching::ABORT_STATES,
+        ),
+        ScenarioInfo::new(
+            SynReceivedAbort,
+            "syn-received-abort",
+            Tcp,
+            8025,
+            teaching::SYN_RECEIVED_ABORT,
         ),
     ]
 };

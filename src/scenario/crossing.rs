@@ -49,6 +49,7 @@ impl ScenarioName {
                 | ScenarioName::SimultaneousClose
                 | ScenarioName::SynReceivedClose
                 | ScenarioName::AbortStates
+                | ScenarioName::SynReceivedAbort
         )
     }
 
@@ -57,7 +58,9 @@ impl ScenarioName {
     pub fn opens_simultaneously(self) -> bool {
         matches!(
             self,
-            ScenarioName::SimultaneousOpen | ScenarioName::SynReceivedClose
+            ScenarioName::SimultaneousOpen
+                | ScenarioName::SynReceivedClose
+                | ScenarioName::SynReceivedAbort
         )
     }
 }

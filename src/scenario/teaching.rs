@@ -129,3 +129,12 @@ pub(super) const ABORT_STATES: Lesson = Lesson {
          FIN_WAIT_2、CLOSING、FIN_WAIT_1 或 LAST_ACK 的对端，两端都直接进入 CLOSED，\
          没有 TIME_WAIT。",
 };
+
+pub(super) const SYN_RECEIVED_ABORT: Lesson = Lesson {
+    en: "A socket aborted (SO_LINGER 0) in SYN_RECEIVED sends a RST and goes straight to \
+         CLOSED; the SYNs of a simultaneous open cross first, and the server, opened by \
+         the client's SYN-ACK, is closed by the RST right behind it.",
+    zh: "处于 SYN_RECEIVED 的套接字以 SO_LINGER 0 中止时发送 RST，直接进入 CLOSED；\
+         先由同时打开让两个 SYN 交叉，服务器被客户端的 SYN-ACK 打开后，紧随其后的 RST \
+         又把它关闭。",
+};
