@@ -1,14 +1,15 @@
-//! `abort-states` run by the real kernel, again and again (needs root: network
-//! namespaces, AF_PACKET, tracefs, sock_diag).
+//! `abort-states` and `syn-received-abort` run by the real kernel, again and again
+//! (needs root: network namespaces, AF_PACKET, tracefs, sock_diag).
 //!
 //! Five connections, each aborted with `SO_LINGER {on, 0}` in another pair of
 //! states (FIN_WAIT_2/CLOSE_WAIT both ways, FIN_WAIT_1 against CLOSING, ESTABLISHED
-//! against FIN_WAIT_1, FIN_WAIT_2 against LAST_ACK). The scenario teaches only if
+//! against FIN_WAIT_1, FIN_WAIT_2 against LAST_ACK); `syn-received-abort` aborts
+//! one simultaneous open in SYN_RECEIVED. A scenario teaches only if
 //! every run takes the same arcs: each run goes through `run`'s library entry
 //! point without asking for the namespace lab (the scenario picks it, with its
 //! delay), and the kernel's tracepoint sequences must equal the expectation, endpoint
-//! by endpoint, with protolab's inferred states equal to the kernel's. CI runs it 3
-//! times (about 16 s a run); `PROTOLAB_ABORT_REPEATS=10` runs the ten. One
+//! by endpoint, with protolab's inferred states equal to the kernel's. CI runs each 3
+//! times (about 16 and 6 s a run); `PROTOLAB_ABORT_REPEATS=10` runs the ten. One
 //! run goes through the binary too: `protolab run abort-states` exits 0.
 //! Without root the test is skipped with a message, unless
 //! `PROTOLAB_REQUIRE_ROOT_TESTS=1` (CI), where it fails.
@@ -21,7 +22,10 @@ use protolab::analyze::TcpState;
 use protolab::lab::run::{run, RunConfig, RunOutcome};
 use protolab::scenario::{self, Params, ScenarioName};
 
-const NAME: ScenarioName = ScenarioName::AbortStates;
+const ABORTS: [(ScenarioName, usize); 2] = [
+    (ScenarioName::AbortStates, 5),
+    (ScenarioName::SynReceivedAbort, 1),
+];
 
 #[test]
 fn abort_states() {
@@ -38,42 +42,45 @@ fn the_same_arcs_every_run() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(3);
     let dir = tempfile::tempdir().unwrap();
-    let expected = scenario::expectation(NAME, &Params::default());
-    let want: Vec<(Vec<TcpState>, Vec<TcpState>)> = expected
-        .connections
-        .iter()
-        .map(|c| (c.client_states.clone(), c.server_states.clone()))
-        .collect();
-    assert_eq!(want.len(), 5);
-    for round in 1..=repeats {
-        let outcome = run(&config(dir.path()), &|| false)
-            .unwrap_or_else(|e| panic!("abort-states run {round}: {e}"));
-        let text = protolab::lab::summary::render(&outcome);
-        // The expectation's ways are checked here too: each RST arc is "snd RST" on
-        // the aborting side and "rcv RST" on the other.
-        assert!(
-            outcome.mismatches.is_empty(),
-            "run {round}: expectations failed\n{text}"
-        );
-        assert_eq!(
-            outcome.kernel.source, "tracepoint+sock_diag",
-            "run {round}\n{text}"
-        );
-        assert!(
-            outcome.kernel.agree,
-            "run {round}: kernel disagrees\n{text}"
-        );
-        assert_eq!(
-            kernel_paths(&outcome),
-            want,
-            "run {round}: the kernel took other arcs\n{text}"
-        );
-        assert!(
-            outcome.bridge.is_some(),
-            "run {round}: not run in the namespace lab"
-        );
+    for (name, connections) in ABORTS {
+        let id = scenario::info(name).id;
+        let expected = scenario::expectation(name, &Params::default());
+        let want: Vec<(Vec<TcpState>, Vec<TcpState>)> = expected
+            .connections
+            .iter()
+            .map(|c| (c.client_states.clone(), c.server_states.clone()))
+            .collect();
+        assert_eq!(want.len(), connections);
+        for round in 1..=repeats {
+            let outcome = run(&config(name, dir.path()), &|| false)
+                .unwrap_or_else(|e| panic!("{id} run {round}: {e}"));
+            let text = protolab::lab::summary::render(&outcome);
+            // The expectation's ways are checked here too: each RST arc is "snd RST"
+            // on the aborting side and "rcv RST" on the other.
+            assert!(
+                outcome.mismatches.is_empty(),
+                "{id} run {round}: expectations failed\n{text}"
+            );
+            assert_eq!(
+                outcome.kernel.source, "tracepoint+sock_diag",
+                "{id} run {round}\n{text}"
+            );
+            assert!(
+                outcome.kernel.agree,
+                "{id} run {round}: kernel disagrees\n{text}"
+            );
+            assert_eq!(
+                kernel_paths(&outcome),
+                want,
+                "{id} run {round}: the kernel took other arcs\n{text}"
+            );
+            assert!(
+                outcome.bridge.is_some(),
+                "{id} run {round}: not run in the namespace lab"
+            );
+        }
+        eprintln!("{id}: {repeats} runs, the same arcs each time");
     }
-    eprintln!("abort-states: {repeats} runs, the same arcs each time");
 }
 
 /// What the kernel said each endpoint went through: (client, server) per connection.
@@ -91,14 +98,14 @@ fn kernel_paths(outcome: &RunOutcome) -> Vec<(Vec<TcpState>, Vec<TcpState>)> {
         .collect()
 }
 
-fn config(out: &std::path::Path) -> RunConfig {
+fn config(name: ScenarioName, out: &std::path::Path) -> RunConfig {
     RunConfig {
-        scenario: NAME,
+        scenario: name,
         params: Params::default(),
         port: None,
         out_dir: Some(out.to_path_buf()),
         timeout: Duration::from_secs(30),
-        command: "protolab run abort-states".into(),
+        command: format!("protolab run {}", scenario::info(name).id),
         snaplen: None,
         lang: protolab::chart::Lang::En,
         // Not asked for: the scenario chooses the namespace lab and its delay.

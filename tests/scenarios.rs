@@ -673,6 +673,7 @@ async fn a_simultaneous_open_server_needs_the_peer_address() {
     for name in [
         ScenarioName::SimultaneousOpen,
         ScenarioName::SynReceivedClose,
+        ScenarioName::SynReceivedAbort,
     ] {
         assert!(!name.listens() && name.crosses() && name.opens_simultaneously());
         let socket =
