@@ -308,6 +308,34 @@ fn kernel_recorded_abort_states() {
 }
 
 #[test]
+fn kernel_recorded_syn_received_abort() {
+    let (r, flow) = single_flow("kernel_syn_received_abort.pcapng");
+    check(
+        "kernel_syn_received_abort",
+        &flow,
+        &Expect {
+            // The client's RST (8) leaves from SYN_RECEIVED, right behind its SYN-ACK
+            // (6), which opened the server.
+            client: "CLOSED SYN_SENT SYN_RECEIVED CLOSED",
+            server: "CLOSED SYN_SENT SYN_RECEIVED ESTABLISHED CLOSED",
+            client_frames: &[3, 5, 8],
+            server_frames: &[5, 5, 6, 8],
+            conn_state: "RSTO",
+            history: "SsRa",
+        },
+    );
+    let tcp = flow.tcp.as_ref().unwrap();
+    assert_eq!(tcp.client_transitions[2].why, Why::SentRst);
+    assert_eq!(tcp.server_transitions[3].why, Why::ReceivedRst);
+    // The server's SYN-ACK (10) and ACK (12) left before the RST reached it: captured
+    // after it, they move nothing and are no anomaly.
+    assert!(r
+        .frames
+        .iter()
+        .all(|(_, a)| a.anomalies.is_empty() && a.withdrawals.is_empty()));
+}
+
+#[test]
 fn rst_abort_closes_both_at_once() {
     let (_, flow) = single_flow("rst_abort.pcap");
     check(
