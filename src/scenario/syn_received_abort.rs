@@ -53,8 +53,9 @@ pub async fn serve(
                     Err(state) => format!("connect {peer}: open, no RST came (still {state})"),
                 });
             }
-            // The RST came before we looked: the open ended in it.
-            Err(e) if e.is_reset() => {
+            // The RST came before we looked: the open ended in it (the error is
+            // ECONNRESET, or, once taken, ENOTCONN when asking for the peer).
+            Err(e) if e.is_reset() || not_connected(&e) => {
                 log.push(format!("connect {peer}: the client's RST ended the open"));
             }
             Err(e) => return Err(e),
@@ -70,6 +71,10 @@ pub async fn serve(
         log: log.take(),
         ..ServerReport::default()
     })
+}
+
+fn not_connected(e: &ScenarioError) -> bool {
+    matches!(e, ScenarioError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotConnected)
 }
 
 /// The client side: connect, and abort the moment the socket is in SYN_RECEIVED.
