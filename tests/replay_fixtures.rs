@@ -227,6 +227,115 @@ fn kernel_recorded_syn_received_close() {
 }
 
 #[test]
+fn kernel_recorded_abort_states() {
+    let r = replay_fixture("kernel_abort_states.pcapng");
+    assert!(r.error.is_none(), "{:?}", r.error);
+    let flows: Vec<&FlowSummary> = r.flows.iter().filter(|f| f.tcp.is_some()).collect();
+    assert_eq!(flows.len(), 5, "one connection per pair of states");
+    let cases = [
+        // 1: the client aborts in FIN_WAIT_2; the server gets the RST in CLOSE_WAIT.
+        Expect {
+            client: "CLOSED SYN_SENT ESTABLISHED FIN_WAIT_1 FIN_WAIT_2 CLOSED",
+            server: "LISTEN SYN_RECEIVED ESTABLISHED CLOSE_WAIT CLOSED",
+            client_frames: &[4, 7, 14, 15, 16],
+            server_frames: &[4, 8, 14, 16],
+            conn_state: "RSTO",
+            history: "ShADadFR",
+        },
+        // 2: the server aborts in CLOSE_WAIT; the client gets it in FIN_WAIT_2.
+        Expect {
+            client: "CLOSED SYN_SENT ESTABLISHED FIN_WAIT_1 FIN_WAIT_2 CLOSED",
+            server: "LISTEN SYN_RECEIVED ESTABLISHED CLOSE_WAIT CLOSED",
+            client_frames: &[17, 19, 25, 27, 28],
+            server_frames: &[17, 20, 25, 28],
+            conn_state: "RSTR",
+            history: "ShADadFr",
+        },
+        // 3: FINs cross; the server aborts in FIN_WAIT_1 (its RST at 40 does not
+        // acknowledge the client's FIN): the client gets it in CLOSING.
+        Expect {
+            client: "CLOSED SYN_SENT ESTABLISHED FIN_WAIT_1 CLOSING CLOSED",
+            server: "LISTEN SYN_RECEIVED ESTABLISHED FIN_WAIT_1 CLOSED",
+            client_frames: &[29, 31, 38, 39, 40],
+            server_frames: &[29, 32, 39, 40],
+            conn_state: "RSTR",
+            history: "ShADadFfrrr",
+        },
+        // 4: the server aborts in ESTABLISHED, the client's FIN in flight: the client
+        // gets the RST in FIN_WAIT_1.
+        Expect {
+            client: "CLOSED SYN_SENT ESTABLISHED FIN_WAIT_1 CLOSED",
+            server: "LISTEN SYN_RECEIVED ESTABLISHED CLOSED",
+            client_frames: &[42, 46, 52, 53],
+            server_frames: &[42, 47, 53],
+            conn_state: "RSTR",
+            history: "ShADadFr",
+        },
+        // 5: the client aborts in FIN_WAIT_2 while the server's FIN (66, captured
+        // after the RST) is in flight: the server gets the RST in LAST_ACK.
+        Expect {
+            client: "CLOSED SYN_SENT ESTABLISHED FIN_WAIT_1 FIN_WAIT_2 CLOSED",
+            server: "LISTEN SYN_RECEIVED ESTABLISHED CLOSE_WAIT LAST_ACK CLOSED",
+            client_frames: &[54, 57, 63, 64, 65],
+            server_frames: &[54, 58, 63, 66, 66],
+            conn_state: "RSTO",
+            history: "ShADadFRf",
+        },
+    ];
+    for (i, (flow, expect)) in flows.iter().zip(cases).enumerate() {
+        let name = format!("kernel_abort_states connection {}", i + 1);
+        check(&name, flow, &expect);
+        let tcp = flow.tcp.as_ref().unwrap();
+        // Every arc into CLOSED is a RST: sent by one side, received by the other.
+        let last = |t: &[protolab::analyze::TransitionRecord]| t.last().map(|t| t.why);
+        let whys = [last(&tcp.client_transitions), last(&tcp.server_transitions)];
+        assert!(
+            whys.contains(&Some(Why::SentRst)) && whys.contains(&Some(Why::ReceivedRst)),
+            "{name}: {whys:?}"
+        );
+    }
+    // Three corrections, said in the open: CLOSE_WAIT (39: the FINs crossed), then
+    // CLOSING (40) and CLOSE_WAIT (53) by RSTs that left before the client's FIN
+    // arrived, and CLOSED (66) by a FIN that left before the client's RST arrived.
+    let withdrawn: Vec<u64> = r
+        .frames
+        .iter()
+        .filter(|(_, a)| !a.withdrawals.is_empty())
+        .map(|(p, _)| p.frame)
+        .collect();
+    assert_eq!(withdrawn, [39, 40, 53, 66]);
+    assert!(r.frames.iter().all(|(_, a)| a.anomalies.is_empty()));
+}
+
+#[test]
+fn kernel_recorded_syn_received_abort() {
+    let (r, flow) = single_flow("kernel_syn_received_abort.pcapng");
+    check(
+        "kernel_syn_received_abort",
+        &flow,
+        &Expect {
+            // The client's RST (8) leaves from SYN_RECEIVED, right behind its SYN-ACK
+            // (6), which opened the server.
+            client: "CLOSED SYN_SENT SYN_RECEIVED CLOSED",
+            server: "CLOSED SYN_SENT SYN_RECEIVED ESTABLISHED CLOSED",
+            client_frames: &[3, 5, 8],
+            server_frames: &[5, 5, 6, 8],
+            conn_state: "RSTO",
+            history: "SsRa",
+        },
+    );
+    let tcp = flow.tcp.as_ref().unwrap();
+    assert_eq!(tcp.client_transitions[2].why, Why::SentRst);
+    assert_eq!(tcp.server_transitions[3].why, Why::ReceivedRst);
+    // The server's SYN-ACK (10) and ACK (12) left before the RST reached it: captured
+    // after it, they move nothing and are no anomaly.
+    assert!(r
+        .frames
+        .iter()
+        .all(|(_, a)| a.anomalies.is_empty() && a.withdrawals.is_empty()));
+}
+
+#[test]
 fn rst_abort_closes_both_at_once() {
     let (_, flow) = single_flow("rst_abort.pcap");
     check(

@@ -613,13 +613,37 @@ fn every_tcp_scenario_states_its_connections() {
                 assert!(e.connections.is_empty() && e.udp_datagrams.is_some())
             }
             Transport::Tcp => {
-                assert_eq!(e.connections.len(), 1, "{}", info.id);
+                // abort-states aborts one connection per pair of states.
+                let n = if info.name == ScenarioName::AbortStates {
+                    5
+                } else {
+                    1
+                };
+                assert_eq!(e.connections.len(), n, "{}", info.id);
                 assert!(e.udp_datagrams.is_none());
                 for c in &e.connections {
                     assert_eq!(c.client_states[0], TcpState::Closed, "{}", info.id);
                 }
             }
         }
+    }
+}
+
+/// Stand-alone on loopback (no gate, no delay) nothing holds a state open, so which
+/// states the aborts meet is timing; the five connections still open, name their
+/// case, get `ready` and end, and the client says what each did.
+#[tokio::test]
+async fn abort_states_stand_alone_ends_all_five_connections() {
+    use scenario::abort_states::{CASES, READY};
+    let (server, client) = run(ScenarioName::AbortStates, &Params::default()).await;
+    let client = client.unwrap();
+    assert_eq!(server.connections, 5);
+    let said: u64 = CASES.iter().map(|c| c.line().len() as u64).sum();
+    assert_eq!(client.bytes_sent, said);
+    assert_eq!(client.bytes_received, 5 * READY.len() as u64);
+    assert_eq!(client.notes.len(), 5, "{:?}", client.notes);
+    for (note, case) in client.notes.iter().zip(CASES) {
+        assert!(note.starts_with(case.line().trim_end()), "{note}");
     }
 }
 
@@ -649,6 +673,7 @@ async fn a_simultaneous_open_server_needs_the_peer_address() {
     for name in [
         ScenarioName::SimultaneousOpen,
         ScenarioName::SynReceivedClose,
+        ScenarioName::SynReceivedAbort,
     ] {
         assert!(!name.listens() && name.crosses() && name.opens_simultaneously());
         let socket =

@@ -15,6 +15,10 @@
 //! - Capture order can show a FIN arriving before the receiver's own FIN left. When
 //!   that FIN's ACK shows the FINs crossed, the CLOSE_WAIT inferred earlier is
 //!   withdrawn in the open: the frame carries a `Withdrawal`.
+//! - The same goes for an abort: a RST whose ACK does not cover the peer's FIN
+//!   withdraws what receiving that FIN did (CLOSE_WAIT, or CLOSING and TIME_WAIT),
+//!   and a segment sent by an endpoint that capture order says the peer's RST
+//!   already closed withdraws that CLOSED: the RST was still in flight.
 
 use arrayvec::ArrayVec;
 
@@ -207,6 +211,12 @@ impl TcpEndpoint {
 
     /// This endpoint sent `seg`, which means `event`.
     fn on_sent(&mut self, event: Event, seg: &Segment, out: &mut FrameAnalysis) {
+        self.note_sent(event, seg);
+        self.step(event, seg, out);
+    }
+
+    /// Where its SYN and FIN sit, whatever the state, and its latest SYN.
+    fn note_sent(&mut self, event: Event, seg: &Segment) {
         if event == Event::SentSyn {
             self.last_syn = Some((seg.frame, seg.ts_ns));
         }
@@ -224,7 +234,6 @@ impl TcpEndpoint {
             }
             _ => {}
         }
-        self.step(event, seg, out);
     }
 
     /// The capture has ended. A connect still in SYN_SENT whose SYNs the peer never
@@ -289,16 +298,71 @@ impl TcpEndpoint {
         }
     }
 
+    /// What `seg`, about to be sent, proves about transitions already inferred from
+    /// capture order; when it proves them wrong, withdraws them and processes the
+    /// segment itself (returns true). `peer_fin`: where the peer's FIN sits, if sent.
+    fn revise(
+        &mut self,
+        event: Event,
+        seg: &Segment,
+        peer_fin: Option<u32>,
+        out: &mut FrameAnalysis,
+    ) -> bool {
+        // CLOSED by the peer's RST, yet sending more than a RST: a closed socket
+        // cannot, so the RST was still in flight when this segment left.
+        let reset_from = self
+            .transitions
+            .last()
+            .filter(|t| t.to == TcpState::Closed && t.why == Why::ReceivedRst)
+            .map(|t| t.from);
+        if let Some(from) = reset_from.filter(|_| event != Event::SentRst) {
+            self.note_sent(event, seg);
+            // A segment that moves nothing (an ACK that crossed the RST) changes
+            // nothing either: the CLOSED stays at the RST's frame.
+            if transition(from, event) != Step::Stay {
+                self.withdraw(Withdrawn::ResetInFlight, event, seg, out);
+            }
+            return true;
+        }
+        // A RST (Linux's carries an ACK) that does not acknowledge the peer's FIN:
+        // the FIN had not arrived when it aborted, nor anything the peer sent after it.
+        let fin_unseen =
+            seg.flags.ack() && peer_fin.is_some_and(|fin| !seq_ge(seg.ack, fin.wrapping_add(1)));
+        if event != Event::SentRst || self.state == TcpState::Closed || !fin_unseen {
+            return false;
+        }
+        let Some(at) = self
+            .transitions
+            .iter()
+            .position(|t| matches!(t.why, Why::ReceivedFin | Why::SimultaneousClose))
+        else {
+            return false;
+        };
+        self.state = self.transitions[at].from;
+        for t in self.transitions.drain(at..).rev() {
+            let _ = out.withdrawals.try_push(Withdrawal {
+                endpoint: self.role,
+                withdraws: t,
+                why: Withdrawn::ResetBeforeFin,
+            });
+        }
+        self.on_sent(event, seg, out);
+        true
+    }
+
     /// Withdraws the last transition (streamed at an earlier frame), then replays
     /// `event` from the state before it, then the withdrawn transition's cause.
     fn withdraw(&mut self, why: Withdrawn, event: Event, seg: &Segment, out: &mut FrameAnalysis) {
-        let cause = match why {
-            Withdrawn::FinsCrossed => Event::ReceivedFin,
+        let (cause, as_usual) = match why {
+            Withdrawn::FinsCrossed => (Event::ReceivedFin, Event::SentFin),
+            Withdrawn::ResetInFlight => (Event::ReceivedRst, event),
+            // Withdrawn by `revise`, whose cause is never replayed.
+            Withdrawn::ResetBeforeFin => return self.step(event, seg, out),
         };
         let state = self.state;
         let Some(last) = self.transitions.last().copied().filter(|t| t.to == state) else {
-            // The transition was never recorded (the list was full): close as usual.
-            return self.step(Event::SentFin, seg, out);
+            // The transition was never recorded (the list was full): go on as usual.
+            return self.step(as_usual, seg, out);
         };
         self.transitions.pop();
         self.state = last.from;
@@ -330,7 +394,9 @@ pub fn on_segment(
         return;
     }
     let sent = sender.sent_event(seg, receiver);
-    sender.on_sent(sent, seg, out);
+    if !sender.revise(sent, seg, receiver.fin_seq, out) {
+        sender.on_sent(sent, seg, out);
+    }
     for event in receiver.received_events(seg) {
         receiver.step(event, seg, out);
     }

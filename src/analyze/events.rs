@@ -139,6 +139,13 @@ pub enum Withdrawn {
     /// A CLOSE_WAIT inferred from capture order: the endpoint's own FIN does not
     /// acknowledge the peer's FIN, so it closed before that FIN reached it.
     FinsCrossed,
+    /// A state reached, by capture order, by receiving the peer's FIN (and any after
+    /// it): the endpoint's RST does not acknowledge that FIN, so it aborted before
+    /// the FIN reached it.
+    ResetBeforeFin,
+    /// A CLOSED inferred from capture order, the peer's RST received: the endpoint
+    /// still sent a segment other than RST, so the RST was in flight when it did.
+    ResetInFlight,
 }
 
 impl Withdrawn {
@@ -148,6 +155,14 @@ impl Withdrawn {
         match self {
             Withdrawn::FinsCrossed => format!(
                 "its FIN does not acknowledge the {}'s FIN: the FINs crossed",
+                endpoint.peer()
+            ),
+            Withdrawn::ResetBeforeFin => format!(
+                "its RST does not acknowledge the {}'s FIN: it aborted before that FIN arrived",
+                endpoint.peer()
+            ),
+            Withdrawn::ResetInFlight => format!(
+                "it still sent a segment: the {}'s RST had not reached it yet",
                 endpoint.peer()
             ),
         }

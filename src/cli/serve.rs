@@ -24,9 +24,10 @@ pub struct ServeArgs {
     /// Address to listen on: IP:PORT, HOST:PORT (localhost:8001), or :PORT for 127.0.0.1:PORT (default 127.0.0.1 and the scenario's port).
     #[arg(long, value_name = "ADDR", value_parser = super::values::parse_addr)]
     pub listen: Option<SocketAddr>,
-    /// simultaneous-open, syn-received-close: the client's address, which this side
-    /// connects to while the client connects here (nobody listens): IP:PORT, the
-    /// client's fixed port (the scenario's own, e.g. 192.0.2.7:8021).
+    /// simultaneous-open, syn-received-close, syn-received-abort: the client's
+    /// address, which this side connects to while the client connects here (nobody
+    /// listens): IP:PORT, the client's fixed port (the scenario's own, e.g.
+    /// 192.0.2.7:8021).
     #[arg(long, value_name = "ADDR", value_parser = super::values::parse_addr)]
     pub peer: Option<SocketAddr>,
     /// Capture this side's traffic into FILE (pcap) while serving.

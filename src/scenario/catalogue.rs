@@ -23,6 +23,8 @@ pub enum ScenarioName {
     SimultaneousClose,
     SynReceivedClose,
     ConnectTimeout,
+    AbortStates,
+    SynReceivedAbort,
 }
 
 impl ScenarioName {
@@ -117,7 +119,7 @@ impl ScenarioInfo {
 }
 
 /// In declaration order of [`ScenarioName`]; `catalogue_is_in_enum_order` pins it.
-static ALL: [ScenarioInfo; 14] = {
+static ALL: [ScenarioInfo; 16] = {
     use ScenarioName::*;
     use Transport::{Tcp, Udp};
     [
@@ -170,6 +172,20 @@ static ALL: [ScenarioInfo; 14] = {
             Tcp,
             8014,
             teaching::CONNECT_TIMEOUT,
+        ),
+        ScenarioInfo::new(
+            AbortStates,
+            "abort-states",
+            Tcp,
+            8024,
+            teaching::ABORT_STATES,
+        ),
+        ScenarioInfo::new(
+            SynReceivedAbort,
+            "syn-received-abort",
+            Tcp,
+            8025,
+            teaching::SYN_RECEIVED_ABORT,
         ),
     ]
 };

@@ -39,14 +39,17 @@ use super::{ScenarioError, ScenarioName, IO_TIMEOUT};
 pub const CROSSING_DELAY: Duration = Duration::from_millis(100);
 
 impl ScenarioName {
-    /// Whether the scenario needs two segments to cross in flight: `run` then
-    /// runs it in the namespace lab with [`CROSSING_DELAY`] and a [`Gate`].
+    /// Whether the scenario needs two segments to cross in flight (or, for
+    /// `abort-states`, a segment to stay in flight while a socket aborts): `run`
+    /// then runs it in the namespace lab with [`CROSSING_DELAY`] and a [`Gate`].
     pub fn crosses(self) -> bool {
         matches!(
             self,
             ScenarioName::SimultaneousOpen
                 | ScenarioName::SimultaneousClose
                 | ScenarioName::SynReceivedClose
+                | ScenarioName::AbortStates
+                | ScenarioName::SynReceivedAbort
         )
     }
 
@@ -55,7 +58,9 @@ impl ScenarioName {
     pub fn opens_simultaneously(self) -> bool {
         matches!(
             self,
-            ScenarioName::SimultaneousOpen | ScenarioName::SynReceivedClose
+            ScenarioName::SimultaneousOpen
+                | ScenarioName::SynReceivedClose
+                | ScenarioName::SynReceivedAbort
         )
     }
 }
@@ -80,33 +85,46 @@ pub(crate) async fn next_retry_tick() {
 /// Lets the second side of a crossing go once the first side's segment has left.
 ///
 /// The lab runner hands one gate to both sides (through [`super::Params`]); without
-/// one ([`Gate::default`], stand-alone) waiting returns at once.
+/// one ([`Gate::default`], stand-alone) waiting returns at once. Underneath it is a
+/// step counter that only grows: a crossing opens step 1; `abort-states` hands the
+/// turn back and forth between its two sides with [`Gate::pass`] and
+/// [`Gate::wait_for`], each step numbered once.
 #[derive(Clone, Debug, Default)]
-pub struct Gate(Option<Arc<watch::Sender<bool>>>);
+pub struct Gate(Option<Arc<watch::Sender<u32>>>);
 
 impl Gate {
     /// A closed gate.
     pub fn new() -> Self {
-        Gate(Some(Arc::new(watch::channel(false).0)))
+        Gate(Some(Arc::new(watch::channel(0).0)))
     }
 
     /// Lets the waiting side go (now, or as soon as it waits).
     pub fn open(&self) {
+        self.pass(1);
+    }
+
+    /// Reaches `step` (and every step before it): whoever waits for it goes.
+    pub(crate) fn pass(&self, step: u32) {
         if let Some(tx) = &self.0 {
-            tx.send_replace(true);
+            tx.send_modify(|s| *s = (*s).max(step));
         }
     }
 
     /// Waits until the gate opens (at once without a gate), at most [`IO_TIMEOUT`].
     pub(crate) async fn wait(&self, what: &str) -> Result<(), ScenarioError> {
+        self.wait_for(1, what).await
+    }
+
+    /// Waits until `step` is reached (at once without a gate), at most [`IO_TIMEOUT`].
+    pub(crate) async fn wait_for(&self, step: u32, what: &str) -> Result<(), ScenarioError> {
         let Some(tx) = &self.0 else {
             return Ok(());
         };
         let mut rx = tx.subscribe();
-        let opened = tokio::time::timeout(IO_TIMEOUT, rx.wait_for(|open| *open))
+        let reached = tokio::time::timeout(IO_TIMEOUT, rx.wait_for(|s| *s >= step))
             .await
             .is_ok();
-        if opened {
+        if reached {
             Ok(())
         } else {
             Err(ScenarioError::Timeout {

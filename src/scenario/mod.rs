@@ -37,6 +37,8 @@
 //! - [`simultaneous_open`] — SYN crosses SYN: both sides pass SYN_RECEIVED, nobody listens.
 //! - [`simultaneous_close`] — FIN crosses FIN: both sides pass CLOSING, both keep TIME_WAIT.
 //! - [`syn_received_close`] — closed in SYN_RECEIVED: FIN_WAIT_1 without ESTABLISHED.
+//! - [`abort_states`] — SO_LINGER 0 in each state of the close: RST from there, both CLOSED.
+//! - [`syn_received_abort`] — SO_LINGER 0 in SYN_RECEIVED: a RST out of a simultaneous open.
 //!
 //! What they share:
 //!
@@ -56,6 +58,7 @@
 //! - The server log and the shutdown signal are [`crate::serving`]'s: the chat
 //!   server uses them too.
 
+pub mod abort_states;
 pub mod arcs;
 pub mod chat;
 pub mod connect_timeout;
@@ -67,6 +70,7 @@ pub mod rst_abort;
 pub mod server_close;
 pub mod simultaneous_close;
 pub mod simultaneous_open;
+pub mod syn_received_abort;
 pub mod syn_received_close;
 pub mod tcp_upper;
 pub mod time_wait;
@@ -166,6 +170,12 @@ pub async fn serve(
         ScenarioName::ConnectTimeout => {
             connect_timeout::serve(listener.tcp(name)?, params, shutdown).await
         }
+        ScenarioName::AbortStates => {
+            abort_states::serve(listener.tcp(name)?, params, shutdown).await
+        }
+        ScenarioName::SynReceivedAbort => {
+            syn_received_abort::serve(listener.fixed(name)?, params, shutdown).await
+        }
     }
 }
 
@@ -190,6 +200,8 @@ pub async fn client(
         ScenarioName::SimultaneousClose => simultaneous_close::client(server, params).await,
         ScenarioName::SynReceivedClose => syn_received_close::client(server, params).await,
         ScenarioName::ConnectTimeout => connect_timeout::client(server, params).await,
+        ScenarioName::AbortStates => abort_states::client(server, params).await,
+        ScenarioName::SynReceivedAbort => syn_received_abort::client(server, params).await,
     }
 }
 
@@ -210,6 +222,8 @@ pub fn expectation(name: ScenarioName, params: &Params) -> Expectation {
         ScenarioName::SimultaneousClose => simultaneous_close::expectation(),
         ScenarioName::SynReceivedClose => syn_received_close::expectation(),
         ScenarioName::ConnectTimeout => connect_timeout::expectation(),
+        ScenarioName::AbortStates => abort_states::expectation(),
+        ScenarioName::SynReceivedAbort => syn_received_abort::expectation(),
     }
 }
 

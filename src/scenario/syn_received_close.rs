@@ -45,41 +45,7 @@ pub async fn serve(
 
 /// The client side: connect, and close the moment the socket is in SYN_RECEIVED.
 pub async fn client(server: SocketAddr, params: &Params) -> Result<ClientReport, ScenarioError> {
-    let local = client_address(server, params);
-    let gate = params.gate.clone();
-    let what = || format!("connect from {local} to {server} (simultaneous open)");
-    let deadline = Instant::now() + IO_TIMEOUT;
-    let socket = loop {
-        let socket =
-            bound_socket(local).map_err(|e| ScenarioError::io(format!("bind {local}"), e))?;
-        send_syn(&socket, server).map_err(|e| ScenarioError::io(what(), e))?;
-        // Our SYN is out: the server's may leave now, and crosses ours in flight.
-        gate.open();
-        let left = deadline.saturating_duration_since(Instant::now());
-        // States past SYN_RECEIVED, or CLOSED: refused.
-        let beyond = [
-            TcpState::Established,
-            TcpState::FinWait1,
-            TcpState::CloseWait,
-            TcpState::Closed,
-        ];
-        match wait_for_state(&socket, TcpState::SynReceived, &beyond, left)
-            .await
-            .map_err(|e| ScenarioError::io("read TCP_INFO", e))?
-        {
-            Ok(()) => break socket,
-            // Refused (RST): stand-alone, the server was not connecting yet.
-            Err(TcpState::Closed) if !gate.is_set() && Instant::now() < deadline => {
-                next_retry_tick().await;
-            }
-            Err(state) => {
-                return Err(ScenarioError::Protocol(format!(
-                    "the socket went SYN_SENT → {state} without passing SYN_RECEIVED: \
-                     the SYNs did not cross"
-                )))
-            }
-        }
-    };
+    let socket = in_syn_received(server, params).await?;
     // close() in SYN_RECEIVED: tcp_close_state's table says FIN_WAIT1, and the FIN
     // leaves at once. (Not shutdown(Write): since Linux 6.10 it waits in SYN_RECEIVED
     // until the connection is ESTABLISHED, and only then sends the FIN.) The kernel
@@ -97,6 +63,50 @@ pub async fn client(server: SocketAddr, params: &Params) -> Result<ClientReport,
         ],
         ..ClientReport::default()
     })
+}
+
+/// Connects from the client's fixed address while the server connects to it, and
+/// returns the socket the moment its kernel says SYN_RECEIVED (the server's SYN has
+/// arrived, its SYN-ACK not yet). Stand-alone, a refusal is tried again.
+pub(super) async fn in_syn_received(
+    server: SocketAddr,
+    params: &Params,
+) -> Result<socket2::Socket, ScenarioError> {
+    let local = client_address(server, params);
+    let gate = params.gate.clone();
+    let what = || format!("connect from {local} to {server} (simultaneous open)");
+    let deadline = Instant::now() + IO_TIMEOUT;
+    loop {
+        let socket =
+            bound_socket(local).map_err(|e| ScenarioError::io(format!("bind {local}"), e))?;
+        send_syn(&socket, server).map_err(|e| ScenarioError::io(what(), e))?;
+        // Our SYN is out: the server's may leave now, and crosses ours in flight.
+        gate.open();
+        let left = deadline.saturating_duration_since(Instant::now());
+        // States past SYN_RECEIVED, or CLOSED: refused.
+        let beyond = [
+            TcpState::Established,
+            TcpState::FinWait1,
+            TcpState::CloseWait,
+            TcpState::Closed,
+        ];
+        match wait_for_state(&socket, TcpState::SynReceived, &beyond, left)
+            .await
+            .map_err(|e| ScenarioError::io("read TCP_INFO", e))?
+        {
+            Ok(()) => return Ok(socket),
+            // Refused (RST): stand-alone, the server was not connecting yet.
+            Err(TcpState::Closed) if !gate.is_set() && Instant::now() < deadline => {
+                next_retry_tick().await;
+            }
+            Err(state) => {
+                return Err(ScenarioError::Protocol(format!(
+                    "the socket went SYN_SENT → {state} without passing SYN_RECEIVED: \
+                     the SYNs did not cross"
+                )))
+            }
+        }
+    }
 }
 
 /// The client leaves SYN_RECEIVED for FIN_WAIT_1; the server opens, then closes passively.

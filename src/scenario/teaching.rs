@@ -118,3 +118,23 @@ pub(super) const CONNECT_TIMEOUT: Lesson = Lesson {
          次（--syn-retries，默认 2，约 7 秒）后 connect() 返回 ETIMEDOUT：\
          由定时器从 SYN_SENT 进入 CLOSED。",
 };
+
+pub(super) const ABORT_STATES: Lesson = Lesson {
+    en: "A RST can end a connection from any state of the close: five connections, each \
+         aborted with SO_LINGER 0 in another state (FIN_WAIT_2, CLOSE_WAIT, FIN_WAIT_1, \
+         ESTABLISHED), reach the peer in CLOSE_WAIT, FIN_WAIT_2, CLOSING, FIN_WAIT_1 or \
+         LAST_ACK, and both ends go straight to CLOSED, with no TIME_WAIT.",
+    zh: "RST 可以在关闭过程的任何状态结束连接：五个连接，每个都用 SO_LINGER 0 在不同状态\
+         （FIN_WAIT_2、CLOSE_WAIT、FIN_WAIT_1、ESTABLISHED）中止，RST 到达处于 CLOSE_WAIT、\
+         FIN_WAIT_2、CLOSING、FIN_WAIT_1 或 LAST_ACK 的对端，两端都直接进入 CLOSED，\
+         没有 TIME_WAIT。",
+};
+
+pub(super) const SYN_RECEIVED_ABORT: Lesson = Lesson {
+    en: "A socket aborted (SO_LINGER 0) in SYN_RECEIVED sends a RST and goes straight to \
+         CLOSED; the SYNs of a simultaneous open cross first, and the server, opened by \
+         the client's SYN-ACK, is closed by the RST right behind it.",
+    zh: "处于 SYN_RECEIVED 的套接字以 SO_LINGER 0 中止时发送 RST，直接进入 CLOSED；\
+         先由同时打开让两个 SYN 交叉，服务器被客户端的 SYN-ACK 打开后，紧随其后的 RST \
+         又把它关闭。",
+};

@@ -473,6 +473,115 @@ fn a_segment_from_a_closed_endpoint_other_than_rst_is_an_anomaly() {
 }
 
 #[test]
+fn a_rst_that_does_not_ack_the_peers_fin_withdraws_close_wait() {
+    // Captured near the client: its FIN, then the server's RST, which left before
+    // that FIN arrived (ack 111, not 112): the server aborted in ESTABLISHED.
+    let mut c = client_fin_wait_1();
+    let out = c.server_sends(RST | ACK, 301, 111, 0);
+    let w = &c.last.withdrawals;
+    assert_eq!(w.len(), 1);
+    assert_eq!(
+        (w[0].endpoint, w[0].withdraws.to, w[0].why),
+        (Role::Server, CloseWait, Withdrawn::ResetBeforeFin)
+    );
+    assert_eq!(
+        moves(&out),
+        vec![
+            (Role::Server, Established, Closed, 6),
+            (Role::Client, FinWait1, Closed, 6)
+        ]
+    );
+    assert_eq!((out[0].why, out[1].why), (Why::SentRst, Why::ReceivedRst));
+    assert_eq!(
+        c.server.states(),
+        vec![Listen, SynReceived, Established, Closed]
+    );
+    // A RST that does acknowledge the FIN keeps the CLOSE_WAIT.
+    let mut c = client_fin_wait_1();
+    c.server_sends(RST | ACK, 301, 112, 0);
+    assert!(c.last.withdrawals.is_empty());
+    assert_eq!(
+        c.server.states(),
+        vec![Listen, SynReceived, Established, CloseWait, Closed]
+    );
+}
+
+#[test]
+fn fins_crossed_then_a_rst_before_the_fin_arrived_leaves_fin_wait_1() {
+    let mut c = established();
+    c.client_sends(FIN | ACK, 101, 301, 0);
+    c.server_sends(FIN | ACK, 301, 101, 0);
+    c.client_sends(ACK, 102, 302, 0);
+    assert_eq!(c.states(), (Closing, TimeWait));
+    // The server's RST still acknowledges 101: neither the client's FIN nor its
+    // ACK had arrived. The server went FIN_WAIT_1 → CLOSED; the client, CLOSING → CLOSED.
+    let out = c.server_sends(RST | ACK, 302, 101, 0);
+    assert_eq!(c.last.withdrawals.len(), 2, "CLOSING and TIME_WAIT");
+    assert_eq!(
+        moves(&out),
+        vec![
+            (Role::Server, FinWait1, Closed, 7),
+            (Role::Client, Closing, Closed, 7)
+        ]
+    );
+    assert_eq!(
+        c.server.states(),
+        vec![Listen, SynReceived, Established, FinWait1, Closed]
+    );
+    assert_eq!(
+        c.client.states(),
+        vec![Closed, SynSent, Established, FinWait1, Closing, Closed]
+    );
+}
+
+#[test]
+fn a_segment_sent_after_the_peers_rst_by_capture_order_was_sent_before_it_arrived() {
+    // The client aborts in FIN_WAIT_2; the server's FIN (LAST_ACK) was already in
+    // flight, captured after the RST.
+    let mut c = client_fin_wait_1();
+    c.server_sends(ACK, 301, 112, 0);
+    c.client_sends(RST | ACK, 112, 301, 0);
+    assert_eq!(c.states(), (Closed, Closed));
+    let out = c.server_sends(FIN | ACK, 301, 112, 0);
+    assert!(c.anomalies().is_empty(), "{:?}", c.anomalies());
+    let w = &c.last.withdrawals;
+    assert_eq!(
+        (w.len(), w[0].withdraws.from, w[0].why),
+        (1, CloseWait, Withdrawn::ResetInFlight)
+    );
+    assert_eq!(
+        moves(&out),
+        vec![
+            (Role::Server, CloseWait, LastAck, 8),
+            (Role::Server, LastAck, Closed, 8)
+        ]
+    );
+    assert_eq!(out[1].why, Why::ReceivedRst);
+    assert_eq!(
+        c.server.states(),
+        vec![Listen, SynReceived, Established, CloseWait, LastAck, Closed]
+    );
+    // The client's kernel answers that FIN with a RST of no socket: nothing moves.
+    assert!(c.client_sends(RST, 112, 0, 0).is_empty());
+}
+
+#[test]
+fn an_ack_that_crossed_the_peers_rst_moves_nothing() {
+    // Fins crossed; the server's FIN then its RST reach the client, whose ACK of
+    // that FIN (sent before the RST arrived) is captured after the RST.
+    let mut c = established();
+    c.client_sends(FIN | ACK, 101, 301, 0);
+    c.server_sends(FIN | ACK, 301, 101, 0);
+    c.server_sends(RST | ACK, 302, 101, 0);
+    assert_eq!(c.states(), (Closed, Closed));
+    let out = c.client_sends(ACK, 102, 302, 0);
+    assert!(out.is_empty());
+    assert!(c.last.withdrawals.is_empty());
+    assert!(c.anomalies().is_empty(), "{:?}", c.anomalies());
+    assert_eq!(c.client.transitions().last().map(|t| t.frame), Some(6));
+}
+
+#[test]
 fn fin_or_data_in_syn_sent_is_an_anomaly() {
     let mut c = syn_sent();
     c.client_sends(FIN, 101, 0, 0);

@@ -115,16 +115,12 @@ impl Shared {
         actions: &[Action],
     ) {
         corrupt_frame(bytes, corrupt_at);
-        // Stamped before sending: the receiving stack may answer inside send
-        // (veth delivers synchronously), and the answer must not come first.
+        // Stamped and handed to the recorder before sending: the receiving stack may
+        // answer inside send (veth delivers synchronously), and the answer must not
+        // come first, neither by its time nor by reaching the recorder first (this
+        // thread can be preempted after sending for longer than the recorder waits
+        // to sort).
         let ts_ns = self.clock.wall_ns(self.clock.now_ns());
-        for _ in 0..copies {
-            if let Err(e) = self.tx.send(bytes) {
-                let mut errors = self.send_errors.lock().expect("poisoned");
-                errors.0 += 1;
-                errors.1.get_or_insert_with(|| e.to_string());
-            }
-        }
         if self.direction == Direction::ServerToClient {
             if let Some(record) = &self.record {
                 for copy in 0..copies {
@@ -142,6 +138,13 @@ impl Shared {
                         },
                     });
                 }
+            }
+        }
+        for _ in 0..copies {
+            if let Err(e) = self.tx.send(bytes) {
+                let mut errors = self.send_errors.lock().expect("poisoned");
+                errors.0 += 1;
+                errors.1.get_or_insert_with(|| e.to_string());
             }
         }
     }
