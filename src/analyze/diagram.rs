@@ -233,14 +233,17 @@ pub const DIAGRAM: &[DiagramArc] = {
             "收 RST 或 发 RST",
             &[Why::SentRst, Why::ReceivedRst],
         ),
-        arc(
-            SynReceived,
-            CloseWait,
-            TextOnly,
-            Segment,
-            "rcv FIN / snd ACK",
-            "收 FIN / 发 ACK",
-            &[Why::ReceivedFin],
+        never(
+            arc(
+                SynReceived,
+                CloseWait,
+                TextOnly,
+                Segment,
+                "rcv FIN / snd ACK",
+                "收 FIN / 发 ACK",
+                &[Why::ReceivedFin],
+            ),
+            "a segment Linux accepts in SYN_RECEIVED must carry an acceptable ACK, which moves it to ESTABLISHED first; its FIN then moves it ESTABLISHED → CLOSE_WAIT",
         ),
         arc(
             Established,
@@ -281,14 +284,17 @@ pub const DIAGRAM: &[DiagramArc] = {
         // Stevens' shortcut: one segment carrying the ACK of our FIN and the peer's
         // FIN. RFC 9293 processes the ACK first, so protolab (and Linux) take it as
         // FIN_WAIT_1 → FIN_WAIT_2 → TIME_WAIT within that one segment.
-        arc(
-            FinWait1,
-            TimeWait,
-            Figure,
-            Segment,
-            "rcv FIN,ACK / snd ACK",
-            "收 FIN,ACK / 发 ACK",
-            &[],
+        never(
+            arc(
+                FinWait1,
+                TimeWait,
+                Figure,
+                Segment,
+                "rcv FIN,ACK / snd ACK",
+                "收 FIN,ACK / 发 ACK",
+                &[],
+            ),
+            "not in one step: like RFC 9293, Linux processes the ACK first and goes FIN_WAIT_1 → FIN_WAIT_2 → TIME_WAIT within the one segment (its tracepoint shows FIN_WAIT_2)",
         ),
         arc(
             FinWait2,
