@@ -16,11 +16,7 @@
 
 mod common;
 
-use std::time::Duration;
-
-use protolab::analyze::TcpState;
-use protolab::lab::run::{run, RunConfig, RunOutcome};
-use protolab::scenario::{self, Params, ScenarioName};
+use protolab::scenario::ScenarioName;
 
 const CROSSING: [ScenarioName; 3] = [
     ScenarioName::SimultaneousOpen,
@@ -39,76 +35,9 @@ fn crossing_scenarios() {
 }
 
 fn the_same_arcs_every_run() {
-    let repeats: usize = std::env::var("PROTOLAB_CROSSING_REPEATS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(3);
-    let dir = tempfile::tempdir().unwrap();
+    let repeats = common::repeat::repeats("PROTOLAB_CROSSING_REPEATS", 3);
     for name in CROSSING {
-        let id = scenario::info(name).id;
-        let expected = scenario::expectation(name, &Params::default());
-        let want: Vec<(Vec<TcpState>, Vec<TcpState>)> = expected
-            .connections
-            .iter()
-            .map(|c| (c.client_states.clone(), c.server_states.clone()))
-            .collect();
-        for round in 1..=repeats {
-            let outcome = run(&config(name, dir.path()), &|| false)
-                .unwrap_or_else(|e| panic!("{id} run {round}: {e}"));
-            let text = protolab::lab::summary::render(&outcome);
-            assert!(
-                outcome.mismatches.is_empty(),
-                "{id} run {round}: expectations failed\n{text}"
-            );
-            assert_eq!(
-                outcome.kernel.source, "tracepoint+sock_diag",
-                "{id} run {round}\n{text}"
-            );
-            assert!(
-                outcome.kernel.agree,
-                "{id} run {round}: kernel disagrees\n{text}"
-            );
-            assert_eq!(
-                kernel_paths(&outcome),
-                want,
-                "{id} run {round}: the kernel took other arcs\n{text}"
-            );
-            assert!(
-                outcome.bridge.is_some(),
-                "{id} run {round}: not run in the namespace lab\n{text}"
-            );
-        }
-        eprintln!("{id}: {repeats} runs, the same arcs each time");
-    }
-}
-
-/// What the kernel said each endpoint went through: (client, server) per connection.
-fn kernel_paths(outcome: &RunOutcome) -> Vec<(Vec<TcpState>, Vec<TcpState>)> {
-    outcome
-        .kernel
-        .connections
-        .iter()
-        .map(|c| {
-            let path = |rows: &[protolab::model::kernel::Row]| -> Vec<TcpState> {
-                rows.iter().filter_map(|r| r.kernel).collect()
-            };
-            (path(&c.client.rows), path(&c.server.rows))
-        })
-        .collect()
-}
-
-fn config(name: ScenarioName, out: &std::path::Path) -> RunConfig {
-    RunConfig {
-        scenario: name,
-        params: Params::default(),
-        port: None,
-        out_dir: Some(out.to_path_buf()),
-        timeout: Duration::from_secs(30),
-        command: format!("protolab run {}", scenario::info(name).id),
-        snaplen: None,
-        lang: protolab::chart::Lang::En,
-        // Not asked for: the scenario chooses the namespace lab and its delay.
-        netns: None,
+        common::repeat::the_same_arcs_every_run(name, repeats);
     }
 }
 
