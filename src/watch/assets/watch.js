@@ -5,7 +5,7 @@
   'use strict';
   var MAX_SEGS = 2000;      // segments kept per connection on the page
   var MAX_MESSAGES = 500;   // lines in the datagrams and messages list
-  var ROW = 34, TOP = 44, LEFT = 130, RIGHT = 560, WIDTH = 660;
+  var ROW = 34, TOP = 44, LEFT = 120, RIGHT = 540, WIDTH = 660;
   var SVG = 'http://www.w3.org/2000/svg';
 
   var conns = {};           // flow -> {view, segs: [], dropped}
@@ -121,6 +121,8 @@
     var y = TOP + row * ROW;
     var fromX = g.from === 'client' ? LEFT : RIGHT, toX = g.from === 'client' ? RIGHT : LEFT;
     var grp = svg('g', {id: 'seg-' + g.flow + '-' + g.n, 'class': segClass(g), 'data-n': g.n});
+    // The whole row answers a click, not only the thin arrow.
+    grp.appendChild(svg('rect', {x: 0, y: y, width: WIDTH, height: ROW, fill: 'transparent', 'class': 'hit'}));
     grp.appendChild(svg('text', {x: 4, y: y + 14, 'class': 'fno'}, g.frame + '  +' + g.t.toFixed(3)));
     grp.appendChild(svg('line', {x1: fromX, y1: y + 8, x2: toX, y2: y + ROW - 6, 'marker-end': 'url(#w-arrow)'}));
     grp.appendChild(svg('text', {x: (LEFT + RIGHT) / 2, y: y + 8, 'text-anchor': 'middle', 'class': 'lbl'}, g.label));
@@ -134,7 +136,6 @@
     grp.addEventListener('click', function () { showLayers(g, grp); });
     s.appendChild(grp);
     var h = TOP + (row + 1) * ROW + 8;
-    s.setAttribute('height', h);
     s.setAttribute('viewBox', '0 0 ' + WIDTH + ' ' + h);
     ['life-client', 'life-server'].forEach(function (id) { $(id).setAttribute('y2', h - 4); });
   }
