@@ -377,3 +377,90 @@ fn event_streams_opened_and_dropped_leave_no_client_behind() {
         eprintln!("round {round}: 10 streams opened and dropped, 0 left");
     }
 }
+
+// ---- serve --watch, run --watch ----------------------------------------------------
+
+/// `/stats`' frame count.
+fn frames(url: &str) -> u64 {
+    let (_, body) = get(url, &format!("/stats{}", query(url)));
+    let start = body.find("\"frames\":").expect("frames in /stats") + 9;
+    body[start..]
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// The URL on the first stdout line of `child`, the rest of stdout drained.
+fn url_of(child: &mut Child) -> String {
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    keep_draining(out);
+    first
+        .strip_prefix("watch: ")
+        .unwrap_or_else(|| panic!("first line {first:?}"))
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn serve_with_watch_serves_the_page_for_its_own_port() {
+    if !common::require_root("watch tests", "live capture on lo") {
+        return;
+    }
+    let port = free_port();
+    let mut child = spawn(&[
+        "serve",
+        "tcp-upper",
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+        "--watch",
+        "--no-kernel",
+    ]);
+    let url = url_of(&mut child);
+    let _server = Proc(child);
+    client_tcp_upper(port);
+    // A tcp-upper exchange: handshake, lines both ways, the close: ten frames at least.
+    wait_until(DEADLINE, "the page saw the client's connection", || {
+        frames(&url) >= 10
+    });
+}
+
+#[test]
+fn run_with_watch_serves_the_page_during_the_run_and_after_it() {
+    if !common::require_root("watch tests", "live capture on lo") {
+        return;
+    }
+    let port = free_port().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = spawn(&[
+        "run",
+        "tcp-upper",
+        "--port",
+        &port,
+        "--watch",
+        "-o",
+        dir.path().to_str().unwrap(),
+    ]);
+    let url = url_of(&mut child);
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let _run = Proc(child);
+    let over = stderr
+        .lines()
+        .map_while(Result::ok)
+        .any(|l| l.contains("the page stays up until Ctrl-C"));
+    assert!(over, "run ended without keeping the page up");
+    assert!(frames(&url) >= 10, "the page saw the run's connection");
+}
+
+#[test]
+fn watch_flags_need_a_fixed_loopback_port() {
+    let out = common::protolab(&["serve", "tcp-upper", "--listen", "127.0.0.1:0", "--watch"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--watch follows a fixed port"));
+    let out = common::protolab(&["run", "tcp-upper", "--port", "0", "--watch"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--watch needs the run's port"));
+}

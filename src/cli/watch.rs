@@ -37,6 +37,38 @@ pub struct WatchArgs {
     pub snaplen: i32,
 }
 
+/// `--watch` and its options, for `serve` and `run`: the same page while a
+/// server waits for `nc` or while a scenario runs.
+#[derive(Debug, Args, Clone)]
+pub struct WatchFlag {
+    /// Also serve the live page of `protolab watch` for this port (its URL is the
+    /// first line on stdout); needs root or CAP_NET_RAW, as any capture.
+    #[arg(long)]
+    pub watch: bool,
+    /// With --watch: the page's address (default 127.0.0.1:0, any free port).
+    #[arg(long, value_name = "ADDR", requires = "watch", default_value = "127.0.0.1:0", value_parser = super::values::parse_addr)]
+    pub watch_listen: SocketAddr,
+    /// With --watch: require a random token in the page's URL (needed off loopback).
+    #[arg(long, requires = "watch")]
+    pub watch_token: bool,
+}
+
+impl WatchFlag {
+    /// Starts the page for traffic to `port` on loopback, when --watch was given.
+    pub fn start(&self, port: u16, transport: &str) -> anyhow::Result<Option<Session>> {
+        if !self.watch {
+            return Ok(None);
+        }
+        let page = PageArgs {
+            listen: self.watch_listen,
+            token: self.watch_token,
+            open: false,
+        };
+        page.start("lo", &format!("{transport} port {port}"), 262_144)
+            .map(Some)
+    }
+}
+
 /// Where and how the page is served: `watch`'s options, and those of `serve
 /// --watch` and `run --watch`.
 #[derive(Debug, Clone)]
