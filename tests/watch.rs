@@ -49,16 +49,13 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// `serve tcp-upper` on a free port, once it says it is serving.
-fn serve_tcp_upper() -> (Proc, u16) {
+/// `serve tcp-upper ARGS` on a free port, once it says it is serving.
+fn serve_tcp_upper(args: &[&str]) -> (Proc, u16) {
     let port = free_port();
-    let mut child = spawn(&[
-        "serve",
-        "tcp-upper",
-        "--listen",
-        &format!("127.0.0.1:{port}"),
-        "--no-kernel",
-    ]);
+    let listen = format!("127.0.0.1:{port}");
+    let mut all = vec!["serve", "tcp-upper", "--listen", &listen, "--no-kernel"];
+    all.extend_from_slice(args);
+    let mut child = spawn(&all);
     let stderr = child.stderr.take().unwrap();
     let mut lines = BufReader::new(stderr).lines();
     let serving = lines
@@ -76,19 +73,7 @@ fn watch(args: &[&str]) -> (Proc, String) {
     let mut all = vec!["watch"];
     all.extend_from_slice(args);
     let mut child = spawn(&all);
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    out.read_line(&mut first).unwrap();
-    let url = first
-        .strip_prefix("watch: ")
-        .unwrap_or_else(|| {
-            let mut err = String::new();
-            let _ = child.stderr.take().unwrap().read_to_string(&mut err);
-            panic!("first line {first:?}, stderr: {err}")
-        })
-        .trim()
-        .to_string();
-    keep_draining(out);
+    let url = url_of(&mut child);
     (Proc(child), url)
 }
 
@@ -188,7 +173,7 @@ fn the_page_follows_connections_to_time_wait_with_the_kernel_agreeing() {
     {
         return;
     }
-    let (_server, port) = serve_tcp_upper();
+    let (_server, port) = serve_tcp_upper(&[]);
     let (_watch, url) = watch(&["-f", &format!("tcp port {port}")]);
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
     let dir = tempfile::tempdir().unwrap();
@@ -410,17 +395,8 @@ fn serve_with_watch_serves_the_page_for_its_own_port() {
     if !common::require_root("watch tests", "live capture on lo") {
         return;
     }
-    let port = free_port();
-    let mut child = spawn(&[
-        "serve",
-        "tcp-upper",
-        "--listen",
-        &format!("127.0.0.1:{port}"),
-        "--watch",
-        "--no-kernel",
-    ]);
-    let url = url_of(&mut child);
-    let _server = Proc(child);
+    let (mut server, port) = serve_tcp_upper(&["--watch"]);
+    let url = url_of(&mut server.0);
     client_tcp_upper(port);
     // A tcp-upper exchange: handshake, lines both ways, the close: ten frames at least.
     wait_until(DEADLINE, "the page saw the client's connection", || {
