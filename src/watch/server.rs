@@ -75,14 +75,11 @@ async fn stats(State(app): State<App>) -> impl IntoResponse {
 }
 
 async fn events(State(app): State<App>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let feed = app.hub.subscribe(0).map(|(snapshot, rx)| Feed {
-        first: Some(snapshot),
-        rx,
-        guard: app.hub.client(),
-        coalesced: 0,
+    let stream = futures_util::stream::unfold(Feed::open(&app.hub), |feed| async move {
+        let (data, feed) = next_message(feed).await?;
+        Some((Ok(Event::default().data(&*data)), feed))
     });
-    Sse::new(futures_util::stream::unfold(feed, next_event))
-        .keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
 }
 
 /// One page's stream: the snapshot first, then each update as it is published.
@@ -94,21 +91,108 @@ struct Feed {
     coalesced: u64,
 }
 
-async fn next_event(feed: Option<Feed>) -> Option<(Result<Event, Infallible>, Option<Feed>)> {
+impl Feed {
+    /// `None` once the watch has stopped (the stream then ends at once).
+    fn open(hub: &Arc<Hub>) -> Option<Feed> {
+        hub.subscribe(0).map(|(snapshot, rx)| Feed {
+            first: Some(snapshot),
+            rx,
+            guard: hub.client(),
+            coalesced: 0,
+        })
+    }
+}
+
+/// The next message for a page, and the feed to read the one after from; `None`
+/// when the stream is over.
+async fn next_message(feed: Option<Feed>) -> Option<(Message, Option<Feed>)> {
     let mut feed = feed?;
     if let Some(snapshot) = feed.first.take() {
-        return Some((Ok(Event::default().data(snapshot)), Some(feed)));
+        return Some((snapshot.into(), Some(feed)));
     }
     match feed.rx.recv().await {
-        Ok(message) => Some((Ok(Event::default().data(&*message)), Some(feed))),
+        Ok(message) => Some((message, Some(feed))),
         // Behind by `n`: skip them, and start again from the model as it is now.
         Err(RecvError::Lagged(n)) => {
             feed.coalesced += n;
             feed.guard.hub().add_coalesced(n);
             let (snapshot, rx) = feed.guard.hub().subscribe(feed.coalesced)?;
             feed.rx = rx;
-            Some((Ok(Event::default().data(snapshot)), Some(feed)))
+            Some((snapshot.into(), Some(feed)))
         }
         Err(RecvError::Closed) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::kernel::{KernelState, StateChange};
+    use crate::watch::hub::CAPACITY;
+
+    fn publish(hub: &Hub, port: u16) {
+        hub.apply(|s| {
+            s.on_kernel(&StateChange {
+                ts_ns: 1,
+                local: format!("127.0.0.1:{port}").parse().unwrap(),
+                remote: "127.0.0.1:8001".parse().unwrap(),
+                old: None,
+                new: Some(KernelState::Established),
+                time_wait_follows: false,
+            })
+        });
+    }
+
+    #[tokio::test]
+    async fn a_page_gets_its_snapshot_then_each_update() {
+        let hub = Hub::new();
+        publish(&hub, 1000);
+        let (first, feed) = next_message(Feed::open(&hub)).await.unwrap();
+        assert!(
+            first.starts_with("{\"type\":\"snapshot\",\"seq\":1,"),
+            "{first}"
+        );
+        publish(&hub, 1001);
+        let (next, _) = next_message(feed).await.unwrap();
+        assert!(next.starts_with("{\"seq\":2,\"type\":\"kernel\""), "{next}");
+    }
+
+    #[tokio::test]
+    async fn a_page_that_fell_behind_gets_a_snapshot_saying_how_many_updates_it_skipped() {
+        let hub = Hub::new();
+        let (_, feed) = next_message(Feed::open(&hub)).await.unwrap();
+        let behind = CAPACITY as u16 + 5;
+        for port in 0..behind {
+            publish(&hub, 10000 + port);
+        }
+        let (resync, feed) = next_message(feed).await.unwrap();
+        let json: serde_json::Value = serde_json::from_str(&resync).unwrap();
+        assert_eq!(json["type"], "snapshot");
+        assert_eq!(json["coalesced"], 5);
+        assert_eq!(json["seq"], u64::from(behind));
+        assert_eq!(
+            json["kernel"].as_array().unwrap().len(),
+            256,
+            "the table is bounded"
+        );
+        assert_eq!(hub.stats().coalesced, 5);
+        // Back in step: the next update is the next one published.
+        publish(&hub, 1);
+        let (next, _) = next_message(feed).await.unwrap();
+        assert!(
+            next.starts_with(&format!("{{\"seq\":{},", behind + 1)),
+            "{next}"
+        );
+    }
+
+    #[tokio::test]
+    async fn streams_end_when_the_watch_stops_and_release_their_client() {
+        let hub = Hub::new();
+        let (_, feed) = next_message(Feed::open(&hub)).await.unwrap();
+        assert_eq!(hub.stats().clients, 1);
+        hub.close();
+        assert!(next_message(feed).await.is_none());
+        assert_eq!(hub.stats().clients, 0);
+        assert!(Feed::open(&hub).is_none());
     }
 }
