@@ -51,9 +51,14 @@ fn free_port() -> u16 {
 
 /// `serve tcp-upper ARGS` on a free port, once it says it is serving.
 fn serve_tcp_upper(args: &[&str]) -> (Proc, u16) {
+    serve("tcp-upper", args)
+}
+
+/// `serve SCENARIO ARGS` on a free port, once it says it is serving.
+fn serve(scenario: &str, args: &[&str]) -> (Proc, u16) {
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
-    let mut all = vec!["serve", "tcp-upper", "--listen", &listen, "--no-kernel"];
+    let mut all = vec!["serve", scenario, "--listen", &listen, "--no-kernel"];
     all.extend_from_slice(args);
     let mut child = spawn(&all);
     let stderr = child.stderr.take().unwrap();
@@ -61,7 +66,7 @@ fn serve_tcp_upper(args: &[&str]) -> (Proc, u16) {
     let serving = lines
         .by_ref()
         .map_while(Result::ok)
-        .any(|l| l.contains("serving tcp-upper"));
+        .any(|l| l.contains(&format!("serving {scenario}")));
     assert!(serving, "serve did not start");
     // Drained, so a chatty server never blocks on a full pipe.
     std::thread::spawn(move || lines.for_each(drop));
@@ -439,4 +444,71 @@ fn watch_flags_need_a_fixed_loopback_port() {
     let out = common::protolab(&["run", "tcp-upper", "--port", "0", "--watch"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--watch needs the run's port"));
+}
+
+// ---- UDP ------------------------------------------------------------------------------
+
+/// The snapshot a page starts from: the first event of a new stream.
+fn snapshot(url: &str) -> serde_json::Value {
+    let host = url.trim_start_matches("http://").split('/').next().unwrap();
+    let mut s = TcpStream::connect(host).unwrap();
+    s.set_read_timeout(Some(DEADLINE)).unwrap();
+    write!(
+        s,
+        "GET /events{} HTTP/1.1\r\nHost: {host}\r\n\r\n",
+        query(url)
+    )
+    .unwrap();
+    let mut text = String::new();
+    let mut buf = [0u8; 65536];
+    loop {
+        let n = s.read(&mut buf).unwrap();
+        assert!(n > 0, "the stream ended before its snapshot");
+        text.push_str(&String::from_utf8_lossy(&buf[..n]));
+        if let Some(start) = text.find("data: {\"type\":\"snapshot\"") {
+            if let Some(len) = text[start..].find("\n\n") {
+                return serde_json::from_str(&text[start + 6..start + len]).unwrap();
+            }
+        }
+    }
+}
+
+#[test]
+fn udp_datagrams_appear_with_their_text_and_no_states() {
+    if !common::require_root("watch tests", "live capture on lo") {
+        return;
+    }
+    let (_server, port) = serve("udp-daytime", &[]);
+    let (_watch, url) = watch(&["-f", &format!("udp port {port}")]);
+    let out = common::protolab(&[
+        "client",
+        "udp-daytime",
+        "--connect",
+        &format!("127.0.0.1:{port}"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let snap = wait_for(DEADLINE, "the request and its answer", || {
+        let snap = snapshot(&url);
+        (snap["segs"].as_array().unwrap().len() >= 2).then_some(snap)
+    });
+    assert_eq!(snap["conns"][0]["proto"], "udp");
+    assert_eq!(snap["conns"][0]["client"]["state"], "");
+    let answer = snap["segs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["from"] == "server")
+        .expect("the server's answer");
+    assert!(
+        answer["text"]
+            .as_str()
+            .unwrap()
+            .chars()
+            .any(|c| c.is_ascii_digit()),
+        "the daytime answer is text with a time in it: {answer}"
+    );
 }
