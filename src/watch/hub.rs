@@ -126,7 +126,7 @@ impl Hub {
             clients: self.clients.load(Ordering::SeqCst),
             published: state.seq(),
             coalesced: self.coalesced.load(Ordering::Relaxed),
-            frames: state.snapshot_frames(),
+            frames: state.frames(),
         }
     }
 }

@@ -68,7 +68,7 @@ impl WatchState {
     }
 
     /// Frames seen so far.
-    pub fn snapshot_frames(&self) -> u64 {
+    pub fn frames(&self) -> u64 {
         self.frames
     }
 
