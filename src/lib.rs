@@ -31,6 +31,7 @@
 //! - [`scenario`] — the course's socket programs (servers, clients, what each teaches).
 //! - [`serving`] — what every server shares: its event log and its shutdown signal.
 //! - [`lab`] — runs a scenario while capturing, with the kernel's states beside the inferred ones.
+//! - [`watch`] — the live page: capture, analysis and the kernel's table sent to a browser.
 //! - [`cli`] — argument parsing and the subcommands; `main` only calls [`cli::run`].
 //!
 //! The rule: a core module imports only other core modules (and `chat`'s message
@@ -55,3 +56,4 @@ pub mod report;
 pub mod scenario;
 pub mod serving;
 pub mod timestamp;
+pub mod watch;

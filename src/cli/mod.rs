@@ -22,6 +22,7 @@ mod scenario_args;
 mod scenarios;
 mod serve;
 mod values;
+mod watch;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -68,6 +69,9 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Lab housekeeping: `protolab lab clean` removes leftover plab- namespaces and links.
     Lab(lab::LabArgs),
+    /// Live page in the browser: connections, growing ladders, the state diagram lit,
+    /// the kernel's socket table beside the inferred states.
+    Watch(watch::WatchArgs),
     /// Print shell completions (bash, zsh, fish, elvish, powershell).
     Completions(completions::CompletionsArgs),
 }
@@ -88,6 +92,7 @@ pub fn run() -> ExitCode {
         Command::Chart(args) => chart::run(args),
         Command::Report(args) => report::run(args),
         Command::Lab(args) => lab::run(args),
+        Command::Watch(args) => watch::run(args),
         Command::Completions(args) => completions::run(args),
     };
     match result {

@@ -46,6 +46,8 @@ pub struct RunArgs {
     pub loss: Option<Loss>,
     #[command(flatten)]
     pub impair: super::link_args::ImpairArgs,
+    #[command(flatten)]
+    pub watch: super::watch::WatchFlag,
 }
 
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
@@ -77,21 +79,59 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         lang: args.lang,
         netns,
     };
+    let watch = start_watch(&args, &config)?;
     let flag = Arc::clone(&interrupted);
     let outcome = run_lab(&config, &move || flag.load(Ordering::Relaxed));
     let _ = std::fs::remove_dir_all(&recv_dir);
-    let outcome = outcome?;
-    print!("{}", crate::lab::summary::render(&outcome));
-    if outcome.interrupted {
-        eprintln!(
-            "protolab: interrupted; the capture was flushed to {}",
-            outcome.capture_path.display()
-        );
-        return Ok(ExitCode::from(130));
+    let code = outcome.map_err(anyhow::Error::from).map(|outcome| {
+        print!("{}", crate::lab::summary::render(&outcome));
+        if outcome.interrupted {
+            eprintln!(
+                "protolab: interrupted; the capture was flushed to {}",
+                outcome.capture_path.display()
+            );
+            ExitCode::from(130)
+        } else if outcome.mismatches.is_empty() && outcome.kernel.agree {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        }
+    });
+    if let Some(session) = watch {
+        // The page stays up after the run, for a look at what it showed.
+        if !interrupted.load(Ordering::Relaxed) {
+            let _ = std::io::Write::flush(&mut std::io::stdout());
+            eprintln!("protolab: the run is over; the page stays up until Ctrl-C");
+            super::watch::wait_for_interrupt(&interrupted);
+        }
+        super::watch::finish(session)?;
     }
-    Ok(if outcome.mismatches.is_empty() && outcome.kernel.agree {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    code
+}
+
+/// `run --watch`: the page on the run's port, started before the run. Only a
+/// loopback run with a known port can be watched this way.
+fn start_watch(
+    args: &RunArgs,
+    config: &RunConfig,
+) -> anyhow::Result<Option<crate::watch::Session>> {
+    if !args.watch.watch {
+        return Ok(None);
+    }
+    let info = crate::scenario::info(args.scenario);
+    if config.netns.is_some()
+        || args.scenario.crosses()
+        || crate::scenario::link_needs(args.scenario).is_some()
+    {
+        anyhow::bail!(
+            "--watch watches loopback runs; {} runs in the lab's namespaces here \
+             (watch its capture afterwards with `protolab report`)",
+            info.id
+        );
+    }
+    let port = match args.port.unwrap_or(info.default_port) {
+        0 => anyhow::bail!("--watch needs the run's port: give --port a number"),
+        port => port,
+    };
+    args.watch.start(port, &info.transport.to_string())
 }

@@ -45,6 +45,8 @@ pub struct ServeArgs {
     pub no_kernel: bool,
     #[command(flatten)]
     pub chat: super::chat_args::ChatServeArgs,
+    #[command(flatten)]
+    pub watch: super::watch::WatchFlag,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -81,6 +83,18 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             Some(LiveCapture::start(config, None)?)
         }
         None => None,
+    };
+    // The page is up (its URL the first line on stdout) before a client can come.
+    let watch = if args.watch.watch {
+        if addr.port() == 0 || !addr.ip().is_loopback() {
+            anyhow::bail!(
+                "--watch follows a fixed port on loopback: give --listen one (e.g. --listen 127.0.0.1:{})",
+                info.default_port
+            );
+        }
+        args.watch.start(addr.port(), &info.transport.to_string())?
+    } else {
+        None
     };
     // A stand-alone server serves until Ctrl-C, however many clients come, and
     // prints its log as it goes: a user trying it with `nc` sees each connection.
@@ -161,6 +175,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         print_summary(&report);
         anyhow::Ok(interrupted)
     });
+    if let Some(session) = watch {
+        super::watch::finish(session)?;
+    }
     if let (Some(capture), Some(path)) = (capture, &args.capture) {
         let stats = capture.stop()?;
         eprintln!(

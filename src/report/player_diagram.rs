@@ -130,6 +130,39 @@ pub fn start_key(states: &[TcpState]) -> String {
 /// The diagram of one connection's player `id`, and the arrows of its moves off
 /// the standard diagram (for [`place`]).
 pub fn diagram(id: &str, c: &Connection, lang: Lang) -> (DiagramView, Vec<(TcpState, TcpState)>) {
+    let mut view = standard(id, lang);
+    let l = Layout::standard();
+    let extra = off_diagram(c);
+    let anomaly = if lang == Lang::Zh {
+        "异常"
+    } else {
+        "anomaly"
+    };
+    for &(from, to) in &extra {
+        let (_, points) = l.anomaly_route(from, to);
+        let mid = layout::point_along(&points, 0.5);
+        view.edges.push(EdgeView {
+            class: "anomaly",
+            d: path_d(&points),
+            client: path_d(&offset(&points, -TRACE)),
+            server: path_d(&offset(&points, TRACE)),
+            lines: lines_at(
+                &[format!("{anomaly}: {from} → {to}")],
+                layout::LabelAt {
+                    x: mid.0 + 6,
+                    y: mid.1,
+                    side: Side::Right,
+                },
+                false,
+            ),
+        });
+    }
+    (view, extra)
+}
+
+/// The standard diagram alone, with no connection's moves off it: what the live
+/// page (`protolab watch`) lights for whichever connection is selected.
+pub fn standard(id: &str, lang: Lang) -> DiagramView {
     let l = Layout::standard();
     let zh = lang == Lang::Zh;
     let nodes = l
@@ -155,7 +188,7 @@ pub fn diagram(id: &str, c: &Connection, lang: Lang) -> (DiagramView, Vec<(TcpSt
             },
         })
         .collect();
-    let mut edges: Vec<EdgeView> = l
+    let edges: Vec<EdgeView> = l
         .edges
         .iter()
         .map(|e| {
@@ -179,35 +212,21 @@ pub fn diagram(id: &str, c: &Connection, lang: Lang) -> (DiagramView, Vec<(TcpSt
             }
         })
         .collect();
-    let extra = off_diagram(c);
-    let anomaly = if zh { "异常" } else { "anomaly" };
-    for &(from, to) in &extra {
-        let (_, points) = l.anomaly_route(from, to);
-        let mid = layout::point_along(&points, 0.5);
-        edges.push(EdgeView {
-            class: "anomaly",
-            d: path_d(&points),
-            client: path_d(&offset(&points, -TRACE)),
-            server: path_d(&offset(&points, TRACE)),
-            lines: lines_at(
-                &[format!("{anomaly}: {from} → {to}")],
-                layout::LabelAt {
-                    x: mid.0 + 6,
-                    y: mid.1,
-                    side: Side::Right,
-                },
-                false,
-            ),
-        });
-    }
-    let view = DiagramView {
+    DiagramView {
         id: id.to_string(),
         width: layout::WIDTH,
         height: layout::HEIGHT,
         nodes,
         edges,
-    };
-    (view, extra)
+    }
+}
+
+/// The diagram as SVG markup, drawn by the report player's own template macro.
+pub fn svg(view: &DiagramView) -> String {
+    super::templates::render_str(
+        "{% from \"player.html\" import diagram %}{{ diagram(d) }}",
+        minijinja::context! { d => view },
+    )
 }
 
 /// A state's colour (the state timeline's) as CSS.

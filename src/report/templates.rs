@@ -53,6 +53,13 @@ pub fn render(name: &str, ctx: impl Serialize) -> String {
         .unwrap_or_else(|e| panic!("template {name}: {e:#}"))
 }
 
+/// Renders a template given as source (one that imports the embedded macros).
+pub fn render_str(source: &str, ctx: impl Serialize) -> String {
+    environment()
+        .render_str(source, ctx)
+        .unwrap_or_else(|e| panic!("template {source:?}: {e:#}"))
+}
+
 /// Markup protolab made itself (a chart's SVG), to be written as it is.
 pub fn trusted(markup: &str) -> Value {
     Value::from_safe_string(markup.to_string())

@@ -101,6 +101,15 @@ impl PortWatch {
         port: u16,
         on_change: impl FnMut(StateChange) + Send + 'static,
     ) -> Result<PortWatch, KernelError> {
+        Self::start_ports(&[port], on_change)
+    }
+
+    /// [`PortWatch::start`] for the sockets of several ports at once (`protolab
+    /// watch`'s kernel column watches every port of its filter).
+    pub fn start_ports(
+        ports: &[u16],
+        on_change: impl FnMut(StateChange) + Send + 'static,
+    ) -> Result<PortWatch, KernelError> {
         // A serve killed by SIGKILL leaves its tracing instance behind.
         if let Ok(stale) = remove_stale_instances() {
             for name in stale {
@@ -111,10 +120,11 @@ impl PortWatch {
             poll_interval: TRACE_POLL,
             ..TraceOptions::default()
         };
-        let tracepoint_error = match TracepointSession::start_live(&[port], options) {
+        let tracepoint_error = match TracepointSession::start_live(ports, options) {
             Ok((session, live)) => {
+                let ports = ports.to_vec();
                 let thread = spawn("kernel-watch-trace", move || {
-                    relay_trace(live, port, on_change)
+                    relay_trace(live, &ports, on_change)
                 })?;
                 return Ok(PortWatch {
                     witness: Witness::Tracepoint,
@@ -126,7 +136,7 @@ impl PortWatch {
             }
             Err(e) => e,
         };
-        let mut watch = Self::start_polled(port, on_change)?;
+        let mut watch = Self::start_polled_ports(ports, on_change)?;
         watch.tracepoint_error = Some(tracepoint_error);
         Ok(watch)
     }
@@ -137,15 +147,22 @@ impl PortWatch {
         port: u16,
         on_change: impl FnMut(StateChange) + Send + 'static,
     ) -> Result<PortWatch, KernelError> {
+        Self::start_polled_ports(&[port], on_change)
+    }
+
+    fn start_polled_ports(
+        ports: &[u16],
+        on_change: impl FnMut(StateChange) + Send + 'static,
+    ) -> Result<PortWatch, KernelError> {
         // The probe is opened and the baseline taken here, on the caller's thread:
         // the probe answers for the caller's network namespace, and a client that
         // comes once `start` has returned is surely reported.
         let (witness, mut probe): (Witness, Box<dyn Probe>) =
-            match DiagSocket::open(&[port]).and_then(|mut s| s.sample(realtime_ns()).map(|_| s)) {
+            match DiagSocket::open(ports).and_then(|mut s| s.sample(realtime_ns()).map(|_| s)) {
                 Ok(s) => (Witness::SockDiag, Box::new(s)),
                 Err(e) => {
                     tracing::debug!("sock_diag unavailable ({e}); polling /proc/net/tcp");
-                    (Witness::Proc, Box::new(ProcProbe::open(&[port])?))
+                    (Witness::Proc, Box::new(ProcProbe::open(ports)?))
                 }
             };
         let baseline = table_of(&probe.sample(realtime_ns())?);
@@ -219,13 +236,13 @@ fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>
 
 /// Hands each traced transition on, asking the socket table whether a close was
 /// the hand-over to a TIME_WAIT socket.
-fn relay_trace(live: LiveTransitions, port: u16, mut on_change: impl FnMut(StateChange)) {
+fn relay_trace(live: LiveTransitions, ports: &[u16], mut on_change: impl FnMut(StateChange)) {
     for transition in live {
         let mut change = StateChange::from(transition);
         if change.may_enter_time_wait() {
             // The TIME_WAIT socket is in the table before the old socket's CLOSE is
             // traced (tcp_time_wait hashes it first), so one look suffices.
-            change.time_wait_follows = sample_once(&[port]).is_ok_and(|table| {
+            change.time_wait_follows = sample_once(ports).is_ok_and(|table| {
                 table.iter().any(|s| {
                     s.state == KernelState::TimeWait
                         && s.local == change.local
