@@ -577,6 +577,52 @@ fn webdriver_player_lights_the_state_diagram_as_it_steps() {
     assert!(severe.is_empty(), "console errors: {severe:#?}");
 }
 
+/// The Chinese report's player, in a real browser, on a simultaneous close: the
+/// diagram is labelled in Chinese, and stepping lights both endpoints in CLOSING
+/// (their FINs crossed), then in TIME_WAIT.
+#[test]
+fn webdriver_zh_player_lights_both_closing_on_a_simultaneous_close() {
+    if !have(
+        &[CHROMIUM, CHROMEDRIVER],
+        "webdriver_zh_player_lights_both_closing_on_a_simultaneous_close",
+    ) {
+        return;
+    }
+    in_manifest_dir();
+    let dir = tempfile::tempdir().unwrap();
+    let input = load_input(&fixture("simultaneous_close")).unwrap();
+    let index = write_report(&input, dir.path(), Lang::Zh)
+        .unwrap()
+        .index_html;
+    let driver = Driver::open(dir.path(), &index);
+    let labels = driver.js("return document.getElementById('p1-diagram').textContent;");
+    let labels = labels.as_str().unwrap();
+    assert!(labels.contains("收到对 FIN 的 ACK"), "zh labels: {labels}");
+    assert!(
+        !labels.contains("rcv ACK of FIN"),
+        "English left in: {labels}"
+    );
+    let lit = |d: &Driver| (d.ids_with("lit-client"), d.ids_with("lit-server"));
+    let closing = (
+        vec!["p1-n-CLOSING".to_string()],
+        vec!["p1-n-CLOSING".to_string()],
+    );
+    let steps = driver.js("return Number(document.getElementById('p1-slider').max);");
+    let steps = steps.as_u64().unwrap();
+    let mut saw_closing = false;
+    for _ in 0..steps {
+        driver.click("#p1-next");
+        saw_closing |= lit(&driver) == closing;
+    }
+    assert!(saw_closing, "no step lit both endpoints in CLOSING");
+    assert_eq!(
+        lit(&driver),
+        (vec!["p1-n-TIME_WAIT".into()], vec!["p1-n-TIME_WAIT".into()])
+    );
+    let severe = driver.console_errors();
+    assert!(severe.is_empty(), "console errors: {severe:#?}");
+}
+
 #[test]
 fn player_steps_carry_both_endpoints_states_frame_by_frame() {
     in_manifest_dir();
