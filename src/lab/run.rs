@@ -19,7 +19,7 @@ use super::expect_check::{check_expectation, Mismatch};
 use super::impair::ImpairConfig;
 use super::netns::{self, LabNet};
 use super::observers::{KernelObservations, KernelObservers};
-use crate::analyze::FlowSummary;
+use crate::analyze::{FlowSummary, TcpState};
 use crate::capture::{FileReader, LiveCapture, LiveConfig, LiveFrames, LiveStats, RawFrame};
 use crate::lab::kernel::realtime_ns;
 use crate::model::kernel::{compare_kernel, KernelComparison};
@@ -344,6 +344,9 @@ pub fn run(config: &RunConfig, interrupted: &dyn Fn() -> bool) -> Result<RunOutc
     if expected.kernel_confirms {
         mismatches.extend(kernel_confirmation(&comparison, expected.connections.len()));
     }
+    if comparison.unavailable.is_none() {
+        mismatches.extend(kernel_only_confirmation(&expected, &comparison));
+    }
     write_reports(&report_dir, &flows, &kernel, &comparison)?;
     let record = RunRecord {
         run_id: &run_id,
@@ -452,6 +455,47 @@ fn kernel_confirmation(comparison: &KernelComparison, expected: usize) -> Vec<Mi
             "the kernel's tracepoint compared {} connections, the scenario expects {expected}",
             comparison.connections.len()
         )));
+    }
+    out
+}
+
+/// The arcs no packet shows, which the expectation lists: the kernel must have
+/// taken each, right after the packets' path ended (a "kernel only" row).
+fn kernel_only_confirmation(
+    expected: &scenario::Expectation,
+    comparison: &KernelComparison,
+) -> Vec<Mismatch> {
+    let mut out = Vec::new();
+    for (i, want) in expected.connections.iter().enumerate() {
+        for k in &want.kernel_only {
+            let endpoint = comparison.connections.get(i).map(|c| match k.side {
+                scenario::Side::Client => &c.client,
+                scenario::Side::Server => &c.server,
+            });
+            let shown = endpoint.is_some_and(|e| {
+                e.rows.windows(2).any(|w| {
+                    w[0].kernel == Some(k.from) && w[1].kernel == Some(k.to) && w[1].kernel_only
+                })
+            });
+            if !shown {
+                let saw = endpoint
+                    .map(|e| {
+                        let states: Vec<TcpState> =
+                            e.rows.iter().filter_map(|r| r.kernel).collect();
+                        TcpState::path(&states)
+                    })
+                    .unwrap_or_else(|| "nothing of this connection".into());
+                out.push(Mismatch(format!(
+                    "connection {} {}: the kernel must show {} → {} (by {}, no packet shows it), \
+                     it showed {saw}",
+                    i + 1,
+                    k.side.name(),
+                    k.from,
+                    k.to,
+                    crate::scenario::arcs::trigger_name(k.trigger),
+                )));
+            }
+        }
     }
     out
 }
@@ -814,6 +858,48 @@ mod tests {
             agree: true,
             unavailable: None,
         }
+    }
+
+    #[test]
+    fn an_arc_only_the_kernel_shows_must_be_in_its_record() {
+        use crate::analyze::diagram::Trigger;
+        use crate::model::kernel::Row;
+        use crate::scenario::{ConnectionExpectation, Expectation, KernelOnlyArc, Side};
+        let mut want = ConnectionExpectation::refused();
+        want.kernel_only = vec![KernelOnlyArc::new(
+            Side::Client,
+            TcpState::SynSent,
+            TcpState::Closed,
+            Trigger::Call,
+        )];
+        let expected = Expectation {
+            connections: vec![want],
+            ..Expectation::default()
+        };
+        let row = |kernel, kernel_only| Row {
+            inferred: None,
+            frame: None,
+            kernel: Some(kernel),
+            offset_us: None,
+            agree: true,
+            kernel_only,
+            kernel_ns: None,
+        };
+        let mut c = comparison("tracepoint+sock_diag", 1);
+        c.connections[0].client.rows = vec![
+            row(TcpState::Closed, false),
+            row(TcpState::SynSent, false),
+            row(TcpState::Closed, true),
+        ];
+        assert!(kernel_only_confirmation(&expected, &c).is_empty());
+        // The kernel stopped in SYN_SENT: said, with what it showed.
+        c.connections[0].client.rows.pop();
+        let m = kernel_only_confirmation(&expected, &c);
+        assert_eq!(
+            m[0].0,
+            "connection 1 client: the kernel must show SYN_SENT → CLOSED (by call, no packet \
+             shows it), it showed CLOSED > SYN_SENT"
+        );
     }
 
     #[test]

@@ -132,6 +132,7 @@ pub fn expectation() -> Expectation {
             client_bytes: Some(0),
             server_bytes: Some(0),
             ways: vec![(TcpState::SynSent, TcpState::Closed, Why::ConnectTimedOut)],
+            kernel_only: Vec::new(),
         }],
         udp_datagrams: None,
         notes: vec![

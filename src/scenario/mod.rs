@@ -95,7 +95,7 @@ use std::net::SocketAddr;
 pub use catalogue::{all, info, ScenarioInfo, ScenarioName, Transport};
 pub use crossing::{Gate, CROSSING_DELAY};
 pub use error::ScenarioError;
-pub use expectation::{ConnectionExpectation, Expectation};
+pub use expectation::{ConnectionExpectation, Expectation, KernelOnlyArc, Side};
 pub use listener::Listener;
 pub use outcome::{ClientReport, ServerReport};
 pub use params::{FileProtocol, Params};
