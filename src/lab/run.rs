@@ -622,8 +622,9 @@ async fn run_scenario(
         .map_err(Failure::Setup)?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut params = config.params.clone();
-    if name.crosses() {
-        // One gate for both sides: the second acts once the first's segment has left.
+    if name.uses_gate() {
+        // One gate for both sides: the second acts once the first's segment has left
+        // (or the first's close, which sends nothing, is done).
         params.gate = Gate::new();
     }
     if name.opens_simultaneously() {

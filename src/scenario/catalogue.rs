@@ -25,6 +25,7 @@ pub enum ScenarioName {
     ConnectTimeout,
     AbortStates,
     SynReceivedAbort,
+    ConnectAbandon,
 }
 
 impl ScenarioName {
@@ -119,7 +120,7 @@ impl ScenarioInfo {
 }
 
 /// In declaration order of [`ScenarioName`]; `catalogue_is_in_enum_order` pins it.
-static ALL: [ScenarioInfo; 16] = {
+static ALL: [ScenarioInfo; 17] = {
     use ScenarioName::*;
     use Transport::{Tcp, Udp};
     [
@@ -186,6 +187,13 @@ static ALL: [ScenarioInfo; 16] = {
             Tcp,
             8025,
             teaching::SYN_RECEIVED_ABORT,
+        ),
+        ScenarioInfo::new(
+            ConnectAbandon,
+            "connect-abandon",
+            Tcp,
+            8026,
+            teaching::CONNECT_ABANDON,
         ),
     ]
 };

@@ -39,6 +39,7 @@
 //! - [`syn_received_close`] — closed in SYN_RECEIVED: FIN_WAIT_1 without ESTABLISHED.
 //! - [`abort_states`] — SO_LINGER 0 in each state of the close: RST from there, both CLOSED.
 //! - [`syn_received_abort`] — SO_LINGER 0 in SYN_RECEIVED: a RST out of a simultaneous open.
+//! - [`connect_abandon`] — close() in SYN_SENT, then of the listener: nothing on the wire.
 //!
 //! What they share:
 //!
@@ -61,6 +62,7 @@
 pub mod abort_states;
 pub mod arcs;
 pub mod chat;
+pub mod connect_abandon;
 pub mod connect_timeout;
 pub mod file_transfer;
 pub mod half_close;
@@ -176,6 +178,9 @@ pub async fn serve(
         ScenarioName::SynReceivedAbort => {
             syn_received_abort::serve(listener.fixed(name)?, params, shutdown).await
         }
+        ScenarioName::ConnectAbandon => {
+            connect_abandon::serve(listener.tcp(name)?, params, shutdown).await
+        }
     }
 }
 
@@ -202,6 +207,7 @@ pub async fn client(
         ScenarioName::ConnectTimeout => connect_timeout::client(server, params).await,
         ScenarioName::AbortStates => abort_states::client(server, params).await,
         ScenarioName::SynReceivedAbort => syn_received_abort::client(server, params).await,
+        ScenarioName::ConnectAbandon => connect_abandon::client(server, params).await,
     }
 }
 
@@ -224,6 +230,7 @@ pub fn expectation(name: ScenarioName, params: &Params) -> Expectation {
         ScenarioName::ConnectTimeout => connect_timeout::expectation(),
         ScenarioName::AbortStates => abort_states::expectation(),
         ScenarioName::SynReceivedAbort => syn_received_abort::expectation(),
+        ScenarioName::ConnectAbandon => connect_abandon::expectation(),
     }
 }
 
@@ -243,6 +250,7 @@ pub struct LinkNeeds {
 pub fn link_needs(name: ScenarioName) -> Option<LinkNeeds> {
     match name {
         ScenarioName::ConnectTimeout => Some(connect_timeout::NEEDS),
+        ScenarioName::ConnectAbandon => Some(connect_abandon::NEEDS),
         _ => None,
     }
 }

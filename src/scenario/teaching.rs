@@ -138,3 +138,13 @@ pub(super) const SYN_RECEIVED_ABORT: Lesson = Lesson {
          先由同时打开让两个 SYN 交叉，服务器被客户端的 SYN-ACK 打开后，紧随其后的 RST \
          又把它关闭。",
 };
+
+pub(super) const CONNECT_ABANDON: Lesson = Lesson {
+    en: "Two closes nothing on the wire shows: the link drops the SYN, the client \
+         close()s its socket while the connect is under way (SYN_SENT → CLOSED, no RST, \
+         no FIN), then the server closes its listener (LISTEN → CLOSED); the capture shows \
+         one unanswered SYN, and only the kernel shows the two closes.",
+    zh: "两次在线路上看不到的关闭：链路丢弃 SYN，客户端在连接进行中（SYN_SENT）调用 close()\
+         （SYN_SENT → CLOSED，不发 RST 也不发 FIN），随后服务器关闭监听套接字（LISTEN → \
+         CLOSED）；抓包里只有一个没有应答的 SYN，两次关闭只有内核能看到。",
+};
