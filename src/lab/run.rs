@@ -205,6 +205,7 @@ pub fn run(config: &RunConfig, interrupted: &dyn Fn() -> bool) -> Result<RunOutc
                     capture: Some(capture_path.clone()),
                     snaplen: config.snaplen.map(|n| n.max(0) as usize),
                     drop_tcp_to_server: needs.is_some_and(|n| n.drop_tcp_to_server),
+                    echo_server_fin: needs.is_some_and(|n| n.echo_server_fin),
                 },
                 Some(tx),
             )?;
@@ -417,20 +418,22 @@ pub fn run(config: &RunConfig, interrupted: &dyn Fn() -> bool) -> Result<RunOutc
 }
 
 /// The link a run uses: the one asked for, if any. A scenario that needs the lab
-/// network (a link that drops the SYNs) picks it by itself, with a clean link
-/// unless impairments were asked for; a scenario whose segments must cross in
+/// network (a link that drops the SYNs, or echoes a FIN) picks it by itself, with
+/// a clean link (or its least delay) unless impairments were asked for; a scenario whose segments must cross in
 /// flight runs in the namespace lab whatever was asked, with at least
 /// [`CROSSING_DELAY`] each way (loopback delivers in microseconds: no crossing).
 fn link_for(config: &RunConfig) -> Option<LinkSettings> {
-    if !config.scenario.crosses() {
-        return config
-            .netns
-            .clone()
-            .or_else(|| scenario::link_needs(config.scenario).map(|_| LinkSettings::default()));
-    }
+    let needs = scenario::link_needs(config.scenario);
+    let least = if config.scenario.crosses() {
+        CROSSING_DELAY
+    } else {
+        match needs {
+            Some(n) => n.least_delay,
+            None => return config.netns.clone(),
+        }
+    };
     let mut link = config.netns.clone().unwrap_or_default();
-    let least = CROSSING_DELAY.as_nanos() as u64;
-    link.impair.delay_ns = link.impair.delay_ns.max(least);
+    link.impair.delay_ns = link.impair.delay_ns.max(least.as_nanos() as u64);
     Some(link)
 }
 

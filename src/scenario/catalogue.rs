@@ -26,6 +26,7 @@ pub enum ScenarioName {
     AbortStates,
     SynReceivedAbort,
     ConnectAbandon,
+    TimeWaitRst,
 }
 
 impl ScenarioName {
@@ -120,7 +121,7 @@ impl ScenarioInfo {
 }
 
 /// In declaration order of [`ScenarioName`]; `catalogue_is_in_enum_order` pins it.
-static ALL: [ScenarioInfo; 17] = {
+static ALL: [ScenarioInfo; 18] = {
     use ScenarioName::*;
     use Transport::{Tcp, Udp};
     [
@@ -194,6 +195,13 @@ static ALL: [ScenarioInfo; 17] = {
             Tcp,
             8026,
             teaching::CONNECT_ABANDON,
+        ),
+        ScenarioInfo::new(
+            TimeWaitRst,
+            "time-wait-rst",
+            Tcp,
+            8027,
+            teaching::TIME_WAIT_RST,
         ),
     ]
 };

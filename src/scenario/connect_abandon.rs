@@ -39,6 +39,8 @@ use crate::analyze::TcpState;
 pub const NEEDS: LinkNeeds = LinkNeeds {
     drop_tcp_to_server: true,
     client_sysctls: &[],
+    echo_server_fin: false,
+    least_delay: std::time::Duration::ZERO,
 };
 
 /// The server: a listener that no SYN reaches, closed once the client has closed

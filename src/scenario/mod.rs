@@ -40,6 +40,7 @@
 //! - [`abort_states`] — SO_LINGER 0 in each state of the close: RST from there, both CLOSED.
 //! - [`syn_received_abort`] — SO_LINGER 0 in SYN_RECEIVED: a RST out of a simultaneous open.
 //! - [`connect_abandon`] — close() in SYN_SENT, then of the listener: nothing on the wire.
+//! - [`time_wait_rst`] — a delayed duplicate FIN; the RST it brings back ends TIME_WAIT.
 //!
 //! What they share:
 //!
@@ -76,6 +77,7 @@ pub mod syn_received_abort;
 pub mod syn_received_close;
 pub mod tcp_upper;
 pub mod time_wait;
+pub mod time_wait_rst;
 pub mod udp_daytime;
 
 mod catalogue;
@@ -91,6 +93,7 @@ mod steps;
 mod tcp_info;
 mod tcp_server;
 mod teaching;
+mod time_wait_end;
 
 use std::net::SocketAddr;
 
@@ -181,6 +184,9 @@ pub async fn serve(
         ScenarioName::ConnectAbandon => {
             connect_abandon::serve(listener.tcp(name)?, params, shutdown).await
         }
+        ScenarioName::TimeWaitRst => {
+            time_wait_rst::serve(listener.tcp(name)?, params, shutdown).await
+        }
     }
 }
 
@@ -208,6 +214,7 @@ pub async fn client(
         ScenarioName::AbortStates => abort_states::client(server, params).await,
         ScenarioName::SynReceivedAbort => syn_received_abort::client(server, params).await,
         ScenarioName::ConnectAbandon => connect_abandon::client(server, params).await,
+        ScenarioName::TimeWaitRst => time_wait_rst::client(server, params).await,
     }
 }
 
@@ -231,6 +238,7 @@ pub fn expectation(name: ScenarioName, params: &Params) -> Expectation {
         ScenarioName::AbortStates => abort_states::expectation(),
         ScenarioName::SynReceivedAbort => syn_received_abort::expectation(),
         ScenarioName::ConnectAbandon => connect_abandon::expectation(),
+        ScenarioName::TimeWaitRst => time_wait_rst::expectation(),
     }
 }
 
@@ -244,6 +252,11 @@ pub struct LinkNeeds {
     /// `(name, value)`, e.g. `("net.ipv4.tcp_syn_linear_timeouts", "0")`. One the
     /// kernel does not have is skipped.
     pub client_sysctls: &'static [(&'static str, &'static str)],
+    /// The bridge sends the server's FIN to the client again once the client's ACK
+    /// of it has reached the server: a delayed duplicate (`time-wait-rst`).
+    pub echo_server_fin: bool,
+    /// At least this one-way delay on the link (a frame stays in flight that long).
+    pub least_delay: std::time::Duration,
 }
 
 /// `None` for scenarios that run on loopback (and in the lab when asked).
@@ -251,6 +264,7 @@ pub fn link_needs(name: ScenarioName) -> Option<LinkNeeds> {
     match name {
         ScenarioName::ConnectTimeout => Some(connect_timeout::NEEDS),
         ScenarioName::ConnectAbandon => Some(connect_abandon::NEEDS),
+        ScenarioName::TimeWaitRst => Some(time_wait_rst::NEEDS),
         _ => None,
     }
 }

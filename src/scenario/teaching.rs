@@ -148,3 +148,15 @@ pub(super) const CONNECT_ABANDON: Lesson = Lesson {
          （SYN_SENT → CLOSED，不发 RST 也不发 FIN），随后服务器关闭监听套接字（LISTEN → \
          CLOSED）；抓包里只有一个没有应答的 SYN，两次关闭只有内核能看到。",
 };
+
+pub(super) const TIME_WAIT_RST: Lesson = Lesson {
+    en: "TIME_WAIT waits for delayed duplicates, and here one comes: the link sends the \
+         server's FIN again after the client's last ACK; the client's TIME_WAIT \
+         acknowledges it again, the closed server answers that ACK with a RST, and Linux \
+         (tcp_rfc1337 = 0) lets the in-window RST end the TIME_WAIT at once (RFC 1337's \
+         TIME-WAIT assassination; tcp_rfc1337 = 1 would keep it).",
+    zh: "TIME_WAIT 等待的是迟到的重复报文，这里就来了一个：链路在客户端最后的 ACK 之后\
+         再次发送服务器的 FIN；客户端的 TIME_WAIT 再次确认它，已关闭的服务器用 RST 回答\
+         这个 ACK，而 Linux（tcp_rfc1337 = 0）让这个窗口内的 RST 立即结束 TIME_WAIT\
+         （RFC 1337 所说的 TIME-WAIT 暗杀；tcp_rfc1337 = 1 会保留 TIME_WAIT）。",
+};

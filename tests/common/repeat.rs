@@ -22,6 +22,16 @@ pub fn repeats(var: &str, default: usize) -> usize {
 /// Runs `name` `repeats` times; panics on the first run that takes other arcs.
 /// Returns how many connections the expectation has.
 pub fn the_same_arcs_every_run(name: ScenarioName, repeats: usize) -> usize {
+    the_same_arcs_every_run_and(name, repeats, |_, _| {})
+}
+
+/// [`the_same_arcs_every_run`], with `check` looking at each run as well (its
+/// number, from 1, and what it produced).
+pub fn the_same_arcs_every_run_and(
+    name: ScenarioName,
+    repeats: usize,
+    check: impl Fn(usize, &RunOutcome),
+) -> usize {
     let dir = tempfile::tempdir().unwrap();
     let id = scenario::info(name).id;
     let expected = scenario::expectation(name, &Params::default());
@@ -58,6 +68,7 @@ pub fn the_same_arcs_every_run(name: ScenarioName, repeats: usize) -> usize {
             outcome.bridge.is_some(),
             "{id} run {round}: not run in the namespace lab\n{text}"
         );
+        check(round, &outcome);
     }
     eprintln!("{id}: {repeats} runs, the same arcs each time");
     want.len()
