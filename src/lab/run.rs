@@ -475,12 +475,33 @@ fn kernel_only_confirmation(
                 scenario::Side::Client => &c.client,
                 scenario::Side::Server => &c.server,
             });
-            let shown = endpoint.is_some_and(|e| {
-                e.rows.windows(2).any(|w| {
+            let taken = endpoint.and_then(|e| {
+                e.rows.windows(2).find(|w| {
                     w[0].kernel == Some(k.from) && w[1].kernel == Some(k.to) && w[1].kernel_only
                 })
             });
-            if !shown {
+            if let (Some(w), Some((least, most))) = (taken, k.lasting) {
+                // A timer's arc: the kernel's own times say how long `from` lasted.
+                let lasted = w[0]
+                    .kernel_ns
+                    .zip(w[1].kernel_ns)
+                    .map(|(a, b)| Duration::from_nanos(b.saturating_sub(a)));
+                if !lasted.is_some_and(|d| (least..=most).contains(&d)) {
+                    out.push(Mismatch(format!(
+                        "connection {} {}: {} should last {}–{} s before {} → {}, the kernel \
+                         timed {}",
+                        i + 1,
+                        k.side.name(),
+                        k.from,
+                        least.as_secs(),
+                        most.as_secs(),
+                        k.from,
+                        k.to,
+                        lasted.map_or("nothing".into(), |d| format!("{:.1} s", d.as_secs_f64()))
+                    )));
+                }
+            }
+            if taken.is_none() {
                 let saw = endpoint
                     .map(|e| {
                         let states: Vec<TcpState> =
@@ -641,7 +662,9 @@ async fn run_scenario(
     let mut clients = runtimes
         .client()
         .spawn(async move { scenario::client(name, addr, &client_params).await });
-    let timeout = tokio::time::sleep(config.timeout);
+    // A scenario that waits out a timer (TIME_WAIT's 60 s) gets the time it needs.
+    let limit = config.timeout.max(name.least_run_time());
+    let timeout = tokio::time::sleep(limit);
     tokio::pin!(timeout);
     let mut tick = tokio::time::interval(Duration::from_millis(20));
     let client_result = loop {
@@ -650,7 +673,7 @@ async fn run_scenario(
                 Ok(r) => r.map_err(|e| e.to_string()),
                 Err(e) => Err(format!("clients: {e}")),
             },
-            _ = &mut timeout => break Err(format!("timed out after {:?}", config.timeout)),
+            _ = &mut timeout => break Err(format!("timed out after {limit:?}")),
             _ = tick.tick() => if interrupted() { break Err("interrupted".to_string()) },
         }
     };
@@ -903,6 +926,37 @@ mod tests {
             m[0].0,
             "connection 1 client: the kernel must show SYN_SENT → CLOSED (by call, no packet \
              shows it), it showed CLOSED > SYN_SENT"
+        );
+    }
+
+    #[test]
+    fn a_timer_arc_must_come_after_its_time() {
+        use crate::model::kernel::Row;
+        let expected = scenario::expectation(ScenarioName::TimeWaitExpiry, &Params::default());
+        let row = |kernel, kernel_only, s: u64| Row {
+            inferred: None,
+            frame: None,
+            kernel: Some(kernel),
+            offset_us: None,
+            agree: true,
+            kernel_only,
+            kernel_ns: Some(s * 1_000_000_000),
+        };
+        let mut c = comparison("tracepoint+sock_diag", 1);
+        let timed = |c: &mut KernelComparison, lasted: u64| {
+            c.connections[0].client.rows = vec![
+                row(TcpState::TimeWait, false, 100),
+                row(TcpState::Closed, true, 100 + lasted),
+            ];
+        };
+        timed(&mut c, 61);
+        assert!(kernel_only_confirmation(&expected, &c).is_empty());
+        timed(&mut c, 3);
+        let m = kernel_only_confirmation(&expected, &c);
+        assert_eq!(
+            m[0].0,
+            "connection 1 client: TIME_WAIT should last 59–70 s before TIME_WAIT → CLOSED, \
+             the kernel timed 3.0 s"
         );
     }
 

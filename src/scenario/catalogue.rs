@@ -27,6 +27,7 @@ pub enum ScenarioName {
     SynReceivedAbort,
     ConnectAbandon,
     TimeWaitRst,
+    TimeWaitExpiry,
 }
 
 impl ScenarioName {
@@ -121,7 +122,7 @@ impl ScenarioInfo {
 }
 
 /// In declaration order of [`ScenarioName`]; `catalogue_is_in_enum_order` pins it.
-static ALL: [ScenarioInfo; 18] = {
+static ALL: [ScenarioInfo; 19] = {
     use ScenarioName::*;
     use Transport::{Tcp, Udp};
     [
@@ -202,6 +203,13 @@ static ALL: [ScenarioInfo; 18] = {
             Tcp,
             8027,
             teaching::TIME_WAIT_RST,
+        ),
+        ScenarioInfo::new(
+            TimeWaitExpiry,
+            "time-wait-expiry",
+            Tcp,
+            8028,
+            teaching::TIME_WAIT_EXPIRY,
         ),
     ]
 };

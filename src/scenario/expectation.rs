@@ -4,6 +4,8 @@
 //! capture with these; the close paths are spelled once here, after RFC 9293's
 //! diagram, and every scenario builds its expectation from them.
 
+use std::time::Duration;
+
 use crate::analyze::diagram::Trigger;
 use crate::analyze::{TcpState, Why};
 
@@ -85,6 +87,9 @@ pub struct KernelOnlyArc {
     pub from: TcpState,
     pub to: TcpState,
     pub trigger: Trigger,
+    /// For a timer's arc: how long the endpoint must have stayed in `from`, as the
+    /// kernel's record times it (at least, at most).
+    pub lasting: Option<(Duration, Duration)>,
 }
 
 impl KernelOnlyArc {
@@ -94,6 +99,15 @@ impl KernelOnlyArc {
             from,
             to,
             trigger,
+            lasting: None,
+        }
+    }
+
+    /// The same arc, taken after `from` lasted between `least` and `most`.
+    pub const fn lasting(self, least: Duration, most: Duration) -> Self {
+        KernelOnlyArc {
+            lasting: Some((least, most)),
+            ..self
         }
     }
 }

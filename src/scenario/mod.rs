@@ -41,6 +41,7 @@
 //! - [`syn_received_abort`] — SO_LINGER 0 in SYN_RECEIVED: a RST out of a simultaneous open.
 //! - [`connect_abandon`] — close() in SYN_SENT, then of the listener: nothing on the wire.
 //! - [`time_wait_rst`] — a delayed duplicate FIN; the RST it brings back ends TIME_WAIT.
+//! - [`time_wait_expiry`] — TIME_WAIT waited out: its 60 s timer ends it.
 //!
 //! What they share:
 //!
@@ -77,6 +78,7 @@ pub mod syn_received_abort;
 pub mod syn_received_close;
 pub mod tcp_upper;
 pub mod time_wait;
+pub mod time_wait_expiry;
 pub mod time_wait_rst;
 pub mod udp_daytime;
 
@@ -187,6 +189,9 @@ pub async fn serve(
         ScenarioName::TimeWaitRst => {
             time_wait_rst::serve(listener.tcp(name)?, params, shutdown).await
         }
+        ScenarioName::TimeWaitExpiry => {
+            time_wait_expiry::serve(listener.tcp(name)?, params, shutdown).await
+        }
     }
 }
 
@@ -215,6 +220,7 @@ pub async fn client(
         ScenarioName::SynReceivedAbort => syn_received_abort::client(server, params).await,
         ScenarioName::ConnectAbandon => connect_abandon::client(server, params).await,
         ScenarioName::TimeWaitRst => time_wait_rst::client(server, params).await,
+        ScenarioName::TimeWaitExpiry => time_wait_expiry::client(server, params).await,
     }
 }
 
@@ -239,6 +245,7 @@ pub fn expectation(name: ScenarioName, params: &Params) -> Expectation {
         ScenarioName::SynReceivedAbort => syn_received_abort::expectation(),
         ScenarioName::ConnectAbandon => connect_abandon::expectation(),
         ScenarioName::TimeWaitRst => time_wait_rst::expectation(),
+        ScenarioName::TimeWaitExpiry => time_wait_expiry::expectation(),
     }
 }
 
@@ -266,5 +273,18 @@ pub fn link_needs(name: ScenarioName) -> Option<LinkNeeds> {
         ScenarioName::ConnectAbandon => Some(connect_abandon::NEEDS),
         ScenarioName::TimeWaitRst => Some(time_wait_rst::NEEDS),
         _ => None,
+    }
+}
+
+impl ScenarioName {
+    /// The least time `run` gives the scenario (more than `--timeout` when that
+    /// is shorter): `time-wait-expiry` waits out TIME_WAIT's 60 s.
+    pub fn least_run_time(self) -> std::time::Duration {
+        match self {
+            ScenarioName::TimeWaitExpiry => {
+                time_wait_expiry::WAIT_LIMIT + std::time::Duration::from_secs(10)
+            }
+            _ => std::time::Duration::ZERO,
+        }
     }
 }

@@ -160,3 +160,12 @@ pub(super) const TIME_WAIT_RST: Lesson = Lesson {
          这个 ACK，而 Linux（tcp_rfc1337 = 0）让这个窗口内的 RST 立即结束 TIME_WAIT\
          （RFC 1337 所说的 TIME-WAIT 暗杀；tcp_rfc1337 = 1 会保留 TIME_WAIT）。",
 };
+
+pub(super) const TIME_WAIT_EXPIRY: Lesson = Lesson {
+    en: "TIME_WAIT ends by its timer: after an ordinary close the client's TIME_WAIT \
+         stays 2MSL (fixed at 60 s on Linux, TCP_TIMEWAIT_LEN) and then goes to CLOSED \
+         with nothing on the wire; the socket table shows it go (the run takes a minute).",
+    zh: "TIME_WAIT 由定时器结束：正常关闭后，客户端的 TIME_WAIT 保持 2MSL（Linux 上固定为 \
+         60 秒，TCP_TIMEWAIT_LEN），然后在线路上没有任何报文的情况下进入 CLOSED；\
+         套接字表显示它消失（运行需要一分钟）。",
+};

@@ -31,7 +31,7 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
-use super::time_wait_end::time_wait_gone;
+use super::time_wait_end::{time_wait_gone, TimeWaitEnd};
 use super::{
     answer_request, connect, handler, serve_one_session, step, text, ClientReport, ConnOutcome,
     ConnectionExpectation, Counted, Expectation, LinkNeeds, Log, Params, ScenarioError,
@@ -60,16 +60,29 @@ pub async fn serve(
     params: &Params,
     shutdown: Shutdown,
 ) -> Result<ServerReport, ScenarioError> {
-    serve_one_session(listener, params, shutdown, handler(session)).await
+    serve_answering(listener, params, shutdown, ANSWER).await
+}
+
+/// One connection: read a line, write `answer`, close once the client has closed
+/// (CLOSE_WAIT, LAST_ACK). `time-wait-expiry`'s server too.
+pub(super) async fn serve_answering(
+    listener: TcpListener,
+    params: &Params,
+    shutdown: Shutdown,
+    answer: &'static [u8],
+) -> Result<ServerReport, ScenarioError> {
+    let session = handler(move |stream, peer, log| session(stream, peer, log, answer));
+    serve_one_session(listener, params, shutdown, session).await
 }
 
 async fn session(
     stream: Counted<TcpStream>,
     peer: SocketAddr,
     log: Log,
+    answer: &'static [u8],
 ) -> Result<ConnOutcome, ScenarioError> {
     let mut stream = BufReader::new(stream);
-    answer_request(&mut stream, ANSWER).await?;
+    answer_request(&mut stream, answer).await?;
     let mut rest = Vec::new();
     stream
         .read_to_end(&mut rest)
@@ -86,6 +99,25 @@ async fn session(
 /// The client: ask, read the answer, close first, then wait until the socket
 /// table says its TIME_WAIT is gone.
 pub async fn client(server: SocketAddr, _params: &Params) -> Result<ClientReport, ScenarioError> {
+    let (mut report, end) =
+        close_first_and_wait_out(server, REQUEST, Duration::from_millis(1), IO_TIMEOUT).await?;
+    report.notes.push(format!(
+        "our TIME_WAIT was gone after {:.0} ms, not 60 s: the server's old FIN came \
+         back, our ACK of it met no socket, and the RST that answered killed the \
+         TIME_WAIT (tcp_rfc1337 = 0)",
+        end.seen_for.as_secs_f64() * 1e3
+    ));
+    Ok(report)
+}
+
+/// Says `request`, reads the answer line, closes first, and waits (asking the
+/// socket table every `every`, at most `limit`) until its TIME_WAIT is gone.
+pub(super) async fn close_first_and_wait_out(
+    server: SocketAddr,
+    request: &[u8],
+    every: Duration,
+    limit: Duration,
+) -> Result<(ClientReport, TimeWaitEnd), ScenarioError> {
     let stream = connect(server).await?;
     let local = stream
         .get_ref()
@@ -93,7 +125,7 @@ pub async fn client(server: SocketAddr, _params: &Params) -> Result<ClientReport
         .map_err(|e| ScenarioError::io("local address", e))?;
     let counts = stream.counts();
     let mut stream = BufReader::new(stream);
-    step(|| "say hello".into(), stream.write_all(REQUEST)).await?;
+    step(|| "say hello".into(), stream.write_all(request)).await?;
     let mut answer = Vec::new();
     step(
         || "read the answer".into(),
@@ -108,21 +140,14 @@ pub async fn client(server: SocketAddr, _params: &Params) -> Result<ClientReport
     )
     .await?;
     drop(stream);
-    // In TIME_WAIT now; the duplicate FIN, our ACK of it and the server's RST
-    // follow within a few one-way delays.
-    let end = time_wait_gone(local, server, Duration::from_millis(1), IO_TIMEOUT).await?;
-    Ok(ClientReport {
+    let end = time_wait_gone(local, server, every, limit).await?;
+    let report = ClientReport {
         bytes_sent: counts.written(),
         bytes_received: counts.read(),
         replies: vec![text(&answer)],
-        notes: vec![format!(
-            "our TIME_WAIT was gone after {:.0} ms, not 60 s: the server's old FIN came \
-             back, our ACK of it met no socket, and the RST that answered killed the \
-             TIME_WAIT (tcp_rfc1337 = 0)",
-            end.seen_for.as_secs_f64() * 1e3
-        )],
         ..ClientReport::default()
-    })
+    };
+    Ok((report, end))
 }
 
 /// The client closes first; its TIME_WAIT ends by the server's RST.
