@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
-use super::time_wait_rst::{close_first_and_wait_out, serve_answering};
+use super::time_wait_rst::{close_first_and_wait_out, serve_answering, WaitedOut};
 use super::{
     ClientReport, ConnectionExpectation, Expectation, KernelOnlyArc, Params, ScenarioError,
     ServerReport, Shutdown, Side,
@@ -46,8 +46,18 @@ pub async fn serve(
 
 /// The client: ask, read the answer, close first, and wait out its TIME_WAIT.
 pub async fn client(server: SocketAddr, _params: &Params) -> Result<ClientReport, ScenarioError> {
-    let (mut report, end) =
-        close_first_and_wait_out(server, REQUEST, Duration::from_millis(20), WAIT_LIMIT).await?;
+    let waited =
+        close_first_and_wait_out(server, REQUEST, Duration::from_millis(20), WAIT_LIMIT).await;
+    let (mut report, end) = match waited {
+        Ok(done) => done,
+        Err(WaitedOut::TimeWaitStayed(_)) => {
+            return Err(ScenarioError::Timeout {
+                what: "wait for TIME_WAIT's 2MSL timer".into(),
+                after: WAIT_LIMIT,
+            })
+        }
+        Err(WaitedOut::Failed(e)) => return Err(e),
+    };
     report.notes.push(format!(
         "our TIME_WAIT stayed in the socket table for {:.1} s (Linux's 2MSL is {} s), \
          then the timer removed it: TIME_WAIT → CLOSED, nothing on the wire",
