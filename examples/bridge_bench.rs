@@ -138,6 +138,7 @@ fn with_bridge<T>(
             capture: None,
             snaplen: None,
             drop_tcp_to_server: false,
+            echo_server_fin: false,
         },
         None,
     )

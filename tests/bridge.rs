@@ -57,6 +57,7 @@ fn config(net: &LabNet, loss: Loss, seed: u64, capture: Option<&Path>) -> Bridge
         capture: capture.map(Path::to_path_buf),
         snaplen: None,
         drop_tcp_to_server: false,
+        echo_server_fin: false,
     }
 }
 

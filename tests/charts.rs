@@ -535,6 +535,8 @@ fn kernel_states_are_drawn_beside_the_inferred_ones() {
                 }),
                 offset_us: frames[i].map(|_| 35),
                 agree: wrong != Some(i),
+                kernel_only: false,
+                kernel_ns: None,
             })
             .collect::<Vec<_>>()
     };

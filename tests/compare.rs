@@ -210,6 +210,7 @@ fn iperf3_agrees(protolab_delivered: f64) {
             capture: None,
             snaplen: None,
             drop_tcp_to_server: false,
+            echo_server_fin: false,
         },
         None,
     )

@@ -59,6 +59,8 @@ pub struct TcpEndpoint {
     pending_syn: Option<(u64, u64)>,
     /// Its latest SYN sent (frame, ts): a connect that times out is attributed to it.
     last_syn: Option<(u64, u64)>,
+    /// How many SYNs it sent (saturating): one alone never shows a timeout.
+    syns_sent: u8,
 }
 
 /// The events one received segment means: the ACK part, then the FIN.
@@ -76,6 +78,7 @@ impl TcpEndpoint {
             fin_seq: None,
             pending_syn: None,
             last_syn: None,
+            syns_sent: 0,
         }
     }
 
@@ -219,6 +222,7 @@ impl TcpEndpoint {
     fn note_sent(&mut self, event: Event, seg: &Segment) {
         if event == Event::SentSyn {
             self.last_syn = Some((seg.frame, seg.ts_ns));
+            self.syns_sent = self.syns_sent.saturating_add(1);
         }
         // Sequence bookkeeping, whatever the state: where its SYN and FIN sit.
         match event {
@@ -241,8 +245,15 @@ impl TcpEndpoint {
     /// timer arc to CLOSED, attributed to its last SYN, since no later frame exists
     /// to carry it. Nothing streamed before is contradicted: the endpoint stayed in
     /// SYN_SENT up to here. Calling it again changes nothing.
+    ///
+    /// Only when the SYN was sent again: a connect gives up only after at least one
+    /// retransmission (Linux's `TCP_SYNCNT` and `tcp_syn_retries` are 1 or more),
+    /// so a lone SYN shows a connect that was still waiting, or was abandoned
+    /// (close() in SYN_SENT sends nothing): the packets cannot say which, and say
+    /// neither: the endpoint stays in SYN_SENT.
     pub fn conclude(&mut self, peer_silent: bool, out: &mut FrameAnalysis) {
-        let Some((frame, ts_ns)) = self.last_syn.filter(|_| peer_silent) else {
+        let retried = self.syns_sent >= 2;
+        let Some((frame, ts_ns)) = self.last_syn.filter(|_| peer_silent && retried) else {
             return;
         };
         let seg = Segment {

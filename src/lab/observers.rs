@@ -72,6 +72,7 @@ impl KernelObservations {
                     remote: s.remote,
                     state: s.state.to_rfc(),
                     first_seen_ns: s.first_seen_ns,
+                    ended_ns: s.ended_ns,
                 })
                 .collect(),
             unavailable: self.unavailable.clone(),

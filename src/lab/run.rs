@@ -19,7 +19,7 @@ use super::expect_check::{check_expectation, Mismatch};
 use super::impair::ImpairConfig;
 use super::netns::{self, LabNet};
 use super::observers::{KernelObservations, KernelObservers};
-use crate::analyze::FlowSummary;
+use crate::analyze::{FlowSummary, TcpState};
 use crate::capture::{FileReader, LiveCapture, LiveConfig, LiveFrames, LiveStats, RawFrame};
 use crate::lab::kernel::realtime_ns;
 use crate::model::kernel::{compare_kernel, KernelComparison};
@@ -205,6 +205,7 @@ pub fn run(config: &RunConfig, interrupted: &dyn Fn() -> bool) -> Result<RunOutc
                     capture: Some(capture_path.clone()),
                     snaplen: config.snaplen.map(|n| n.max(0) as usize),
                     drop_tcp_to_server: needs.is_some_and(|n| n.drop_tcp_to_server),
+                    echo_server_fin: needs.is_some_and(|n| n.echo_server_fin),
                 },
                 Some(tx),
             )?;
@@ -344,6 +345,9 @@ pub fn run(config: &RunConfig, interrupted: &dyn Fn() -> bool) -> Result<RunOutc
     if expected.kernel_confirms {
         mismatches.extend(kernel_confirmation(&comparison, expected.connections.len()));
     }
+    if comparison.unavailable.is_none() {
+        mismatches.extend(kernel_only_confirmation(&expected, &comparison));
+    }
     write_reports(&report_dir, &flows, &kernel, &comparison)?;
     let record = RunRecord {
         run_id: &run_id,
@@ -414,20 +418,22 @@ pub fn run(config: &RunConfig, interrupted: &dyn Fn() -> bool) -> Result<RunOutc
 }
 
 /// The link a run uses: the one asked for, if any. A scenario that needs the lab
-/// network (a link that drops the SYNs) picks it by itself, with a clean link
-/// unless impairments were asked for; a scenario whose segments must cross in
+/// network (a link that drops the SYNs, or echoes a FIN) picks it by itself, with
+/// a clean link (or its least delay) unless impairments were asked for; a scenario whose segments must cross in
 /// flight runs in the namespace lab whatever was asked, with at least
 /// [`CROSSING_DELAY`] each way (loopback delivers in microseconds: no crossing).
 fn link_for(config: &RunConfig) -> Option<LinkSettings> {
-    if !config.scenario.crosses() {
-        return config
-            .netns
-            .clone()
-            .or_else(|| scenario::link_needs(config.scenario).map(|_| LinkSettings::default()));
-    }
+    let needs = scenario::link_needs(config.scenario);
+    let least = if config.scenario.crosses() {
+        CROSSING_DELAY
+    } else {
+        match needs {
+            Some(n) => n.least_delay,
+            None => return config.netns.clone(),
+        }
+    };
     let mut link = config.netns.clone().unwrap_or_default();
-    let least = CROSSING_DELAY.as_nanos() as u64;
-    link.impair.delay_ns = link.impair.delay_ns.max(least);
+    link.impair.delay_ns = link.impair.delay_ns.max(least.as_nanos() as u64);
     Some(link)
 }
 
@@ -452,6 +458,68 @@ fn kernel_confirmation(comparison: &KernelComparison, expected: usize) -> Vec<Mi
             "the kernel's tracepoint compared {} connections, the scenario expects {expected}",
             comparison.connections.len()
         )));
+    }
+    out
+}
+
+/// The arcs no packet shows, which the expectation lists: the kernel must have
+/// taken each, right after the packets' path ended (a "kernel only" row).
+fn kernel_only_confirmation(
+    expected: &scenario::Expectation,
+    comparison: &KernelComparison,
+) -> Vec<Mismatch> {
+    let mut out = Vec::new();
+    for (i, want) in expected.connections.iter().enumerate() {
+        for k in &want.kernel_only {
+            let endpoint = comparison.connections.get(i).map(|c| match k.side {
+                scenario::Side::Client => &c.client,
+                scenario::Side::Server => &c.server,
+            });
+            let taken = endpoint.and_then(|e| {
+                e.rows.windows(2).find(|w| {
+                    w[0].kernel == Some(k.from) && w[1].kernel == Some(k.to) && w[1].kernel_only
+                })
+            });
+            if let (Some(w), Some((least, most))) = (taken, k.lasting) {
+                // A timer's arc: the kernel's own times say how long `from` lasted.
+                let lasted = w[0]
+                    .kernel_ns
+                    .zip(w[1].kernel_ns)
+                    .map(|(a, b)| Duration::from_nanos(b.saturating_sub(a)));
+                if !lasted.is_some_and(|d| (least..=most).contains(&d)) {
+                    out.push(Mismatch(format!(
+                        "connection {} {}: {} should last {}–{} s before {} → {}, the kernel \
+                         timed {}",
+                        i + 1,
+                        k.side.name(),
+                        k.from,
+                        least.as_secs(),
+                        most.as_secs(),
+                        k.from,
+                        k.to,
+                        lasted.map_or("nothing".into(), |d| format!("{:.1} s", d.as_secs_f64()))
+                    )));
+                }
+            }
+            if taken.is_none() {
+                let saw = endpoint
+                    .map(|e| {
+                        let states: Vec<TcpState> =
+                            e.rows.iter().filter_map(|r| r.kernel).collect();
+                        TcpState::path(&states)
+                    })
+                    .unwrap_or_else(|| "nothing of this connection".into());
+                out.push(Mismatch(format!(
+                    "connection {} {}: the kernel must show {} → {} (by {}, no packet shows it), \
+                     it showed {saw}",
+                    i + 1,
+                    k.side.name(),
+                    k.from,
+                    k.to,
+                    crate::scenario::arcs::trigger_name(k.trigger),
+                )));
+            }
+        }
     }
     out
 }
@@ -578,8 +646,9 @@ async fn run_scenario(
         .map_err(Failure::Setup)?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut params = config.params.clone();
-    if name.crosses() {
-        // One gate for both sides: the second acts once the first's segment has left.
+    if name.uses_gate() {
+        // One gate for both sides: the second acts once the first's segment has left
+        // (or the first's close, which sends nothing, is done).
         params.gate = Gate::new();
     }
     if name.opens_simultaneously() {
@@ -593,7 +662,9 @@ async fn run_scenario(
     let mut clients = runtimes
         .client()
         .spawn(async move { scenario::client(name, addr, &client_params).await });
-    let timeout = tokio::time::sleep(config.timeout);
+    // A scenario that waits out a timer (TIME_WAIT's 60 s) gets the time it needs.
+    let limit = config.timeout.max(name.least_run_time());
+    let timeout = tokio::time::sleep(limit);
     tokio::pin!(timeout);
     let mut tick = tokio::time::interval(Duration::from_millis(20));
     let client_result = loop {
@@ -602,7 +673,7 @@ async fn run_scenario(
                 Ok(r) => r.map_err(|e| e.to_string()),
                 Err(e) => Err(format!("clients: {e}")),
             },
-            _ = &mut timeout => break Err(format!("timed out after {:?}", config.timeout)),
+            _ = &mut timeout => break Err(format!("timed out after {limit:?}")),
             _ = tick.tick() => if interrupted() { break Err("interrupted".to_string()) },
         }
     };
@@ -814,6 +885,79 @@ mod tests {
             agree: true,
             unavailable: None,
         }
+    }
+
+    #[test]
+    fn an_arc_only_the_kernel_shows_must_be_in_its_record() {
+        use crate::analyze::diagram::Trigger;
+        use crate::model::kernel::Row;
+        use crate::scenario::{ConnectionExpectation, Expectation, KernelOnlyArc, Side};
+        let mut want = ConnectionExpectation::refused();
+        want.kernel_only = vec![KernelOnlyArc::new(
+            Side::Client,
+            TcpState::SynSent,
+            TcpState::Closed,
+            Trigger::Call,
+        )];
+        let expected = Expectation {
+            connections: vec![want],
+            ..Expectation::default()
+        };
+        let row = |kernel, kernel_only| Row {
+            inferred: None,
+            frame: None,
+            kernel: Some(kernel),
+            offset_us: None,
+            agree: true,
+            kernel_only,
+            kernel_ns: None,
+        };
+        let mut c = comparison("tracepoint+sock_diag", 1);
+        c.connections[0].client.rows = vec![
+            row(TcpState::Closed, false),
+            row(TcpState::SynSent, false),
+            row(TcpState::Closed, true),
+        ];
+        assert!(kernel_only_confirmation(&expected, &c).is_empty());
+        // The kernel stopped in SYN_SENT: said, with what it showed.
+        c.connections[0].client.rows.pop();
+        let m = kernel_only_confirmation(&expected, &c);
+        assert_eq!(
+            m[0].0,
+            "connection 1 client: the kernel must show SYN_SENT → CLOSED (by call, no packet \
+             shows it), it showed CLOSED > SYN_SENT"
+        );
+    }
+
+    #[test]
+    fn a_timer_arc_must_come_after_its_time() {
+        use crate::model::kernel::Row;
+        let expected = scenario::expectation(ScenarioName::TimeWaitExpiry, &Params::default());
+        let row = |kernel, kernel_only, s: u64| Row {
+            inferred: None,
+            frame: None,
+            kernel: Some(kernel),
+            offset_us: None,
+            agree: true,
+            kernel_only,
+            kernel_ns: Some(s * 1_000_000_000),
+        };
+        let mut c = comparison("tracepoint+sock_diag", 1);
+        let timed = |c: &mut KernelComparison, lasted: u64| {
+            c.connections[0].client.rows = vec![
+                row(TcpState::TimeWait, false, 100),
+                row(TcpState::Closed, true, 100 + lasted),
+            ];
+        };
+        timed(&mut c, 61);
+        assert!(kernel_only_confirmation(&expected, &c).is_empty());
+        timed(&mut c, 3);
+        let m = kernel_only_confirmation(&expected, &c);
+        assert_eq!(
+            m[0].0,
+            "connection 1 client: TIME_WAIT should last 59–70 s before TIME_WAIT → CLOSED, \
+             the kernel timed 3.0 s"
+        );
     }
 
     #[test]

@@ -19,7 +19,13 @@ fn endpoint_table(s: &mut String, e: &EndpointComparison) {
         let kernel = r.kernel.map(|s| s.name()).unwrap_or("-");
         let frame = r.frame.map(|f| f.to_string()).unwrap_or_default();
         let offset = r.offset_us.map(|o| format!("{o:+} µs")).unwrap_or_default();
-        let flag = if r.agree { "" } else { "   <-- disagrees" };
+        let flag = if r.kernel_only {
+            "   kernel only: no packet shows it"
+        } else if r.agree {
+            ""
+        } else {
+            "   <-- disagrees"
+        };
         let _ = writeln!(
             s,
             "      {inferred:<14} {frame:>6}   {kernel:<14} {offset:>10}{flag}"

@@ -118,6 +118,10 @@ struct RowIn {
     kernel: Option<String>,
     offset_us: Option<i64>,
     agree: bool,
+    #[serde(default)]
+    kernel_only: bool,
+    #[serde(default)]
+    kernel_ns: Option<u64>,
 }
 
 fn state(name: Option<String>) -> Option<TcpState> {
@@ -141,6 +145,8 @@ fn endpoint(e: EndpointIn) -> EndpointComparison {
                 kernel: state(r.kernel),
                 offset_us: r.offset_us,
                 agree: r.agree,
+                kernel_only: r.kernel_only,
+                kernel_ns: r.kernel_ns,
             })
             .collect(),
         agree: e.agree,

@@ -224,7 +224,14 @@ pub fn kernel(r: &Report, lang: Lang) -> Vec<(String, Table)> {
                         row.inferred.map(|s| s.name()).unwrap_or("—").to_string(),
                         row.kernel.map(|s| s.name()).unwrap_or("—").to_string(),
                         row.offset_us.map(|o| o.to_string()).unwrap_or_default(),
-                        (if row.agree { t.yes } else { t.no }).to_string(),
+                        (if row.kernel_only {
+                            t.kernel_only
+                        } else if row.agree {
+                            t.yes
+                        } else {
+                            t.no
+                        })
+                        .to_string(),
                     ])
                 })
                 .collect();

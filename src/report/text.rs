@@ -112,6 +112,9 @@ pub struct Text {
     pub agree: &'static str,
     pub yes: &'static str,
     pub no: &'static str,
+    /// In the "agree" column of a row only the kernel can show (a call with nothing
+    /// on the wire, a timer).
+    pub kernel_only: &'static str,
     pub udp: &'static str,
     pub no_udp: &'static str,
     pub datagrams: &'static str,
@@ -214,6 +217,7 @@ pub const EN: Text = Text {
     agree: "Agree",
     yes: "yes",
     no: "NO",
+    kernel_only: "kernel only: no packet shows it",
     udp: "UDP statistics",
     no_udp: "No UDP traffic in this capture.",
     datagrams: "Datagrams (client / server)",
@@ -312,6 +316,7 @@ pub const ZH: Text = Text {
     agree: "一致",
     yes: "是",
     no: "否",
+    kernel_only: "仅内核可见：没有数据包显示它",
     udp: "UDP 统计",
     no_udp: "本抓包中没有 UDP 流量。",
     datagrams: "数据报（客户端 / 服务器）",

@@ -369,6 +369,7 @@ pub fn connection(case: Case) -> ConnectionExpectation {
             (sent, TcpState::Closed, Why::SentRst),
             (got, TcpState::Closed, Why::ReceivedRst),
         ],
+        kernel_only: Vec::new(),
     }
 }
 

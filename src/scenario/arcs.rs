@@ -8,11 +8,15 @@
 //! its two states, or, where the diagram has several (SYN_SENT → CLOSED by a RST or
 //! by the connect's timer), the one the expectation names in
 //! [`ConnectionExpectation::ways`](super::ConnectionExpectation::ways). A path that
-//! starts in LISTEN took the passive open (`listen()`) to get there.
+//! starts in LISTEN took the passive open (`listen()`) to get there. The arcs no
+//! packet shows (closing a listener or a connecting socket, TIME_WAIT's 2MSL) come
+//! from the expectation's
+//! [`kernel_only`](super::ConnectionExpectation::kernel_only) list: the run has the
+//! kernel confirm them.
 
 use std::fmt::Write as _;
 
-use super::{expectation, ConnectionExpectation, Params, ScenarioName};
+use super::{expectation, ConnectionExpectation, KernelOnlyArc, Params, ScenarioName};
 use crate::analyze::diagram::{DiagramArc, Drawn, Linux, Trigger, DIAGRAM};
 use crate::analyze::TcpState;
 
@@ -53,7 +57,21 @@ fn step_arc(
     }
 }
 
-/// Every arc `c`'s two paths take, in path order (duplicates included).
+/// The diagram arc of a step only the kernel shows: the one arc between its two
+/// states with that trigger that no packet shows (a call or a timer).
+fn kernel_only_arc(k: &KernelOnlyArc) -> Result<&'static DiagramArc, Unresolved> {
+    DIAGRAM
+        .iter()
+        .find(|a| a.from == k.from && a.to == k.to && a.trigger == k.trigger && a.whys.is_empty())
+        .ok_or(Unresolved {
+            from: k.from,
+            to: k.to,
+            candidates: 0,
+        })
+}
+
+/// Every arc `c`'s two paths take, in path order (duplicates included), then the
+/// arcs only the kernel shows.
 fn connection_arcs(
     c: &ConnectionExpectation,
 ) -> impl Iterator<Item = Result<&'static DiagramArc, Unresolved>> + '_ {
@@ -66,6 +84,7 @@ fn connection_arcs(
                 .into_iter()
                 .chain(path.windows(2).map(move |w| step_arc(c, w[0], w[1])))
         })
+        .chain(c.kernel_only.iter().map(kernel_only_arc))
 }
 
 /// The arcs `name` demonstrates, in diagram order, each once; or the first step

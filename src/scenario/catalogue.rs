@@ -25,6 +25,9 @@ pub enum ScenarioName {
     ConnectTimeout,
     AbortStates,
     SynReceivedAbort,
+    ConnectAbandon,
+    TimeWaitRst,
+    TimeWaitExpiry,
 }
 
 impl ScenarioName {
@@ -119,7 +122,7 @@ impl ScenarioInfo {
 }
 
 /// In declaration order of [`ScenarioName`]; `catalogue_is_in_enum_order` pins it.
-static ALL: [ScenarioInfo; 16] = {
+static ALL: [ScenarioInfo; 19] = {
     use ScenarioName::*;
     use Transport::{Tcp, Udp};
     [
@@ -186,6 +189,27 @@ static ALL: [ScenarioInfo; 16] = {
             Tcp,
             8025,
             teaching::SYN_RECEIVED_ABORT,
+        ),
+        ScenarioInfo::new(
+            ConnectAbandon,
+            "connect-abandon",
+            Tcp,
+            8026,
+            teaching::CONNECT_ABANDON,
+        ),
+        ScenarioInfo::new(
+            TimeWaitRst,
+            "time-wait-rst",
+            Tcp,
+            8027,
+            teaching::TIME_WAIT_RST,
+        ),
+        ScenarioInfo::new(
+            TimeWaitExpiry,
+            "time-wait-expiry",
+            Tcp,
+            8028,
+            teaching::TIME_WAIT_EXPIRY,
         ),
     ]
 };

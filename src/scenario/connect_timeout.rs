@@ -40,6 +40,8 @@ pub const NEEDS: LinkNeeds = LinkNeeds {
     // (`tcp_syn_linear_timeouts`, 4 by default); the textbook's backoff doubles from
     // the first. Per namespace: the host keeps its own setting.
     client_sysctls: &[("net.ipv4.tcp_syn_linear_timeouts", "0")],
+    echo_server_fin: false,
+    least_delay: std::time::Duration::ZERO,
 };
 
 /// `TCP_SYNCNT` when none is given: SYNs at 0, 1, 3 s, ETIMEDOUT at 7 s.
@@ -132,6 +134,7 @@ pub fn expectation() -> Expectation {
             client_bytes: Some(0),
             server_bytes: Some(0),
             ways: vec![(TcpState::SynSent, TcpState::Closed, Why::ConnectTimedOut)],
+            kernel_only: Vec::new(),
         }],
         udp_datagrams: None,
         notes: vec![

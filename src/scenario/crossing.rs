@@ -53,6 +53,14 @@ impl ScenarioName {
         )
     }
 
+    /// Whether `run` hands both sides one [`Gate`]: the crossing scenarios, and
+    /// those whose second side acts once the first has done something nothing on
+    /// the wire shows (`connect-abandon`: the listener closes after the client's
+    /// close() in SYN_SENT).
+    pub fn uses_gate(self) -> bool {
+        self.crosses() || matches!(self, ScenarioName::ConnectAbandon)
+    }
+
     /// Whether the server side connects (to [`super::Params::peer`], from a socket
     /// bound to the scenario's port) instead of listening.
     pub fn opens_simultaneously(self) -> bool {

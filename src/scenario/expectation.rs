@@ -4,6 +4,9 @@
 //! capture with these; the close paths are spelled once here, after RFC 9293's
 //! diagram, and every scenario builds its expectation from them.
 
+use std::time::Duration;
+
+use crate::analyze::diagram::Trigger;
 use crate::analyze::{TcpState, Why};
 
 /// The active closer's path: FIN sent, FIN acknowledged, the peer's FIN received.
@@ -50,9 +53,77 @@ pub struct ConnectionExpectation {
     /// timer): `(from, to, why)`, for either endpoint. The capture's transition must
     /// have that `why`, and the scenario's arc list names that arc.
     pub ways: Vec<(TcpState, TcpState, Why)>,
+    /// Arcs no packet can show, which only the kernel confirms: a call with nothing
+    /// on the wire (closing a listener, or a socket whose connect is under way) or a
+    /// timer (TIME_WAIT's 2MSL). They come after the paths above: the packets'
+    /// path stops where the kernel's goes on. `run` fails when the kernel did not
+    /// show them; the scenario's arc list includes them.
+    pub kernel_only: Vec<KernelOnlyArc>,
+}
+
+/// Which endpoint of a connection. The server of a connection whose SYN never
+/// reached it is the listener itself (its LISTEN is the server's only state).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    Client,
+    Server,
+}
+
+impl Side {
+    /// `client` or `server`, as the kernel comparison names its endpoints.
+    pub fn name(self) -> &'static str {
+        match self {
+            Side::Client => "client",
+            Side::Server => "server",
+        }
+    }
+}
+
+/// One arc only the kernel can confirm: `side` goes `from → to` by `trigger` (a
+/// call or a timer; the diagram has one such arc between two states).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KernelOnlyArc {
+    pub side: Side,
+    pub from: TcpState,
+    pub to: TcpState,
+    pub trigger: Trigger,
+    /// For a timer's arc: how long the endpoint must have stayed in `from`, as the
+    /// kernel's record times it (at least, at most).
+    pub lasting: Option<(Duration, Duration)>,
+}
+
+impl KernelOnlyArc {
+    pub const fn new(side: Side, from: TcpState, to: TcpState, trigger: Trigger) -> Self {
+        KernelOnlyArc {
+            side,
+            from,
+            to,
+            trigger,
+            lasting: None,
+        }
+    }
+
+    /// The same arc, taken after `from` lasted between `least` and `most`.
+    pub const fn lasting(self, least: Duration, most: Duration) -> Self {
+        KernelOnlyArc {
+            lasting: Some((least, most)),
+            ..self
+        }
+    }
 }
 
 impl ConnectionExpectation {
+    /// The states the kernel must show for `side`: the packets' path, then the
+    /// kernel-only arcs' ends.
+    pub fn kernel_path(&self, side: Side) -> Vec<TcpState> {
+        let path = match side {
+            Side::Client => &self.client_states,
+            Side::Server => &self.server_states,
+        };
+        let more = self.kernel_only.iter().filter(|k| k.side == side);
+        path.iter().copied().chain(more.map(|k| k.to)).collect()
+    }
+
     /// Handshake, data, and the client closes first: the client ends in TIME_WAIT.
     pub fn client_closes_first(client_bytes: Option<u64>, server_bytes: Option<u64>) -> Self {
         ConnectionExpectation {
@@ -61,6 +132,7 @@ impl ConnectionExpectation {
             client_bytes,
             server_bytes,
             ways: vec![PASSIVE_CLOSE_BY],
+            kernel_only: Vec::new(),
         }
     }
 
@@ -72,6 +144,7 @@ impl ConnectionExpectation {
             client_bytes,
             server_bytes,
             ways: vec![PASSIVE_CLOSE_BY],
+            kernel_only: Vec::new(),
         }
     }
 
@@ -83,6 +156,7 @@ impl ConnectionExpectation {
             client_bytes,
             server_bytes,
             ways: Vec::new(),
+            kernel_only: Vec::new(),
         }
     }
 
@@ -94,6 +168,7 @@ impl ConnectionExpectation {
             client_bytes,
             server_bytes,
             ways: vec![PASSIVE_CLOSE_BY],
+            kernel_only: Vec::new(),
         }
     }
 
@@ -105,6 +180,7 @@ impl ConnectionExpectation {
             client_bytes,
             server_bytes,
             ways: Vec::new(),
+            kernel_only: Vec::new(),
         }
     }
 
@@ -117,6 +193,7 @@ impl ConnectionExpectation {
             client_bytes: Some(0),
             server_bytes: Some(0),
             ways: vec![PASSIVE_CLOSE_BY],
+            kernel_only: Vec::new(),
         }
     }
 
@@ -128,6 +205,7 @@ impl ConnectionExpectation {
             client_bytes: Some(0),
             server_bytes: Some(0),
             ways: vec![(TcpState::SynSent, TcpState::Closed, Why::Refused)],
+            kernel_only: Vec::new(),
         }
     }
 }

@@ -39,6 +39,9 @@
 //! - [`syn_received_close`] — closed in SYN_RECEIVED: FIN_WAIT_1 without ESTABLISHED.
 //! - [`abort_states`] — SO_LINGER 0 in each state of the close: RST from there, both CLOSED.
 //! - [`syn_received_abort`] — SO_LINGER 0 in SYN_RECEIVED: a RST out of a simultaneous open.
+//! - [`connect_abandon`] — close() in SYN_SENT, then of the listener: nothing on the wire.
+//! - [`time_wait_rst`] — a delayed duplicate FIN; the RST it brings back ends TIME_WAIT.
+//! - [`time_wait_expiry`] — TIME_WAIT waited out: its 60 s timer ends it.
 //!
 //! What they share:
 //!
@@ -61,6 +64,7 @@
 pub mod abort_states;
 pub mod arcs;
 pub mod chat;
+pub mod connect_abandon;
 pub mod connect_timeout;
 pub mod file_transfer;
 pub mod half_close;
@@ -74,6 +78,8 @@ pub mod syn_received_abort;
 pub mod syn_received_close;
 pub mod tcp_upper;
 pub mod time_wait;
+pub mod time_wait_expiry;
+pub mod time_wait_rst;
 pub mod udp_daytime;
 
 mod catalogue;
@@ -89,13 +95,14 @@ mod steps;
 mod tcp_info;
 mod tcp_server;
 mod teaching;
+mod time_wait_end;
 
 use std::net::SocketAddr;
 
 pub use catalogue::{all, info, ScenarioInfo, ScenarioName, Transport};
 pub use crossing::{Gate, CROSSING_DELAY};
 pub use error::ScenarioError;
-pub use expectation::{ConnectionExpectation, Expectation};
+pub use expectation::{ConnectionExpectation, Expectation, KernelOnlyArc, Side};
 pub use listener::Listener;
 pub use outcome::{ClientReport, ServerReport};
 pub use params::{FileProtocol, Params};
@@ -176,6 +183,15 @@ pub async fn serve(
         ScenarioName::SynReceivedAbort => {
             syn_received_abort::serve(listener.fixed(name)?, params, shutdown).await
         }
+        ScenarioName::ConnectAbandon => {
+            connect_abandon::serve(listener.tcp(name)?, params, shutdown).await
+        }
+        ScenarioName::TimeWaitRst => {
+            time_wait_rst::serve(listener.tcp(name)?, params, shutdown).await
+        }
+        ScenarioName::TimeWaitExpiry => {
+            time_wait_expiry::serve(listener.tcp(name)?, params, shutdown).await
+        }
     }
 }
 
@@ -202,6 +218,9 @@ pub async fn client(
         ScenarioName::ConnectTimeout => connect_timeout::client(server, params).await,
         ScenarioName::AbortStates => abort_states::client(server, params).await,
         ScenarioName::SynReceivedAbort => syn_received_abort::client(server, params).await,
+        ScenarioName::ConnectAbandon => connect_abandon::client(server, params).await,
+        ScenarioName::TimeWaitRst => time_wait_rst::client(server, params).await,
+        ScenarioName::TimeWaitExpiry => time_wait_expiry::client(server, params).await,
     }
 }
 
@@ -224,6 +243,9 @@ pub fn expectation(name: ScenarioName, params: &Params) -> Expectation {
         ScenarioName::ConnectTimeout => connect_timeout::expectation(),
         ScenarioName::AbortStates => abort_states::expectation(),
         ScenarioName::SynReceivedAbort => syn_received_abort::expectation(),
+        ScenarioName::ConnectAbandon => connect_abandon::expectation(),
+        ScenarioName::TimeWaitRst => time_wait_rst::expectation(),
+        ScenarioName::TimeWaitExpiry => time_wait_expiry::expectation(),
     }
 }
 
@@ -237,12 +259,32 @@ pub struct LinkNeeds {
     /// `(name, value)`, e.g. `("net.ipv4.tcp_syn_linear_timeouts", "0")`. One the
     /// kernel does not have is skipped.
     pub client_sysctls: &'static [(&'static str, &'static str)],
+    /// The bridge sends the server's FIN to the client again once the client's ACK
+    /// of it has reached the server: a delayed duplicate (`time-wait-rst`).
+    pub echo_server_fin: bool,
+    /// At least this one-way delay on the link (a frame stays in flight that long).
+    pub least_delay: std::time::Duration,
 }
 
 /// `None` for scenarios that run on loopback (and in the lab when asked).
 pub fn link_needs(name: ScenarioName) -> Option<LinkNeeds> {
     match name {
         ScenarioName::ConnectTimeout => Some(connect_timeout::NEEDS),
+        ScenarioName::ConnectAbandon => Some(connect_abandon::NEEDS),
+        ScenarioName::TimeWaitRst => Some(time_wait_rst::NEEDS),
         _ => None,
+    }
+}
+
+impl ScenarioName {
+    /// The least time `run` gives the scenario (more than `--timeout` when that
+    /// is shorter): `time-wait-expiry` waits out TIME_WAIT's 60 s.
+    pub fn least_run_time(self) -> std::time::Duration {
+        match self {
+            ScenarioName::TimeWaitExpiry => {
+                time_wait_expiry::WAIT_LIMIT + std::time::Duration::from_secs(10)
+            }
+            _ => std::time::Duration::ZERO,
+        }
     }
 }

@@ -107,6 +107,7 @@ pub fn connection() -> ConnectionExpectation {
             (SynReceived, Closed, Why::SentRst),
             (Established, Closed, Why::ReceivedRst),
         ],
+        kernel_only: Vec::new(),
     }
 }
 

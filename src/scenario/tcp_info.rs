@@ -39,6 +39,42 @@ pub(crate) fn state_of(socket: &impl AsRawFd) -> io::Result<TcpState> {
         .ok_or_else(|| io::Error::other(format!("unknown TCP state {} in TCP_INFO", info[0])))
 }
 
+/// How many segments `socket` has handed down to IP so far (`tcpi_segs_out`,
+/// Linux ≥ 4.2), its SYN included: once it is 1 or more, the SYN has left.
+pub(crate) fn segs_out(socket: &impl AsRawFd) -> io::Result<u32> {
+    // struct tcp_info up to tcpi_segs_out: 8 bytes of u8 fields, 24 u32, 4 u64,
+    // then tcpi_segs_out (offset 136).
+    const SEGS_OUT: usize = 8 + 24 * 4 + 4 * 8;
+    let mut info = [0u8; SEGS_OUT + 4];
+    let mut len = info.len() as nix::libc::socklen_t;
+    // SAFETY: as in `state_of`: the pointer and length describe `info`.
+    #[allow(unsafe_code)]
+    let rc = unsafe {
+        nix::libc::getsockopt(
+            socket.as_raw_fd(),
+            nix::libc::IPPROTO_TCP,
+            nix::libc::TCP_INFO,
+            info.as_mut_ptr().cast(),
+            &mut len,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if (len as usize) < info.len() {
+        return Err(io::Error::other(
+            "this kernel's TCP_INFO has no tcpi_segs_out",
+        ));
+    }
+    let bytes = [
+        info[SEGS_OUT],
+        info[SEGS_OUT + 1],
+        info[SEGS_OUT + 2],
+        info[SEGS_OUT + 3],
+    ];
+    Ok(u32::from_ne_bytes(bytes))
+}
+
 /// Linux's state numbers (TCP_ESTABLISHED = 1 … TCP_CLOSING = 11) in RFC terms.
 fn from_linux(code: u8) -> Option<TcpState> {
     use TcpState::*;
@@ -106,5 +142,8 @@ mod tests {
         assert_eq!(state_of(&listener).unwrap(), TcpState::Listen);
         let stream = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         assert_eq!(state_of(&stream).unwrap(), TcpState::Established);
+        // The client sent its SYN (and its ACK of the SYN-ACK); the listener nothing.
+        assert!(segs_out(&stream).unwrap() >= 1);
+        assert_eq!(segs_out(&listener).unwrap(), 0);
     }
 }

@@ -138,3 +138,34 @@ pub(super) const SYN_RECEIVED_ABORT: Lesson = Lesson {
          先由同时打开让两个 SYN 交叉，服务器被客户端的 SYN-ACK 打开后，紧随其后的 RST \
          又把它关闭。",
 };
+
+pub(super) const CONNECT_ABANDON: Lesson = Lesson {
+    en: "Two closes nothing on the wire shows: the link drops the SYN, the client \
+         close()s its socket while the connect is under way (SYN_SENT → CLOSED, no RST, \
+         no FIN), then the server closes its listener (LISTEN → CLOSED); the capture shows \
+         one unanswered SYN, and only the kernel shows the two closes.",
+    zh: "两次在线路上看不到的关闭：链路丢弃 SYN，客户端在连接进行中（SYN_SENT）调用 close()\
+         （SYN_SENT → CLOSED，不发 RST 也不发 FIN），随后服务器关闭监听套接字（LISTEN → \
+         CLOSED）；抓包里只有一个没有应答的 SYN，两次关闭只有内核能看到。",
+};
+
+pub(super) const TIME_WAIT_RST: Lesson = Lesson {
+    en: "TIME_WAIT waits for delayed duplicates, and here one comes: the link sends the \
+         server's FIN again after the client's last ACK; the client's TIME_WAIT \
+         acknowledges it again, the closed server answers that ACK with a RST, and Linux \
+         (tcp_rfc1337 = 0) lets the in-window RST end the TIME_WAIT at once (RFC 1337's \
+         TIME-WAIT assassination; tcp_rfc1337 = 1 would keep it).",
+    zh: "TIME_WAIT 等待的是迟到的重复报文，这里就来了一个：链路在客户端最后的 ACK 之后\
+         再次发送服务器的 FIN；客户端的 TIME_WAIT 再次确认它，已关闭的服务器用 RST 回答\
+         这个 ACK，而 Linux（tcp_rfc1337 = 0）让这个窗口内的 RST 立即结束 TIME_WAIT\
+         （RFC 1337 所说的 TIME-WAIT 暗杀；tcp_rfc1337 = 1 会保留 TIME_WAIT）。",
+};
+
+pub(super) const TIME_WAIT_EXPIRY: Lesson = Lesson {
+    en: "TIME_WAIT ends by its timer: after an ordinary close the client's TIME_WAIT \
+         stays 2MSL (fixed at 60 s on Linux, TCP_TIMEWAIT_LEN) and then goes to CLOSED \
+         with nothing on the wire; the socket table shows it go (the run takes a minute).",
+    zh: "TIME_WAIT 由定时器结束：正常关闭后，客户端的 TIME_WAIT 保持 2MSL（Linux 上固定为 \
+         60 秒，TCP_TIMEWAIT_LEN），然后在线路上没有任何报文的情况下进入 CLOSED；\
+         套接字表显示它消失（运行需要一分钟）。",
+};

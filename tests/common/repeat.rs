@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use protolab::analyze::TcpState;
 use protolab::lab::run::{run, RunConfig, RunOutcome};
-use protolab::scenario::{self, Params, ScenarioName};
+use protolab::scenario::{self, Params, ScenarioName, Side};
 
 /// How many runs: the variable `var` when set to a number, else `default`.
 pub fn repeats(var: &str, default: usize) -> usize {
@@ -22,13 +22,24 @@ pub fn repeats(var: &str, default: usize) -> usize {
 /// Runs `name` `repeats` times; panics on the first run that takes other arcs.
 /// Returns how many connections the expectation has.
 pub fn the_same_arcs_every_run(name: ScenarioName, repeats: usize) -> usize {
+    the_same_arcs_every_run_and(name, repeats, |_, _| {})
+}
+
+/// [`the_same_arcs_every_run`], with `check` looking at each run as well (its
+/// number, from 1, and what it produced).
+pub fn the_same_arcs_every_run_and(
+    name: ScenarioName,
+    repeats: usize,
+    check: impl Fn(usize, &RunOutcome),
+) -> usize {
     let dir = tempfile::tempdir().unwrap();
     let id = scenario::info(name).id;
     let expected = scenario::expectation(name, &Params::default());
     let want: Vec<(Vec<TcpState>, Vec<TcpState>)> = expected
         .connections
         .iter()
-        .map(|c| (c.client_states.clone(), c.server_states.clone()))
+        // The packets' paths, then the arcs only the kernel shows.
+        .map(|c| (c.kernel_path(Side::Client), c.kernel_path(Side::Server)))
         .collect();
     for round in 1..=repeats {
         let outcome = run(&config(name, dir.path()), &|| false)
@@ -57,6 +68,7 @@ pub fn the_same_arcs_every_run(name: ScenarioName, repeats: usize) -> usize {
             outcome.bridge.is_some(),
             "{id} run {round}: not run in the namespace lab\n{text}"
         );
+        check(round, &outcome);
     }
     eprintln!("{id}: {repeats} runs, the same arcs each time");
     want.len()

@@ -210,6 +210,17 @@ fn unanswered_syns_time_out_at_the_end_attributed_to_the_last_syn() {
 }
 
 #[test]
+fn a_lone_unanswered_syn_does_not_time_out() {
+    // One SYN, no answer, then nothing: a connect still waiting, or closed in
+    // SYN_SENT (nothing on the wire). Linux gives up only after a retransmission.
+    let mut c = syn_sent();
+    let mut end = FrameAnalysis::default();
+    c.client.conclude(true, &mut end);
+    assert!(end.transitions.is_empty());
+    assert_eq!(c.client.states(), vec![Closed, SynSent]);
+}
+
+#[test]
 fn a_syn_the_peer_answered_never_times_out() {
     // The peer said something (here a SYN-ACK for another ISN): the connect's end is
     // not known, so nothing is inferred.

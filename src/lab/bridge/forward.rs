@@ -7,11 +7,12 @@
 //! take the delay line when something is already waiting in it, so an
 //! in-order frame never overtakes one queued before it.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use super::fin_echo::FinEcho;
 use super::port::{self, Port};
 use super::recorder::{Action, Sighting, Views};
 use super::Direction;
@@ -76,6 +77,9 @@ struct Shared {
     wake: Condvar,
     record: Option<Sender<Sighting>>,
     send_errors: Mutex<(u64, Option<String>)>,
+    echo: Option<Echo>,
+    /// Frames put on this link from elsewhere ([`Inlet`]): duplicates.
+    injected: AtomicU64,
 }
 
 impl Shared {
@@ -147,7 +151,53 @@ impl Shared {
                 errors.1.get_or_insert_with(|| e.to_string());
             }
         }
+        // After sending: a copy of the FIN leaves only once its ACK has gone.
+        match &self.echo {
+            Some(Echo::Keep(echo)) => echo.keep(bytes),
+            Some(Echo::Release(echo, inlet)) => {
+                if let Some(copy) = echo.release(bytes) {
+                    inlet.send(copy);
+                }
+            }
+            None => {}
+        }
     }
+}
+
+/// A way into another direction's link: a frame put here travels it (its delay
+/// included) as if that direction had received it.
+pub struct Inlet {
+    shared: Arc<Shared>,
+    delay_ns: u64,
+}
+
+impl Inlet {
+    /// Sends `bytes` down the link after its delay, noted as a duplicate.
+    fn send(&self, bytes: Vec<u8>) {
+        let at_ns = self.shared.clock.now_ns() + self.delay_ns;
+        let mut q = self.shared.queue.lock().expect("poisoned");
+        q.line.push(
+            at_ns,
+            Pending {
+                index: 0,
+                bytes,
+                copies: 1,
+                corrupt_at: None,
+                actions: vec![Action::Duplicated],
+            },
+        );
+        drop(q);
+        self.shared.injected.fetch_add(1, Ordering::Relaxed);
+        self.shared.wake.notify_one();
+    }
+}
+
+/// What a direction does for [`FinEcho`]: server→client keeps the FIN it
+/// forwards; client→server, having forwarded the ACK of it, puts the copy on
+/// the server→client link.
+pub enum Echo {
+    Keep(Arc<FinEcho>),
+    Release(Arc<FinEcho>, Inlet),
 }
 
 /// What one direction does to the frames it forwards.
@@ -156,6 +206,8 @@ pub struct Rules {
     pub model: Impairment,
     /// Drop every TCP segment, whatever the model says (a firewall's DROP rule).
     pub drop_tcp: bool,
+    /// A delayed duplicate of the server's FIN (`time-wait-rst`).
+    pub echo: Option<Echo>,
 }
 
 /// What a direction reports when it stops.
@@ -199,16 +251,15 @@ impl Forwarder {
             wake: Condvar::new(),
             record,
             send_errors: Mutex::new((0, None)),
+            echo: rules.echo,
+            injected: AtomicU64::new(0),
         });
         let recv_shared = Arc::clone(&shared);
         let receiver = std::thread::Builder::new()
             .name(format!("bridge-rx-{}", direction.short()))
             .spawn(move || {
                 let shared = recv_shared;
-                let Rules {
-                    mut model,
-                    drop_tcp,
-                } = rules;
+                let (mut model, drop_tcp) = (rules.model, rules.drop_tcp);
                 let mut batch = port::Batch::new();
                 let mut index = 0u64;
                 let mut dropped = Vec::new();
@@ -260,6 +311,15 @@ impl Forwarder {
         }
     }
 
+    /// A way into this direction's link, for frames made elsewhere; they wait
+    /// `delay_ns` like the frames it received.
+    pub fn inlet(&self, delay_ns: u64) -> Inlet {
+        Inlet {
+            shared: Arc::clone(&self.shared),
+            delay_ns,
+        }
+    }
+
     /// Waits for the receiver (the caller has set `stop`), lets every delayed
     /// frame out, and reports.
     pub fn finish(self) -> DirectionReport {
@@ -274,6 +334,8 @@ impl Forwarder {
         self.shared.wake.notify_all();
         let _ = self.sender.join();
         let (send_errors, send_error) = self.shared.send_errors.lock().expect("poisoned").clone();
+        let mut stats = stats;
+        stats.duplicated += self.shared.injected.load(Ordering::Relaxed);
         DirectionReport {
             stats,
             dropped,

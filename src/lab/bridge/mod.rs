@@ -9,7 +9,9 @@
 //! - [`forward`] runs one direction: receive → decide → send now or later.
 //! - [`recorder`] numbers and writes the frames into a pcapng capture with comments.
 //! - [`pcapng_writer`] the file format.
+//! - [`fin_echo`] a delayed duplicate of the server's FIN, made to order (`time-wait-rst`).
 
+pub mod fin_echo;
 pub mod forward;
 pub mod pcapng_writer;
 pub mod port;
@@ -79,6 +81,11 @@ pub struct BridgeConfig {
     /// server for real and its SYNs go unanswered (`connect-timeout`). Recorded as
     /// dropped, like a lost frame.
     pub drop_tcp_to_server: bool,
+    /// Keep a copy of the server's first FIN and send it to the client again once
+    /// the client's ACK of it has been forwarded to the server: a delayed
+    /// duplicate, which the client's TIME_WAIT must answer (`time-wait-rst`).
+    /// Recorded as duplicated.
+    pub echo_server_fin: bool,
 }
 
 /// Why the bridge could not start.
@@ -181,26 +188,32 @@ impl Bridge {
                 ..cfg.clone()
             })
         };
-        let c2s = forward::Forwarder::start(
-            Direction::ClientToServer,
+        let echo = config
+            .echo_server_fin
+            .then(|| Arc::new(fin_echo::FinEcho::new()));
+        // Server→client first: the client→server side hands it the FIN's copy.
+        let s2c = forward::Forwarder::start(
+            Direction::ServerToClient,
             clock,
-            Arc::clone(&client),
             Arc::clone(&server),
+            Arc::clone(&client),
             forward::Rules {
-                model: model(&config.c2s, 0),
-                drop_tcp: config.drop_tcp_to_server,
+                model: model(&config.s2c, 1),
+                drop_tcp: false,
+                echo: echo.clone().map(forward::Echo::Keep),
             },
             record_tx.clone(),
             Arc::clone(&stop),
         );
-        let s2c = forward::Forwarder::start(
-            Direction::ServerToClient,
+        let c2s = forward::Forwarder::start(
+            Direction::ClientToServer,
             clock,
-            server,
             client,
+            server,
             forward::Rules {
-                model: model(&config.s2c, 1),
-                drop_tcp: false,
+                model: model(&config.c2s, 0),
+                drop_tcp: config.drop_tcp_to_server,
+                echo: echo.map(|e| forward::Echo::Release(e, s2c.inlet(config.s2c.delay_ns))),
             },
             record_tx,
             Arc::clone(&stop),

@@ -372,6 +372,7 @@ fn udp_level(
             capture: Some(capture.clone()),
             snaplen: Some(256),
             drop_tcp_to_server: false,
+            echo_server_fin: false,
         },
         None,
     )?;
