@@ -1,0 +1,15 @@
+//! Flows in the formats other tools read, and many captures at once.
+//!
+//! - [`inputs`] — the captures a command line names (directories expanded).
+//! - [`parallel`] — many captures read at once, results back in input order.
+//! - [`record`] — one flow of one capture as every export writes it.
+//! - [`community_id`] — the Community ID that joins our flows with Zeek's, Suricata's.
+//! - [`sink`] — the `FlowSink` trait, and the text table and NDJSON.
+//!
+//! An edge: it reads files and writes them; the formats' pure parts take values.
+
+pub mod community_id;
+pub mod inputs;
+pub mod parallel;
+pub mod record;
+pub mod sink;
