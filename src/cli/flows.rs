@@ -12,6 +12,7 @@ use crate::analyze::FlowSummary;
 use crate::export::inputs::{expand, Input};
 use crate::export::parallel::{read_all, Chunk, Outcome};
 use crate::export::sink::{FlowSink, JsonSink, TextSink};
+use crate::export::zeek_log::{ZeekJsonSink, ZeekTsvSink};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Proto {
@@ -26,6 +27,10 @@ pub enum Format {
     Text,
     /// NDJSON, one object per flow (docs/json.md).
     Json,
+    /// Zeek's conn.log (TSV), with community_id, orig_states, resp_states appended.
+    Zeek,
+    /// Zeek's conn.log as Zeek's JSON logs write it.
+    ZeekJson,
 }
 
 #[derive(Debug, Args)]
@@ -66,6 +71,8 @@ pub fn run(args: FlowsArgs) -> anyhow::Result<ExitCode> {
     let mut sink: Box<dyn FlowSink> = match format {
         Format::Text => Box::new(TextSink::new(out, several)),
         Format::Json => Box::new(JsonSink { out }),
+        Format::Zeek => Box::new(ZeekTsvSink::new(out)?),
+        Format::ZeekJson => Box::new(ZeekJsonSink { out }),
     };
     let keep = |f: &FlowSummary| match args.proto {
         Some(Proto::Tcp) => f.proto == "tcp",

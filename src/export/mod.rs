@@ -5,6 +5,7 @@
 //! - [`record`] — one flow of one capture as every export writes it.
 //! - [`community_id`] — the Community ID that joins our flows with Zeek's, Suricata's.
 //! - [`sink`] — the `FlowSink` trait, and the text table and NDJSON.
+//! - [`zeek_log`] — Zeek's `conn.log`, TSV and JSON; [`zeek_uid`] — its stable uids.
 //!
 //! An edge: it reads files and writes them; the formats' pure parts take values.
 
@@ -13,3 +14,5 @@ pub mod inputs;
 pub mod parallel;
 pub mod record;
 pub mod sink;
+pub mod zeek_log;
+pub mod zeek_uid;
