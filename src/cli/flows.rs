@@ -11,6 +11,7 @@ use clap::{Args, ValueEnum};
 use crate::analyze::FlowSummary;
 use crate::export::inputs::{expand, Input};
 use crate::export::parallel::{read_all, Chunk, Outcome};
+use crate::export::parquet_flows::ParquetFlowSink;
 use crate::export::sink::{FlowSink, JsonSink, TextSink};
 use crate::export::zeek_log::{ZeekJsonSink, ZeekTsvSink};
 
@@ -31,6 +32,8 @@ pub enum Format {
     Zeek,
     /// Zeek's conn.log as Zeek's JSON logs write it.
     ZeekJson,
+    /// One Parquet row per flow, into the file given with -o (docs/exports.md).
+    Parquet,
 }
 
 #[derive(Debug, Args)]
@@ -60,7 +63,12 @@ pub fn run(args: FlowsArgs) -> anyhow::Result<ExitCode> {
     let format = if args.json { Format::Json } else { args.format };
     let inputs = expand(&args.files)?;
     let several = inputs.len() != 1;
+    if format == Format::Parquet && args.output.is_none() {
+        anyhow::bail!("--format parquet writes a file: name it with -o FILE.parquet");
+    }
     let out: Box<dyn Write> = match &args.output {
+        // Parquet opens its own file.
+        Some(_) if format == Format::Parquet => Box::new(std::io::sink()),
         Some(path) => Box::new(
             std::fs::File::create(path)
                 .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", path.display()))?,
@@ -73,6 +81,9 @@ pub fn run(args: FlowsArgs) -> anyhow::Result<ExitCode> {
         Format::Json => Box::new(JsonSink { out }),
         Format::Zeek => Box::new(ZeekTsvSink::new(out)?),
         Format::ZeekJson => Box::new(ZeekJsonSink { out }),
+        Format::Parquet => Box::new(ParquetFlowSink::create(
+            args.output.as_deref().expect("checked above"),
+        )?),
     };
     let keep = |f: &FlowSummary| match args.proto {
         Some(Proto::Tcp) => f.proto == "tcp",

@@ -5,6 +5,7 @@
 //! - [`record`] — one flow of one capture as every export writes it.
 //! - [`community_id`] — the Community ID that joins our flows with Zeek's, Suricata's.
 //! - [`sink`] — the `FlowSink` trait, and the text table and NDJSON.
+//! - [`parquet_flows`] — flows as Parquet rows; [`parquet_file`] — the writer they share.
 //! - [`zeek_log`] — Zeek's `conn.log`, TSV and JSON; [`zeek_uid`] — its stable uids.
 //!
 //! An edge: it reads files and writes them; the formats' pure parts take values.
@@ -12,6 +13,8 @@
 pub mod community_id;
 pub mod inputs;
 pub mod parallel;
+pub mod parquet_file;
+pub mod parquet_flows;
 pub mod record;
 pub mod sink;
 pub mod zeek_log;
