@@ -637,3 +637,18 @@ fn parquet_needs_a_file_and_says_so() {
         assert!(String::from_utf8_lossy(&out.stderr).contains("-o FILE.parquet"));
     }
 }
+
+#[test]
+fn several_captures_in_text_are_headed_by_their_names_and_an_empty_folder_is_said() {
+    let out = protolab(&["flows", "captures/refused.pcap", "captures/arp.pcap"]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let heads: Vec<&str> = text.lines().filter(|l| l.starts_with("# ")).collect();
+    assert_eq!(heads, ["# captures/refused.pcap", "# captures/arp.pcap"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("captures/arp.pcap: no TCP or UDP flows"));
+
+    let empty = tempfile::tempdir().unwrap();
+    let out = protolab(&["flows", empty.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no .pcap or .pcapng files"));
+}
