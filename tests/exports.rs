@@ -652,3 +652,23 @@ fn several_captures_in_text_are_headed_by_their_names_and_an_empty_folder_is_sai
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no .pcap or .pcapng files"));
 }
+
+/// `protolab flows --json class/ | head`: the reader going away is no failure.
+#[test]
+fn a_closed_pipe_ends_many_captures_quietly() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_protolab"))
+        .args([
+            "flows", "--json", "captures", "captures", "captures", "captures",
+        ])
+        .current_dir(root())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Closed before reading anything: far more than a pipe's buffer is written.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(!err.contains("Broken pipe"), "{err}");
+}

@@ -69,7 +69,8 @@ pub struct JsonSink<W: Write> {
 
 impl<W: Write> FlowSink for JsonSink<W> {
     fn record(&mut self, r: &FlowRecord) -> anyhow::Result<()> {
-        serde_json::to_writer(&mut self.out, r)?;
+        // As an io::Error, so a closed pipe (`| head`) reads as one and is no failure.
+        serde_json::to_writer(&mut self.out, r).map_err(std::io::Error::from)?;
         self.out.write_all(b"\n")?;
         Ok(())
     }

@@ -266,7 +266,7 @@ pub struct ZeekJsonSink<W: Write> {
 
 impl<W: Write> FlowSink for ZeekJsonSink<W> {
     fn record(&mut self, r: &FlowRecord) -> anyhow::Result<()> {
-        serde_json::to_writer(&mut self.out, &Conn::from(r))?;
+        serde_json::to_writer(&mut self.out, &Conn::from(r)).map_err(std::io::Error::from)?;
         self.out.write_all(b"\n")?;
         Ok(())
     }
