@@ -27,6 +27,7 @@
 //! - [`capture`] — sources of frames (one [`capture::FrameSource`]): pcap/pcapng files, live libpcap.
 //! - [`replay`] — the one read → decode → analyse loop over any source, shared by every command.
 //! - [`files`] — captures and run folders read into chart and report input; report folders written.
+//! - [`export`] — flows of many captures at once, as Zeek conn.log, Parquet, with Community IDs.
 //! - [`chat`] — the notes' instant-messaging system: frames, messages, store, server, client.
 //! - [`scenario`] — the course's socket programs (servers, clients, what each teaches).
 //! - [`serving`] — what every server shares: its event log and its shutdown signal.
@@ -46,6 +47,7 @@ pub mod chat;
 pub mod cli;
 pub mod decode;
 pub mod dissect;
+pub mod export;
 pub mod files;
 pub mod frame;
 pub mod lab;

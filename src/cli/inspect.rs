@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use crate::capture::{FileReader, FrameFilter};
+use crate::export::parquet_frames::FrameParquet;
 use crate::output::{end_line, frame_line, write_end_json, write_frame_json_app};
 use crate::replay::{replay, Next};
 
@@ -16,8 +17,15 @@ pub struct InspectArgs {
     /// standard input (`tcpdump -w - | protolab inspect -`).
     pub file: PathBuf,
     /// One JSON object per frame (NDJSON); the fields are in docs/json.md.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
+    /// Output format: text, json (as --json), or parquet (one row per frame, into
+    /// the file given with -o; docs/exports.md).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// The file --format parquet writes.
+    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    pub output: Option<PathBuf>,
     /// Show only frames matching this BPF expression (libpcap syntax, as tcpdump).
     /// All frames are still analysed, so states stay right.
     #[arg(short = 'f', long = "filter", value_name = "BPF")]
@@ -29,7 +37,24 @@ pub struct InspectArgs {
     pub chat: super::chat_ports::ChatPortArgs,
 }
 
-pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
+/// What `inspect` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Parquet,
+}
+
+pub fn run(mut args: InspectArgs) -> anyhow::Result<ExitCode> {
+    args.json |= args.format == Format::Json;
+    let mut parquet = match (args.format, &args.output) {
+        (Format::Parquet, Some(path)) => Some(FrameParquet::create(path)?),
+        (Format::Parquet, None) => {
+            anyhow::bail!("--format parquet writes a file: name it with -o FILE.parquet")
+        }
+        (_, Some(_)) => anyhow::bail!("-o is for --format parquet; redirect text or JSON"),
+        _ => None,
+    };
     let mut filter = args.filter.as_deref().map(FrameFilter::new).transpose()?;
     let mut reader = FileReader::open(&args.file)?;
     let bar = super::progress::file_progress(reader.bytes_total());
@@ -52,7 +77,9 @@ pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
                     return Ok(Next::Continue);
                 }
             }
-            if args.json {
+            if let Some(parquet) = parquet.as_mut() {
+                parquet.push(packet, analysis)?;
+            } else if args.json {
                 write_frame_json_app(&mut out, packet, analysis, app.as_ref())?;
             } else {
                 let notes = app.as_ref().map(|a| a.line_notes()).unwrap_or_default();
@@ -72,7 +99,10 @@ pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
     bar.finish_and_clear();
     // What only the end of the capture proves (a connect that timed out), said after
     // the last frame; not when --limit stopped before the end.
-    if !stopped {
+    // The end-of-capture records are transitions, not frames: no row of their own.
+    if let Some(parquet) = parquet {
+        parquet.finish()?;
+    } else if !stopped {
         let mut analyzer = replayed.analyzer;
         for a in analyzer.conclude() {
             if !a.flow.is_some_and(|f| shown_flows.contains(&f)) {

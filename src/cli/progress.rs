@@ -19,3 +19,20 @@ pub fn file_progress(total: u64) -> ProgressBar {
     );
     bar
 }
+
+/// One bar for many captures: bytes read of all of them, and files done. Shown on a
+/// terminal when there is more than one file or enough bytes to wait for.
+pub fn captures_progress(files: usize, total: u64) -> ProgressBar {
+    if (files < 2 && total < MIN_BYTES) || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} {msg} files, {bytes}/{total_bytes} {wide_bar} {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_message(format!("0/{files}"));
+    bar
+}
