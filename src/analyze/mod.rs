@@ -9,6 +9,7 @@ pub mod diagram;
 mod endpoint;
 mod events;
 mod expert;
+mod flight;
 mod flow_key;
 mod flow_table;
 mod rtt;

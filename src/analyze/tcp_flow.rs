@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::endpoint::{on_segment, Segment, TcpEndpoint};
 use super::expert::{self, Direction};
+use super::flight::{self, Flight, FlightStats, Sent};
 use super::rtt::RttStats;
 use super::seq::seq_gt;
 use super::zeek::{ZeekSegment, ZeekTracker};
@@ -74,6 +75,9 @@ pub struct TcpFlow {
     /// Anomalies found in this connection's segments (see `FrameAnalysis::anomalies`).
     pub anomalies: u64,
     pub rtt: RttStats,
+    /// Bytes in flight per direction (Wireshark's rule) and their max and mean.
+    flight: [Flight; 2],
+    pub flight_stats: [FlightStats; 2],
     /// Time of the most recent client SYN, for the handshake RTT.
     last_syn_ts: Option<u64>,
     synack_seen: bool,
@@ -168,6 +172,8 @@ impl TcpFlow {
             counters: Counters::default(),
             anomalies: 0,
             rtt: RttStats::default(),
+            flight: Default::default(),
+            flight_stats: Default::default(),
             last_syn_ts: None,
             synack_seen: false,
             client_syn_seq: None,
@@ -256,6 +262,23 @@ impl TcpFlow {
             }
             if let Some(rtt) = verdict.rtt_ns {
                 self.rtt.add(rtt);
+            }
+            let (fwd, rev) = pair_mut(&mut self.flight, i);
+            out.bytes_in_flight = flight::on_segment(
+                fwd,
+                rev,
+                &Sent {
+                    seq: tcp.seq,
+                    ack: tcp.ack,
+                    len: tcp.len,
+                    syn_or_fin: f.syn() || f.fin(),
+                    ack_flag: f.ack(),
+                    lost_before: verdict.flags.has(AnalysisFlags::LOST_SEGMENT),
+                    sack: &tcp.options.sack,
+                },
+            );
+            if let Some(b) = out.bytes_in_flight {
+                self.flight_stats[i].add(b);
             }
         }
 
