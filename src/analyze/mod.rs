@@ -29,7 +29,11 @@ pub use events::{
     settle, AnalysisFlags, FrameAnalysis, Role, Transition, Why, Withdrawal, Withdrawn,
 };
 pub use flow_key::FlowKey;
-pub use summary::{FlowSummary, PerRole, RttMs, TcpSummary, TransitionRecord, UdpStats};
+pub use rtt::{Estimate, Estimator, RttRow};
+pub use summary::{
+    FlightSummary, FlowSummary, PerRole, PerSender, RttEstimator, RttMs, TcpSummary,
+    TransitionRecord, UdpStats,
+};
 pub use tcp_flow::{Counters, COUNTED};
 pub use tcp_state::TcpState;
 pub use transition::{transition, Arc, At, Event, Move, Step, ARCS};

@@ -4,6 +4,8 @@ use std::net::SocketAddr;
 
 use serde::Serialize;
 
+use super::flight::FlightStats;
+use super::rtt::{RttRow, RttTable};
 use super::tcp_flow::{Counters, TcpFlow};
 use super::udp_flow::UdpFlow;
 use super::udp_probe::ProbeStats;
@@ -68,9 +70,87 @@ pub struct TcpSummary {
     #[serde(flatten)]
     pub counters: Counters,
     pub rtt_ms: RttMs,
+    /// The RTO estimator over each sender's data segments; a side is absent without samples.
+    #[serde(skip_serializing_if = "PerSender::is_empty")]
+    pub rtt_estimator: PerSender<RttEstimator>,
+    /// Max and mean of the per-segment bytes in flight, per sender.
+    #[serde(skip_serializing_if = "PerSender::is_empty")]
+    pub bytes_in_flight: PerSender<FlightSummary>,
     /// Segments impossible in their endpoint's state; absent when none.
     #[serde(skip_serializing_if = "is_zero")]
     pub anomalies: u64,
+}
+
+/// Something per sending side, `{"client":…,"server":…}`; a side with nothing is absent.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PerSender<T> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client: Option<T>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server: Option<T>,
+}
+
+impl<T> PerSender<T> {
+    fn is_empty(&self) -> bool {
+        self.client.is_none() && self.server.is_none()
+    }
+
+    fn from_pair<S>(pair: &[S; 2], f: impl Fn(&S) -> Option<T>) -> Self {
+        PerSender {
+            client: f(&pair[0]),
+            server: f(&pair[1]),
+        }
+    }
+
+    /// The client's, then the server's.
+    pub fn get(&self, client: bool) -> Option<&T> {
+        if client {
+            self.client.as_ref()
+        } else {
+            self.server.as_ref()
+        }
+    }
+}
+
+/// One sender's RTO estimator table (RFC 6298, α = 1/8, β = 1/4; see `rtt.rs`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RttEstimator {
+    /// Samples taken (Karn's rule: none from a resent segment).
+    pub samples: u64,
+    /// The first samples' rows (at most 100).
+    pub rows: Vec<RttRow>,
+    /// The row of the last sample: the estimator at the end.
+    #[serde(rename = "final")]
+    pub last: RttRow,
+}
+
+impl RttEstimator {
+    fn from_table(t: &RttTable) -> Option<Self> {
+        Some(RttEstimator {
+            samples: t.samples,
+            rows: t.rows.clone(),
+            last: t.last?,
+        })
+    }
+}
+
+/// Bytes in flight over one sender's data segments.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct FlightSummary {
+    pub max: u32,
+    pub mean: f64,
+    /// Segments that had a figure (Wireshark gives none after a capture gap).
+    pub segments: u64,
+}
+
+impl FlightSummary {
+    fn from_stats(s: &FlightStats) -> Option<Self> {
+        Some(FlightSummary {
+            max: s.max,
+            mean: (s.mean()? * 10.0).round() / 10.0,
+            segments: s.samples,
+        })
+    }
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -162,6 +242,8 @@ impl From<&TcpFlow> for FlowSummary {
                     max: f.rtt.max_ns.map(millis),
                     samples: f.rtt.samples,
                 },
+                rtt_estimator: PerSender::from_pair(&f.rtt_tables, RttEstimator::from_table),
+                bytes_in_flight: PerSender::from_pair(&f.flight_stats, FlightSummary::from_stats),
                 anomalies: f.anomalies,
             }),
             conn_state: f.zeek.tcp_conn_state(),

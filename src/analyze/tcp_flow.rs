@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::endpoint::{on_segment, Segment, TcpEndpoint};
 use super::expert::{self, Direction};
 use super::flight::{self, Flight, FlightStats, Sent};
-use super::rtt::RttStats;
+use super::rtt::{RttStats, RttTable};
 use super::seq::seq_gt;
 use super::zeek::{ZeekSegment, ZeekTracker};
 use super::{AnalysisFlags, Anomaly, FrameAnalysis, Role, TcpState};
@@ -75,6 +75,8 @@ pub struct TcpFlow {
     /// Anomalies found in this connection's segments (see `FrameAnalysis::anomalies`).
     pub anomalies: u64,
     pub rtt: RttStats,
+    /// The RTO estimator over each direction's data segments (by their sender).
+    pub rtt_tables: [RttTable; 2],
     /// Bytes in flight per direction (Wireshark's rule) and their max and mean.
     flight: [Flight; 2],
     pub flight_stats: [FlightStats; 2],
@@ -172,6 +174,7 @@ impl TcpFlow {
             counters: Counters::default(),
             anomalies: 0,
             rtt: RttStats::default(),
+            rtt_tables: Default::default(),
             flight: Default::default(),
             flight_stats: Default::default(),
             last_syn_ts: None,
@@ -255,13 +258,18 @@ impl TcpFlow {
             out.rel_ack = if f.ack() { rev.relative(tcp.ack) } else { None };
             out.flags = verdict.flags;
             out.dup_ack_count = verdict.dup_ack_count;
-            out.rtt_ns = verdict.rtt_ns;
+            out.rtt_ns = verdict.rtt.map(|r| r.ns);
+            out.acks_frame = verdict.rtt.map(|r| r.segment_frame);
             self.counters.count(verdict.flags);
             if verdict.acks_unseen {
                 out.note(role, Anomaly::AckOfUnseenData);
             }
-            if let Some(rtt) = verdict.rtt_ns {
-                self.rtt.add(rtt);
+            if let Some(rtt) = verdict.rtt {
+                self.rtt.add(rtt.ns);
+                // This ACK measured the peer's segment: a row of the peer's table.
+                if rtt.data {
+                    self.rtt_tables[1 - i].add(rtt.segment_frame, frame, rtt.ns);
+                }
             }
             let (fwd, rev) = pair_mut(&mut self.flight, i);
             out.bytes_in_flight = flight::on_segment(
