@@ -69,6 +69,10 @@ pub struct TcpSummary {
     /// The expert counters, written flat (`retransmissions` … `keep_alives`).
     #[serde(flatten)]
     pub counters: Counters,
+    /// Segments that resent sequence space their sender had already sent, per
+    /// sender: the retransmissions as the sender sees them, counted apart from
+    /// Wireshark's expert flags (`retransmissions` … `out_of_order`).
+    pub retransmitted_segments_sender_view: PerRole,
     pub rtt_ms: RttMs,
     /// The RTO estimator over each sender's data segments; a side is absent without samples.
     #[serde(skip_serializing_if = "PerSender::is_empty")]
@@ -235,6 +239,7 @@ impl From<&TcpFlow> for FlowSummary {
                 client_transitions: records(client.transitions()),
                 server_transitions: records(server.transitions()),
                 counters: f.counters,
+                retransmitted_segments_sender_view: f.resent.into(),
                 rtt_ms: RttMs {
                     handshake: f.rtt.handshake_ns.map(millis),
                     min: f.rtt.min_ns.map(millis),

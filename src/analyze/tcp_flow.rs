@@ -9,7 +9,7 @@ use super::endpoint::{on_segment, Segment, TcpEndpoint};
 use super::expert::{self, Direction};
 use super::flight::{self, Flight, FlightStats, Sent};
 use super::rtt::{RttStats, RttTable};
-use super::seq::seq_gt;
+use super::seq::{seq_gt, seq_lt};
 use super::zeek::{ZeekSegment, ZeekTracker};
 use super::{AnalysisFlags, Anomaly, FrameAnalysis, Role, TcpState};
 use crate::decode::{Packet, TcpInfo};
@@ -89,6 +89,11 @@ pub struct TcpFlow {
     client_is_lo: bool,
     /// Per direction, the sequence number after the highest payload byte counted.
     data_next: [Option<u32>; 2],
+    /// Per direction, the end of the highest sequence number sent (SYN and FIN count one).
+    sent_end: [Option<u32>; 2],
+    /// Segments resending sequence space already sent, per direction: the sender's
+    /// own view of its retransmissions (see `count_resend`).
+    pub resent: [u64; 2],
 }
 
 /// Index of a role in the per-role arrays.
@@ -182,6 +187,8 @@ impl TcpFlow {
             client_syn_seq: None,
             client_is_lo: (src_role == Role::Client) == src_is_lo,
             data_next: [None; 2],
+            sent_end: [None; 2],
+            resent: [0; 2],
         }
     }
 
@@ -208,6 +215,32 @@ impl TcpFlow {
         if tcp.len > 0 && seq_gt(end, next) {
             self.bytes[i] += u64::from(end.wrapping_sub(next));
             self.data_next[i] = Some(end);
+        }
+    }
+
+    /// Counts a segment that starts below the highest sequence number its sender
+    /// had sent: it resends bytes (or a SYN or FIN) already sent once. At a capture
+    /// point beside the sender every such segment is a retransmission, whatever
+    /// Wireshark's heuristic calls it (it was made for a point in mid-path, where a
+    /// late segment may be reordered, and calls many of these "out-of-order").
+    /// Keep-alives (one byte below the next, on purpose) and RSTs are not counted.
+    fn count_resend(&mut self, i: usize, tcp: &TcpInfo, flags: AnalysisFlags) {
+        let f = tcp.flags;
+        if f.rst() {
+            return;
+        }
+        let end = tcp
+            .seq
+            .wrapping_add(tcp.len)
+            .wrapping_add(u32::from(f.syn()) + u32::from(f.fin()));
+        let carries = tcp.len > 0 || f.syn() || f.fin();
+        if let Some(high) = self.sent_end[i] {
+            if carries && seq_lt(tcp.seq, high) && !flags.has(AnalysisFlags::KEEP_ALIVE) {
+                self.resent[i] += 1;
+            }
+        }
+        if carries && self.sent_end[i].is_none_or(|high| seq_gt(end, high)) {
+            self.sent_end[i] = Some(end);
         }
     }
 
@@ -261,6 +294,7 @@ impl TcpFlow {
             out.rtt_ns = verdict.rtt.map(|r| r.ns);
             out.acks_frame = verdict.rtt.map(|r| r.segment_frame);
             self.counters.count(verdict.flags);
+            self.count_resend(i, tcp, verdict.flags);
             if verdict.acks_unseen {
                 out.note(role, Anomaly::AckOfUnseenData);
             }

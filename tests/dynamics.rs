@@ -1,0 +1,49 @@
+//! TCP dynamics in `flows --json` on the committed captures: the sender-view
+//! retransmission count, bytes in flight per sender, and the inferred phases.
+
+mod common;
+
+use common::protolab;
+use serde_json::Value;
+
+fn flow(file: &str) -> Value {
+    let out = protolab(&["flows", "--json", file]);
+    assert!(out.status.success());
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn sender_view_counts_every_resend_whatever_wireshark_calls_it() {
+    // Frame 8 resends 1001..2001 after 2001..3001 went out: Wireshark, made for a
+    // capture point in mid-path, calls it out-of-order, not a retransmission.
+    let f = flow("captures/out_of_order.pcap");
+    assert_eq!(
+        (f["retransmissions"].as_u64(), f["out_of_order"].as_u64()),
+        (Some(0), Some(1))
+    );
+    assert_eq!(
+        f["retransmitted_segments_sender_view"],
+        serde_json::json!({"client": 1, "server": 0})
+    );
+    // A resent SYN counts too (its sequence number was sent before).
+    let f = flow("captures/lost_syn.pcap");
+    assert_eq!(f["retransmitted_segments_sender_view"]["client"], 1);
+    // No resend, no count.
+    let f = flow("captures/handshake_data_client_close.pcap");
+    assert_eq!(
+        f["retransmitted_segments_sender_view"],
+        serde_json::json!({"client": 0, "server": 0})
+    );
+}
+
+#[test]
+fn bytes_in_flight_max_and_mean_per_sender() {
+    // Client data with a figure: frame 4 (1000) and the retransmission in frame 13
+    // (1001..6001 unacknowledged, 3000 of it SACKed: 2000). Frames 5–8 follow a hole
+    // and have none, as in Wireshark.
+    let f = flow("captures/fast_retransmit.pcap");
+    assert_eq!(
+        f["bytes_in_flight"],
+        serde_json::json!({"client": {"max": 2000, "mean": 1500.0, "segments": 2}})
+    );
+}
