@@ -47,3 +47,29 @@ fn bytes_in_flight_max_and_mean_per_sender() {
         serde_json::json!({"client": {"max": 2000, "mean": 1500.0, "segments": 2}})
     );
 }
+
+#[test]
+fn phases_from_the_packets() {
+    // Slow start from the first data segment; the third duplicate ACK (frame 12)
+    // starts recovery; the ACK covering everything sent by then (frame 15, ack
+    // 6001) ends it, into congestion avoidance (the loss was announced by dup ACKs).
+    let f = flow("captures/fast_retransmit.pcap");
+    let phases: Vec<(u64, &str)> = f["phases"]["client"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["frame"].as_u64().unwrap(), c["phase"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        phases,
+        [
+            (4, "slow_start"),
+            (12, "recovery"),
+            (15, "congestion_avoidance")
+        ]
+    );
+    // A chat of a few bytes a message never fills two segments: no avoidance inferred.
+    let f = flow("captures/recorded_lo_tcp.pcap");
+    assert_eq!(f["phases"]["client"].as_array().unwrap().len(), 1);
+    assert_eq!(f["phases"]["server"][0]["phase"], "slow_start");
+}

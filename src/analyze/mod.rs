@@ -12,6 +12,7 @@ mod expert;
 mod flight;
 mod flow_key;
 mod flow_table;
+pub mod phases;
 mod rtt;
 pub mod seq;
 mod summary;

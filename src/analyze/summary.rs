@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use serde::Serialize;
 
 use super::flight::FlightStats;
+use super::phases::PhaseChange;
 use super::rtt::{RttRow, RttTable};
 use super::tcp_flow::{Counters, TcpFlow};
 use super::udp_flow::UdpFlow;
@@ -80,6 +81,9 @@ pub struct TcpSummary {
     /// Max and mean of the per-segment bytes in flight, per sender.
     #[serde(skip_serializing_if = "PerSender::is_empty")]
     pub bytes_in_flight: PerSender<FlightSummary>,
+    /// Congestion-control phases inferred per sender (see `phases.rs`).
+    #[serde(skip_serializing_if = "PerSender::is_empty")]
+    pub phases: PerSender<Vec<PhaseChange>>,
     /// Segments impossible in their endpoint's state; absent when none.
     #[serde(skip_serializing_if = "is_zero")]
     pub anomalies: u64,
@@ -249,6 +253,9 @@ impl From<&TcpFlow> for FlowSummary {
                 },
                 rtt_estimator: PerSender::from_pair(&f.rtt_tables, RttEstimator::from_table),
                 bytes_in_flight: PerSender::from_pair(&f.flight_stats, FlightSummary::from_stats),
+                phases: PerSender::from_pair(&f.phases, |p| {
+                    (!p.changes.is_empty()).then(|| p.changes.clone())
+                }),
                 anomalies: f.anomalies,
             }),
             conn_state: f.zeek.tcp_conn_state(),

@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::endpoint::{on_segment, Segment, TcpEndpoint};
 use super::expert::{self, Direction};
 use super::flight::{self, Flight, FlightStats, Sent};
+use super::phases::Phases;
 use super::rtt::{RttStats, RttTable};
 use super::seq::{seq_gt, seq_lt};
 use super::zeek::{ZeekSegment, ZeekTracker};
@@ -80,6 +81,8 @@ pub struct TcpFlow {
     /// Bytes in flight per direction (Wireshark's rule) and their max and mean.
     flight: [Flight; 2],
     pub flight_stats: [FlightStats; 2],
+    /// Slow start / congestion avoidance / recovery per sending direction.
+    pub phases: [Phases; 2],
     /// Time of the most recent client SYN, for the handshake RTT.
     last_syn_ts: Option<u64>,
     synack_seen: bool,
@@ -182,6 +185,7 @@ impl TcpFlow {
             rtt_tables: Default::default(),
             flight: Default::default(),
             flight_stats: Default::default(),
+            phases: Default::default(),
             last_syn_ts: None,
             synack_seen: false,
             client_syn_seq: None,
@@ -224,24 +228,26 @@ impl TcpFlow {
     /// Wireshark's heuristic calls it (it was made for a point in mid-path, where a
     /// late segment may be reordered, and calls many of these "out-of-order").
     /// Keep-alives (one byte below the next, on purpose) and RSTs are not counted.
-    fn count_resend(&mut self, i: usize, tcp: &TcpInfo, flags: AnalysisFlags) {
+    fn count_resend(&mut self, i: usize, tcp: &TcpInfo, flags: AnalysisFlags) -> bool {
         let f = tcp.flags;
         if f.rst() {
-            return;
+            return false;
         }
         let end = tcp
             .seq
             .wrapping_add(tcp.len)
             .wrapping_add(u32::from(f.syn()) + u32::from(f.fin()));
         let carries = tcp.len > 0 || f.syn() || f.fin();
-        if let Some(high) = self.sent_end[i] {
-            if carries && seq_lt(tcp.seq, high) && !flags.has(AnalysisFlags::KEEP_ALIVE) {
-                self.resent[i] += 1;
-            }
+        let resend = carries
+            && !flags.has(AnalysisFlags::KEEP_ALIVE)
+            && self.sent_end[i].is_some_and(|high| seq_lt(tcp.seq, high));
+        if resend {
+            self.resent[i] += 1;
         }
         if carries && self.sent_end[i].is_none_or(|high| seq_gt(end, high)) {
             self.sent_end[i] = Some(end);
         }
+        resend
     }
 
     /// The client is in SYN_SENT and the server has sent nothing at all.
@@ -294,7 +300,7 @@ impl TcpFlow {
             out.rtt_ns = verdict.rtt.map(|r| r.ns);
             out.acks_frame = verdict.rtt.map(|r| r.segment_frame);
             self.counters.count(verdict.flags);
-            self.count_resend(i, tcp, verdict.flags);
+            let resend = self.count_resend(i, tcp, verdict.flags);
             if verdict.acks_unseen {
                 out.note(role, Anomaly::AckOfUnseenData);
             }
@@ -321,6 +327,13 @@ impl TcpFlow {
             );
             if let Some(b) = out.bytes_in_flight {
                 self.flight_stats[i].add(b);
+            }
+            if tcp.len > 0 {
+                let end = tcp.seq.wrapping_add(tcp.len);
+                self.phases[i].on_send(frame, ts, (end, tcp.len), resend, out.bytes_in_flight);
+            }
+            if f.ack() {
+                self.phases[1 - i].on_ack(frame, ts, tcp.ack, verdict.dup_ack_count);
             }
         }
 
