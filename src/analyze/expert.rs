@@ -53,6 +53,13 @@ impl Direction {
     fn scaled_window(&self) -> Option<u64> {
         Some(u64::from(self.window?) << self.scale?)
     }
+
+    /// The bytes a window field sent in this direction offers: a SYN's is never
+    /// scaled (RFC 7323); later ones are, once both SYNs were seen (else as on the wire).
+    pub fn window_bytes(&self, window: u16, syn: bool) -> u64 {
+        let shift = if syn { 0 } else { self.scale.unwrap_or(0) };
+        u64::from(window) << shift
+    }
 }
 
 /// A segment awaiting acknowledgment, for RTT samples.

@@ -32,7 +32,7 @@ pub use events::{
 pub use flow_key::FlowKey;
 pub use rtt::{Estimate, Estimator, RttRow};
 pub use summary::{
-    FlightSummary, FlowSummary, PerRole, PerSender, RttEstimator, RttMs, TcpSummary,
+    FlightSummary, FlowSummary, MinWindow, PerRole, PerSender, RttEstimator, RttMs, TcpSummary,
     TransitionRecord, UdpStats,
 };
 pub use tcp_flow::{Counters, COUNTED};

@@ -81,6 +81,9 @@ pub struct TcpSummary {
     /// Max and mean of the per-segment bytes in flight, per sender.
     #[serde(skip_serializing_if = "PerSender::is_empty")]
     pub bytes_in_flight: PerSender<FlightSummary>,
+    /// The smallest receive window each side advertised, scaled, and where.
+    #[serde(skip_serializing_if = "PerSender::is_empty")]
+    pub min_window: PerSender<MinWindow>,
     /// Congestion-control phases inferred per sender (see `phases.rs`).
     #[serde(skip_serializing_if = "PerSender::is_empty")]
     pub phases: PerSender<Vec<PhaseChange>>,
@@ -140,6 +143,13 @@ impl RttEstimator {
             last: t.last?,
         })
     }
+}
+
+/// The smallest window one side advertised: bytes (scaled) and the frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct MinWindow {
+    pub bytes: u64,
+    pub frame: u64,
 }
 
 /// Bytes in flight over one sender's data segments.
@@ -253,6 +263,9 @@ impl From<&TcpFlow> for FlowSummary {
                 },
                 rtt_estimator: PerSender::from_pair(&f.rtt_tables, RttEstimator::from_table),
                 bytes_in_flight: PerSender::from_pair(&f.flight_stats, FlightSummary::from_stats),
+                min_window: PerSender::from_pair(&f.min_window, |w| {
+                    w.map(|(bytes, frame)| MinWindow { bytes, frame })
+                }),
                 phases: PerSender::from_pair(&f.phases, |p| {
                     (!p.changes.is_empty()).then(|| p.changes.clone())
                 }),

@@ -81,6 +81,8 @@ pub struct TcpFlow {
     /// Bytes in flight per direction (Wireshark's rule) and their max and mean.
     flight: [Flight; 2],
     pub flight_stats: [FlightStats; 2],
+    /// The smallest receive window each side advertised (bytes, scaled) and its frame.
+    pub min_window: [Option<(u64, u64)>; 2],
     /// Slow start / congestion avoidance / recovery per sending direction.
     pub phases: [Phases; 2],
     /// Time of the most recent client SYN, for the handshake RTT.
@@ -186,6 +188,7 @@ impl TcpFlow {
             flight: Default::default(),
             flight_stats: Default::default(),
             phases: Default::default(),
+            min_window: [None; 2],
             last_syn_ts: None,
             synack_seen: false,
             client_syn_seq: None,
@@ -293,6 +296,12 @@ impl TcpFlow {
                 expert::note_syn(fwd, rev, tcp.options.wscale);
             }
             let verdict = expert::analyze(fwd, rev, &seg, tcp.window, self.rtt.handshake_ns);
+            if !f.rst() {
+                let offered = fwd.window_bytes(tcp.window, f.syn());
+                if self.min_window[i].is_none_or(|(w, _)| offered < w) {
+                    self.min_window[i] = Some((offered, frame));
+                }
+            }
             out.rel_seq = fwd.relative(tcp.seq);
             out.rel_ack = if f.ack() { rev.relative(tcp.ack) } else { None };
             out.flags = verdict.flags;

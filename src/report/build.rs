@@ -350,6 +350,7 @@ fn connection(input: &ReportInput, f: &FlowSummary, lang: Lang) -> Connection {
         folded: data.folded.get(&f.flow).copied().unwrap_or(0),
         charts: chart_refs(f, frames, lang),
         messages: message_rows(input, f.flow, first_ts),
+        dynamics: super::dynamics::DynamicsData::of(f),
     }
 }
 

@@ -147,6 +147,9 @@ pub struct Connection {
     /// Application messages (the chat's), in order: the sequence above the ladder.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub messages: Vec<MessageRow>,
+    /// TCP only: bytes in flight, retransmissions, windows, phases, RTT estimation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dynamics: Option<super::dynamics::DynamicsData>,
 }
 
 impl Connection {
@@ -177,6 +180,7 @@ impl Connection {
             folded: 0,
             charts: Vec::new(),
             messages: Vec::new(),
+            dynamics: None,
         }
     }
 }

@@ -108,6 +108,7 @@ pub struct ConnectionView {
     pub messages: Option<Table>,
     pub charts: Vec<ChartView>,
     pub transitions: Option<Table>,
+    pub dynamics: Option<super::dynamics::Dynamics>,
     /// HTML only.
     pub player: Option<Player>,
 }
@@ -199,6 +200,10 @@ fn connection(c: &Connection, svgs: Svgs, lang: Lang) -> ConnectionView {
         messages: (!c.messages.is_empty()).then(|| table::messages(c, lang)),
         charts: c.charts.iter().map(|r| chart(r, svgs)).collect(),
         transitions: (!c.transitions.is_empty()).then(|| table::transitions(c, lang)),
+        dynamics: c
+            .dynamics
+            .as_ref()
+            .map(|d| super::dynamics::dynamics(d, lang)),
         player: None,
     }
 }
