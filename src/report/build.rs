@@ -160,6 +160,11 @@ fn chart_refs(flow: &FlowSummary, frames: &[FrameRecord], lang: Lang) -> Vec<Cha
         kinds.push(("diagram", t.state_diagram, None));
         let no_data = crate::chart::data_directions(flow, frames).is_empty();
         kinds.push(("seq", t.seq_graph, no_data.then_some(t.seq_no_data)));
+        // Without data there is no flight and no RTT sample: the seq graph's note says why.
+        if !no_data {
+            kinds.push(("window", t.window_chart, None));
+            kinds.push(("rtt", t.rtt_chart, None));
+        }
     }
     kinds
         .into_iter()
