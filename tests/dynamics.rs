@@ -73,3 +73,65 @@ fn phases_from_the_packets() {
     assert_eq!(f["phases"]["client"].as_array().unwrap().len(), 1);
     assert_eq!(f["phases"]["server"][0]["phase"], "slow_start");
 }
+
+#[test]
+fn the_report_answers_the_lab_questions_with_frame_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r");
+    let run = protolab(&[
+        "report",
+        "captures/fast_retransmit.pcap",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let json: Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    let lab = &json["lab_questions"];
+    // The ISN in the SYN (frame 1), the SYN-ACK (frame 2) acknowledging ISN + 1.
+    assert_eq!(lab["syn"], serde_json::json!([1, 2_000_007_000u32]));
+    assert_eq!(
+        lab["syn_ack"],
+        serde_json::json!([2, 3_000_007_000u32, 2_000_007_001u32])
+    );
+    // The first six data segments: only the first has an RTT sample (frame 9 ACKs
+    // exactly its end); the others are ACKed together after the loss.
+    let frames: Vec<u64> = lab["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["frame"].as_u64().unwrap())
+        .collect();
+    assert_eq!(frames, [4, 5, 6, 7, 8, 13]);
+    assert_eq!(lab["segments"][0]["ack_frame"], 9);
+    assert_eq!(lab["segments"][0]["sample_ms"], 1.1);
+    assert!(lab["segments"][1]["sample_ms"].is_null());
+    // The server's smallest window (frame 9), the resend in frame 13, and 6000
+    // bytes from frame 4 to their ACK in frame 15.
+    assert_eq!(lab["min_window"], serde_json::json!([65152, 9]));
+    assert_eq!(lab["resent_frames"], serde_json::json!([13]));
+    let t = &lab["throughput"];
+    assert_eq!(
+        (&t[0], &t[1], &t[2]),
+        (&Value::from(6000), &Value::from(4), &Value::from(15))
+    );
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("## Lab questions") && md.contains("in frames 13"));
+
+    let zh = dir.path().join("zh");
+    let run = protolab(&[
+        "report",
+        "captures/fast_retransmit.pcap",
+        "--lang",
+        "zh",
+        "-o",
+        zh.to_str().unwrap(),
+    ]);
+    assert!(run.status.success());
+    let md = std::fs::read_to_string(zh.join("report.md")).unwrap();
+    assert!(md.contains("## 实验问题") && md.contains("帧 13"), "{md}");
+}

@@ -407,6 +407,7 @@ pub fn build_report(input: &ReportInput, lang: Lang) -> Report {
             .then(|| text(lang).kernel_udp.to_string()),
         udp: udp_rows(input),
         notices: Vec::new(),
+        lab_questions: super::lab_questions::answers(input),
     };
     report.notices = notices::notices(input, &report, lang);
     report

@@ -9,6 +9,8 @@
 //! - [`text`] — every word of the report in English and Chinese.
 //! - [`dynamics`] — each TCP connection's bytes in flight, retransmissions,
 //!   windows, phases and RTO estimator table, in words and a table.
+//! - [`lab_questions`] — a TCP lab sheet's questions answered for the first
+//!   connection, with frame numbers.
 //! - [`page`], [`table`], [`player`] — the model as the values the templates lay
 //!   out; the player's steps and ladder are values too, drawn by `player.html`,
 //!   and so is its state diagram ([`player_diagram`]).
@@ -27,6 +29,7 @@ pub mod dynamics;
 mod error;
 pub mod html;
 pub mod input;
+pub mod lab_questions;
 pub mod markdown;
 pub mod model;
 pub mod notices;

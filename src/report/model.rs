@@ -35,6 +35,9 @@ pub struct Report {
     pub kernel_note: Option<String>,
     pub udp: Vec<UdpRow>,
     pub notices: Vec<String>,
+    /// A TCP lab sheet's questions, answered for the first TCP connection.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lab_questions: Option<super::lab_questions::LabAnswers>,
 }
 
 /// What was run, on which file, and how to do it again.
