@@ -141,13 +141,12 @@ impl Flight {
 
     /// The listed span: highest end minus lowest start.
     fn span(&self) -> Option<u32> {
-        let first = [
-            self.ordered.front().map(|e| e.0),
-            self.others.first_key_value().map(|(k, _)| k.0),
-        ]
-        .into_iter()
-        .flatten()
-        .min()?;
+        let ordered = self.ordered.front().map(|e| e.0);
+        let others = self.others.first_key_value().map(|(k, _)| k.0);
+        let first = match (ordered, others) {
+            (Some(a), Some(b)) => a.min(b),
+            (one, None) | (None, one) => one?,
+        };
         Some((self.max_end? - first) as u32)
     }
 }

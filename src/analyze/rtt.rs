@@ -115,29 +115,38 @@ pub struct RttTable {
     pub rows: Vec<RttRow>,
     /// Every sample, including those past the kept rows.
     pub samples: u64,
-    /// The row of the last sample (the estimator's final state).
-    pub last: Option<RttRow>,
+    /// The last sample's frames and estimate, made into a row only when asked
+    /// ([`RttTable::last`]): most samples of a long transfer are never shown.
+    last: Option<(u64, u64, Estimate)>,
 }
 
 impl RttTable {
     pub fn add(&mut self, segment_frame: u64, ack_frame: u64, sample_ns: u64) {
         let e = self.estimator.update(sample_ns);
-        // Milliseconds, to the nanosecond.
-        let ms = |ns: f64| ns.round() / 1e6;
-        let row = RttRow {
-            segment_frame,
-            ack_frame,
-            sample_ms: ms(e.sample_ns),
-            estimated_ms: ms(e.estimated_ns),
-            dev_ms: ms(e.dev_ns),
-            rto_ms: ms(e.rto_ns()),
-            rto_rfc6298_ms: ms(e.rto_rfc6298_ns()),
-        };
         self.samples += 1;
         if self.rows.len() < MAX_ROWS {
-            self.rows.push(row);
+            self.rows.push(row(segment_frame, ack_frame, &e));
         }
-        self.last = Some(row);
+        self.last = Some((segment_frame, ack_frame, e));
+    }
+
+    /// The row of the last sample (the estimator's final state).
+    pub fn last(&self) -> Option<RttRow> {
+        self.last.map(|(s, a, e)| row(s, a, &e))
+    }
+}
+
+fn row(segment_frame: u64, ack_frame: u64, e: &Estimate) -> RttRow {
+    // Milliseconds, to the nanosecond.
+    let ms = |ns: f64| ns.round() / 1e6;
+    RttRow {
+        segment_frame,
+        ack_frame,
+        sample_ms: ms(e.sample_ns),
+        estimated_ms: ms(e.estimated_ns),
+        dev_ms: ms(e.dev_ns),
+        rto_ms: ms(e.rto_ns()),
+        rto_rfc6298_ms: ms(e.rto_rfc6298_ns()),
     }
 }
 
@@ -179,7 +188,7 @@ mod tests {
             t.add(i, i + 1, 1_000_000);
         }
         assert_eq!((t.rows.len(), t.samples), (MAX_ROWS, MAX_ROWS as u64 + 5));
-        assert_eq!(t.last.unwrap().segment_frame, MAX_ROWS as u64 + 4);
-        assert_eq!(t.last.unwrap().estimated_ms, 1.0);
+        assert_eq!(t.last().unwrap().segment_frame, MAX_ROWS as u64 + 4);
+        assert_eq!(t.last().unwrap().estimated_ms, 1.0);
     }
 }

@@ -140,7 +140,7 @@ impl RttEstimator {
         Some(RttEstimator {
             samples: t.samples,
             rows: t.rows.clone(),
-            last: t.last?,
+            last: t.last()?,
         })
     }
 }
