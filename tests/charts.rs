@@ -9,8 +9,8 @@ use std::process::Command;
 
 use protolab::analyze::TcpState;
 use protolab::chart::{
-    render_png, render_svg, rtt_samples, CaptureData, ChartError, ChartKind, ChartOptions,
-    FrameRecord, Lang, LoadLimits, RttSample,
+    estimate_lines, render_png, render_svg, rtt_samples, CaptureData, ChartError, ChartKind,
+    ChartOptions, FrameRecord, Lang, LoadLimits, RttSample,
 };
 use protolab::files::{load_capture, load_capture_with};
 use protolab::model::kernel::{ConnectionComparison, EndpointComparison, KernelComparison, Row};
@@ -725,4 +725,77 @@ fn cli_writes_svg_and_png_and_exits_2_on_a_missing_flow() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn rtt_chart_draws_the_estimator_of_the_flows_table() {
+    // recorded_lo_tcp.pcap: three data samples per direction (see tests/rtt_estimator.rs).
+    let data = load("recorded_lo_tcp.pcap");
+    let lines = estimate_lines(data.flow_frames(1));
+    let table = &data.flow(1).unwrap().tcp.as_ref().unwrap().rtt_estimator;
+    for (dir, side) in [(0, table.client.as_ref()), (1, table.server.as_ref())] {
+        let rows = &side.unwrap().rows;
+        assert_eq!(lines[dir].len(), rows.len());
+        for (p, r) in lines[dir].iter().zip(rows) {
+            assert!((p.estimated_ms - r.estimated_ms).abs() < 1e-6);
+            assert!((p.rto_ms - r.rto_ms).abs() < 1e-6);
+        }
+    }
+    let s = svg(&data, ChartKind::Rtt, 1);
+    assert!(
+        s.contains("EstimatedRTT (client&apos;s data") || s.contains("EstimatedRTT (client's data")
+    );
+    assert!(s.contains("RTO = EstimatedRTT + 4·DevRTT"));
+}
+
+#[test]
+fn seq_chart_draws_sack_blocks_only_when_there_are_some() {
+    let s = svg(&load("fast_retransmit.pcap"), ChartKind::Seq, 1);
+    assert!(s.contains("SACK block"));
+    // Four SACK options (frames 10, 11, 12, 14), one block each, in the SACK colour.
+    assert_eq!(
+        s.matches("stroke=\"#0097A7\"").count(),
+        4 + 1,
+        "4 bars and the legend"
+    );
+    let clean = svg(&load("handshake_data_client_close.pcap"), ChartKind::Seq, 1);
+    assert!(!clean.contains("SACK block"));
+}
+
+#[test]
+fn window_chart_shows_flight_window_and_phases() {
+    let s = svg(&load("fast_retransmit.pcap"), ChartKind::Window, 1);
+    for want in [
+        "bytes in flight (from the packets)",
+        "phase: slow start",
+        "phase: recovery",
+        "phase: congestion avoidance",
+        "receive window",
+    ] {
+        assert!(s.contains(want), "no {want:?}");
+    }
+    // No kernel numbers given: no kernel lines.
+    assert!(!s.contains("tcp_probe"));
+    let kernel = [protolab::chart::KernelWindow {
+        ts_ns: 1_700_000_000_001_500_000,
+        cwnd_bytes: 10_000.0,
+        ssthresh_bytes: Some(5_000.0),
+    }];
+    let opts = ChartOptions {
+        kernel_window: &kernel,
+        ..ChartOptions::default()
+    };
+    let with = render_svg(ChartKind::Window, &load("fast_retransmit.pcap"), 1, &opts).unwrap();
+    assert!(with.contains("kernel&apos;s cwnd") || with.contains("kernel's cwnd"));
+    let zh = render_svg(
+        ChartKind::Window,
+        &load("fast_retransmit.pcap"),
+        1,
+        &ChartOptions {
+            lang: protolab::chart::Lang::Zh,
+            ..ChartOptions::default()
+        },
+    )
+    .unwrap();
+    assert!(zh.contains("在途字节") && zh.contains("慢启动"));
 }

@@ -1,6 +1,6 @@
 //! Cross-check against Wireshark: every fixture's per-frame fields (addresses,
-//! ports, flags, raw seq/ack, lengths, options, timestamps) and TCP expert flags
-//! must equal what `tshark -T json` reports for the same file.
+//! ports, flags, raw seq/ack, lengths, options, timestamps), TCP expert flags and
+//! bytes in flight must equal what `tshark -T json` reports for the same file.
 //!
 //! Needs tshark (`scripts/setup` installs it). Without it the test says so and
 //! passes, unless `PROTOLAB_REQUIRE_TSHARK=1` (set in CI), where it fails.
@@ -10,6 +10,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::process::Command;
 
+use protolab::analyze::FrameAnalysis;
 use protolab::decode::{Packet, Transport};
 use serde_json::Value;
 
@@ -57,6 +58,7 @@ const FIELDS: &[&str] = &[
     "icmp.code",
     "icmpv6.type",
     "icmpv6.code",
+    "tcp.analysis.bytes_in_flight",
 ];
 
 const ANALYSIS: &[&str] = &[
@@ -125,7 +127,7 @@ fn tshark_frames(file: &str) -> BTreeMap<u64, BTreeMap<String, Vec<String>>> {
 }
 
 /// protolab's view of the same fields, named as tshark names them.
-fn our_fields(p: &Packet, analysis: &[&str]) -> BTreeMap<String, Vec<String>> {
+fn our_fields(p: &Packet, a: &FrameAnalysis) -> BTreeMap<String, Vec<String>> {
     let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut put = |k: &str, v: String| m.entry(k.to_string()).or_default().push(v);
     put("frame.number", p.frame.to_string());
@@ -212,8 +214,11 @@ fn our_fields(p: &Packet, analysis: &[&str]) -> BTreeMap<String, Vec<String>> {
         }
         None => {}
     }
-    for a in analysis {
-        put(&format!("tcp.analysis.{a}"), String::new());
+    for name in a.flags.names() {
+        put(&format!("tcp.analysis.{name}"), String::new());
+    }
+    if let Some(b) = a.bytes_in_flight {
+        put("tcp.analysis.bytes_in_flight", b.to_string());
     }
     m
 }
@@ -221,7 +226,10 @@ fn our_fields(p: &Packet, analysis: &[&str]) -> BTreeMap<String, Vec<String>> {
 /// tshark prints a present flag field as "1" or ""; compare presence only.
 fn normalise(mut m: BTreeMap<String, Vec<String>>) -> BTreeMap<String, Vec<String>> {
     for (k, v) in m.iter_mut() {
-        if k.starts_with("tcp.analysis.") || k == "tcp.options.sack_perm" {
+        let flag = k
+            .strip_prefix("tcp.analysis.")
+            .is_some_and(|name| ANALYSIS.contains(&name));
+        if flag || k == "tcp.options.sack_perm" {
             *v = vec![String::new()];
         }
     }
@@ -264,8 +272,7 @@ fn every_fixture_matches_tshark_field_by_field() {
                 let inner = expected.remove("vlan.id").unwrap_or_default();
                 expected.insert("vlan.id".into(), outer.into_iter().chain(inner).collect());
             }
-            let flags: Vec<&str> = a.flags.names().collect();
-            let mut actual = normalise(our_fields(p, &flags));
+            let mut actual = normalise(our_fields(p, a));
             // tshark decodes the transport header inside a first fragment; protolab shows
             // fragments at the IP layer only (no reassembly), so compare IP fields there.
             if p.ip.as_ref().is_some_and(|ip| ip.frag.is_some()) {

@@ -307,6 +307,13 @@ pub struct FrameAnalysis {
     /// (Karn's rule) and zero-window probes yield none. The flow's RTT statistics are
     /// these samples, so every output that shows RTT agrees with `flows`.
     pub rtt_ns: Option<u64>,
+    /// With `rtt_ns`: the frame of the segment this ACK measured (Wireshark's
+    /// `tcp.analysis.acks_frame`).
+    pub acks_frame: Option<u64>,
+    /// Wireshark's `tcp.analysis.bytes_in_flight` on a segment carrying data: the
+    /// sender's bytes sent and not yet acknowledged (nor SACKed) at the capture
+    /// point, this segment's included (see `flight.rs` for the exact rule).
+    pub bytes_in_flight: Option<u32>,
     /// State changes this frame caused (or, for a SYN seen earlier, confirmed).
     pub transitions: ArrayVec<Transition, 6>,
     /// Earlier transitions this frame proves wrong; they come before `transitions`
@@ -330,6 +337,8 @@ impl FrameAnalysis {
         self.flags = AnalysisFlags::default();
         self.dup_ack_count = 0;
         self.rtt_ns = None;
+        self.acks_frame = None;
+        self.bytes_in_flight = None;
         self.transitions.clear();
         self.withdrawals.clear();
         self.anomalies.clear();
@@ -392,6 +401,8 @@ mod tests {
             flags: AnalysisFlags(AnalysisFlags::DUPLICATE_ACK),
             dup_ack_count: 2,
             rtt_ns: Some(1_000_000),
+            acks_frame: Some(1),
+            bytes_in_flight: Some(2000),
             transitions: ArrayVec::new(),
             withdrawals: ArrayVec::new(),
             anomalies: ArrayVec::new(),

@@ -40,8 +40,8 @@ pub struct Direction {
     saw_syn: bool,
     /// Scaling in force for this direction's window (set once both SYNs are seen).
     scale: Option<u8>,
-    /// Segments awaiting acknowledgment: (end seq, sent at, retransmitted).
-    unacked: VecDeque<(u32, u64, bool)>,
+    /// Segments awaiting acknowledgment, oldest first.
+    unacked: VecDeque<Unacked>,
 }
 
 impl Direction {
@@ -53,6 +53,35 @@ impl Direction {
     fn scaled_window(&self) -> Option<u64> {
         Some(u64::from(self.window?) << self.scale?)
     }
+
+    /// The bytes a window field sent in this direction offers: a SYN's is never
+    /// scaled (RFC 7323); later ones are, once both SYNs were seen (else as on the wire).
+    pub fn window_bytes(&self, window: u16, syn: bool) -> u64 {
+        let shift = if syn { 0 } else { self.scale.unwrap_or(0) };
+        u64::from(window) << shift
+    }
+}
+
+/// A segment awaiting acknowledgment, for RTT samples.
+#[derive(Debug, Clone, Copy)]
+struct Unacked {
+    end: u32,
+    sent_ns: u64,
+    frame: u64,
+    /// Resent or out of order: Karn's rule takes no sample from it.
+    retransmitted: bool,
+    /// It carried payload (not only a SYN or FIN).
+    data: bool,
+}
+
+/// An RTT sample: the ACK's time minus the acknowledged segment's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RttSample {
+    pub ns: u64,
+    /// The frame of the segment acknowledged (Wireshark's `tcp.analysis.acks_frame`).
+    pub segment_frame: u64,
+    /// The acknowledged segment carried payload (not only a SYN or FIN).
+    pub data: bool,
 }
 
 /// What the analysis of one segment found.
@@ -60,8 +89,8 @@ impl Direction {
 pub struct Verdict {
     pub flags: AnalysisFlags,
     pub dup_ack_count: u32,
-    /// An ACK of a data segment sent once: its round-trip time.
-    pub rtt_ns: Option<u64>,
+    /// An ACK of a segment sent once: its round-trip time.
+    pub rtt: Option<RttSample>,
     /// The ACK covers sequence numbers the other side was not seen sending.
     pub acks_unseen: bool,
 }
@@ -184,14 +213,20 @@ pub fn analyze(
     // Remember data for RTT; a retransmitted range is marked so Karn's rule can skip it.
     if len > 0 || f.syn() || f.fin() {
         if v.flags.is_retransmission() || v.flags.has(AnalysisFlags::OUT_OF_ORDER) {
-            for entry in fwd.unacked.iter_mut().filter(|(e, _, _)| seq_lt(seq, *e)) {
-                entry.2 = true;
+            for entry in fwd.unacked.iter_mut().filter(|u| seq_lt(seq, u.end)) {
+                entry.retransmitted = true;
             }
         } else if !probe {
             if fwd.unacked.len() == MAX_UNACKED {
                 fwd.unacked.pop_front();
             }
-            fwd.unacked.push_back((end, ts, false));
+            fwd.unacked.push_back(Unacked {
+                end,
+                sent_ns: ts,
+                frame: seg.frame,
+                retransmitted: false,
+                data: len > 0,
+            });
         }
     }
     // An ACK in this direction acknowledges the other direction's segments.
@@ -200,13 +235,17 @@ pub fn analyze(
         // ACKED UNSEEN (Wireshark's "ACKed segment that wasn't captured").
         v.acks_unseen = rev.sent_max.is_some_and(|max| seq_gt(ack, max));
         if fwd.lastack.is_none_or(|last| seq_gt(ack, last)) {
-            while let Some(&(e, sent, retransmitted)) = rev.unacked.front() {
-                if !seq_ge(ack, e) {
+            while let Some(&u) = rev.unacked.front() {
+                if !seq_ge(ack, u.end) {
                     break;
                 }
                 rev.unacked.pop_front();
-                if e == ack && !retransmitted {
-                    v.rtt_ns = Some(ts.saturating_sub(sent));
+                if u.end == ack && !u.retransmitted {
+                    v.rtt = Some(RttSample {
+                        ns: ts.saturating_sub(u.sent_ns),
+                        segment_frame: u.frame,
+                        data: u.data,
+                    });
                 }
             }
         }

@@ -9,8 +9,10 @@ pub mod diagram;
 mod endpoint;
 mod events;
 mod expert;
+mod flight;
 mod flow_key;
 mod flow_table;
+pub mod phases;
 mod rtt;
 pub mod seq;
 mod summary;
@@ -28,7 +30,11 @@ pub use events::{
     settle, AnalysisFlags, FrameAnalysis, Role, Transition, Why, Withdrawal, Withdrawn,
 };
 pub use flow_key::FlowKey;
-pub use summary::{FlowSummary, PerRole, RttMs, TcpSummary, TransitionRecord, UdpStats};
+pub use rtt::{Estimate, Estimator, RttRow};
+pub use summary::{
+    FlightSummary, FlowSummary, MinWindow, PerRole, PerSender, RttEstimator, RttMs, TcpSummary,
+    TransitionRecord, UdpStats,
+};
 pub use tcp_flow::{Counters, COUNTED};
 pub use tcp_state::TcpState;
 pub use transition::{transition, Arc, At, Event, Move, Step, ARCS};

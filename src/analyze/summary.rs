@@ -4,6 +4,9 @@ use std::net::SocketAddr;
 
 use serde::Serialize;
 
+use super::flight::FlightStats;
+use super::phases::PhaseChange;
+use super::rtt::{RttRow, RttTable};
 use super::tcp_flow::{Counters, TcpFlow};
 use super::udp_flow::UdpFlow;
 use super::udp_probe::ProbeStats;
@@ -67,10 +70,105 @@ pub struct TcpSummary {
     /// The expert counters, written flat (`retransmissions` … `keep_alives`).
     #[serde(flatten)]
     pub counters: Counters,
+    /// Segments that resent sequence space their sender had already sent, per
+    /// sender: the retransmissions as the sender sees them, counted apart from
+    /// Wireshark's expert flags (`retransmissions` … `out_of_order`).
+    pub retransmitted_segments_sender_view: PerRole,
     pub rtt_ms: RttMs,
+    /// The RTO estimator over each sender's data segments; a side is absent without samples.
+    #[serde(skip_serializing_if = "PerSender::is_empty")]
+    pub rtt_estimator: PerSender<RttEstimator>,
+    /// Max and mean of the per-segment bytes in flight, per sender.
+    #[serde(skip_serializing_if = "PerSender::is_empty")]
+    pub bytes_in_flight: PerSender<FlightSummary>,
+    /// The smallest receive window each side advertised, scaled, and where.
+    #[serde(skip_serializing_if = "PerSender::is_empty")]
+    pub min_window: PerSender<MinWindow>,
+    /// Congestion-control phases inferred per sender (see `phases.rs`).
+    #[serde(skip_serializing_if = "PerSender::is_empty")]
+    pub phases: PerSender<Vec<PhaseChange>>,
     /// Segments impossible in their endpoint's state; absent when none.
     #[serde(skip_serializing_if = "is_zero")]
     pub anomalies: u64,
+}
+
+/// Something per sending side, `{"client":…,"server":…}`; a side with nothing is absent.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PerSender<T> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client: Option<T>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server: Option<T>,
+}
+
+impl<T> PerSender<T> {
+    fn is_empty(&self) -> bool {
+        self.client.is_none() && self.server.is_none()
+    }
+
+    fn from_pair<S>(pair: &[S; 2], f: impl Fn(&S) -> Option<T>) -> Self {
+        PerSender {
+            client: f(&pair[0]),
+            server: f(&pair[1]),
+        }
+    }
+
+    /// The client's, then the server's.
+    pub fn get(&self, client: bool) -> Option<&T> {
+        if client {
+            self.client.as_ref()
+        } else {
+            self.server.as_ref()
+        }
+    }
+}
+
+/// One sender's RTO estimator table (RFC 6298, α = 1/8, β = 1/4; see `rtt.rs`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RttEstimator {
+    /// Samples taken (Karn's rule: none from a resent segment).
+    pub samples: u64,
+    /// The first samples' rows (at most 100).
+    pub rows: Vec<RttRow>,
+    /// The row of the last sample: the estimator at the end.
+    #[serde(rename = "final")]
+    pub last: RttRow,
+}
+
+impl RttEstimator {
+    fn from_table(t: &RttTable) -> Option<Self> {
+        Some(RttEstimator {
+            samples: t.samples,
+            rows: t.rows.clone(),
+            last: t.last()?,
+        })
+    }
+}
+
+/// The smallest window one side advertised: bytes (scaled) and the frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct MinWindow {
+    pub bytes: u64,
+    pub frame: u64,
+}
+
+/// Bytes in flight over one sender's data segments.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct FlightSummary {
+    pub max: u32,
+    pub mean: f64,
+    /// Segments that had a figure (Wireshark gives none after a capture gap).
+    pub segments: u64,
+}
+
+impl FlightSummary {
+    fn from_stats(s: &FlightStats) -> Option<Self> {
+        Some(FlightSummary {
+            max: s.max,
+            mean: (s.mean()? * 10.0).round() / 10.0,
+            segments: s.samples,
+        })
+    }
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -155,6 +253,7 @@ impl From<&TcpFlow> for FlowSummary {
                 client_transitions: records(client.transitions()),
                 server_transitions: records(server.transitions()),
                 counters: f.counters,
+                retransmitted_segments_sender_view: f.resent.into(),
                 rtt_ms: RttMs {
                     handshake: f.rtt.handshake_ns.map(millis),
                     min: f.rtt.min_ns.map(millis),
@@ -162,6 +261,14 @@ impl From<&TcpFlow> for FlowSummary {
                     max: f.rtt.max_ns.map(millis),
                     samples: f.rtt.samples,
                 },
+                rtt_estimator: PerSender::from_pair(&f.rtt_tables, RttEstimator::from_table),
+                bytes_in_flight: PerSender::from_pair(&f.flight_stats, FlightSummary::from_stats),
+                min_window: PerSender::from_pair(&f.min_window, |w| {
+                    w.map(|(bytes, frame)| MinWindow { bytes, frame })
+                }),
+                phases: PerSender::from_pair(&f.phases, |p| {
+                    (!p.changes.is_empty()).then(|| p.changes.clone())
+                }),
                 anomalies: f.anomalies,
             }),
             conn_state: f.zeek.tcp_conn_state(),

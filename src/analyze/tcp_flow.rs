@@ -7,8 +7,10 @@ use serde::Serialize;
 
 use super::endpoint::{on_segment, Segment, TcpEndpoint};
 use super::expert::{self, Direction};
-use super::rtt::RttStats;
-use super::seq::seq_gt;
+use super::flight::{self, Flight, FlightStats, Sent};
+use super::phases::Phases;
+use super::rtt::{RttStats, RttTable};
+use super::seq::{seq_gt, seq_lt};
 use super::zeek::{ZeekSegment, ZeekTracker};
 use super::{AnalysisFlags, Anomaly, FrameAnalysis, Role, TcpState};
 use crate::decode::{Packet, TcpInfo};
@@ -74,6 +76,15 @@ pub struct TcpFlow {
     /// Anomalies found in this connection's segments (see `FrameAnalysis::anomalies`).
     pub anomalies: u64,
     pub rtt: RttStats,
+    /// The RTO estimator over each direction's data segments (by their sender).
+    pub rtt_tables: [RttTable; 2],
+    /// Bytes in flight per direction (Wireshark's rule) and their max and mean.
+    flight: [Flight; 2],
+    pub flight_stats: [FlightStats; 2],
+    /// The smallest receive window each side advertised (bytes, scaled) and its frame.
+    pub min_window: [Option<(u64, u64)>; 2],
+    /// Slow start / congestion avoidance / recovery per sending direction.
+    pub phases: [Phases; 2],
     /// Time of the most recent client SYN, for the handshake RTT.
     last_syn_ts: Option<u64>,
     synack_seen: bool,
@@ -83,6 +94,11 @@ pub struct TcpFlow {
     client_is_lo: bool,
     /// Per direction, the sequence number after the highest payload byte counted.
     data_next: [Option<u32>; 2],
+    /// Per direction, the end of the highest sequence number sent (SYN and FIN count one).
+    sent_end: [Option<u32>; 2],
+    /// Segments resending sequence space already sent, per direction: the sender's
+    /// own view of its retransmissions (see `count_resend`).
+    pub resent: [u64; 2],
 }
 
 /// Index of a role in the per-role arrays.
@@ -168,11 +184,18 @@ impl TcpFlow {
             counters: Counters::default(),
             anomalies: 0,
             rtt: RttStats::default(),
+            rtt_tables: Default::default(),
+            flight: Default::default(),
+            flight_stats: Default::default(),
+            phases: Default::default(),
+            min_window: [None; 2],
             last_syn_ts: None,
             synack_seen: false,
             client_syn_seq: None,
             client_is_lo: (src_role == Role::Client) == src_is_lo,
             data_next: [None; 2],
+            sent_end: [None; 2],
+            resent: [0; 2],
         }
     }
 
@@ -200,6 +223,34 @@ impl TcpFlow {
             self.bytes[i] += u64::from(end.wrapping_sub(next));
             self.data_next[i] = Some(end);
         }
+    }
+
+    /// Counts a segment that starts below the highest sequence number its sender
+    /// had sent: it resends bytes (or a SYN or FIN) already sent once. At a capture
+    /// point beside the sender every such segment is a retransmission, whatever
+    /// Wireshark's heuristic calls it (it was made for a point in mid-path, where a
+    /// late segment may be reordered, and calls many of these "out-of-order").
+    /// Keep-alives (one byte below the next, on purpose) and RSTs are not counted.
+    fn count_resend(&mut self, i: usize, tcp: &TcpInfo, flags: AnalysisFlags) -> bool {
+        let f = tcp.flags;
+        if f.rst() {
+            return false;
+        }
+        let end = tcp
+            .seq
+            .wrapping_add(tcp.len)
+            .wrapping_add(u32::from(f.syn()) + u32::from(f.fin()));
+        let carries = tcp.len > 0 || f.syn() || f.fin();
+        let resend = carries
+            && !flags.has(AnalysisFlags::KEEP_ALIVE)
+            && self.sent_end[i].is_some_and(|high| seq_lt(tcp.seq, high));
+        if resend {
+            self.resent[i] += 1;
+        }
+        if carries && self.sent_end[i].is_none_or(|high| seq_gt(end, high)) {
+            self.sent_end[i] = Some(end);
+        }
+        resend
     }
 
     /// The client is in SYN_SENT and the server has sent nothing at all.
@@ -245,17 +296,53 @@ impl TcpFlow {
                 expert::note_syn(fwd, rev, tcp.options.wscale);
             }
             let verdict = expert::analyze(fwd, rev, &seg, tcp.window, self.rtt.handshake_ns);
+            if !f.rst() {
+                let offered = fwd.window_bytes(tcp.window, f.syn());
+                if self.min_window[i].is_none_or(|(w, _)| offered < w) {
+                    self.min_window[i] = Some((offered, frame));
+                }
+            }
             out.rel_seq = fwd.relative(tcp.seq);
             out.rel_ack = if f.ack() { rev.relative(tcp.ack) } else { None };
             out.flags = verdict.flags;
             out.dup_ack_count = verdict.dup_ack_count;
-            out.rtt_ns = verdict.rtt_ns;
+            out.rtt_ns = verdict.rtt.map(|r| r.ns);
+            out.acks_frame = verdict.rtt.map(|r| r.segment_frame);
             self.counters.count(verdict.flags);
+            let resend = self.count_resend(i, tcp, verdict.flags);
             if verdict.acks_unseen {
                 out.note(role, Anomaly::AckOfUnseenData);
             }
-            if let Some(rtt) = verdict.rtt_ns {
-                self.rtt.add(rtt);
+            if let Some(rtt) = verdict.rtt {
+                self.rtt.add(rtt.ns);
+                // This ACK measured the peer's segment: a row of the peer's table.
+                if rtt.data {
+                    self.rtt_tables[1 - i].add(rtt.segment_frame, frame, rtt.ns);
+                }
+            }
+            let (fwd, rev) = pair_mut(&mut self.flight, i);
+            out.bytes_in_flight = flight::on_segment(
+                fwd,
+                rev,
+                &Sent {
+                    seq: tcp.seq,
+                    ack: tcp.ack,
+                    len: tcp.len,
+                    syn_or_fin: f.syn() || f.fin(),
+                    ack_flag: f.ack(),
+                    lost_before: verdict.flags.has(AnalysisFlags::LOST_SEGMENT),
+                    sack: &tcp.options.sack,
+                },
+            );
+            if let Some(b) = out.bytes_in_flight {
+                self.flight_stats[i].add(b);
+            }
+            if tcp.len > 0 {
+                let end = tcp.seq.wrapping_add(tcp.len);
+                self.phases[i].on_send(frame, ts, (end, tcp.len), resend, out.bytes_in_flight);
+            }
+            if f.ack() {
+                self.phases[1 - i].on_ack(frame, ts, tcp.ack, verdict.dup_ack_count);
             }
         }
 

@@ -1,6 +1,6 @@
 //! Pictures of a capture: ladder diagrams, state timelines, the state-transition
-//! diagram, sequence graphs, throughput, RTT samples and the encapsulation of one
-//! frame; and the pictures of
+//! diagram, sequence graphs, throughput, RTT samples with the RTO estimator, bytes
+//! in flight against the windows, and the encapsulation of one frame; and the pictures of
 //! `protolab compare` ([`compare`]).
 //!
 //! Pure: a [`CaptureData`] goes in, a drawing comes out on any plotters backend.
@@ -24,6 +24,7 @@ mod states;
 mod style;
 mod text;
 mod throughput;
+mod window;
 
 use std::sync::Once;
 
@@ -34,7 +35,8 @@ pub use data::{CaptureData, Collector, Damage, FrameRecord, LoadLimits};
 pub use seq::data_directions;
 pub use states::state_color;
 pub use style::register_cjk_font;
-pub use throughput::{rtt_samples, RttSample};
+pub use throughput::{estimate_lines, rtt_samples, EstimatePoint, RttSample};
+pub use window::KernelWindow;
 
 use crate::analyze::FlowSummary;
 use crate::model::kernel::KernelComparison;
@@ -56,16 +58,19 @@ pub enum ChartKind {
     Layers,
     /// The TCP state-transition diagram with each endpoint's path over it.
     Diagram,
+    /// Bytes in flight, the receive window and the inferred phases of one sender.
+    Window,
 }
 
 impl ChartKind {
-    pub const ALL: [ChartKind; 7] = [
+    pub const ALL: [ChartKind; 8] = [
         ChartKind::Ladder,
         ChartKind::States,
         ChartKind::Diagram,
         ChartKind::Seq,
         ChartKind::Throughput,
         ChartKind::Rtt,
+        ChartKind::Window,
         ChartKind::Layers,
     ];
 
@@ -80,7 +85,12 @@ impl ChartKind {
                 "Stevens / tcptrace sequence-number graph of each direction that carried data"
             }
             ChartKind::Throughput => "Bytes per interval, both directions",
-            ChartKind::Rtt => "Data → ACK round-trip samples",
+            ChartKind::Rtt => {
+                "Data → ACK round-trip samples, with EstimatedRTT and the RTO (RFC 6298)"
+            }
+            ChartKind::Window => {
+                "Bytes in flight, the receive window and the inferred congestion phases"
+            }
             ChartKind::Layers => {
                 "Encapsulation of one frame: nested headers and a coloured hex dump"
             }
@@ -109,6 +119,7 @@ impl ChartKind {
             ChartKind::Rtt => "rtt",
             ChartKind::Layers => "layers",
             ChartKind::Diagram => "diagram",
+            ChartKind::Window => "window",
         }
     }
 }
@@ -150,6 +161,9 @@ pub struct ChartOptions<'a> {
     /// For the ladder: frames the lab's bridge dropped (from bridge.json, sorted),
     /// each drawn in the mark colour with "dropped by the bridge".
     pub dropped: &'a [u64],
+    /// For the window chart: the kernel's cwnd and ssthresh over time (`tcp_probe`
+    /// of a live run), drawn beside the packets' bytes in flight; empty: not drawn.
+    pub kernel_window: &'a [KernelWindow],
     /// Size in pixels (SVG user units).
     pub width: u32,
     pub height: u32,
@@ -164,6 +178,7 @@ impl Default for ChartOptions<'_> {
             frames: None,
             mark: None,
             dropped: &[],
+            kernel_window: &[],
             width: 1200,
             height: 800,
         }
@@ -377,6 +392,7 @@ pub(crate) fn draw_kind<DB: DrawingBackend>(
         ChartKind::Seq => seq::draw(root, &ctx),
         ChartKind::Throughput => throughput::draw_throughput(root, &ctx),
         ChartKind::Rtt => throughput::draw_rtt(root, &ctx),
+        ChartKind::Window => window::draw(root, &ctx),
         ChartKind::Layers => layers::draw(root, &ctx),
         ChartKind::Diagram => diagram::draw(root, &ctx),
     }

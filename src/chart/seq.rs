@@ -4,7 +4,9 @@
 //! above. When both sides sent data (a half-close: the request, then the reply
 //! after the client's FIN) each direction gets a panel of its own over the same
 //! times. Everything is drawn in its sender's colour: the segments in one, the
-//! ACK and window lines in the other.
+//! ACK and window lines in the other. SACK blocks the receiver reported are drawn
+//! as Wireshark's tcptrace graph draws them: a short vertical bar at the ACK's
+//! time from each block's left edge to its right edge, above the ACK line.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -26,6 +28,8 @@ struct Direction {
     acks: Vec<(f64, f64)>,
     /// ACK + the receiver's window.
     wins: Vec<(f64, f64)>,
+    /// (time, left, right) of each SACK block the receiver sent, relative.
+    sacks: Vec<(f64, f64, f64)>,
 }
 
 impl Direction {
@@ -36,6 +40,7 @@ impl Direction {
             bars: Vec::new(),
             acks: Vec::new(),
             wins: Vec::new(),
+            sacks: Vec::new(),
         };
         for r in ctx.frames {
             let (Some(tcp), Some(who)) = (r.packet.tcp(), r.analysis.sender) else {
@@ -53,6 +58,9 @@ impl Direction {
                 // A SYN's window is never scaled.
                 let scale = if tcp.flags.syn() { 0 } else { scale };
                 out.acks.push((x, ack));
+                for (l, r) in crate::output::rel_sack(tcp, &r.analysis).unwrap_or_default() {
+                    out.sacks.push((x, f64::from(l), f64::from(r)));
+                }
                 out.wins
                     .push((x, ack + f64::from(u32::from(tcp.window) << scale)));
             }
@@ -112,6 +120,9 @@ impl Series {
             for p in d.acks.iter_mut().chain(d.wins.iter_mut()) {
                 p.0 *= scale_x;
             }
+            for s in &mut d.sacks {
+                s.0 *= scale_x;
+            }
         }
         (unit, scale_x)
     }
@@ -119,7 +130,7 @@ impl Series {
 
 /// The window scale `of` applies to the windows it advertises: only when both SYNs
 /// carried the option (RFC 7323).
-fn window_scale(ctx: &Ctx, of: Role) -> u8 {
+pub(crate) fn window_scale(ctx: &Ctx, of: Role) -> u8 {
     let mut wscale: [Option<u8>; 2] = [None, None];
     for r in ctx.frames {
         if let (Some(tcp), Some(who)) = (r.packet.tcp(), r.analysis.sender) {
@@ -310,7 +321,7 @@ fn draw_panel<DB: DrawingBackend>(
     // Room above the lines for the legend in the upper left, which would hide
     // an early burst of segments: the lines stay below it.
     let plot_h = f64::from(area.dim_in_pixel().1) - f64::from(2 * MARGIN + X_LABELS);
-    let entries = 4 + u8::from(ctx.folded_span().is_some());
+    let entries = 4 + u8::from(ctx.folded_span().is_some()) + u8::from(!d.sacks.is_empty());
     let legend_h = f64::from(entries) * 20.0 + 20.0;
     let room = ((plot_h - legend_h) / plot_h).max(1.0 / 3.0);
     let y_max = top * 1.05 / room;
@@ -333,6 +344,7 @@ fn draw_panel<DB: DrawingBackend>(
     draw_window(&mut chart, t, d, y_max)?;
     draw_acks_and_segments(&mut chart, t, d)?;
     draw_retransmissions(&mut chart, t, d)?;
+    draw_sacks(&mut chart, t, d)?;
     ctx.shade_folded_and_legend(
         &mut chart,
         |ts| secs(ts) * x.scale,
@@ -432,6 +444,32 @@ fn draw_retransmissions<DB: DrawingBackend>(
     chart
         .draw_series(bars().map(|&(x, a, b, _)| PathElement::new(vec![(x, a), (x, b)], re)))
         .map_err(draw_err)?;
+    Ok(())
+}
+
+/// The receiver's SACK blocks: bars at the ACK's time over the bytes each block
+/// reports received (none drawn, and no legend entry, without SACK).
+fn draw_sacks<DB: DrawingBackend>(
+    chart: &mut Chart<'_, DB>,
+    t: Text,
+    d: &Direction,
+) -> Result<(), ChartError> {
+    if d.sacks.is_empty() {
+        return Ok(());
+    }
+    let c = ShapeStyle::from(&style::SACK).stroke_width(3);
+    chart
+        .draw_series(
+            d.sacks
+                .iter()
+                .map(|&(x, l, r)| PathElement::new(vec![(x, l), (x, r)], c)),
+        )
+        .map_err(draw_err)?
+        .label(t.pick(
+            "SACK block (received out of order)",
+            "SACK 块（乱序收到的数据）",
+        ))
+        .legend(move |(x, y)| PathElement::new(vec![(x + 10, y - 6), (x + 10, y + 6)], c));
     Ok(())
 }
 

@@ -62,6 +62,8 @@ pub const RETRANS: RGBColor = RGBColor(211, 47, 47);
 pub const DUP_ACK: RGBColor = RGBColor(239, 108, 0);
 /// Out-of-order segments.
 pub const OOO: RGBColor = RGBColor(142, 36, 170);
+/// SACK blocks in the sequence graph.
+pub const SACK: RGBColor = RGBColor(0, 151, 167);
 /// A frame the caller points at (a ladder's mark).
 pub const MARK: RGBColor = RGBColor(194, 24, 91);
 

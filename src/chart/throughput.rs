@@ -228,6 +228,44 @@ pub fn rtt_samples(frames: &[super::FrameRecord]) -> [Vec<RttSample>; 2] {
     out
 }
 
+/// One point of the RTO estimator drawn over the samples (RFC 6298, as `flows`
+/// computes it): at the time the measured data was sent.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EstimatePoint {
+    pub sent_ns: u64,
+    pub estimated_ms: f64,
+    pub rto_ms: f64,
+}
+
+/// EstimatedRTT and RTO after each sample of a data segment among `frames`, per
+/// direction of the data, as the estimator table of `flows --json` runs (samples
+/// of a SYN or FIN, or of a segment not kept, are left out).
+pub fn estimate_lines(frames: &[super::FrameRecord]) -> [Vec<EstimatePoint>; 2] {
+    let mut est = [crate::analyze::Estimator::default(); 2];
+    let mut out: [Vec<EstimatePoint>; 2] = [Vec::new(), Vec::new()];
+    for r in frames {
+        let (Some(rtt_ns), Some(acked), Some(acker)) =
+            (r.analysis.rtt_ns, r.analysis.acks_frame, r.analysis.sender)
+        else {
+            continue;
+        };
+        let Ok(at) = frames.binary_search_by_key(&acked, |f| f.packet.frame) else {
+            continue;
+        };
+        if frames[at].packet.tcp().is_none_or(|t| t.len == 0) {
+            continue;
+        }
+        let dir = usize::from(acker.peer() == Role::Server);
+        let e = est[dir].update(rtt_ns);
+        out[dir].push(EstimatePoint {
+            sent_ns: r.packet.ts_ns.saturating_sub(rtt_ns),
+            estimated_ms: e.estimated_ns / 1e6,
+            rto_ms: e.rto_ns() / 1e6,
+        });
+    }
+    out
+}
+
 pub fn draw_rtt<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     ctx: &Ctx,
@@ -237,11 +275,13 @@ pub fn draw_rtt<DB: DrawingBackend>(
     let (start, end) = ctx.time_span();
     let (uname, ufac) = unit((end - start) as f64 / 1e9);
     let samples = rtt_samples(ctx.frames);
+    let lines = estimate_lines(ctx.frames);
     let ms = |ns: u64| ns as f64 / 1e6;
     let y_max = samples
         .iter()
         .flatten()
         .map(|s| ms(s.rtt_ns))
+        .chain(lines.iter().flatten().map(|p| p.rto_ms))
         .fold(0.001, f64::max)
         * 1.2;
     let x_max = (end - start) as f64 / 1e9 * ufac * 1.05;
@@ -275,6 +315,7 @@ pub fn draw_rtt<DB: DrawingBackend>(
         .map_err(draw_err)?;
     let rel = |ts: u64| ts.saturating_sub(start) as f64 / 1e9 * ufac;
     draw_samples(&mut chart, t, &samples, &rel)?;
+    draw_estimates(&mut chart, t, &lines, &rel)?;
     if let Some(hs) = ctx
         .summary
         .and_then(|s| s.tcp.as_ref())
@@ -294,6 +335,52 @@ pub fn draw_rtt<DB: DrawingBackend>(
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style::GREY));
     }
     ctx.shade_folded_and_legend(&mut chart, rel, y_max, SeriesLabelPosition::UpperRight, fam)
+}
+
+/// EstimatedRTT (solid) and the textbook RTO = EstimatedRTT + 4·DevRTT (dashed)
+/// over each direction's samples; no legend entry for a direction without any.
+fn draw_estimates<'c, DB: DrawingBackend + 'c>(
+    chart: &mut Chart<'c, DB>,
+    t: super::text::Text,
+    lines: &[Vec<EstimatePoint>; 2],
+    rel: &dyn Fn(u64) -> f64,
+) -> Result<(), ChartError> {
+    for (dir, color) in [(0, style::CLIENT), (1, style::SERVER)] {
+        let points = &lines[dir];
+        if points.is_empty() {
+            continue;
+        }
+        let who = if dir == 0 {
+            t.pick("client's data", "客户端数据")
+        } else {
+            t.pick("server's data", "服务器数据")
+        };
+        let est: Vec<(f64, f64)> = points
+            .iter()
+            .map(|p| (rel(p.sent_ns), p.estimated_ms))
+            .collect();
+        let rto: Vec<(f64, f64)> = points.iter().map(|p| (rel(p.sent_ns), p.rto_ms)).collect();
+        let solid = ShapeStyle::from(&color).stroke_width(2);
+        chart
+            .draw_series(LineSeries::new(est, solid))
+            .map_err(draw_err)?
+            .label(format!("EstimatedRTT ({who}, α = 1/8)"))
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], solid));
+        let thin = ShapeStyle::from(&color.mix(0.8)).stroke_width(1);
+        chart
+            .draw_series(DashedLineSeries::new(rto, 6, 4, thin))
+            .map_err(draw_err)?
+            .label(format!(
+                "RTO = EstimatedRTT + 4·DevRTT ({who}{})",
+                t.pick(", β = 1/4", "，β = 1/4")
+            ))
+            .legend(move |(x, y)| {
+                EmptyElement::at((x, y))
+                    + PathElement::new(vec![(0, 0), (8, 0)], thin)
+                    + PathElement::new(vec![(12, 0), (20, 0)], thin)
+            });
+    }
+    Ok(())
 }
 
 /// Each direction's samples as dots, counted in the legend.

@@ -82,6 +82,7 @@ pub fn run(args: ChartArgs) -> anyhow::Result<ExitCode> {
         frames: None,
         mark: None,
         dropped: &dropped,
+        kernel_window: &[],
         width: args.width,
         height: args.height.unwrap_or(args.kind.default_height()),
     };

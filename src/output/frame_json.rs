@@ -75,6 +75,12 @@ struct FrameJson<'a> {
     /// Wireshark's `tcp.analysis.ack_rtt`, in ms as `flows` gives RTTs.
     #[serde(skip_serializing_if = "Option::is_none")]
     ack_rtt_ms: Option<f64>,
+    /// Wireshark's `tcp.analysis.acks_frame`: the segment `ack_rtt_ms` measured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    acks_frame: Option<u64>,
+    /// Wireshark's `tcp.analysis.bytes_in_flight`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bytes_in_flight: Option<u32>,
     #[serde(skip_serializing_if = "TransitionsJson::is_empty")]
     transitions: TransitionsJson<'a>,
     #[serde(skip_serializing_if = "<[AnomalyNote]>::is_empty")]
@@ -139,6 +145,8 @@ pub fn write_frame_json_app(
         analysis: a.flags,
         dup_ack: (a.dup_ack_count > 0).then_some(a.dup_ack_count),
         ack_rtt_ms: a.rtt_ns.map(millis),
+        acks_frame: a.acks_frame,
+        bytes_in_flight: a.bytes_in_flight,
         transitions: TransitionsJson {
             withdrawals: &a.withdrawals,
             transitions: &a.transitions,

@@ -160,6 +160,11 @@ fn chart_refs(flow: &FlowSummary, frames: &[FrameRecord], lang: Lang) -> Vec<Cha
         kinds.push(("diagram", t.state_diagram, None));
         let no_data = crate::chart::data_directions(flow, frames).is_empty();
         kinds.push(("seq", t.seq_graph, no_data.then_some(t.seq_no_data)));
+        // Without data there is no flight and no RTT sample: the seq graph's note says why.
+        if !no_data {
+            kinds.push(("window", t.window_chart, None));
+            kinds.push(("rtt", t.rtt_chart, None));
+        }
     }
     kinds
         .into_iter()
@@ -350,6 +355,7 @@ fn connection(input: &ReportInput, f: &FlowSummary, lang: Lang) -> Connection {
         folded: data.folded.get(&f.flow).copied().unwrap_or(0),
         charts: chart_refs(f, frames, lang),
         messages: message_rows(input, f.flow, first_ts),
+        dynamics: super::dynamics::DynamicsData::of(f),
     }
 }
 
@@ -401,6 +407,7 @@ pub fn build_report(input: &ReportInput, lang: Lang) -> Report {
             .then(|| text(lang).kernel_udp.to_string()),
         udp: udp_rows(input),
         notices: Vec::new(),
+        lab_questions: super::lab_questions::answers(input),
     };
     report.notices = notices::notices(input, &report, lang);
     report

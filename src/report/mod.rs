@@ -7,6 +7,10 @@
 //! - `build` — [`build_report`]: the model from the input, then [`notices`], the
 //!   "what to notice" list, from the model. One way: the model knows neither.
 //! - [`text`] — every word of the report in English and Chinese.
+//! - [`dynamics`] — each TCP connection's bytes in flight, retransmissions,
+//!   windows, phases and RTO estimator table, in words and a table.
+//! - [`lab_questions`] — a TCP lab sheet's questions answered for the first
+//!   connection, with frame numbers.
 //! - [`page`], [`table`], [`player`] — the model as the values the templates lay
 //!   out; the player's steps and ladder are values too, drawn by `player.html`,
 //!   and so is its state diagram ([`player_diagram`]).
@@ -21,9 +25,11 @@
 
 mod build;
 pub mod compare;
+pub mod dynamics;
 mod error;
 pub mod html;
 pub mod input;
+pub mod lab_questions;
 pub mod markdown;
 pub mod model;
 pub mod notices;

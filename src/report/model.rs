@@ -35,6 +35,9 @@ pub struct Report {
     pub kernel_note: Option<String>,
     pub udp: Vec<UdpRow>,
     pub notices: Vec<String>,
+    /// A TCP lab sheet's questions, answered for the first TCP connection.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lab_questions: Option<super::lab_questions::LabAnswers>,
 }
 
 /// What was run, on which file, and how to do it again.
@@ -147,6 +150,9 @@ pub struct Connection {
     /// Application messages (the chat's), in order: the sequence above the ladder.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub messages: Vec<MessageRow>,
+    /// TCP only: bytes in flight, retransmissions, windows, phases, RTT estimation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dynamics: Option<super::dynamics::DynamicsData>,
 }
 
 impl Connection {
@@ -177,6 +183,7 @@ impl Connection {
             folded: 0,
             charts: Vec::new(),
             messages: Vec::new(),
+            dynamics: None,
         }
     }
 }

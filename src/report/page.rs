@@ -27,6 +27,8 @@ pub struct Page {
     pub facts: Vec<Fact>,
     pub reproduce: Vec<String>,
     pub notices: Vec<String>,
+    /// A TCP lab sheet's questions, answered for the first TCP connection.
+    pub lab: Option<super::lab_questions::LabView>,
     pub link_layer: Option<ChartView>,
     pub layers: Option<LayersView>,
     pub connections: Vec<ConnectionView>,
@@ -108,6 +110,7 @@ pub struct ConnectionView {
     pub messages: Option<Table>,
     pub charts: Vec<ChartView>,
     pub transitions: Option<Table>,
+    pub dynamics: Option<super::dynamics::Dynamics>,
     /// HTML only.
     pub player: Option<Player>,
 }
@@ -199,6 +202,10 @@ fn connection(c: &Connection, svgs: Svgs, lang: Lang) -> ConnectionView {
         messages: (!c.messages.is_empty()).then(|| table::messages(c, lang)),
         charts: c.charts.iter().map(|r| chart(r, svgs)).collect(),
         transitions: (!c.transitions.is_empty()).then(|| table::transitions(c, lang)),
+        dynamics: c
+            .dynamics
+            .as_ref()
+            .map(|d| super::dynamics::dynamics(d, lang)),
         player: None,
     }
 }
@@ -249,6 +256,10 @@ pub fn page(r: &Report, svgs: Svgs, lang: Lang) -> Page {
         facts: facts(r, t),
         reproduce: r.summary.reproduce.clone(),
         notices: r.notices.clone(),
+        lab: r
+            .lab_questions
+            .as_ref()
+            .map(|a| super::lab_questions::view(a, lang)),
         link_layer: r.link_layer.then(|| chart(&link_layer_chart(lang), svgs)),
         layers,
         connections: r

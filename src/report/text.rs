@@ -68,6 +68,9 @@ pub struct Text {
     pub seq_graph: &'static str,
     /// In the sequence graph's place when the connection carried no data.
     pub seq_no_data: &'static str,
+    /// Titles of the window chart (bytes in flight, windows, phases) and the RTT chart.
+    pub window_chart: &'static str,
+    pub rtt_chart: &'static str,
     pub player: &'static str,
     pub previous: &'static str,
     pub next: &'static str,
@@ -177,6 +180,8 @@ pub const EN: Text = Text {
     state_diagram: "State-transition diagram",
     diagram_key: "Each endpoint's state now is outlined in its colour (client blue, server green); the arc it just took is drawn thick, the arcs taken before it thin.",
     seq_graph: "Sequence graph",
+    window_chart: "Bytes in flight, receive window and phases",
+    rtt_chart: "RTT samples, EstimatedRTT and RTO",
     seq_no_data: "Not drawn: this connection carried no data bytes in either direction (only SYN, ACK, FIN or RST segments), so a sequence graph would have nothing to plot. The ladder diagram above shows every segment.",
     player: "Step through, packet by packet",
     previous: "◀ Previous",
@@ -277,6 +282,8 @@ pub const ZH: Text = Text {
     state_diagram: "状态转换图",
     diagram_key: "各端点当前的状态用其颜色框出（客户端蓝色，服务器绿色）；刚走过的弧画粗线，之前走过的画细线。",
     seq_graph: "序号-时间图",
+    window_chart: "在途字节、接收窗口与拥塞阶段",
+    rtt_chart: "RTT 样本、EstimatedRTT 与 RTO",
     seq_no_data: "未绘制：该连接在两个方向上都没有传输数据字节（只有 SYN、ACK、FIN 或 RST 报文段），序号-时间图无内容可画。上方的时序图（梯形图）展示了每个报文段。",
     player: "逐包演示",
     previous: "◀ 上一个",

@@ -42,6 +42,7 @@ fn kind(name: &str) -> ChartKind {
         "seq" => ChartKind::Seq,
         "throughput" => ChartKind::Throughput,
         "rtt" => ChartKind::Rtt,
+        "window" => ChartKind::Window,
         "diagram" => ChartKind::Diagram,
         _ => ChartKind::Layers,
     }
