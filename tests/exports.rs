@@ -242,6 +242,7 @@ for path in sys.argv[1:]:
         "tcp_flags list<item: string>",
         "analysis list<item: string>",
         "seq uint32",
+        "bytes_in_flight uint32",
     ] {
         assert!(types.lines().any(|l| l == want), "{want} not in\n{types}");
     }
@@ -251,6 +252,30 @@ for path in sys.argv[1:]:
         types.lines().any(|l| l == frames_json.to_string()),
         "{frames_json} frame rows expected in\n{types}"
     );
+    // bytes in flight: frame by frame what inspect --json says.
+    let want: Vec<String> = String::from_utf8_lossy(&inspect.stdout)
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            match v["bytes_in_flight"].as_u64() {
+                Some(n) => n.to_string(),
+                None => "None".into(),
+            }
+        })
+        .collect();
+    assert!(
+        want.iter().any(|w| w != "None"),
+        "no bytes_in_flight at all"
+    );
+    let got = python(
+        r#"
+import pyarrow.parquet as pq, sys
+for v in pq.read_table(sys.argv[1]).column("bytes_in_flight").to_pylist():
+    print(v)
+"#,
+        &[frames.to_str().unwrap()],
+    );
+    assert_eq!(got.lines().collect::<Vec<_>>(), want);
 }
 
 // ---- Community ID, against the reference implementation -----------------------

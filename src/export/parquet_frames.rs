@@ -46,6 +46,7 @@ pub fn schema() -> Schema {
         Field::new("analysis", string_list_type(), false),
         Field::new("dup_ack", UInt32, true),
         Field::new("ack_rtt_ms", Float64, true),
+        Field::new("bytes_in_flight", UInt32, true),
         Field::new("transitions", UInt32, false),
         Field::new("error", Utf8, true),
     ])
@@ -79,6 +80,7 @@ struct Columns {
     analysis: ListBuilder<StringBuilder>,
     dup_ack: UInt32Builder,
     ack_rtt_ms: Float64Builder,
+    bytes_in_flight: UInt32Builder,
     transitions: UInt32Builder,
     error: StringBuilder,
 }
@@ -135,6 +137,7 @@ impl Columns {
         self.dup_ack
             .append_option((a.dup_ack_count > 0).then_some(a.dup_ack_count));
         self.ack_rtt_ms.append_option(a.rtt_ns.map(millis));
+        self.bytes_in_flight.append_option(a.bytes_in_flight);
         self.transitions.append_value(a.transitions.len() as u32);
         self.error
             .append_option(p.error.as_ref().map(|e| e.to_string()));
@@ -169,6 +172,7 @@ impl Columns {
             Arc::new(self.analysis.finish()),
             Arc::new(self.dup_ack.finish()),
             Arc::new(self.ack_rtt_ms.finish()),
+            Arc::new(self.bytes_in_flight.finish()),
             Arc::new(self.transitions.finish()),
             Arc::new(self.error.finish()),
         ]
