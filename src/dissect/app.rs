@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::chat::{ChatApp, ChatDissector, ChatEvent, ChatMessage};
 use super::http1::{Http1Dissector, HttpApp};
+use super::http2::{Http2App, Http2Dissector};
 use crate::decode::Packet;
 
 /// A frame's `app` object, whichever protocol it is (each has its `proto`).
@@ -15,6 +16,7 @@ use crate::decode::Packet;
 pub enum App {
     Chat(ChatApp),
     Http(HttpApp),
+    Http2(Http2App),
 }
 
 impl App {
@@ -23,6 +25,7 @@ impl App {
         match self {
             App::Chat(a) => a.line_notes(),
             App::Http(a) => a.line_notes(),
+            App::Http2(a) => a.line_notes(),
         }
     }
 }
@@ -31,6 +34,7 @@ impl App {
 pub struct AppDissector {
     chat: ChatDissector,
     http1: Http1Dissector,
+    http2: Http2Dissector,
 }
 
 impl AppDissector {
@@ -39,6 +43,7 @@ impl AppDissector {
         AppDissector {
             chat,
             http1: Http1Dissector::default(),
+            http2: Http2Dissector::default(),
         }
     }
 
@@ -46,7 +51,8 @@ impl AppDissector {
     pub fn frame(&mut self, packet: &Packet, bytes: &[u8]) -> Option<App> {
         let chat = self.chat.frame(packet, bytes).map(App::Chat);
         let http1 = self.http1.frame(packet, bytes).map(App::Http);
-        chat.or(http1)
+        let http2 = self.http2.frame(packet, bytes).map(|(a, _)| App::Http2(a));
+        chat.or(http2).or(http1)
     }
 
     /// The HTTP messages of the frame, as the report's message sequence lists
@@ -59,29 +65,41 @@ impl AppDissector {
         bytes: &[u8],
         flow: Option<u64>,
     ) -> Vec<ChatEvent> {
-        let Some((app, from_server)) = self.http1.frame_from_server(packet, bytes) else {
-            return Vec::new();
+        let event = |from_server, kind: String, len: usize, summary: String| ChatEvent {
+            frame: packet.frame,
+            ts_ns: packet.ts_ns,
+            flow,
+            from_server,
+            message: ChatMessage {
+                kind: Some(kind),
+                len,
+                summary,
+                data: None,
+                data_form: None,
+                error: None,
+            },
         };
-        app.all()
-            .map(|m| ChatEvent {
-                frame: packet.frame,
-                ts_ns: packet.ts_ns,
-                flow,
-                from_server,
-                message: ChatMessage {
-                    kind: Some(
-                        m.method
-                            .clone()
-                            .or(m.status.map(|s| s.to_string()))
-                            .unwrap_or_default(),
-                    ),
-                    len: m.len as usize,
-                    summary: m.summary.clone(),
-                    data: None,
-                    data_form: None,
-                    error: None,
-                },
-            })
-            .collect()
+        let mut events = Vec::new();
+        if let Some((app, from_server)) = self.http1.frame_from_server(packet, bytes) {
+            events.extend(app.all().map(|m| {
+                let kind = m.method.clone().or(m.status.map(|s| s.to_string()));
+                event(
+                    from_server,
+                    kind.unwrap_or_default(),
+                    m.len as usize,
+                    m.summary.clone(),
+                )
+            }));
+        }
+        if let Some((app, from_server)) = self.http2.frame(packet, bytes) {
+            events.extend(app.all().map(|f| {
+                let summary = match &f.grpc {
+                    Some(g) => format!("{} · gRPC message {} B", f.summary, g.len),
+                    None => f.summary.clone(),
+                };
+                event(from_server, f.kind.to_string(), f.len as usize, summary)
+            }));
+        }
+        events
     }
 }
