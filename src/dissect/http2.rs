@@ -219,7 +219,7 @@ impl Http2Dissector {
             }
             return None;
         }
-        if seg.payload.starts_with(&PREFACE[..14]) && !self.directions.contains_key(&seg.key) {
+        if starts_preface(seg.payload) && !self.directions.contains_key(&seg.key) {
             self.found.insert(conn, seg.key.0);
             self.streams.remove(&conn);
             self.directions.insert(
@@ -263,6 +263,13 @@ impl Http2Dissector {
         }
         app.map(|a| (a, from_server))
     }
+}
+
+/// Whether `payload` starts with the preface, or is its start (a preface cut
+/// into several segments; at least its `PRI`).
+fn starts_preface(payload: &[u8]) -> bool {
+    let n = payload.len().min(PREFACE.len());
+    n >= 3 && payload[..n] == PREFACE[..n]
 }
 
 /// Cuts the frames the buffer now completes.
