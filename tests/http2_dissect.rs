@@ -59,6 +59,8 @@ fn ours(file: &Path) -> H2 {
         let frames = match app["messages"].as_array() {
             Some(all) => all.clone(),
             None if app["type"].is_string() => vec![app.clone()],
+            // The preface alone: tshark shows it as HTTP/2 with no frame.
+            None if app["preface"] == true => Vec::new(),
             None => continue,
         };
         let e = map.entry(v["frame"].as_u64().unwrap()).or_default();

@@ -200,7 +200,13 @@ pub struct Http2Dissector {
     streams: HashMap<Key, HashMap<u32, StreamInfo>>,
     /// Where each direction's bytes start, from its SYN.
     syns: HashMap<Key, u32>,
+    /// The first bytes of directions of connections not found yet: an HTTP/2
+    /// server may send its SETTINGS before the client's preface arrives.
+    early: HashMap<Key, ByteStream>,
 }
+
+/// Bytes kept per direction before its connection is found.
+const MAX_EARLY: usize = 4096;
 
 impl Http2Dissector {
     /// What this frame carries of HTTP/2, and whether the server sent it.
@@ -213,6 +219,7 @@ impl Http2Dissector {
                 self.syns.insert(seg.key, seg.seq.wrapping_add(1));
             }
             self.directions.remove(&seg.key);
+            self.early.remove(&seg.key);
             if self.found.remove(&conn).is_some() {
                 self.directions.remove(&(seg.key.1, seg.key.0));
                 self.streams.remove(&conn);
@@ -227,13 +234,32 @@ impl Http2Dissector {
                 Direction::new(ByteStream::starting_at(seg.seq), true),
             );
         }
-        let client = *self.found.get(&conn)?;
+        if !self.found.contains_key(&conn) && server_settings(seg.payload) {
+            // A server that speaks first (hyper's does): its SETTINGS arrive
+            // before the client's preface.
+            self.found.insert(conn, seg.key.1);
+            self.streams.remove(&conn);
+        }
+        let Some(&client) = self.found.get(&conn) else {
+            if seg.flags.fin() || seg.flags.rst() {
+                for key in [seg.key, (seg.key.1, seg.key.0)] {
+                    self.syns.remove(&key);
+                    self.early.remove(&key);
+                }
+            } else {
+                self.keep_early(&seg);
+            }
+            return None;
+        };
         let from_server = seg.key.0 != client;
         let dir = match self.directions.entry(seg.key) {
             Entry::Occupied(e) => e.into_mut(),
             Entry::Vacant(e) => {
-                let start = self.syns.get(&seg.key).copied().unwrap_or(seg.seq);
-                e.insert(Direction::new(ByteStream::starting_at(start), false))
+                let bytes = self.early.remove(&seg.key).unwrap_or_else(|| {
+                    let start = self.syns.get(&seg.key).copied().unwrap_or(seg.seq);
+                    ByteStream::starting_at(start)
+                });
+                e.insert(Direction::new(bytes, false))
             }
         };
         let streams = self.streams.entry(conn).or_default();
@@ -253,16 +279,64 @@ impl Http2Dissector {
         if seg.flags.fin() || seg.flags.rst() {
             self.directions.remove(&seg.key);
             self.syns.remove(&seg.key);
+            self.early.remove(&seg.key);
             let reverse = (seg.key.1, seg.key.0);
             if seg.flags.rst() || !self.directions.contains_key(&reverse) {
                 self.directions.remove(&reverse);
                 self.syns.remove(&reverse);
+                self.early.remove(&reverse);
                 self.found.remove(&conn);
                 self.streams.remove(&conn);
             }
         }
         app.map(|a| (a, from_server))
     }
+}
+
+impl Http2Dissector {
+    /// Keeps the first bytes of a direction whose SYN was seen, in case its
+    /// connection turns out to be HTTP/2 (the server speaks first); a
+    /// direction with more than [`MAX_EARLY`] bytes before that is not kept.
+    fn keep_early(&mut self, seg: &Segment) {
+        if seg.payload.is_empty() {
+            return;
+        }
+        let Some(&start) = self.syns.get(&seg.key) else {
+            return;
+        };
+        if self.early.len() >= 1024 && !self.early.contains_key(&seg.key) {
+            return; // (bounded: at most 1024 directions × MAX_EARLY bytes)
+        }
+        let early = self
+            .early
+            .entry(seg.key)
+            .or_insert_with(|| ByteStream::starting_at(start));
+        early.add(seg.seq, seg.payload);
+        if early.buf().len() > MAX_EARLY || early.stopped.is_some() {
+            // Not the start of an HTTP/2 connection: forget it, and its SYN.
+            self.early.remove(&seg.key);
+            self.syns.remove(&seg.key);
+        }
+    }
+}
+
+/// Whether `payload` starts with a whole SETTINGS frame a server sends
+/// first: no flags, stream 0, and only parameters RFC 9113 defines.
+fn server_settings(payload: &[u8]) -> bool {
+    let Some(h) = payload.get(..HEADER_LEN) else {
+        return false;
+    };
+    let len = u32::from_be_bytes([0, h[0], h[1], h[2]]) as usize;
+    let Some(params) = payload.get(HEADER_LEN..HEADER_LEN + len) else {
+        return false;
+    };
+    h[3] == SETTINGS
+        && h[4] == 0
+        && h[5..9] == [0, 0, 0, 0]
+        && len % 6 == 0
+        && params
+            .chunks_exact(6)
+            .all(|p| matches!(u16::from_be_bytes([p[0], p[1]]), 1..=6 | 8))
 }
 
 /// Whether `payload` starts with the preface, or is its start (a preface cut

@@ -25,6 +25,7 @@ pub enum ScenarioName {
     ConnectTimeout,
     AbortStates,
     SynReceivedAbort,
+    Grpc,
 }
 
 impl ScenarioName {
@@ -119,7 +120,7 @@ impl ScenarioInfo {
 }
 
 /// In declaration order of [`ScenarioName`]; `catalogue_is_in_enum_order` pins it.
-static ALL: [ScenarioInfo; 16] = {
+static ALL: [ScenarioInfo; 17] = {
     use ScenarioName::*;
     use Transport::{Tcp, Udp};
     [
@@ -187,6 +188,7 @@ static ALL: [ScenarioInfo; 16] = {
             8025,
             teaching::SYN_RECEIVED_ABORT,
         ),
+        ScenarioInfo::new(Grpc, "grpc", Tcp, 50051, teaching::GRPC),
     ]
 };
 

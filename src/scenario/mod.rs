@@ -63,6 +63,8 @@ pub mod arcs;
 pub mod chat;
 pub mod connect_timeout;
 pub mod file_transfer;
+pub mod grpc;
+mod grpc_proto;
 pub mod half_close;
 pub mod http_hello;
 pub mod refused;
@@ -176,6 +178,7 @@ pub async fn serve(
         ScenarioName::SynReceivedAbort => {
             syn_received_abort::serve(listener.fixed(name)?, params, shutdown).await
         }
+        ScenarioName::Grpc => grpc::serve(listener.tcp(name)?, params, shutdown).await,
     }
 }
 
@@ -202,6 +205,7 @@ pub async fn client(
         ScenarioName::ConnectTimeout => connect_timeout::client(server, params).await,
         ScenarioName::AbortStates => abort_states::client(server, params).await,
         ScenarioName::SynReceivedAbort => syn_received_abort::client(server, params).await,
+        ScenarioName::Grpc => grpc::client(server).await,
     }
 }
 
@@ -224,6 +228,7 @@ pub fn expectation(name: ScenarioName, params: &Params) -> Expectation {
         ScenarioName::ConnectTimeout => connect_timeout::expectation(),
         ScenarioName::AbortStates => abort_states::expectation(),
         ScenarioName::SynReceivedAbort => syn_received_abort::expectation(),
+        ScenarioName::Grpc => grpc::expectation(),
     }
 }
 

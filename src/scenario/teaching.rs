@@ -138,3 +138,15 @@ pub(super) const SYN_RECEIVED_ABORT: Lesson = Lesson {
          先由同时打开让两个 SYN 交叉，服务器被客户端的 SYN-ACK 打开后，紧随其后的 RST \
          又把它关闭。",
 };
+
+pub(super) const GRPC: Lesson = Lesson {
+    en: "gRPC over HTTP/2: one TCP connection carries many streams, one per call; it \
+         opens with the client's preface and a SETTINGS from each side, WINDOW_UPDATE \
+         frames add HTTP/2's own flow control on top of TCP's window, and a deadline \
+         travels as `grpc-timeout`: when it passes the client resets the stream \
+         (RST_STREAM) and the connection carries on.",
+    zh: "基于 HTTP/2 的 gRPC：一个 TCP 连接承载多个流，每次调用一个流；连接以客户端的前言\
+         （preface）和双方各自的 SETTINGS 开始，WINDOW_UPDATE 帧在 TCP 窗口之上再加一层 \
+         HTTP/2 自己的流量控制；截止时间（deadline）以 `grpc-timeout` 头传递，超时后客户端\
+         用 RST_STREAM 重置该流，而 TCP 连接继续使用。",
+};

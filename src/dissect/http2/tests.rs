@@ -331,6 +331,41 @@ fn other_traffic_is_not_taken_for_http2() {
     let mut d = Http2Dissector::default();
     let (p, b) = segment(CLIENT, SERVER, 1, PA, b"GET / HTTP/1.1\r\n\r\n");
     assert!(d.frame(&p, &b).is_none());
-    let (p, b) = segment(SERVER, CLIENT, 1, PA, &frame_bytes(SETTINGS, 0, 0, &[]));
+    // A SETTINGS ACK, or one with a parameter RFC 9113 does not define, does
+    // not open a connection.
+    let (p, b) = segment(SERVER, CLIENT, 1, PA, &frame_bytes(SETTINGS, 1, 0, &[]));
     assert!(d.frame(&p, &b).is_none());
+    let odd = frame_bytes(SETTINGS, 0, 0, &settings(&[(0x99, 1)]));
+    let (p, b) = segment(SERVER, CLIENT, 1, PA, &odd);
+    assert!(d.frame(&p, &b).is_none());
+}
+
+#[test]
+fn a_server_that_speaks_before_the_preface_is_found_by_its_settings() {
+    let mut c = Conn::new();
+    // hyper's server sends its SETTINGS as soon as it accepts.
+    let (app, from_server) = c
+        .send(1, &frame_bytes(SETTINGS, 0, 0, &settings(&[(3, 100)])))
+        .unwrap();
+    assert!(from_server);
+    assert_eq!(
+        app.first.unwrap().settings,
+        [("MAX_CONCURRENT_STREAMS".to_string(), 100)]
+    );
+    let (app, from_server) = c.send(0, PREFACE).unwrap();
+    assert!(!from_server && app.preface && app.first.is_none());
+    let (app, _) = c.send(1, &frame_bytes(SETTINGS, 1, 0, &[])).unwrap();
+    assert_eq!(kinds(&app), [("SETTINGS", 0)]);
+}
+
+#[test]
+fn a_server_whose_first_bytes_are_not_settings_is_kept_until_the_preface() {
+    let mut c = Conn::new();
+    // A PING first (no server does this, but the bytes are kept all the same).
+    assert!(c.send(1, &frame_bytes(PING, 0, 0, &[0; 8])).is_none());
+    let (app, _) = c.send(0, PREFACE).unwrap();
+    assert!(app.preface);
+    let (app, from_server) = c.send(1, &frame_bytes(SETTINGS, 1, 0, &[])).unwrap();
+    assert!(from_server);
+    assert_eq!(kinds(&app), [("PING", 0), ("SETTINGS", 0)]);
 }
