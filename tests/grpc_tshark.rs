@@ -220,6 +220,21 @@ fn a_grpc_run_matches_tshark_frame_by_frame() {
     }
 }
 
+/// A recorded run, where the server's SETTINGS came before the client's
+/// preface and the client's bare ACK between them (the dissector once took
+/// the preface for a frame there).
+#[test]
+fn a_recorded_grpc_run_matches_tshark_frame_by_frame() {
+    let capture = common::capture("recorded_grpc.pcap");
+    let got = ours(&capture);
+    assert_eq!(got[&4].0, [(4, 0)], "the server's SETTINGS come first");
+    assert_eq!(got[&11].1, ["/greet.Greeter/SayHello"]);
+    assert_eq!(got[&29].0, [(3, 7)], "RST_STREAM on stream 7");
+    if tshark_available() {
+        assert_eq!(got, theirs(&capture, 50051));
+    }
+}
+
 /// The server's port: where the first SYN goes.
 fn port_of(capture: &Path) -> u16 {
     let out = Command::new(env!("CARGO_BIN_EXE_protolab"))

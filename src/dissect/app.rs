@@ -93,11 +93,12 @@ impl AppDissector {
         }
         if let Some((app, from_server)) = self.http2.frame(packet, bytes) {
             events.extend(app.all().map(|f| {
-                let summary = match &f.grpc {
-                    Some(g) => format!("{} · gRPC message {} B", f.summary, g.len),
-                    None => f.summary.clone(),
-                };
-                event(from_server, f.kind.to_string(), f.len as usize, summary)
+                event(
+                    from_server,
+                    f.kind.to_string(),
+                    f.len as usize,
+                    f.summary.clone(),
+                )
             }));
         }
         events

@@ -252,19 +252,21 @@ impl Http2Dissector {
             return None;
         };
         let from_server = seg.key.0 != client;
-        let dir = match self.directions.entry(seg.key) {
-            Entry::Occupied(e) => e.into_mut(),
-            Entry::Vacant(e) => {
-                let bytes = self.early.remove(&seg.key).unwrap_or_else(|| {
-                    let start = self.syns.get(&seg.key).copied().unwrap_or(seg.seq);
-                    ByteStream::starting_at(start)
-                });
-                e.insert(Direction::new(bytes, false))
-            }
-        };
-        let streams = self.streams.entry(conn).or_default();
         let mut app = None;
         if seg.len > 0 {
+            let dir = match self.directions.entry(seg.key) {
+                Entry::Occupied(e) => e.into_mut(),
+                Entry::Vacant(e) => {
+                    let bytes = self.early.remove(&seg.key).unwrap_or_else(|| {
+                        let start = self.syns.get(&seg.key).copied().unwrap_or(seg.seq);
+                        ByteStream::starting_at(start)
+                    });
+                    // The client's bytes start with the preface even when the
+                    // server's SETTINGS found the connection.
+                    e.insert(Direction::new(bytes, !from_server))
+                }
+            };
+            let streams = self.streams.entry(conn).or_default();
             let preface = dir.client && dir.preface_left == PREFACE.len();
             if dir.bytes.stopped.is_none() {
                 match seg.truncated() {

@@ -352,8 +352,11 @@ fn a_server_that_speaks_before_the_preface_is_found_by_its_settings() {
         app.first.unwrap().settings,
         [("MAX_CONCURRENT_STREAMS".to_string(), 100)]
     );
+    // The client's ACK of it carries no data, then its preface comes.
+    assert!(c.send(0, b"").is_none());
     let (app, from_server) = c.send(0, PREFACE).unwrap();
     assert!(!from_server && app.preface && app.first.is_none());
+    assert!(app.partial.is_none());
     let (app, _) = c.send(1, &frame_bytes(SETTINGS, 1, 0, &[])).unwrap();
     assert_eq!(kinds(&app), [("SETTINGS", 0)]);
 }
