@@ -8,10 +8,12 @@
 //!   SETTINGS frame from each side, each acknowledged;
 //! - HTTP/2 has flow control of its own on top of TCP's window: WINDOW_UPDATE
 //!   frames give the sender more credit, per stream and per connection;
-//! - a deadline travels as the `grpc-timeout` header; when it passes, the
-//!   client gives up with `DEADLINE_EXCEEDED` (grpc-status 4) and cancels the
-//!   stream on the wire with RST_STREAM (CANCEL), while the TCP connection
-//!   carries on.
+//! - a deadline travels as the `grpc-timeout` header (`100m`); when it
+//!   passes, the client gives up and cancels the stream on the wire with
+//!   RST_STREAM (CANCEL), while the TCP connection carries on. The status the
+//!   caller gets never travels: tonic says CANCELLED ("Timeout expired"),
+//!   other gRPC libraries DEADLINE_EXCEEDED (4); a server that notices the
+//!   deadline first answers with trailers carrying `grpc-status: 4` instead.
 //!
 //! The calls: unary `SayHello`, the server-streaming `Countdown` (3, 2, 1),
 //! the bidirectional `Echo` (two messages each way), and `Slow`, whose answer
@@ -250,6 +252,8 @@ async fn calls(
     let r: Result<Response<HelloReply>, Status> =
         grpc.unary(late, path(SLOW), ProstCodec::default()).await;
     match r {
+        // tonic's own deadline says Cancelled; a server's answer would say
+        // DeadlineExceeded.
         Err(s) if s.code() == Code::DeadlineExceeded || s.code() == Code::Cancelled => {
             replies.push(format!("Slow: {:?}", s.code()));
         }
@@ -274,5 +278,70 @@ pub fn expectation() -> Expectation {
             "the preface and a SETTINGS from each side, each acknowledged, come first",
             "the Slow call's deadline passes: the client resets stream 7 (RST_STREAM CANCEL)",
         ],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use prost::Message;
+
+    use super::super::grpc_proto::*;
+
+    /// Each `field = tag` line of `proto/greeter.proto`, by message.
+    fn proto_fields() -> Vec<(String, String, String, u32)> {
+        let text = include_str!("../../proto/greeter.proto");
+        let mut message = String::new();
+        let mut out = Vec::new();
+        for line in text.lines().map(str::trim) {
+            if let Some(rest) = line.strip_prefix("message ") {
+                message = rest.trim_end_matches(" {").to_string();
+            } else if let [ty, name, "=", tag] = line
+                .trim_end_matches(';')
+                .split_whitespace()
+                .collect::<Vec<_>>()[..]
+            {
+                out.push((
+                    message.clone(),
+                    ty.into(),
+                    name.into(),
+                    tag.parse().unwrap(),
+                ));
+            }
+        }
+        out
+    }
+
+    /// The hand-written messages encode as the `.proto` says: every field's
+    /// tag and wire type (string: 2, uint32: 0) is the file's.
+    #[test]
+    fn the_messages_match_the_proto_file() {
+        let encoded = |m: &str| -> Vec<u8> {
+            match m {
+                "HelloRequest" => HelloRequest { name: "a".into() }.encode_to_vec(),
+                "HelloReply" => HelloReply {
+                    message: "a".into(),
+                }
+                .encode_to_vec(),
+                "CountdownRequest" => CountdownRequest { from: 1 }.encode_to_vec(),
+                "Tick" => Tick { n: 1 }.encode_to_vec(),
+                "EchoMessage" => EchoMessage { text: "a".into() }.encode_to_vec(),
+                other => panic!("{other} is in the .proto but not in grpc_proto.rs"),
+            }
+        };
+        let fields = proto_fields();
+        assert_eq!(fields.len(), 5, "{fields:?}");
+        for (message, ty, _, tag) in fields {
+            let wire = match ty.as_str() {
+                "string" => 2,
+                "uint32" => 0,
+                other => panic!("type {other} not handled"),
+            };
+            assert_eq!(encoded(&message)[0], (tag << 3 | wire) as u8, "{message}");
+        }
+        let text = include_str!("../../proto/greeter.proto");
+        for p in [SAY_HELLO, COUNTDOWN, ECHO, SLOW] {
+            let method = p.rsplit('/').next().unwrap();
+            assert!(text.contains(&format!("rpc {method}(")), "{p}");
+        }
     }
 }
