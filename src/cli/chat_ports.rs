@@ -3,6 +3,7 @@
 
 use clap::Args;
 
+use crate::dissect::app::AppDissector;
 use crate::dissect::chat::ChatDissector;
 
 #[derive(Debug, Clone, Args)]
@@ -15,9 +16,14 @@ pub struct ChatPortArgs {
 }
 
 impl ChatPortArgs {
-    /// A dissector for these ports (feed it every frame, shown or not, so the
-    /// streams it reassembles stay whole).
-    pub fn dissector(&self) -> ChatDissector {
+    /// The application dissectors: chat on these ports, HTTP anywhere (feed
+    /// it every frame, shown or not, so the streams it reassembles stay whole).
+    pub fn dissector(&self) -> AppDissector {
+        AppDissector::new(self.chat_dissector())
+    }
+
+    /// The chat dissector for these ports.
+    pub fn chat_dissector(&self) -> ChatDissector {
         let ports: Vec<u16> = self.chat_port.iter().copied().filter(|p| *p != 0).collect();
         let chat = ChatDissector::new(ports);
         if self.chat_port.contains(&0) {

@@ -4,8 +4,16 @@
 //!
 //! # Layout
 //!
+//! - [`app`] — all of them behind one call, and the `app` object of any protocol.
 //! - [`chat`] — the chat's length-prefixed JSON frames, reassembled per direction.
+//! - [`http1`] — HTTP/1.x requests and responses, on any port.
+//! - [`http2`] — HTTP/2 frames from the connection preface on, HPACK headers, gRPC messages.
 //! - [`redact`] — passwords masked in payload bytes before anything shows them.
+//! - [`tcp_stream`] — one direction of a connection as bytes in order (HTTP's).
 
+pub mod app;
 pub mod chat;
+pub mod http1;
+pub mod http2;
 pub mod redact;
+pub mod tcp_stream;

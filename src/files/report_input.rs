@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use super::capture::load_capture;
 use crate::capture::{CaptureError, FileReader};
 use crate::chart::CaptureData;
+use crate::dissect::app::AppDissector;
 use crate::dissect::chat::{ChatDissector, ChatEvent};
 use crate::replay::{replay_borrowed, Next};
 use crate::report::input::{
@@ -69,7 +70,7 @@ pub fn load_input(path: &Path) -> Result<ReportInput, ReportError> {
         path: capture_path.clone(),
         message: e.to_string(),
     })?;
-    let chat = chat_events(&capture_path, &data).map_err(|e| ReportError::Capture {
+    let (chat, app) = app_events(&capture_path, &data).map_err(|e| ReportError::Capture {
         path: capture_path.clone(),
         message: e.to_string(),
     })?;
@@ -81,6 +82,7 @@ pub fn load_input(path: &Path) -> Result<ReportInput, ReportError> {
         run,
         kernel,
         chat,
+        app,
         dropped_frames,
     })
 }
@@ -99,16 +101,20 @@ pub fn dropped_frames_beside(capture: &Path) -> Vec<u64> {
         .unwrap_or_default()
 }
 
-/// The chat messages of the capture, on the chat port or found off it (a second
-/// pass over the file, only when some TCP connection carried data).
-fn chat_events(path: &Path, data: &CaptureData) -> Result<Vec<ChatEvent>, CaptureError> {
+/// The chat messages of the capture, on the chat port or found off it, and the
+/// HTTP messages (a second pass over the file, only when some TCP connection
+/// carried data).
+type Events = (Vec<ChatEvent>, Vec<ChatEvent>);
+fn app_events(path: &Path, data: &CaptureData) -> Result<Events, CaptureError> {
     let mut dissector = ChatDissector::default();
+    let mut http = AppDissector::new(ChatDissector::default().ports_only());
+    let mut app = Vec::new();
     if !data
         .flows
         .iter()
         .any(|f| f.proto == "tcp" && f.bytes.client + f.bytes.server > 0)
     {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     }
     let mut reader = FileReader::open(path)?;
     let mut events = Vec::new();
@@ -116,16 +122,22 @@ fn chat_events(path: &Path, data: &CaptureData) -> Result<Vec<ChatEvent>, Captur
         &mut reader,
         |frame, p, a| -> Result<Next, CaptureError> {
             events.extend(dissector.events(p, frame.bytes, a.flow));
-            Ok(if events.len() >= MAX_CHAT_EVENTS {
-                Next::Stop
-            } else {
-                Next::Continue
-            })
+            if app.len() < MAX_CHAT_EVENTS {
+                app.extend(http.http_events(p, frame.bytes, a.flow));
+            }
+            Ok(
+                if events.len() >= MAX_CHAT_EVENTS && app.len() >= MAX_CHAT_EVENTS {
+                    Next::Stop
+                } else {
+                    Next::Continue
+                },
+            )
         },
         |_| Ok(()),
     )?;
     events.truncate(MAX_CHAT_EVENTS);
-    Ok(events)
+    app.truncate(MAX_CHAT_EVENTS);
+    Ok((events, app))
 }
 
 /// capture.pcap in the folder, else the file run.json names (as written, or by its

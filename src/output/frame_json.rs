@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use crate::analyze::{AnalysisFlags, AnomalyNote, FrameAnalysis, Transition, Withdrawal};
 use crate::decode::{ArpInfo, EthInfo, IcmpInfo, IpInfo, Packet, TcpInfo, Transport, UdpInfo};
-use crate::dissect::chat::ChatApp;
+use crate::dissect::app::App;
 use crate::timestamp::{millis, Seconds};
 
 #[derive(Serialize)]
@@ -65,7 +65,7 @@ struct FrameJson<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     icmp: Option<&'a IcmpInfo>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    app: Option<&'a ChatApp>,
+    app: Option<&'a App>,
     #[serde(skip_serializing_if = "Option::is_none")]
     flow: Option<u64>,
     #[serde(skip_serializing_if = "AnalysisFlags::is_empty")]
@@ -112,7 +112,7 @@ pub fn write_frame_json_app(
     out: &mut impl std::io::Write,
     p: &Packet,
     a: &FrameAnalysis,
-    app: Option<&ChatApp>,
+    app: Option<&App>,
 ) -> std::io::Result<()> {
     let (tcp, udp, icmp) = match &p.transport {
         Some(Transport::Tcp(t)) => (

@@ -17,11 +17,12 @@ use crate::timestamp::Seconds;
 /// At most this many flagged frames are listed under anomalies.
 pub const MAX_ANOMALIES: usize = 200;
 
-/// The chat messages of flow `flow`, for the sequence above its ladder.
+/// The chat and HTTP messages of flow `flow`, for the sequence above its ladder.
 fn message_rows(input: &ReportInput, flow: u64, first_ts: u64) -> Vec<MessageRow> {
     input
         .chat
         .iter()
+        .chain(&input.app)
         .filter(|e| e.flow == Some(flow))
         .map(|e| MessageRow {
             frame: e.frame,

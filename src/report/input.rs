@@ -44,6 +44,10 @@ pub struct ReportInput {
     pub kernel: Option<KernelComparison>,
     /// Chat messages of connections on the chat port, in capture order (empty when none).
     pub chat: Vec<ChatEvent>,
+    /// Messages of other application protocols (HTTP), in capture order, in
+    /// the same shape: the message sequence lists them with the chat's, the
+    /// chat's notes are not about them.
+    pub app: Vec<ChatEvent>,
     /// Frames of the capture the lab's bridge dropped (a `--netns` run's
     /// bridge.json), sorted; empty otherwise.
     pub dropped_frames: Vec<u64>,

@@ -28,6 +28,7 @@ pub enum ScenarioName {
     ConnectAbandon,
     TimeWaitRst,
     TimeWaitExpiry,
+    Grpc,
 }
 
 impl ScenarioName {
@@ -122,7 +123,7 @@ impl ScenarioInfo {
 }
 
 /// In declaration order of [`ScenarioName`]; `catalogue_is_in_enum_order` pins it.
-static ALL: [ScenarioInfo; 19] = {
+static ALL: [ScenarioInfo; 20] = {
     use ScenarioName::*;
     use Transport::{Tcp, Udp};
     [
@@ -211,6 +212,7 @@ static ALL: [ScenarioInfo; 19] = {
             8028,
             teaching::TIME_WAIT_EXPIRY,
         ),
+        ScenarioInfo::new(Grpc, "grpc", Tcp, 50051, teaching::GRPC),
     ]
 };
 

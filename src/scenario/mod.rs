@@ -67,6 +67,8 @@ pub mod chat;
 pub mod connect_abandon;
 pub mod connect_timeout;
 pub mod file_transfer;
+pub mod grpc;
+mod grpc_proto;
 pub mod half_close;
 pub mod http_hello;
 pub mod refused;
@@ -192,6 +194,7 @@ pub async fn serve(
         ScenarioName::TimeWaitExpiry => {
             time_wait_expiry::serve(listener.tcp(name)?, params, shutdown).await
         }
+        ScenarioName::Grpc => grpc::serve(listener.tcp(name)?, params, shutdown).await,
     }
 }
 
@@ -221,6 +224,7 @@ pub async fn client(
         ScenarioName::ConnectAbandon => connect_abandon::client(server, params).await,
         ScenarioName::TimeWaitRst => time_wait_rst::client(server, params).await,
         ScenarioName::TimeWaitExpiry => time_wait_expiry::client(server, params).await,
+        ScenarioName::Grpc => grpc::client(server).await,
     }
 }
 
@@ -246,6 +250,7 @@ pub fn expectation(name: ScenarioName, params: &Params) -> Expectation {
         ScenarioName::ConnectAbandon => connect_abandon::expectation(),
         ScenarioName::TimeWaitRst => time_wait_rst::expectation(),
         ScenarioName::TimeWaitExpiry => time_wait_expiry::expectation(),
+        ScenarioName::Grpc => grpc::expectation(),
     }
 }
 

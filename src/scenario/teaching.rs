@@ -169,3 +169,15 @@ pub(super) const TIME_WAIT_EXPIRY: Lesson = Lesson {
          60 秒，TCP_TIMEWAIT_LEN），然后在线路上没有任何报文的情况下进入 CLOSED；\
          套接字表显示它消失（运行需要一分钟）。",
 };
+
+pub(super) const GRPC: Lesson = Lesson {
+    en: "gRPC over HTTP/2: one TCP connection carries many streams, one per call; it \
+         opens with the client's preface and a SETTINGS from each side, WINDOW_UPDATE \
+         frames add HTTP/2's own flow control on top of TCP's window, and a deadline \
+         travels as `grpc-timeout`: when it passes the client resets the stream \
+         (RST_STREAM) and the connection carries on.",
+    zh: "基于 HTTP/2 的 gRPC：一个 TCP 连接承载多个流，每次调用一个流；连接以客户端的前言\
+         （preface）和双方各自的 SETTINGS 开始，WINDOW_UPDATE 帧在 TCP 窗口之上再加一层 \
+         HTTP/2 自己的流量控制；截止时间（deadline）以 `grpc-timeout` 头传递，超时后客户端\
+         用 RST_STREAM 重置该流，而 TCP 连接继续使用。",
+};

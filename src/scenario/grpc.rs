@@ -1,0 +1,347 @@
+//! `grpc`: gRPC over cleartext HTTP/2 — a tonic greeter server and client on
+//! one TCP connection, four calls on four streams of it.
+//!
+//! What it teaches:
+//! - one TCP connection carries many HTTP/2 streams: each call is a stream
+//!   (1, 3, 5, 7: odd, the client's), its frames interleaved with the others';
+//! - the connection starts with the client's preface (`PRI * HTTP/2.0…`) and a
+//!   SETTINGS frame from each side, each acknowledged;
+//! - HTTP/2 has flow control of its own on top of TCP's window: WINDOW_UPDATE
+//!   frames give the sender more credit, per stream and per connection;
+//! - a deadline travels as the `grpc-timeout` header (`100m`); when it
+//!   passes, the client gives up and cancels the stream on the wire with
+//!   RST_STREAM (CANCEL), while the TCP connection carries on. The status the
+//!   caller gets never travels: tonic says CANCELLED ("Timeout expired"),
+//!   other gRPC libraries DEADLINE_EXCEEDED (4); a server that notices the
+//!   deadline first answers with trailers carrying `grpc-status: 4` instead.
+//!
+//! The calls: unary `SayHello`, the server-streaming `Countdown` (3, 2, 1),
+//! the bidirectional `Echo` (two messages each way), and `Slow`, whose answer
+//! would come after the client's 100 ms deadline. The client then closes the
+//! connection first. The service is in `proto/greeter.proto`.
+//!
+//! Try it by hand: `protolab serve grpc`, then `protolab client grpc`, and
+//! `protolab inspect` the capture: the HTTP/2 dissector shows every frame.
+
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::routing::post;
+use axum::Router;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpListener;
+use tokio_stream::{Stream, StreamExt};
+use tonic::codegen::http;
+use tonic::transport::Endpoint;
+use tonic::{Code, Request, Response, Status, Streaming};
+use tonic_prost::ProstCodec;
+
+use super::grpc_proto::{
+    CountdownRequest, EchoMessage, HelloReply, HelloRequest, Tick, COUNTDOWN, ECHO, SAY_HELLO, SLOW,
+};
+use super::{
+    connect, ClientReport, ConnectionExpectation, Counted, Expectation, Params, ScenarioError,
+    ServerReport, Shutdown, IO_TIMEOUT,
+};
+
+/// The deadline of the `Slow` call.
+pub const DEADLINE: Duration = Duration::from_millis(100);
+/// How long `Slow` would take (it is cancelled long before).
+const SLOW_TAKES: Duration = Duration::from_secs(5);
+
+type Body = axum::body::Body;
+type Answer = http::Response<tonic::body::Body>;
+type TickStream = Pin<Box<dyn Stream<Item = Result<Tick, Status>> + Send>>;
+type EchoStream = Pin<Box<dyn Stream<Item = Result<EchoMessage, Status>> + Send>>;
+
+async fn say_hello(req: http::Request<Body>) -> Answer {
+    let svc = tower::service_fn(|r: Request<HelloRequest>| async move {
+        let name = r.into_inner().name;
+        Ok::<_, Status>(Response::new(HelloReply {
+            message: format!("Hello {name}!"),
+        }))
+    });
+    tonic::server::Grpc::new(ProstCodec::default())
+        .unary(svc, req)
+        .await
+}
+
+async fn countdown(req: http::Request<Body>) -> Answer {
+    let svc = tower::service_fn(|r: Request<CountdownRequest>| async move {
+        let from = r.into_inner().from.min(100);
+        let ticks = tokio_stream::iter((1..=from).rev().map(|n| Ok(Tick { n })));
+        Ok::<_, Status>(Response::new(Box::pin(ticks) as TickStream))
+    });
+    tonic::server::Grpc::new(ProstCodec::default())
+        .server_streaming(svc, req)
+        .await
+}
+
+async fn echo(req: http::Request<Body>) -> Answer {
+    let svc = tower::service_fn(|r: Request<Streaming<EchoMessage>>| async move {
+        let answers = r.into_inner().map(|m| {
+            m.map(|m| EchoMessage {
+                text: format!("echo: {}", m.text),
+            })
+        });
+        Ok::<_, Status>(Response::new(Box::pin(answers) as EchoStream))
+    });
+    tonic::server::Grpc::new(ProstCodec::default())
+        .streaming(svc, req)
+        .await
+}
+
+async fn slow(req: http::Request<Body>) -> Answer {
+    let svc = tower::service_fn(|_: Request<HelloRequest>| async move {
+        // The client's deadline passes first: it resets the stream, and this
+        // future is dropped with it.
+        tokio::time::sleep(SLOW_TAKES).await;
+        Ok::<_, Status>(Response::new(HelloReply {
+            message: "too late".into(),
+        }))
+    });
+    tonic::server::Grpc::new(ProstCodec::default())
+        .unary(svc, req)
+        .await
+}
+
+/// The greeter's routes, by `:path`.
+fn greeter() -> Router {
+    Router::new()
+        .route(SAY_HELLO, post(say_hello))
+        .route(COUNTDOWN, post(countdown))
+        .route(ECHO, post(echo))
+        .route(SLOW, post(slow))
+}
+
+/// The server: HTTP/2 on each accepted connection, one after another, until
+/// the expected connections are served or shutdown is asked.
+pub async fn serve(
+    listener: TcpListener,
+    params: &Params,
+    mut shutdown: Shutdown,
+) -> Result<ServerReport, ScenarioError> {
+    let log = params.log();
+    let limit = params.limit(1);
+    let mut report = ServerReport::default();
+    while limit.is_none_or(|n| (report.connections as usize) < n) {
+        let (stream, peer) = tokio::select! {
+            () = shutdown.requested() => break,
+            accepted = listener.accept() => accepted.map_err(|e| ScenarioError::io("accept", e))?,
+        };
+        log.push(format!("connect {peer}"));
+        report.connections += 1;
+        let stream = Counted::new(stream);
+        let counts = stream.counts();
+        let service = hyper_util::service::TowerToHyperService::new(greeter());
+        let conn = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+            .serve_connection(TokioIo::new(stream), service);
+        let mut conn = std::pin::pin!(conn);
+        let served = tokio::select! {
+            r = conn.as_mut() => r,
+            () = shutdown.requested() => {
+                // GOAWAY, then the calls in progress finish.
+                conn.as_mut().graceful_shutdown();
+                conn.await
+            }
+        };
+        if let Err(e) = served {
+            log.push(format!("connection {peer}: {e}"));
+        }
+        log.push(format!("close {peer}"));
+        report.bytes_in += counts.read();
+        report.bytes_out += counts.written();
+    }
+    report.log = log.take();
+    Ok(report)
+}
+
+/// The client: the four calls on one connection, then it closes first.
+pub async fn client(server: SocketAddr) -> Result<ClientReport, ScenarioError> {
+    let stream = connect(server).await?;
+    let counts = stream.counts();
+    // tonic dials through this connector: it hands over our connection, once.
+    let slot = Arc::new(Mutex::new(Some(stream)));
+    let connector = tower::service_fn(move |_: http::Uri| {
+        let stream = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+        async move {
+            stream
+                .map(TokioIo::new)
+                .ok_or_else(|| std::io::Error::other("the one connection is used"))
+        }
+    });
+    let endpoint = Endpoint::from_shared(format!("http://{server}"))
+        .map_err(|e| ScenarioError::Protocol(format!("endpoint: {e}")))?;
+    let calls = async {
+        let channel = endpoint
+            .connect_with_connector(connector)
+            .await
+            .map_err(|e| ScenarioError::Protocol(format!("HTTP/2 connection: {e}")))?;
+        let replies = calls(tonic::client::Grpc::new(channel)).await?;
+        Ok::<_, ScenarioError>(replies)
+    };
+    let replies = tokio::time::timeout(IO_TIMEOUT, calls)
+        .await
+        .map_err(|_| ScenarioError::Timeout {
+            what: format!("the gRPC calls to {server}"),
+            after: IO_TIMEOUT,
+        })??;
+    // The channel is dropped: its connection task closes the socket, first.
+    Ok(ClientReport {
+        bytes_sent: counts.written(),
+        bytes_received: counts.read(),
+        replies,
+        ..ClientReport::default()
+    })
+}
+
+fn path(p: &'static str) -> http::uri::PathAndQuery {
+    http::uri::PathAndQuery::from_static(p)
+}
+
+fn failed(call: &str, s: Status) -> ScenarioError {
+    ScenarioError::Protocol(format!("{call}: {s}"))
+}
+
+/// The four calls, one after another; their answers, one line each.
+async fn calls(
+    mut grpc: tonic::client::Grpc<tonic::transport::Channel>,
+) -> Result<Vec<String>, ScenarioError> {
+    let mut replies = Vec::new();
+    let ready = |e: tonic::transport::Error| ScenarioError::Protocol(format!("not ready: {e}"));
+
+    grpc.ready().await.map_err(ready)?;
+    let hello = Request::new(HelloRequest {
+        name: "protolab".into(),
+    });
+    let r: Response<HelloReply> = grpc
+        .unary(hello, path(SAY_HELLO), ProstCodec::default())
+        .await
+        .map_err(|s| failed("SayHello", s))?;
+    replies.push(r.into_inner().message);
+
+    grpc.ready().await.map_err(ready)?;
+    let count = Request::new(CountdownRequest { from: 3 });
+    let r: Response<Streaming<Tick>> = grpc
+        .server_streaming(count, path(COUNTDOWN), ProstCodec::default())
+        .await
+        .map_err(|s| failed("Countdown", s))?;
+    let mut ticks = r.into_inner();
+    while let Some(t) = ticks.message().await.map_err(|s| failed("Countdown", s))? {
+        replies.push(format!("tick {}", t.n));
+    }
+
+    grpc.ready().await.map_err(ready)?;
+    let out = tokio_stream::iter(["one", "two"].map(|t| EchoMessage { text: t.into() }));
+    let r: Response<Streaming<EchoMessage>> = grpc
+        .streaming(Request::new(out), path(ECHO), ProstCodec::default())
+        .await
+        .map_err(|s| failed("Echo", s))?;
+    let mut echoes = r.into_inner();
+    while let Some(m) = echoes.message().await.map_err(|s| failed("Echo", s))? {
+        replies.push(m.text);
+    }
+
+    grpc.ready().await.map_err(ready)?;
+    let mut late = Request::new(HelloRequest {
+        name: "slow".into(),
+    });
+    late.set_timeout(DEADLINE);
+    let r: Result<Response<HelloReply>, Status> =
+        grpc.unary(late, path(SLOW), ProstCodec::default()).await;
+    match r {
+        // tonic's own deadline says Cancelled; a server's answer would say
+        // DeadlineExceeded.
+        Err(s) if s.code() == Code::DeadlineExceeded || s.code() == Code::Cancelled => {
+            replies.push(format!("Slow: {:?}", s.code()));
+        }
+        Err(s) => return Err(failed("Slow", s)),
+        Ok(_) => {
+            return Err(ScenarioError::Protocol(
+                "Slow answered within its deadline".into(),
+            ))
+        }
+    }
+    Ok(replies)
+}
+
+/// One connection; the client closes first.
+pub fn expectation() -> Expectation {
+    Expectation {
+        connections: vec![ConnectionExpectation::client_closes_first(None, None)],
+        udp_datagrams: None,
+        kernel_confirms: false,
+        notes: vec![
+            "one TCP connection, four HTTP/2 streams (1, 3, 5, 7): one per call",
+            "the preface and a SETTINGS from each side, each acknowledged, come first",
+            "the Slow call's deadline passes: the client resets stream 7 (RST_STREAM CANCEL)",
+        ],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use prost::Message;
+
+    use super::super::grpc_proto::*;
+
+    /// Each `field = tag` line of `proto/greeter.proto`, by message.
+    fn proto_fields() -> Vec<(String, String, String, u32)> {
+        let text = include_str!("../../proto/greeter.proto");
+        let mut message = String::new();
+        let mut out = Vec::new();
+        for line in text.lines().map(str::trim) {
+            if let Some(rest) = line.strip_prefix("message ") {
+                message = rest.trim_end_matches(" {").to_string();
+            } else if let [ty, name, "=", tag] = line
+                .trim_end_matches(';')
+                .split_whitespace()
+                .collect::<Vec<_>>()[..]
+            {
+                out.push((
+                    message.clone(),
+                    ty.into(),
+                    name.into(),
+                    tag.parse().unwrap(),
+                ));
+            }
+        }
+        out
+    }
+
+    /// The hand-written messages encode as the `.proto` says: every field's
+    /// tag and wire type (string: 2, uint32: 0) is the file's.
+    #[test]
+    fn the_messages_match_the_proto_file() {
+        let encoded = |m: &str| -> Vec<u8> {
+            match m {
+                "HelloRequest" => HelloRequest { name: "a".into() }.encode_to_vec(),
+                "HelloReply" => HelloReply {
+                    message: "a".into(),
+                }
+                .encode_to_vec(),
+                "CountdownRequest" => CountdownRequest { from: 1 }.encode_to_vec(),
+                "Tick" => Tick { n: 1 }.encode_to_vec(),
+                "EchoMessage" => EchoMessage { text: "a".into() }.encode_to_vec(),
+                other => panic!("{other} is in the .proto but not in grpc_proto.rs"),
+            }
+        };
+        let fields = proto_fields();
+        assert_eq!(fields.len(), 5, "{fields:?}");
+        for (message, ty, _, tag) in fields {
+            let wire = match ty.as_str() {
+                "string" => 2,
+                "uint32" => 0,
+                other => panic!("type {other} not handled"),
+            };
+            assert_eq!(encoded(&message)[0], (tag << 3 | wire) as u8, "{message}");
+        }
+        let text = include_str!("../../proto/greeter.proto");
+        for p in [SAY_HELLO, COUNTDOWN, ECHO, SLOW] {
+            let method = p.rsplit('/').next().unwrap();
+            assert!(text.contains(&format!("rpc {method}(")), "{p}");
+        }
+    }
+}

@@ -1,0 +1,247 @@
+//! The `grpc` scenario's capture, cross-checked against Wireshark: `protolab
+//! run grpc` (libpcap on `lo`, so root), then for every frame the HTTP/2
+//! frames' types and stream ids, the `:path` values and the `grpc-status`
+//! values of `inspect --json` must equal tshark's
+//! (`-d tcp.port==PORT,http2 -Y http2`).
+//!
+//! Needs root and tshark; without tshark the test checks only its own
+//! expectations, unless `PROTOLAB_REQUIRE_TSHARK=1` (set in CI), where it fails.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+/// Per frame: (type, stream) of each HTTP/2 frame, its `:path`s, its `grpc-status`es.
+type H2 = BTreeMap<u64, (Vec<(u64, u64)>, Vec<String>, Vec<String>)>;
+
+fn type_number(name: &str) -> u64 {
+    let names = [
+        "DATA",
+        "HEADERS",
+        "PRIORITY",
+        "RST_STREAM",
+        "SETTINGS",
+        "PUSH_PROMISE",
+        "PING",
+        "GOAWAY",
+        "WINDOW_UPDATE",
+        "CONTINUATION",
+    ];
+    names.iter().position(|n| *n == name).unwrap() as u64
+}
+
+fn ours(file: &Path) -> H2 {
+    let out = Command::new(env!("CARGO_BIN_EXE_protolab"))
+        .args(["inspect".as_ref(), "--json".as_ref(), file.as_os_str()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut map = H2::new();
+    for line in String::from_utf8(out.stdout).unwrap().lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        let app = &v["app"];
+        if app["proto"] != "http2" {
+            continue;
+        }
+        let frames = match app["messages"].as_array() {
+            Some(all) => all.clone(),
+            None if app["type"].is_string() => vec![app.clone()],
+            // The preface alone: tshark shows it as HTTP/2 with no frame.
+            None if app["preface"] == true => Vec::new(),
+            None => continue,
+        };
+        let e = map.entry(v["frame"].as_u64().unwrap()).or_default();
+        for f in frames {
+            e.0.push((
+                type_number(f["type"].as_str().unwrap()),
+                f["stream"].as_u64().unwrap(),
+            ));
+            for h in f["headers"].as_array().into_iter().flatten() {
+                match h[0].as_str().unwrap() {
+                    ":path" => e.1.push(h[1].as_str().unwrap().to_string()),
+                    "grpc-status" => e.2.push(h[1].as_str().unwrap().to_string()),
+                    _ => {}
+                }
+            }
+        }
+    }
+    map
+}
+
+fn tshark_available() -> bool {
+    let ok = Command::new("tshark")
+        .arg("-v")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        if std::env::var("PROTOLAB_REQUIRE_TSHARK").as_deref() == Ok("1") {
+            panic!("tshark is required (PROTOLAB_REQUIRE_TSHARK=1): run scripts/setup");
+        }
+        eprintln!(
+            "SKIPPED: tshark not installed; run scripts/setup to cross-check against Wireshark"
+        );
+    }
+    ok
+}
+
+fn theirs(file: &Path, port: u16) -> H2 {
+    let out = Command::new("tshark")
+        .args(["-r".as_ref(), file.as_os_str()])
+        .args(["-d", &format!("tcp.port=={port},http2"), "-Y", "http2"])
+        .args([
+            "-T",
+            "fields",
+            "-E",
+            "separator=\t",
+            "-E",
+            "aggregator=\u{1}",
+        ])
+        .args([
+            "-e",
+            "frame.number",
+            "-e",
+            "http2.type",
+            "-e",
+            "http2.streamid",
+        ])
+        .args(["-e", "http2.header.name", "-e", "http2.header.value"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list = |s: &str| -> Vec<String> {
+        s.split('\u{1}')
+            .filter(|x| !x.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let mut map = H2::new();
+    for line in String::from_utf8(out.stdout).unwrap().lines() {
+        let f: Vec<&str> = line.split('\t').collect();
+        let types = list(f[1]);
+        let streams = list(f[2]);
+        let frames = types
+            .iter()
+            .zip(&streams)
+            .map(|(t, s)| (t.parse().unwrap(), s.parse().unwrap()))
+            .collect();
+        let (names, values) = (list(f[3]), list(f[4]));
+        let pick = |want: &str| -> Vec<String> {
+            names
+                .iter()
+                .zip(&values)
+                .filter(|(n, _)| *n == want)
+                .map(|(_, v)| v.clone())
+                .collect()
+        };
+        map.insert(
+            f[0].parse().unwrap(),
+            (frames, pick(":path"), pick("grpc-status")),
+        );
+    }
+    map
+}
+
+fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            files_under(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
+#[test]
+fn a_grpc_run_matches_tshark_frame_by_frame() {
+    if !common::require_root("the grpc tshark test", "libpcap on lo for `run grpc`") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_protolab"))
+        .args(["run", "grpc", "--port", "0", "-o"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let said =
+        String::from_utf8_lossy(&run.stdout).into_owned() + &String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{said}");
+    let mut files = Vec::new();
+    files_under(dir.path(), &mut files);
+    let capture = files
+        .into_iter()
+        .find(|p| p.extension().is_some_and(|e| e == "pcap" || e == "pcapng"))
+        .expect("the run wrote a capture");
+    let got = ours(&capture);
+    let frames: Vec<(u64, u64)> = got.values().flat_map(|f| f.0.clone()).collect();
+    // Four calls on four client streams, the first frame SETTINGS.
+    assert_eq!(frames.first(), Some(&(4, 0)), "{got:?}");
+    for stream in [1, 3, 5, 7] {
+        assert!(
+            frames.iter().any(|&(t, s)| t == 1 && s == stream),
+            "HEADERS on {stream}: {got:?}"
+        );
+    }
+    assert!(
+        frames.contains(&(3, 7)),
+        "the deadline's RST_STREAM on stream 7: {got:?}"
+    );
+    let paths: Vec<String> = got.values().flat_map(|f| f.1.clone()).collect();
+    assert_eq!(
+        paths,
+        [
+            "/greet.Greeter/SayHello",
+            "/greet.Greeter/Countdown",
+            "/greet.Greeter/Echo",
+            "/greet.Greeter/Slow"
+        ]
+    );
+    let statuses: Vec<String> = got.values().flat_map(|f| f.2.clone()).collect();
+    assert_eq!(
+        statuses,
+        ["0", "0", "0"],
+        "three calls end with grpc-status 0"
+    );
+    if tshark_available() {
+        let port = port_of(&capture);
+        assert_eq!(got, theirs(&capture, port));
+    }
+}
+
+/// A recorded run, where the server's SETTINGS came before the client's
+/// preface and the client's bare ACK between them (the dissector once took
+/// the preface for a frame there).
+#[test]
+fn a_recorded_grpc_run_matches_tshark_frame_by_frame() {
+    let capture = common::capture("recorded_grpc.pcap");
+    let got = ours(&capture);
+    assert_eq!(got[&4].0, [(4, 0)], "the server's SETTINGS come first");
+    assert_eq!(got[&11].1, ["/greet.Greeter/SayHello"]);
+    assert_eq!(got[&29].0, [(3, 7)], "RST_STREAM on stream 7");
+    if tshark_available() {
+        assert_eq!(got, theirs(&capture, 50051));
+    }
+}
+
+/// The server's port: where the first SYN goes.
+fn port_of(capture: &Path) -> u16 {
+    let out = Command::new(env!("CARGO_BIN_EXE_protolab"))
+        .args(["inspect".as_ref(), "--json".as_ref(), capture.as_os_str()])
+        .output()
+        .unwrap();
+    let first: Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
+    first["tcp"]["dport"].as_u64().unwrap() as u16
+}

@@ -1,0 +1,334 @@
+//! The HTTP/2 dissector through `protolab inspect --json`, cross-checked
+//! against Wireshark on a built h2c connection carrying gRPC calls: for every
+//! frame, the HTTP/2 frames' types and stream ids, the `:path` values and the
+//! `grpc-status` values must equal what tshark reports
+//! (`-d tcp.port==50051,http2 -Y http2`). The connection is cut into TCP
+//! segments so that frames span segments and segments hold several frames.
+//!
+//! Needs tshark (`scripts/setup` installs it) for the cross-check; without it
+//! the test says so and checks only its own expectations, unless
+//! `PROTOLAB_REQUIRE_TSHARK=1` (set in CI), where it fails.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+use etherparse::PacketBuilder;
+use loona_hpack::Encoder;
+use serde_json::Value;
+
+const PORT: u16 = 50051;
+const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// Per frame: (type, stream) of each HTTP/2 frame, its `:path`s, its `grpc-status`es.
+type H2 = BTreeMap<u64, (Vec<(u64, u64)>, Vec<String>, Vec<String>)>;
+
+fn type_number(name: &str) -> u64 {
+    let names = [
+        "DATA",
+        "HEADERS",
+        "PRIORITY",
+        "RST_STREAM",
+        "SETTINGS",
+        "PUSH_PROMISE",
+        "PING",
+        "GOAWAY",
+        "WINDOW_UPDATE",
+        "CONTINUATION",
+    ];
+    names.iter().position(|n| *n == name).unwrap() as u64
+}
+
+fn ours(file: &Path) -> H2 {
+    let out = Command::new(env!("CARGO_BIN_EXE_protolab"))
+        .args(["inspect".as_ref(), "--json".as_ref(), file.as_os_str()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut map = H2::new();
+    for line in String::from_utf8(out.stdout).unwrap().lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        let app = &v["app"];
+        if app["proto"] != "http2" {
+            continue;
+        }
+        let frames = match app["messages"].as_array() {
+            Some(all) => all.clone(),
+            None if app["type"].is_string() => vec![app.clone()],
+            // The preface alone: tshark shows it as HTTP/2 with no frame.
+            None if app["preface"] == true => Vec::new(),
+            None => continue,
+        };
+        let e = map.entry(v["frame"].as_u64().unwrap()).or_default();
+        for f in frames {
+            e.0.push((
+                type_number(f["type"].as_str().unwrap()),
+                f["stream"].as_u64().unwrap(),
+            ));
+            for h in f["headers"].as_array().into_iter().flatten() {
+                match h[0].as_str().unwrap() {
+                    ":path" => e.1.push(h[1].as_str().unwrap().to_string()),
+                    "grpc-status" => e.2.push(h[1].as_str().unwrap().to_string()),
+                    _ => {}
+                }
+            }
+        }
+    }
+    map
+}
+
+fn tshark_available() -> bool {
+    let ok = Command::new("tshark")
+        .arg("-v")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        if std::env::var("PROTOLAB_REQUIRE_TSHARK").as_deref() == Ok("1") {
+            panic!("tshark is required (PROTOLAB_REQUIRE_TSHARK=1): run scripts/setup");
+        }
+        eprintln!(
+            "SKIPPED: tshark not installed; run scripts/setup to cross-check against Wireshark"
+        );
+    }
+    ok
+}
+
+fn theirs(file: &Path) -> H2 {
+    let out = Command::new("tshark")
+        .args(["-r".as_ref(), file.as_os_str()])
+        .args(["-d", &format!("tcp.port=={PORT},http2"), "-Y", "http2"])
+        .args([
+            "-T",
+            "fields",
+            "-E",
+            "separator=\t",
+            "-E",
+            "aggregator=\u{1}",
+        ])
+        .args([
+            "-e",
+            "frame.number",
+            "-e",
+            "http2.type",
+            "-e",
+            "http2.streamid",
+        ])
+        .args(["-e", "http2.header.name", "-e", "http2.header.value"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list = |s: &str| -> Vec<String> {
+        s.split('\u{1}')
+            .filter(|x| !x.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let mut map = H2::new();
+    for line in String::from_utf8(out.stdout).unwrap().lines() {
+        let f: Vec<&str> = line.split('\t').collect();
+        let types = list(f[1]);
+        let streams = list(f[2]);
+        let frames = types
+            .iter()
+            .zip(&streams)
+            .map(|(t, s)| (t.parse().unwrap(), s.parse().unwrap()))
+            .collect();
+        let (names, values) = (list(f[3]), list(f[4]));
+        let pick = |want: &str| -> Vec<String> {
+            names
+                .iter()
+                .zip(&values)
+                .filter(|(n, _)| *n == want)
+                .map(|(_, v)| v.clone())
+                .collect()
+        };
+        map.insert(
+            f[0].parse().unwrap(),
+            (frames, pick(":path"), pick("grpc-status")),
+        );
+    }
+    map
+}
+
+/// A classic pcap file (µs) of Ethernet frames.
+fn pcap(frames: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&0xa1b2c3d4u32.to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&4u16.to_le_bytes());
+    for v in [0u32, 0, 65535, 1] {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    for (i, f) in frames.iter().enumerate() {
+        out.extend_from_slice(&1_700_000_000u32.to_le_bytes());
+        out.extend_from_slice(&(i as u32 * 1000).to_le_bytes());
+        out.extend_from_slice(&(f.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(f.len() as u32).to_le_bytes());
+        out.extend_from_slice(f);
+    }
+    out
+}
+
+struct Conn {
+    frames: Vec<Vec<u8>>,
+    next: [u32; 2],
+    enc: [Encoder<'static>; 2],
+}
+
+impl Conn {
+    fn new() -> Conn {
+        let mut c = Conn {
+            frames: Vec::new(),
+            next: [1000, 5000],
+            enc: [Encoder::new(), Encoder::new()],
+        };
+        c.segment(0, "S", b"");
+        c.segment(1, "SA", b"");
+        c.segment(0, "A", b"");
+        c
+    }
+
+    fn segment(&mut self, from: usize, flags: &str, payload: &[u8]) {
+        let to = 1 - from;
+        let ports = [40000, PORT];
+        let ip = [[127, 0, 0, 1], [127, 0, 0, 1]];
+        let b = PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+            .ipv4(ip[from], ip[to], 64)
+            .tcp(ports[from], ports[to], self.next[from], 65535);
+        let b = match flags {
+            "S" => b.syn(),
+            "SA" => b.syn().ack(self.next[to]),
+            _ => b.ack(self.next[to]).psh(),
+        };
+        let mut v = Vec::new();
+        b.write(&mut v, payload).unwrap();
+        self.frames.push(v);
+        self.next[from] = self.next[from].wrapping_add(payload.len() as u32);
+        if flags.starts_with('S') {
+            self.next[from] = self.next[from].wrapping_add(1);
+        }
+    }
+
+    fn headers(&mut self, from: usize, fields: &[(&str, &str)]) -> Vec<u8> {
+        self.enc[from].encode(fields.iter().map(|(k, v)| (k.as_bytes(), v.as_bytes())))
+    }
+}
+
+fn frame(t: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let mut v = (payload.len() as u32).to_be_bytes()[1..].to_vec();
+    v.extend([t, flags]);
+    v.extend(stream.to_be_bytes());
+    v.extend_from_slice(payload);
+    v
+}
+
+fn grpc(body: &[u8]) -> Vec<u8> {
+    let mut v = vec![0];
+    v.extend((body.len() as u32).to_be_bytes());
+    v.extend_from_slice(body);
+    v
+}
+
+fn request(c: &mut Conn, path: &str) -> Vec<u8> {
+    c.headers(
+        0,
+        &[
+            (":method", "POST"),
+            (":scheme", "http"),
+            (":path", path),
+            (":authority", "127.0.0.1:50051"),
+            ("content-type", "application/grpc"),
+            ("te", "trailers"),
+        ],
+    )
+}
+
+/// Two gRPC calls on one connection: a unary call answered, and a call the
+/// client cancels (RST_STREAM) after the server's deadline answer.
+fn built_capture(dir: &Path) -> std::path::PathBuf {
+    let mut c = Conn::new();
+    let settings = [0u8, 4, 0, 0x10, 0, 0]; // INITIAL_WINDOW_SIZE 1 MiB
+    let first = [PREFACE, &frame(4, 0, 0, &settings)].concat();
+    c.segment(0, "PA", &first);
+    let answer = [frame(4, 0, 0, &[]), frame(4, 1, 0, &[])].concat();
+    c.segment(1, "PA", &answer);
+    c.segment(0, "PA", &frame(4, 1, 0, &[]));
+    // Call 1: headers and message in one segment.
+    let h = request(&mut c, "/greet.Greeter/SayHello");
+    let call = [frame(1, 4, 1, &h), frame(0, 1, 1, &grpc(b"\x0a\x05alice"))].concat();
+    c.segment(0, "PA", &call);
+    let head = c.headers(
+        1,
+        &[(":status", "200"), ("content-type", "application/grpc")],
+    );
+    let trailers = c.headers(1, &[("grpc-status", "0"), ("grpc-message", "")]);
+    let reply = [
+        frame(8, 0, 0, &12u32.to_be_bytes()),
+        frame(1, 4, 1, &head),
+        frame(0, 0, 1, &grpc(b"\x0a\x0bHello alice")),
+        frame(1, 5, 1, &trailers),
+    ]
+    .concat();
+    // The reply split in the middle of its DATA frame.
+    let cut = 13 + 9 + head.len() + 6;
+    c.segment(1, "PA", &reply[..cut]);
+    c.segment(1, "PA", &reply[cut..]);
+    // Call 3: the deadline passes; the server says so, the client resets.
+    let h = request(&mut c, "/greet.Greeter/Slow");
+    c.segment(
+        0,
+        "PA",
+        &[frame(1, 4, 3, &h), frame(0, 1, 3, &grpc(b""))].concat(),
+    );
+    let late = c.headers(1, &[(":status", "200"), ("grpc-status", "4")]);
+    c.segment(1, "PA", &frame(1, 5, 3, &late));
+    c.segment(0, "PA", &frame(3, 0, 3, &8u32.to_be_bytes()));
+    c.segment(0, "PA", &frame(7, 0, 0, &[0, 0, 0, 3, 0, 0, 0, 0]));
+    let file = dir.join("h2.pcap");
+    std::fs::write(&file, pcap(&c.frames)).unwrap();
+    file
+}
+
+#[test]
+fn grpc_calls_over_h2c_match_tshark_frame_by_frame() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = built_capture(dir.path());
+    let got = ours(&file);
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let want: H2 = [
+        (4, (vec![(4, 0)], vec![], vec![])),
+        (5, (vec![(4, 0), (4, 0)], vec![], vec![])),
+        (6, (vec![(4, 0)], vec![], vec![])),
+        (
+            7,
+            (
+                vec![(1, 1), (0, 1)],
+                s(&["/greet.Greeter/SayHello"]),
+                vec![],
+            ),
+        ),
+        (8, (vec![(8, 0), (1, 1)], vec![], vec![])),
+        (9, (vec![(0, 1), (1, 1)], vec![], s(&["0"]))),
+        (
+            10,
+            (vec![(1, 3), (0, 3)], s(&["/greet.Greeter/Slow"]), vec![]),
+        ),
+        (11, (vec![(1, 3)], vec![], s(&["4"]))),
+        (12, (vec![(3, 3)], vec![], vec![])),
+        (13, (vec![(7, 0)], vec![], vec![])),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(got, want);
+    if tshark_available() {
+        assert_eq!(got, theirs(&file));
+    }
+}
