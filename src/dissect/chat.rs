@@ -23,19 +23,18 @@
 //! nested object; either way the message is shown decoded, and `data_form`
 //! says which form was on the wire.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
 use serde::Serialize;
 use serde_json::Value;
 
+use super::tcp_stream::ByteStream;
 use crate::chat::message::{DataForm, Message};
 use crate::decode::{Packet, Transport};
 
 /// Default chat port (`protolab serve chat`): the notes' server listens on 8889.
 pub const CHAT_PORT: u16 = 8889;
-/// Out-of-order bytes kept per direction while waiting for a gap to fill.
-const MAX_PENDING: usize = 1 << 20;
 /// A length above this is not a chat frame: the direction stops being dissected.
 const MAX_LEN: usize = 16 << 20;
 
@@ -137,16 +136,6 @@ impl ChatDissector {
 }
 
 /// One direction of one connection.
-#[derive(Default)]
-struct Stream {
-    next_seq: Option<u32>,
-    buf: Vec<u8>,
-    /// Out-of-order segments by sequence number.
-    pending: BTreeMap<u32, Vec<u8>>,
-    pending_bytes: usize,
-    stopped: Option<String>,
-}
-
 /// One direction: (sender, receiver).
 type Key = (SocketAddr, SocketAddr);
 
@@ -155,7 +144,7 @@ pub struct ChatDissector {
     ports: Vec<u16>,
     /// Whether connections off the chat ports are tried (see the module doc).
     heuristic: bool,
-    streams: HashMap<Key, Stream>,
+    streams: HashMap<Key, ByteStream>,
     /// Connections found by their first message, by their ends in sorted
     /// order, with the end that is the server.
     found: HashMap<Key, SocketAddr>,
@@ -220,10 +209,7 @@ impl ChatDissector {
         if flags.syn() {
             // A new connection (or its retransmitted SYN): data starts after the SYN.
             let s = self.streams.entry(key).or_default();
-            *s = Stream {
-                next_seq: Some(tcp.seq.wrapping_add(1)),
-                ..Stream::default()
-            };
+            *s = ByteStream::starting_at(tcp.seq.wrapping_add(1));
             return None;
         }
         let mut app = None;
@@ -231,7 +217,7 @@ impl ChatDissector {
             let stream = self.streams.entry(key).or_default();
             if stream.stopped.is_none() {
                 if (payload.len() as u32) < tcp.len {
-                    stream.stopped = Some(format!(
+                    stream.stop(format!(
                         "the capture kept {} of {} (snaplen): chat frames cannot \
                          be reassembled; capture with a larger snaplen",
                         payload.len(),
@@ -240,7 +226,7 @@ impl ChatDissector {
                 } else {
                     stream.add(tcp.seq, payload);
                 }
-                app = Some(stream.cut());
+                app = Some(cut(stream));
             }
         }
         if flags.rst() || flags.fin() {
@@ -297,100 +283,54 @@ fn sock(ip: IpAddr, port: u16) -> SocketAddr {
     SocketAddr::new(ip, port)
 }
 
-/// `a - b` in sequence space (positive when a is after b).
-fn seq_diff(a: u32, b: u32) -> i64 {
-    i64::from(a.wrapping_sub(b) as i32)
-}
-
-impl Stream {
-    /// Puts a segment's bytes in place.
-    fn add(&mut self, seq: u32, payload: &[u8]) {
-        let next = *self.next_seq.get_or_insert(seq); // mid-stream: start here
-        let d = seq_diff(seq, next);
-        if d > 0 {
-            // A gap before it: keep it for later (bounded).
-            if self.pending_bytes + payload.len() <= MAX_PENDING {
-                self.pending_bytes += payload.len();
-                self.pending.insert(seq, payload.to_vec());
-            } else {
-                self.stopped = Some(
-                    "too many bytes missing (a segment was not captured): dissection stops".into(),
-                );
-            }
-            return;
-        }
-        self.append(d, payload);
-        // The gap may be filled now.
-        while let Some((&s, _)) = self.pending.iter().next() {
-            let d = seq_diff(s, self.next_seq.unwrap_or(s));
-            if d > 0 {
-                break;
-            }
-            let bytes = self.pending.remove(&s).unwrap_or_default();
-            self.pending_bytes -= bytes.len();
-            self.append(d, &bytes);
-        }
-    }
-
-    /// Appends `payload` that starts `-d` bytes before the next expected byte.
-    fn append(&mut self, d: i64, payload: &[u8]) {
-        let skip = (-d) as usize;
-        if skip >= payload.len() {
-            return; // all seen before: a retransmission
-        }
-        let new = &payload[skip..];
-        self.buf.extend_from_slice(new);
-        self.next_seq = self.next_seq.map(|n| n.wrapping_add(new.len() as u32));
-    }
-
-    /// Cuts complete chat frames off the front of the buffer.
-    fn cut(&mut self) -> ChatApp {
-        let mut messages = Vec::new();
-        let mut at = 0;
-        let mut partial = None;
-        while self.stopped.is_none() {
-            let rest = &self.buf[at..];
-            if rest.len() < 4 {
-                if !rest.is_empty() {
-                    partial = Some(Partial {
-                        have: rest.len(),
-                        need: 4,
-                    });
-                }
-                break;
-            }
-            let len = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
-            if len > MAX_LEN {
-                self.stopped = Some(format!(
-                    "length {len} is not a chat frame (over {MAX_LEN}): dissection stops"
-                ));
-                break;
-            }
-            if rest.len() < 4 + len {
+/// Cuts complete chat frames off the front of `stream`'s bytes.
+fn cut(stream: &mut ByteStream) -> ChatApp {
+    let mut messages = Vec::new();
+    let mut at = 0;
+    let mut partial = None;
+    let mut stop = None;
+    while stream.stopped.is_none() {
+        let rest = &stream.buf()[at..];
+        if rest.len() < 4 {
+            if !rest.is_empty() {
                 partial = Some(Partial {
                     have: rest.len(),
-                    need: 4 + len,
+                    need: 4,
                 });
-                break;
             }
-            messages.push(describe(&rest[4..4 + len]));
-            at += 4 + len;
+            break;
         }
-        self.buf.drain(..at.min(self.buf.len()));
-        if self.stopped.is_some() {
-            self.buf = Vec::new();
+        let len = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+        if len > MAX_LEN {
+            stop = Some(format!(
+                "length {len} is not a chat frame (over {MAX_LEN}): dissection stops"
+            ));
+            break;
         }
-        ChatApp {
-            proto: "chat",
-            first: messages.first().cloned(),
-            messages: if messages.len() > 1 {
-                messages
-            } else {
-                Vec::new()
-            },
-            partial,
-            stopped: self.stopped.clone(),
+        if rest.len() < 4 + len {
+            partial = Some(Partial {
+                have: rest.len(),
+                need: 4 + len,
+            });
+            break;
         }
+        messages.push(describe(&rest[4..4 + len]));
+        at += 4 + len;
+    }
+    stream.consume(at);
+    if let Some(why) = stop {
+        stream.stop(why);
+    }
+    ChatApp {
+        proto: "chat",
+        first: messages.first().cloned(),
+        messages: if messages.len() > 1 {
+            messages
+        } else {
+            Vec::new()
+        },
+        partial,
+        stopped: stream.stopped.clone(),
     }
 }
 
