@@ -9,154 +9,17 @@
 //! the test says so and checks only its own expectations, unless
 //! `PROTOLAB_REQUIRE_TSHARK=1` (set in CI), where it fails.
 
-use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::Command;
+mod common;
 
+use std::path::Path;
+
+use common::http2_view::{ours, theirs as theirs_on, H2};
+use common::tshark::tshark_available;
 use etherparse::PacketBuilder;
 use loona_hpack::Encoder;
-use serde_json::Value;
 
 const PORT: u16 = 50051;
 const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-
-/// Per frame: (type, stream) of each HTTP/2 frame, its `:path`s, its `grpc-status`es.
-type H2 = BTreeMap<u64, (Vec<(u64, u64)>, Vec<String>, Vec<String>)>;
-
-fn type_number(name: &str) -> u64 {
-    let names = [
-        "DATA",
-        "HEADERS",
-        "PRIORITY",
-        "RST_STREAM",
-        "SETTINGS",
-        "PUSH_PROMISE",
-        "PING",
-        "GOAWAY",
-        "WINDOW_UPDATE",
-        "CONTINUATION",
-    ];
-    names.iter().position(|n| *n == name).unwrap() as u64
-}
-
-fn ours(file: &Path) -> H2 {
-    let out = Command::new(env!("CARGO_BIN_EXE_protolab"))
-        .args(["inspect".as_ref(), "--json".as_ref(), file.as_os_str()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut map = H2::new();
-    for line in String::from_utf8(out.stdout).unwrap().lines() {
-        let v: Value = serde_json::from_str(line).unwrap();
-        let app = &v["app"];
-        if app["proto"] != "http2" {
-            continue;
-        }
-        let frames = match app["messages"].as_array() {
-            Some(all) => all.clone(),
-            None if app["type"].is_string() => vec![app.clone()],
-            // The preface alone: tshark shows it as HTTP/2 with no frame.
-            None if app["preface"] == true => Vec::new(),
-            None => continue,
-        };
-        let e = map.entry(v["frame"].as_u64().unwrap()).or_default();
-        for f in frames {
-            e.0.push((
-                type_number(f["type"].as_str().unwrap()),
-                f["stream"].as_u64().unwrap(),
-            ));
-            for h in f["headers"].as_array().into_iter().flatten() {
-                match h[0].as_str().unwrap() {
-                    ":path" => e.1.push(h[1].as_str().unwrap().to_string()),
-                    "grpc-status" => e.2.push(h[1].as_str().unwrap().to_string()),
-                    _ => {}
-                }
-            }
-        }
-    }
-    map
-}
-
-fn tshark_available() -> bool {
-    let ok = Command::new("tshark")
-        .arg("-v")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        if std::env::var("PROTOLAB_REQUIRE_TSHARK").as_deref() == Ok("1") {
-            panic!("tshark is required (PROTOLAB_REQUIRE_TSHARK=1): run scripts/setup");
-        }
-        eprintln!(
-            "SKIPPED: tshark not installed; run scripts/setup to cross-check against Wireshark"
-        );
-    }
-    ok
-}
-
-fn theirs(file: &Path) -> H2 {
-    let out = Command::new("tshark")
-        .args(["-r".as_ref(), file.as_os_str()])
-        .args(["-d", &format!("tcp.port=={PORT},http2"), "-Y", "http2"])
-        .args([
-            "-T",
-            "fields",
-            "-E",
-            "separator=\t",
-            "-E",
-            "aggregator=\u{1}",
-        ])
-        .args([
-            "-e",
-            "frame.number",
-            "-e",
-            "http2.type",
-            "-e",
-            "http2.streamid",
-        ])
-        .args(["-e", "http2.header.name", "-e", "http2.header.value"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let list = |s: &str| -> Vec<String> {
-        s.split('\u{1}')
-            .filter(|x| !x.is_empty())
-            .map(str::to_string)
-            .collect()
-    };
-    let mut map = H2::new();
-    for line in String::from_utf8(out.stdout).unwrap().lines() {
-        let f: Vec<&str> = line.split('\t').collect();
-        let types = list(f[1]);
-        let streams = list(f[2]);
-        let frames = types
-            .iter()
-            .zip(&streams)
-            .map(|(t, s)| (t.parse().unwrap(), s.parse().unwrap()))
-            .collect();
-        let (names, values) = (list(f[3]), list(f[4]));
-        let pick = |want: &str| -> Vec<String> {
-            names
-                .iter()
-                .zip(&values)
-                .filter(|(n, _)| *n == want)
-                .map(|(_, v)| v.clone())
-                .collect()
-        };
-        map.insert(
-            f[0].parse().unwrap(),
-            (frames, pick(":path"), pick("grpc-status")),
-        );
-    }
-    map
-}
 
 /// A classic pcap file (µs) of Ethernet frames.
 fn pcap(frames: &[Vec<u8>]) -> Vec<u8> {
@@ -329,6 +192,6 @@ fn grpc_calls_over_h2c_match_tshark_frame_by_frame() {
     .collect();
     assert_eq!(got, want);
     if tshark_available() {
-        assert_eq!(got, theirs(&file));
+        assert_eq!(got, theirs_on(&file, PORT));
     }
 }

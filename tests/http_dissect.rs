@@ -16,6 +16,8 @@ use std::process::Command;
 use etherparse::PacketBuilder;
 use serde_json::Value;
 
+use common::tshark::tshark_available;
+
 /// Per frame: its requests' methods, their URIs, its responses' codes.
 type Http = BTreeMap<u64, (Vec<String>, Vec<String>, Vec<String>)>;
 
@@ -59,22 +61,6 @@ fn ours(file: &Path) -> Http {
         }
     }
     map
-}
-
-fn tshark_available() -> bool {
-    let ok = Command::new("tshark")
-        .arg("-v")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        if std::env::var("PROTOLAB_REQUIRE_TSHARK").as_deref() == Ok("1") {
-            panic!("tshark is required (PROTOLAB_REQUIRE_TSHARK=1): run scripts/setup");
-        }
-        eprintln!(
-            "SKIPPED: tshark not installed; run scripts/setup to cross-check against Wireshark"
-        );
-    }
-    ok
 }
 
 /// What tshark's HTTP dissector says, frame by frame.

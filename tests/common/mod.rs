@@ -4,7 +4,9 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod http2_view;
 pub mod repeat;
+pub mod tshark;
 pub mod wait;
 
 use std::path::PathBuf;
