@@ -41,6 +41,7 @@ use tonic_prost::ProstCodec;
 use super::grpc_proto::{
     CountdownRequest, EchoMessage, HelloReply, HelloRequest, Tick, COUNTDOWN, ECHO, SAY_HELLO, SLOW,
 };
+use super::lingering::{End, Lingering};
 use super::{
     connect, ClientReport, ConnectionExpectation, Counted, Expectation, Params, ScenarioError,
     ServerReport, Shutdown, IO_TIMEOUT,
@@ -137,7 +138,7 @@ pub async fn serve(
         let counts = stream.counts();
         let service = hyper_util::service::TowerToHyperService::new(greeter());
         let conn = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
-            .serve_connection(TokioIo::new(stream), service);
+            .serve_connection(TokioIo::new(Lingering::new(stream, End::Server)), service);
         let mut conn = std::pin::pin!(conn);
         let served = tokio::select! {
             r = conn.as_mut() => r,
@@ -168,7 +169,7 @@ pub async fn client(server: SocketAddr) -> Result<ClientReport, ScenarioError> {
         let stream = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
         async move {
             stream
-                .map(TokioIo::new)
+                .map(|s| TokioIo::new(Lingering::new(s, End::Client)))
                 .ok_or_else(|| std::io::Error::other("the one connection is used"))
         }
     });
@@ -188,7 +189,8 @@ pub async fn client(server: SocketAddr) -> Result<ClientReport, ScenarioError> {
             what: format!("the gRPC calls to {server}"),
             after: IO_TIMEOUT,
         })??;
-    // The channel is dropped: its connection task closes the socket, first.
+    // The channel is dropped: its connection task closes the socket, first
+    // (`Lingering`: FIN, then read until the server's FIN).
     Ok(ClientReport {
         bytes_sent: counts.written(),
         bytes_received: counts.read(),

@@ -90,6 +90,7 @@ mod counted;
 mod crossing;
 mod error;
 mod expectation;
+mod lingering;
 mod listener;
 mod outcome;
 mod params;
