@@ -397,45 +397,14 @@ mod tests {
     use super::*;
     use crate::chat::frame::encode_frame;
     use crate::chat::message::{LoginMes, SmsMes};
-    use crate::decode::{decode, TcpFlags};
-    use crate::frame::{LinkType, RawFrame};
-    use etherparse::PacketBuilder;
+    use crate::decode::TcpFlags;
+    use crate::dissect::test_segment::segment;
 
     const CLIENT: u16 = 40000;
 
     /// A TCP segment client → server with `payload` at `seq`, built and decoded.
-    fn segment(seq: u32, flags: u16, payload: &[u8]) -> (Packet, Vec<u8>) {
-        segment_between(CLIENT, CHAT_PORT, seq, flags, payload)
-    }
-
-    /// A TCP segment from port `sport` to `dport` on 127.0.0.1.
-    fn segment_between(
-        sport: u16,
-        dport: u16,
-        seq: u32,
-        flags: u16,
-        payload: &[u8],
-    ) -> (Packet, Vec<u8>) {
-        let mut tcp = PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
-            .ipv4([127, 0, 0, 1], [127, 0, 0, 1], 64)
-            .tcp(sport, dport, seq, 65535);
-        if flags & TcpFlags::SYN != 0 {
-            tcp = tcp.syn();
-        } else if flags & TcpFlags::FIN != 0 {
-            tcp = tcp.ack(1).fin();
-        } else {
-            tcp = tcp.ack(1).psh();
-        }
-        let mut bytes = Vec::new();
-        tcp.write(&mut bytes, payload).unwrap();
-        let frame = RawFrame {
-            number: 1,
-            ts_ns: 0,
-            linktype: LinkType::ETHERNET,
-            orig_len: bytes.len() as u32,
-            bytes,
-        };
-        (decode(&frame), frame.bytes)
+    fn to_server(seq: u32, flags: u16, payload: &[u8]) -> (Packet, Vec<u8>) {
+        segment(CLIENT, CHAT_PORT, seq, flags, payload)
     }
 
     fn login() -> Vec<u8> {
@@ -458,7 +427,7 @@ mod tests {
     }
 
     fn feed(d: &mut ChatDissector, seq: u32, flags: u16, payload: &[u8]) -> Option<ChatApp> {
-        let (p, bytes) = segment(seq, flags, payload);
+        let (p, bytes) = to_server(seq, flags, payload);
         d.frame(&p, &bytes)
     }
 
@@ -564,7 +533,7 @@ mod tests {
         flags: u16,
         payload: &[u8],
     ) -> Vec<ChatEvent> {
-        let (p, bytes) = segment_between(sport, dport, seq, flags, payload);
+        let (p, bytes) = segment(sport, dport, seq, flags, payload);
         d.events(&p, &bytes, None)
     }
 
@@ -647,7 +616,7 @@ mod tests {
     }
 
     fn feed_between(d: &mut ChatDissector, ports: (u16, u16), payload: &[u8]) -> Option<ChatApp> {
-        let (p, bytes) = segment_between(ports.0, ports.1, 1, PA, payload);
+        let (p, bytes) = segment(ports.0, ports.1, 1, PA, payload);
         d.frame(&p, &bytes)
     }
 }

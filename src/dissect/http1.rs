@@ -475,36 +475,12 @@ fn chunks(buf: &[u8]) -> Result<Option<(usize, u64)>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::{decode, TcpFlags};
-    use crate::frame::{LinkType, RawFrame};
-    use etherparse::PacketBuilder;
+    use crate::decode::TcpFlags;
+    use crate::dissect::test_segment::segment;
 
     const PA: u16 = TcpFlags::PSH | TcpFlags::ACK;
     const CLIENT: u16 = 40000;
     const SERVER: u16 = 8080;
-
-    fn segment(sport: u16, dport: u16, seq: u32, flags: u16, payload: &[u8]) -> (Packet, Vec<u8>) {
-        let mut tcp = PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
-            .ipv4([127, 0, 0, 1], [127, 0, 0, 1], 64)
-            .tcp(sport, dport, seq, 65535);
-        if flags & TcpFlags::SYN != 0 {
-            tcp = tcp.syn();
-        } else if flags & TcpFlags::FIN != 0 {
-            tcp = tcp.ack(1).fin();
-        } else {
-            tcp = tcp.ack(1).psh();
-        }
-        let mut bytes = Vec::new();
-        tcp.write(&mut bytes, payload).unwrap();
-        let frame = RawFrame {
-            number: 1,
-            ts_ns: 0,
-            linktype: LinkType::ETHERNET,
-            orig_len: bytes.len() as u32,
-            bytes,
-        };
-        (decode(&frame), frame.bytes)
-    }
 
     fn up(d: &mut Http1Dissector, seq: u32, payload: &[u8]) -> Option<HttpApp> {
         let (p, b) = segment(CLIENT, SERVER, seq, PA, payload);

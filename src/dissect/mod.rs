@@ -17,3 +17,5 @@ pub mod http1;
 pub mod http2;
 pub mod redact;
 pub mod tcp_stream;
+#[cfg(test)]
+mod test_segment;

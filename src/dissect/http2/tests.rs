@@ -2,35 +2,13 @@
 //! header blocks by an HPACK encoder, cut into TCP segments at awkward places.
 
 use super::*;
-use crate::decode::{decode, TcpFlags};
-use crate::frame::{LinkType, RawFrame};
-use etherparse::PacketBuilder;
+use crate::decode::TcpFlags;
+use crate::dissect::test_segment::segment;
 use loona_hpack::Encoder;
 
 const CLIENT: u16 = 40000;
 const SERVER: u16 = 50051;
 const PA: u16 = TcpFlags::PSH | TcpFlags::ACK;
-
-fn segment(sport: u16, dport: u16, seq: u32, flags: u16, payload: &[u8]) -> (Packet, Vec<u8>) {
-    let mut tcp = PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
-        .ipv4([127, 0, 0, 1], [127, 0, 0, 1], 64)
-        .tcp(sport, dport, seq, 65535);
-    if flags & TcpFlags::SYN != 0 {
-        tcp = tcp.syn();
-    } else {
-        tcp = tcp.ack(1).psh();
-    }
-    let mut bytes = Vec::new();
-    tcp.write(&mut bytes, payload).unwrap();
-    let frame = RawFrame {
-        number: 1,
-        ts_ns: 0,
-        linktype: LinkType::ETHERNET,
-        orig_len: bytes.len() as u32,
-        bytes,
-    };
-    (decode(&frame), frame.bytes)
-}
 
 /// A connection: each side's next sequence number, and its HPACK encoders.
 struct Conn {
