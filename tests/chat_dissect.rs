@@ -127,27 +127,6 @@ fn recorded_lab_run_reads_message_by_message() {
     );
 }
 
-/// A classic pcap file (µs) of Ethernet frames.
-fn pcap(frames: &[Vec<u8>]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for v in [0xa1b2c3d4u32, 0x0004_0002, 0, 0, 65535, 1] {
-        if v == 0x0004_0002 {
-            out.extend_from_slice(&2u16.to_le_bytes());
-            out.extend_from_slice(&4u16.to_le_bytes());
-        } else {
-            out.extend_from_slice(&v.to_le_bytes());
-        }
-    }
-    for (i, f) in frames.iter().enumerate() {
-        out.extend_from_slice(&1_700_000_000u32.to_le_bytes());
-        out.extend_from_slice(&(i as u32 * 1000).to_le_bytes());
-        out.extend_from_slice(&(f.len() as u32).to_le_bytes());
-        out.extend_from_slice(&(f.len() as u32).to_le_bytes());
-        out.extend_from_slice(f);
-    }
-    out
-}
-
 fn segment(seq: u32, syn: bool, payload: &[u8]) -> Vec<u8> {
     segment_between((40000, 8889), seq, syn, payload)
 }
@@ -190,7 +169,7 @@ fn split_frames_and_several_frames_per_segment() {
     ];
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("split.pcap");
-    std::fs::write(&file, pcap(&frames)).unwrap();
+    std::fs::write(&file, common::classic_pcap(&frames)).unwrap();
     let got = inspect_json(&file);
     assert!(got[0].get("app").is_none(), "the SYN carries nothing");
     assert_eq!(got[1]["app"]["partial"]["have"], 2);
@@ -292,7 +271,7 @@ fn report_finds_a_chat_on_another_port() {
     ];
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("chat9000.pcap");
-    std::fs::write(&file, pcap(&frames)).unwrap();
+    std::fs::write(&file, common::classic_pcap(&frames)).unwrap();
     let out = dir.path().join("report");
     protolab(&[
         "report".as_ref(),

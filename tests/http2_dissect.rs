@@ -21,25 +21,6 @@ use loona_hpack::Encoder;
 const PORT: u16 = 50051;
 const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
-/// A classic pcap file (µs) of Ethernet frames.
-fn pcap(frames: &[Vec<u8>]) -> Vec<u8> {
-    let mut out = Vec::new();
-    out.extend_from_slice(&0xa1b2c3d4u32.to_le_bytes());
-    out.extend_from_slice(&2u16.to_le_bytes());
-    out.extend_from_slice(&4u16.to_le_bytes());
-    for v in [0u32, 0, 65535, 1] {
-        out.extend_from_slice(&v.to_le_bytes());
-    }
-    for (i, f) in frames.iter().enumerate() {
-        out.extend_from_slice(&1_700_000_000u32.to_le_bytes());
-        out.extend_from_slice(&(i as u32 * 1000).to_le_bytes());
-        out.extend_from_slice(&(f.len() as u32).to_le_bytes());
-        out.extend_from_slice(&(f.len() as u32).to_le_bytes());
-        out.extend_from_slice(f);
-    }
-    out
-}
-
 struct Conn {
     frames: Vec<Vec<u8>>,
     next: [u32; 2],
@@ -156,7 +137,7 @@ fn built_capture(dir: &Path) -> std::path::PathBuf {
     c.segment(0, "PA", &frame(3, 0, 3, &8u32.to_be_bytes()));
     c.segment(0, "PA", &frame(7, 0, 0, &[0, 0, 0, 3, 0, 0, 0, 0]));
     let file = dir.join("h2.pcap");
-    std::fs::write(&file, pcap(&c.frames)).unwrap();
+    std::fs::write(&file, common::classic_pcap(&c.frames)).unwrap();
     file
 }
 

@@ -102,25 +102,6 @@ fn theirs(file: &Path) -> Http {
         .collect()
 }
 
-/// A classic pcap file (µs) of Ethernet frames.
-fn pcap(frames: &[Vec<u8>]) -> Vec<u8> {
-    let mut out = Vec::new();
-    out.extend_from_slice(&0xa1b2c3d4u32.to_le_bytes());
-    out.extend_from_slice(&2u16.to_le_bytes());
-    out.extend_from_slice(&4u16.to_le_bytes());
-    for v in [0u32, 0, 65535, 1] {
-        out.extend_from_slice(&v.to_le_bytes());
-    }
-    for (i, f) in frames.iter().enumerate() {
-        out.extend_from_slice(&1_700_000_000u32.to_le_bytes());
-        out.extend_from_slice(&(i as u32 * 1000).to_le_bytes());
-        out.extend_from_slice(&(f.len() as u32).to_le_bytes());
-        out.extend_from_slice(&(f.len() as u32).to_le_bytes());
-        out.extend_from_slice(f);
-    }
-    out
-}
-
 /// A connection being built: each side's next sequence number.
 struct Conn {
     frames: Vec<Vec<u8>>,
@@ -191,7 +172,7 @@ fn built_capture(dir: &Path) -> std::path::PathBuf {
     c.segment(0, "PA", b"hello");
     c.segment(1, "PA", b"HTTP/1.1 204 No Content\r\n\r\n");
     let file = dir.join("http.pcap");
-    std::fs::write(&file, pcap(&c.frames)).unwrap();
+    std::fs::write(&file, common::classic_pcap(&c.frames)).unwrap();
     file
 }
 
