@@ -18,8 +18,37 @@ use crate::analyze::TcpState;
 pub(crate) fn state_of(socket: &impl AsRawFd) -> io::Result<TcpState> {
     // tcpi_state is the first byte of struct tcp_info; the kernel copies at most
     // the length asked for, so a short buffer is enough and stays valid.
-    let mut info = [0u8; 8];
-    let mut len = info.len() as nix::libc::socklen_t;
+    let (info, _) = tcp_info::<8>(socket)?;
+    from_linux(info[0])
+        .ok_or_else(|| io::Error::other(format!("unknown TCP state {} in TCP_INFO", info[0])))
+}
+
+/// How many segments `socket` has handed down to IP so far (`tcpi_segs_out`,
+/// Linux ≥ 4.2), its SYN included: once it is 1 or more, the SYN has left.
+pub(crate) fn segs_out(socket: &impl AsRawFd) -> io::Result<u32> {
+    // struct tcp_info up to tcpi_segs_out: 8 bytes of u8 fields, 24 u32, 4 u64,
+    // then tcpi_segs_out (offset 136).
+    const SEGS_OUT: usize = 8 + 24 * 4 + 4 * 8;
+    let (info, len) = tcp_info::<{ SEGS_OUT + 4 }>(socket)?;
+    if len < info.len() {
+        return Err(io::Error::other(
+            "this kernel's TCP_INFO has no tcpi_segs_out",
+        ));
+    }
+    let bytes = [
+        info[SEGS_OUT],
+        info[SEGS_OUT + 1],
+        info[SEGS_OUT + 2],
+        info[SEGS_OUT + 3],
+    ];
+    Ok(u32::from_ne_bytes(bytes))
+}
+
+/// The first `N` bytes of `socket`'s `struct tcp_info`, and how many of them the
+/// kernel filled (an older kernel's struct may be shorter).
+fn tcp_info<const N: usize>(socket: &impl AsRawFd) -> io::Result<([u8; N], usize)> {
+    let mut info = [0u8; N];
+    let mut len = N as nix::libc::socklen_t;
     // SAFETY: the pointer and length describe `info`, which outlives the call; the
     // kernel writes at most `len` bytes into it and updates `len`.
     #[allow(unsafe_code)]
@@ -35,44 +64,7 @@ pub(crate) fn state_of(socket: &impl AsRawFd) -> io::Result<TcpState> {
     if rc != 0 {
         return Err(io::Error::last_os_error());
     }
-    from_linux(info[0])
-        .ok_or_else(|| io::Error::other(format!("unknown TCP state {} in TCP_INFO", info[0])))
-}
-
-/// How many segments `socket` has handed down to IP so far (`tcpi_segs_out`,
-/// Linux ≥ 4.2), its SYN included: once it is 1 or more, the SYN has left.
-pub(crate) fn segs_out(socket: &impl AsRawFd) -> io::Result<u32> {
-    // struct tcp_info up to tcpi_segs_out: 8 bytes of u8 fields, 24 u32, 4 u64,
-    // then tcpi_segs_out (offset 136).
-    const SEGS_OUT: usize = 8 + 24 * 4 + 4 * 8;
-    let mut info = [0u8; SEGS_OUT + 4];
-    let mut len = info.len() as nix::libc::socklen_t;
-    // SAFETY: as in `state_of`: the pointer and length describe `info`.
-    #[allow(unsafe_code)]
-    let rc = unsafe {
-        nix::libc::getsockopt(
-            socket.as_raw_fd(),
-            nix::libc::IPPROTO_TCP,
-            nix::libc::TCP_INFO,
-            info.as_mut_ptr().cast(),
-            &mut len,
-        )
-    };
-    if rc != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    if (len as usize) < info.len() {
-        return Err(io::Error::other(
-            "this kernel's TCP_INFO has no tcpi_segs_out",
-        ));
-    }
-    let bytes = [
-        info[SEGS_OUT],
-        info[SEGS_OUT + 1],
-        info[SEGS_OUT + 2],
-        info[SEGS_OUT + 3],
-    ];
-    Ok(u32::from_ne_bytes(bytes))
+    Ok((info, len as usize))
 }
 
 /// Linux's state numbers (TCP_ESTABLISHED = 1 … TCP_CLOSING = 11) in RFC terms.
