@@ -1,6 +1,7 @@
 //! `protolab watch` end to end, with the real binary on loopback: the page in a
 //! headless Chromium (WebDriver) following real connections to `serve tcp-upper`,
-//! the token check, and event streams that leave nothing behind when closed.
+//! the token check, event streams that leave nothing behind when closed, and the
+//! HTTP/1.1 and HTTP/2 (gRPC) messages of `run http-hello` and `run grpc`.
 //!
 //! Watching captures live, so most tests need root (CAP_NET_RAW): they are
 //! skipped without it, and fail under `PROTOLAB_REQUIRE_ROOT_TESTS=1` (CI). The
@@ -409,16 +410,14 @@ fn serve_with_watch_serves_the_page_for_its_own_port() {
     });
 }
 
-#[test]
-fn run_with_watch_serves_the_page_during_the_run_and_after_it() {
-    if !common::require_root("watch tests", "live capture on lo") {
-        return;
-    }
+/// `run SCENARIO --watch` on a free port, once the run is over and its page stays
+/// up: the process (interrupted when dropped), the page's URL and the run's folder.
+fn run_watched(scenario: &str) -> (Proc, String, tempfile::TempDir) {
     let port = free_port().to_string();
     let dir = tempfile::tempdir().unwrap();
     let mut child = spawn(&[
         "run",
-        "tcp-upper",
+        scenario,
         "--port",
         &port,
         "--watch",
@@ -427,13 +426,97 @@ fn run_with_watch_serves_the_page_during_the_run_and_after_it() {
     ]);
     let url = url_of(&mut child);
     let stderr = BufReader::new(child.stderr.take().unwrap());
-    let _run = Proc(child);
-    let over = stderr
-        .lines()
-        .map_while(Result::ok)
-        .any(|l| l.contains("the page stays up until Ctrl-C"));
-    assert!(over, "run ended without keeping the page up");
+    let run = Proc(child);
+    let mut said = Vec::new();
+    let over = stderr.lines().map_while(Result::ok).any(|l| {
+        let done = l.contains("the page stays up until Ctrl-C");
+        said.push(l);
+        done
+    });
+    assert!(over, "run ended without keeping the page up: {said:#?}");
+    (run, url, dir)
+}
+
+#[test]
+fn run_with_watch_serves_the_page_during_the_run_and_after_it() {
+    if !common::require_root("watch tests", "live capture on lo") {
+        return;
+    }
+    let (_run, url, _dir) = run_watched("tcp-upper");
     assert!(frames(&url) >= 10, "the page saw the run's connection");
+}
+
+// ---- application messages -------------------------------------------------------
+
+/// Every application message line of a snapshot's segments, in order.
+fn app_lines(snap: &serde_json::Value) -> Vec<String> {
+    snap["segs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["app"].as_array().unwrap().clone())
+        .map(|l| l.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn http_requests_and_responses_appear_as_messages() {
+    if !common::require_root("watch tests", "live capture on lo") {
+        return;
+    }
+    let (_run, url, _dir) = run_watched("http-hello");
+    let lines = app_lines(&snapshot(&url));
+    assert!(
+        lines.iter().any(|l| l == "http GET / HTTP/1.1"),
+        "the request line: {lines:#?}"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("http HTTP/1.1 200 OK")),
+        "the status line: {lines:#?}"
+    );
+}
+
+#[test]
+fn http2_frames_and_grpc_calls_appear_as_messages_above_the_ladder() {
+    if !common::require_root("watch tests", "live capture on lo")
+        || !have(&[CHROMIUM, CHROMEDRIVER], "http2_frames_appear")
+    {
+        return;
+    }
+    let (_run, url, _dir) = run_watched("grpc");
+    let lines = app_lines(&snapshot(&url));
+    for want in [
+        "h2 preface",
+        "h2 HEADERS stream 1 POST /greet.Greeter/SayHello",
+        "h2 HEADERS stream 5 POST /greet.Greeter/Echo",
+    ] {
+        assert!(lines.iter().any(|l| l == want), "{want}: {lines:#?}");
+    }
+    for kind in ["SETTINGS", "WINDOW_UPDATE", "DATA", "RST_STREAM"] {
+        let prefix = format!("h2 {kind} ");
+        assert!(
+            lines.iter().any(|l| l.starts_with(&prefix)),
+            "{kind}: {lines:#?}"
+        );
+    }
+    // The page lists them above the selected connection's ladder, one row a message.
+    let dir = tempfile::tempdir().unwrap();
+    let driver = Driver::open_url(dir.path(), &url);
+    wait_dom(
+        &driver,
+        "the call's HEADERS is a row above the ladder",
+        "return Array.from(document.querySelectorAll('#app-messages tbody td')).some(td => td.textContent === 'h2 HEADERS stream 1 POST /greet.Greeter/SayHello') ? 'yes' : 'no';",
+        "yes",
+    );
+    // A row clicked shows the segment that carried it.
+    driver.click("#app-messages tbody tr");
+    assert!(
+        driver.text("#layers").contains("messages: h2 "),
+        "{}",
+        driver.text("#layers")
+    );
+    let severe = driver.console_errors();
+    assert!(severe.is_empty(), "console errors: {severe:#?}");
 }
 
 #[test]

@@ -15,12 +15,14 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use crate::capture::{LiveCapture, LiveConfig, LiveFrames, LiveStats};
+use crate::dissect::app::AppDissector;
 use crate::dissect::chat::ChatDissector;
 use crate::lab::kernel::{PortWatch, POLL_EVERY};
 use crate::replay::{Next, Pipeline};
 
 use super::access::Access;
 use super::hub::Hub;
+use super::messages;
 use super::page::page;
 use super::server::router;
 
@@ -90,12 +92,13 @@ impl Session {
                 let stop = Arc::clone(&stop);
                 move || {
                     let mut pipeline = Pipeline::new();
-                    let mut chat = ChatDissector::default();
+                    let mut dissect = AppDissector::new(ChatDissector::default());
                     let mut visit =
                         |frame: crate::capture::FrameRef<'_>, packet: &_, analysis: &_| {
-                            let app = chat
+                            let app = dissect
                                 .frame(packet, frame.bytes)
-                                .map(|a| a.line_notes().trim().to_string());
+                                .map(|a| messages::lines(&a))
+                                .unwrap_or_default();
                             hub.apply(|s| s.on_frame(packet, analysis, frame.bytes, app));
                             Ok::<_, std::convert::Infallible>(Next::Continue)
                         };
