@@ -26,6 +26,15 @@ use super::messages;
 use super::page::page;
 use super::server::router;
 
+/// The kernel's send buffer of each page's socket (accepted sockets inherit the
+/// listener's; Linux doubles it for its own bookkeeping). Without it the buffer
+/// autotunes up to `tcp_wmem`'s maximum (4 MiB by default), and a stalled page
+/// would hold thousands of updates there before the hub's channel even noticed
+/// it was behind; with it, a stalled page holds at most this much (and hyper's
+/// few queued events), then skips to a snapshot. A snapshot larger than this is
+/// still sent whole, in more writes.
+pub const PAGE_SEND_BUFFER: usize = 64 << 10;
+
 /// What to watch and where to serve the page.
 #[derive(Debug, Clone)]
 pub struct WatchConfig {
@@ -68,6 +77,7 @@ impl Session {
             )
         })?;
         listener.set_nonblocking(true)?;
+        socket2::SockRef::from(&listener).set_send_buffer_size(PAGE_SEND_BUFFER)?;
         let bound = listener.local_addr()?;
         let url = access.url(bound);
         let hub = Hub::new();
