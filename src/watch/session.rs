@@ -8,7 +8,8 @@
 //! publishes into the hub (never waiting for a page); each page's stream reads
 //! the hub's broadcast channel at its own pace.
 
-use std::net::SocketAddr;
+use std::collections::HashSet;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::channel;
 use std::sync::Arc;
@@ -215,7 +216,13 @@ fn start_kernel(ports: &[u16], hub: &Arc<Hub>) -> (Option<PortWatch>, String) {
         );
     }
     let feed = Arc::clone(hub);
-    match PortWatch::start_ports(ports, move |change| feed.apply(|s| s.on_kernel(&change))) {
+    let own = own_addresses();
+    let on_change = move |change: crate::lab::kernel::StateChange| {
+        if in_this_namespace(&own, change.local.ip()) {
+            feed.apply(|s| s.on_kernel(&change));
+        }
+    };
+    match PortWatch::start_ports(ports, on_change) {
         Ok(watch) => {
             let note = match watch.tracepoint_error() {
                 None => format!("{} (every change)", watch.witness().describe()),
@@ -228,5 +235,51 @@ fn start_kernel(ports: &[u16], hub: &Arc<Hub>) -> (Option<PortWatch>, String) {
             (Some(watch), note)
         }
         Err(e) => (None, format!("no kernel column: {e}")),
+    }
+}
+
+/// This network namespace's own addresses (empty when they cannot be read).
+fn own_addresses() -> HashSet<IpAddr> {
+    let Ok(addrs) = nix::ifaddrs::getifaddrs() else {
+        return HashSet::new();
+    };
+    addrs
+        .filter_map(|a| a.address)
+        .filter_map(|s| {
+            s.as_sockaddr_in()
+                .map(|v4| IpAddr::V4(v4.ip()))
+                .or_else(|| s.as_sockaddr_in6().map(|v6| IpAddr::V6(v6.ip())))
+        })
+        .collect()
+}
+
+/// Whether a socket bound to `local` belongs in the kernel column. The tracepoint
+/// reports every network namespace's sockets, `ss -tan` only this one's: a
+/// socket on an address this namespace does not have (a `--netns` lab run's
+/// 198.18.0.x) is another namespace's. Unbound and loopback addresses cannot
+/// tell, and are kept.
+fn in_this_namespace(own: &HashSet<IpAddr>, local: IpAddr) -> bool {
+    own.is_empty() || local.is_unspecified() || local.is_loopback() || own.contains(&local)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn another_namespaces_sockets_are_left_out_of_the_kernel_column() {
+        let own: HashSet<IpAddr> = ["127.0.0.1", "10.0.2.15"]
+            .iter()
+            .map(|a| a.parse().unwrap())
+            .collect();
+        for kept in ["127.0.0.1", "127.0.0.2", "10.0.2.15", "0.0.0.0", "::"] {
+            assert!(in_this_namespace(&own, kept.parse().unwrap()), "{kept}");
+        }
+        assert!(!in_this_namespace(&own, "198.18.0.2".parse().unwrap()));
+        assert!(in_this_namespace(
+            &HashSet::new(),
+            "198.18.0.2".parse().unwrap()
+        ));
+        assert!(own_addresses().contains(&"127.0.0.1".parse::<IpAddr>().unwrap()));
     }
 }
