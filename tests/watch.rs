@@ -182,10 +182,7 @@ fn the_page_follows_connections_to_time_wait_with_the_kernel_agreeing() {
     }
     let dir = tempfile::tempdir().unwrap();
     let driver = follow_connections(|url| Driver::open_url(dir.path(), url));
-    let png = base64_decode(driver.cmd("GET", "/screenshot", None).as_str().unwrap());
-    let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("watch.png");
-    std::fs::write(&shot, png).unwrap();
-    eprintln!("watch screenshot: {}", shot.display());
+    driver.save_screenshot("watch.png");
     let severe = driver.console_errors();
     assert!(severe.is_empty(), "console errors: {severe:#?}");
 }
@@ -294,13 +291,6 @@ fn follow_connections(open: impl FnOnce(&str) -> Driver) -> Driver {
         "TIME_WAIT",
     );
     driver
-}
-
-fn base64_decode(text: &str) -> Vec<u8> {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD
-        .decode(text)
-        .expect("base64")
 }
 
 // ---- access ----------------------------------------------------------------------

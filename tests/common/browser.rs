@@ -268,6 +268,20 @@ impl Driver {
             .unwrap_or_default()
     }
 
+    /// Saves a screenshot of the window as `name` in the tests' scratch folder
+    /// and says where.
+    pub fn save_screenshot(&self, name: &str) -> PathBuf {
+        use base64::Engine;
+        let text = self.cmd("GET", "/screenshot", None);
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(text.as_str().expect("a screenshot"))
+            .expect("base64");
+        let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+        std::fs::write(&path, png).unwrap();
+        eprintln!("screenshot: {}", path.display());
+        path
+    }
+
     /// Runs `script` in the page and returns its value.
     pub fn js(&self, script: &str) -> serde_json::Value {
         self.cmd(
