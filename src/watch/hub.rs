@@ -6,7 +6,8 @@
 //! gets `Lagged(n)`: it then drops what it missed and starts again from a fresh
 //! snapshot (see [`Hub::subscribe`]), and `n` is added to the coalesced count it
 //! shows. So one slow tab costs at most the channel's [`CAPACITY`] messages, which
-//! all pages share, whatever the traffic.
+//! all pages share, whatever the traffic, and its own socket's send buffer,
+//! capped at [`super::session::PAGE_SEND_BUFFER`].
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};

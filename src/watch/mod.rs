@@ -13,6 +13,7 @@
 //! - [`update`] — what the page is told: updates and snapshots (plain data).
 //! - [`state`] — the page's model, fed frame by frame (pure, bounded).
 //! - [`kernel_table`] — the kernel's socket table beside the inferred states (pure).
+//! - [`messages`] — the application messages of a frame, one line each (pure).
 //! - [`access`] — who may connect: loopback by default, a token otherwise.
 //! - [`hub`] — the model behind a lock and the broadcast channel to the pages.
 //! - [`page`] — the page itself, assembled from assets embedded in the binary.
@@ -22,6 +23,7 @@
 pub mod access;
 pub mod hub;
 pub mod kernel_table;
+pub mod messages;
 pub mod page;
 pub mod server;
 pub mod session;

@@ -8,21 +8,33 @@
 //! publishes into the hub (never waiting for a page); each page's stream reads
 //! the hub's broadcast channel at its own pace.
 
-use std::net::SocketAddr;
+use std::collections::HashSet;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::channel;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use crate::capture::{LiveCapture, LiveConfig, LiveFrames, LiveStats};
+use crate::dissect::app::AppDissector;
 use crate::dissect::chat::ChatDissector;
 use crate::lab::kernel::{PortWatch, POLL_EVERY};
 use crate::replay::{Next, Pipeline};
 
 use super::access::Access;
 use super::hub::Hub;
+use super::messages;
 use super::page::page;
 use super::server::router;
+
+/// The kernel's send buffer of each page's socket (accepted sockets inherit the
+/// listener's; Linux doubles it for its own bookkeeping). Without it the buffer
+/// autotunes up to `tcp_wmem`'s maximum (4 MiB by default), and a stalled page
+/// would hold thousands of updates there before the hub's channel even noticed
+/// it was behind; with it, a stalled page holds at most this much (and hyper's
+/// few queued events), then skips to a snapshot. A snapshot larger than this is
+/// still sent whole, in more writes.
+pub const PAGE_SEND_BUFFER: usize = 64 << 10;
 
 /// What to watch and where to serve the page.
 #[derive(Debug, Clone)]
@@ -66,6 +78,7 @@ impl Session {
             )
         })?;
         listener.set_nonblocking(true)?;
+        socket2::SockRef::from(&listener).set_send_buffer_size(PAGE_SEND_BUFFER)?;
         let bound = listener.local_addr()?;
         let url = access.url(bound);
         let hub = Hub::new();
@@ -90,12 +103,13 @@ impl Session {
                 let stop = Arc::clone(&stop);
                 move || {
                     let mut pipeline = Pipeline::new();
-                    let mut chat = ChatDissector::default();
+                    let mut dissect = AppDissector::new(ChatDissector::default());
                     let mut visit =
                         |frame: crate::capture::FrameRef<'_>, packet: &_, analysis: &_| {
-                            let app = chat
+                            let app = dissect
                                 .frame(packet, frame.bytes)
-                                .map(|a| a.line_notes().trim().to_string());
+                                .map(|a| messages::lines(&a))
+                                .unwrap_or_default();
                             hub.apply(|s| s.on_frame(packet, analysis, frame.bytes, app));
                             Ok::<_, std::convert::Infallible>(Next::Continue)
                         };
@@ -202,7 +216,13 @@ fn start_kernel(ports: &[u16], hub: &Arc<Hub>) -> (Option<PortWatch>, String) {
         );
     }
     let feed = Arc::clone(hub);
-    match PortWatch::start_ports(ports, move |change| feed.apply(|s| s.on_kernel(&change))) {
+    let own = own_addresses();
+    let on_change = move |change: crate::lab::kernel::StateChange| {
+        if in_this_namespace(&own, change.local.ip()) {
+            feed.apply(|s| s.on_kernel(&change));
+        }
+    };
+    match PortWatch::start_ports(ports, on_change) {
         Ok(watch) => {
             let note = match watch.tracepoint_error() {
                 None => format!("{} (every change)", watch.witness().describe()),
@@ -215,5 +235,51 @@ fn start_kernel(ports: &[u16], hub: &Arc<Hub>) -> (Option<PortWatch>, String) {
             (Some(watch), note)
         }
         Err(e) => (None, format!("no kernel column: {e}")),
+    }
+}
+
+/// This network namespace's own addresses (empty when they cannot be read).
+fn own_addresses() -> HashSet<IpAddr> {
+    let Ok(addrs) = nix::ifaddrs::getifaddrs() else {
+        return HashSet::new();
+    };
+    addrs
+        .filter_map(|a| a.address)
+        .filter_map(|s| {
+            s.as_sockaddr_in()
+                .map(|v4| IpAddr::V4(v4.ip()))
+                .or_else(|| s.as_sockaddr_in6().map(|v6| IpAddr::V6(v6.ip())))
+        })
+        .collect()
+}
+
+/// Whether a socket bound to `local` belongs in the kernel column. The tracepoint
+/// reports every network namespace's sockets, `ss -tan` only this one's: a
+/// socket on an address this namespace does not have (a `--netns` lab run's
+/// 198.18.0.x) is another namespace's. Unbound and loopback addresses cannot
+/// tell, and are kept.
+fn in_this_namespace(own: &HashSet<IpAddr>, local: IpAddr) -> bool {
+    own.is_empty() || local.is_unspecified() || local.is_loopback() || own.contains(&local)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn another_namespaces_sockets_are_left_out_of_the_kernel_column() {
+        let own: HashSet<IpAddr> = ["127.0.0.1", "10.0.2.15"]
+            .iter()
+            .map(|a| a.parse().unwrap())
+            .collect();
+        for kept in ["127.0.0.1", "127.0.0.2", "10.0.2.15", "0.0.0.0", "::"] {
+            assert!(in_this_namespace(&own, kept.parse().unwrap()), "{kept}");
+        }
+        assert!(!in_this_namespace(&own, "198.18.0.2".parse().unwrap()));
+        assert!(in_this_namespace(
+            &HashSet::new(),
+            "198.18.0.2".parse().unwrap()
+        ));
+        assert!(own_addresses().contains(&"127.0.0.1".parse::<IpAddr>().unwrap()));
     }
 }

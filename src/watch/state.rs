@@ -77,14 +77,14 @@ impl WatchState {
         self.seq
     }
 
-    /// One analysed frame: its bytes (`packet.payload` indexes them) and what the
-    /// application dissector made of it.
+    /// One analysed frame: its bytes (`packet.payload` indexes them) and the
+    /// application messages it completed (see [`super::messages`]).
     pub fn on_frame(
         &mut self,
         packet: &Packet,
         analysis: &FrameAnalysis,
         bytes: &[u8],
-        app: Option<String>,
+        app: Vec<String>,
     ) -> Vec<Update> {
         self.frames += 1;
         let mut out = Vec::new();
@@ -151,7 +151,7 @@ impl WatchState {
             .or_else(|| packet.udp().map(|u| u64::from(u.payload_len())))
             .unwrap_or(payload);
         let moved = before != (c.client_state, c.server_state);
-        if n >= DETAIL_LIMIT && !worth_showing(packet, analysis) && !moved && app.is_none() {
+        if n >= DETAIL_LIMIT && !worth_showing(packet, analysis) && !moved && app.is_empty() {
             c.summarized += 1;
             if c.summarized % SUMMARY_EVERY == 0 {
                 out.push(Update::Conn(self.view(flow)));
@@ -298,7 +298,7 @@ fn seg_view(
     packet: &Packet,
     analysis: &FrameAnalysis,
     bytes: &[u8],
-    app: Option<String>,
+    app: Vec<String>,
     c: &Conn,
     t0: u64,
 ) -> SegView {

@@ -58,8 +58,9 @@ pub struct SegView {
     pub changes: Vec<String>,
     /// (layer, fields), outermost first: shown when the segment is clicked.
     pub layers: Vec<(String, String)>,
-    /// What the application dissector saw in it (chat messages).
-    pub app: Option<String>,
+    /// The application messages it completed, one line each, led by their
+    /// protocol (`chat …`, `http GET / HTTP/1.1`, `h2 HEADERS stream 1 …`).
+    pub app: Vec<String>,
     /// Wireshark's expert flags on it.
     pub flags: Vec<&'static str>,
 }

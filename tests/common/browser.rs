@@ -1,16 +1,38 @@
 //! A headless Chromium driven through chromedriver's WebDriver JSON API, without
 //! selenium: the report's player tests and the live page's (`protolab watch`)
-//! tests share it. The browser tests print `SKIPPED` when chromium /
-//! chromedriver are not installed, and fail instead when `CI` is set.
+//! tests share it; the live page is also checked in a headless Firefox through
+//! geckodriver, the same W3C WebDriver protocol. The browser tests print
+//! `SKIPPED` when a browser or its driver is not installed, and fail instead
+//! when `CI` is set (`scripts/setup` installs them all).
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// Debian's Firefox (`apt-get install firefox-esr`).
+pub const FIREFOX: &str = "/usr/bin/firefox-esr";
+
+/// geckodriver, which no Debian package ships: where `cargo install geckodriver`
+/// puts it ($CARGO_HOME/bin, else ~/.cargo/bin), else the first on PATH; the
+/// cargo path when there is none, so that [`have`] names it as missing.
+pub fn geckodriver() -> String {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .unwrap_or_default();
+    let cargo = home.join("bin").join("geckodriver");
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::iter::once(cargo.clone())
+        .chain(std::env::split_paths(&path).map(|d| d.join("geckodriver")))
+        .find(|p| p.is_file())
+        .unwrap_or(cargo)
+        .display()
+        .to_string()
+}
 
 /// True when the browser tests can run; prints SKIPPED (or panics under CI) otherwise.
 pub fn have(tools: &[&str], test: &str) -> bool {
@@ -23,13 +45,9 @@ pub fn have(tools: &[&str], test: &str) -> bool {
         return true;
     }
     if std::env::var_os("CI").is_some() {
-        panic!(
-            "{test}: {missing:?} not installed, and CI is set (install chromium chromium-driver)"
-        );
+        panic!("{test}: {missing:?} not installed, and CI is set (scripts/setup installs them)");
     }
-    eprintln!(
-        "SKIPPED {test}: {missing:?} not installed (apt-get install chromium chromium-driver)"
-    );
+    eprintln!("SKIPPED {test}: {missing:?} not installed (scripts/setup installs them)");
     false
 }
 
@@ -167,26 +185,6 @@ impl Driver {
     /// Starts chromedriver and a headless Chromium session on `url` (`dir` holds
     /// the browser profile).
     pub fn open_url(dir: &Path, url: &str) -> Driver {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start chromedriver");
-        let mut driver = Driver {
-            child,
-            port,
-            session: None,
-        };
-        super::wait::wait_until(Duration::from_secs(20), "chromedriver is ready", || {
-            TcpStream::connect(("127.0.0.1", port)).is_ok()
-                && http(port, "GET", "/status", None)["value"]["ready"] == true
-        });
         let mut args = headless_flags(&dir.join("profile"));
         args.push("--window-size=1200,1600".into());
         let caps = serde_json::json!({"capabilities": {"alwaysMatch": {
@@ -194,7 +192,52 @@ impl Driver {
             "goog:chromeOptions": {"binary": CHROMIUM, "args": args},
             "goog:loggingPrefs": {"browser": "ALL"}
         }}});
-        let v = http(port, "POST", "/session", Some(&caps));
+        Driver::start(Command::new(CHROMEDRIVER), &caps, url)
+    }
+
+    /// Starts geckodriver and a headless Firefox session on `url`; geckodriver
+    /// makes the profile in `dir`.
+    pub fn open_firefox_url(dir: &Path, url: &str) -> Driver {
+        let mut driver = Command::new(geckodriver());
+        driver.env("TMPDIR", dir);
+        let caps = serde_json::json!({"capabilities": {"alwaysMatch": {
+            "browserName": "firefox",
+            "moz:firefoxOptions": {
+                "binary": FIREFOX,
+                "args": ["-headless", "--width=1200", "--height=1600"],
+            }
+        }}});
+        Driver::start(driver, &caps, url)
+    }
+
+    /// Starts a WebDriver server (`driver`, given a free `--port`), opens a
+    /// session with `caps` and goes to `url`.
+    fn start(mut driver: Command, caps: &serde_json::Value, url: &str) -> Driver {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = driver
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the WebDriver server");
+        let mut driver = Driver {
+            child,
+            port,
+            session: None,
+        };
+        super::wait::wait_until(
+            Duration::from_secs(20),
+            "the WebDriver server is ready",
+            || {
+                TcpStream::connect(("127.0.0.1", port)).is_ok()
+                    && http(port, "GET", "/status", None)["value"]["ready"] == true
+            },
+        );
+        let v = http(port, "POST", "/session", Some(caps));
         let session = v["value"]["sessionId"]
             .as_str()
             .unwrap_or_else(|| panic!("no session: {v}"))
@@ -223,6 +266,20 @@ impl Driver {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// Saves a screenshot of the window as `name` in the tests' scratch folder
+    /// and says where.
+    pub fn save_screenshot(&self, name: &str) -> PathBuf {
+        use base64::Engine;
+        let text = self.cmd("GET", "/screenshot", None);
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(text.as_str().expect("a screenshot"))
+            .expect("base64");
+        let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+        std::fs::write(&path, png).unwrap();
+        eprintln!("screenshot: {}", path.display());
+        path
     }
 
     /// Runs `script` in the page and returns its value.

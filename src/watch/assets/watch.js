@@ -24,6 +24,12 @@
     if (text !== undefined) { e.textContent = text; }
     return e;
   }
+  // The application messages a segment completed (chat, HTTP/1.1, HTTP/2).
+  function hasApp(g) { return !!(g.app && g.app.length); }
+  // One line for the ladder: the first message, and how many more there are.
+  function appLine(g) {
+    return g.app[0] + (g.app.length > 1 ? '  (+' + (g.app.length - 1) + ')' : '');
+  }
   function svg(tag, attrs, text) {
     var e = document.createElementNS(SVG, tag);
     Object.keys(attrs).forEach(function (k) { e.setAttribute(k, attrs[k]); });
@@ -126,8 +132,8 @@
     grp.appendChild(svg('text', {x: 4, y: y + 14, 'class': 'fno'}, g.frame + '  +' + g.t.toFixed(3)));
     grp.appendChild(svg('line', {x1: fromX, y1: y + 8, x2: toX, y2: y + ROW - 6, 'marker-end': 'url(#w-arrow)'}));
     grp.appendChild(svg('text', {x: (LEFT + RIGHT) / 2, y: y + 8, 'text-anchor': 'middle', 'class': 'lbl'}, g.label));
-    if (g.text || g.app) {
-      grp.appendChild(svg('text', {x: (LEFT + RIGHT) / 2, y: y + ROW - 1, 'text-anchor': 'middle', 'class': 'txt'}, g.app || g.text));
+    if (g.text || hasApp(g)) {
+      grp.appendChild(svg('text', {x: (LEFT + RIGHT) / 2, y: y + ROW - 1, 'text-anchor': 'middle', 'class': hasApp(g) ? 'txt app' : 'txt'}, hasApp(g) ? appLine(g) : g.text));
     }
     if (g.client_state) {
       grp.appendChild(svg('text', {x: LEFT - 6, y: y + ROW - 6, 'text-anchor': 'end', 'class': 'st'}, g.client_state));
@@ -143,10 +149,11 @@
     var s = $('ladder');
     while (s.firstChild) { s.removeChild(s.firstChild); }
     var c = conns[selected];
-    if (!c) { return; }
+    if (!c) { clearAppMessages(); return; }
     $('ladder-title').textContent = 'Ladder of #' + selected;
     ladderHead(s, c.view);
     c.segs.forEach(function (g, i) { appendSeg(s, g, i); });
+    drawAppMessages();
     noteLadder();
     follow();
   }
@@ -174,9 +181,10 @@
       if (g.flow === selected && !paused) { drawLadder(); }
     } else if (g.flow === selected && !paused) {
       appendSeg($('ladder'), g, c.segs.length - 1);
+      if (hasApp(g)) { appendAppMessages(g); }
       follow();
     }
-    if (g.app || !c.view.client.state) { addMessage(g); }
+    if (hasApp(g) || !c.view.client.state) { addMessage(g); }
   }
 
   // ---- layers of the clicked segment, as in the report's player -------------
@@ -198,7 +206,43 @@
       parent = box;
     });
     if (g.text) { parent.appendChild(el('div', 'fields', 'text: ' + g.text)); }
+    if (hasApp(g)) { parent.appendChild(el('div', 'fields', 'messages: ' + g.app.join(' · '))); }
     if (g.changes.length) { parent.appendChild(el('div', 'fields', g.changes.join(' · '))); }
+  }
+
+  // ---- the selected connection's application messages, above its ladder -------
+  // As the report's message sequence: one row a message, the segment that
+  // completed it a click away.
+  function clearAppMessages() {
+    var tb = document.querySelector('#app-messages tbody');
+    while (tb.firstChild) { tb.removeChild(tb.firstChild); }
+    $('app-panel').style.display = 'none';
+  }
+  function appendAppMessages(g) {
+    var tb = document.querySelector('#app-messages tbody');
+    g.app.forEach(function (line) {
+      var tr = el('tr', 'msg ' + g.from);
+      tr.setAttribute('data-n', g.n);
+      tr.appendChild(el('td', '', String(g.frame)));
+      tr.appendChild(el('td', '', '+' + g.t.toFixed(3)));
+      tr.appendChild(el('td', '', g.from === 'client' ? 'client →' : '← server'));
+      tr.appendChild(el('td', '', line));
+      tr.addEventListener('click', function () {
+        var grp = $('seg-' + g.flow + '-' + g.n);
+        if (grp) { showLayers(g, grp); grp.scrollIntoView({block: 'nearest'}); }
+      });
+      tb.appendChild(tr);
+    });
+    while (tb.childNodes.length > MAX_MESSAGES) { tb.removeChild(tb.firstChild); }
+    $('app-panel').style.display = '';
+    var box = $('app-box');
+    if (!paused) { box.scrollTop = box.scrollHeight; }
+  }
+  function drawAppMessages() {
+    clearAppMessages();
+    var c = conns[selected];
+    if (!c) { return; }
+    c.segs.forEach(function (g) { if (hasApp(g)) { appendAppMessages(g); } });
   }
 
   // ---- the state diagram -------------------------------------------------------
@@ -228,7 +272,9 @@
     var ul = $('messages');
     var c = conns[g.flow].view;
     var who = g.from === 'client' ? c.client.addr + ' → ' + c.server.addr : c.server.addr + ' → ' + c.client.addr;
-    ul.appendChild(el('li', '', '#' + g.flow + ' frame ' + g.frame + ' ' + who + ': ' + (g.app || g.text)));
+    (hasApp(g) ? g.app : [g.text]).forEach(function (line) {
+      ul.appendChild(el('li', '', '#' + g.flow + ' frame ' + g.frame + ' ' + who + ': ' + line));
+    });
     while (ul.childNodes.length > MAX_MESSAGES) { ul.removeChild(ul.firstChild); }
     if (!paused) { ul.scrollTop = ul.scrollHeight; }
   }
@@ -242,7 +288,7 @@
     var keep = pinned ? selected : null;
     selected = null;
     snap.conns.forEach(setConn);
-    snap.segs.forEach(function (g) { var c = conns[g.flow]; if (c) { c.segs.push(g); if (g.app || !c.view.client.state) { addMessage(g); } } });
+    snap.segs.forEach(function (g) { var c = conns[g.flow]; if (c) { c.segs.push(g); if (hasApp(g) || !c.view.client.state) { addMessage(g); } } });
     snap.kernel.forEach(setKernel);
     $('kernel-source').textContent = snap.kernel_source ? 'from ' + snap.kernel_source : '';
     $('frames').textContent = snap.frames;

@@ -30,7 +30,7 @@ fn frames(name: &str) -> Frames {
 fn feed(state: &mut WatchState, frames: &Frames) -> Vec<Update> {
     frames
         .iter()
-        .flat_map(|(p, a, b)| state.on_frame(p, a, b, None))
+        .flat_map(|(p, a, b)| state.on_frame(p, a, b, Vec::new()))
         .collect()
 }
 
@@ -147,7 +147,7 @@ fn past_the_detail_limit_ordinary_segments_are_only_counted() {
     let mut sent = 0;
     let mut conn_updates = 0;
     for _ in 0..n {
-        for u in state.on_frame(p, a, b, None) {
+        for u in state.on_frame(p, a, b, Vec::new()) {
             match u {
                 Update::Seg(_) => sent += 1,
                 Update::Conn(_) => conn_updates += 1,
