@@ -745,5 +745,7 @@ fn grpc(cursor: &mut GrpcCursor, mut data: &[u8], path: Option<String>) -> Vec<G
     done
 }
 
+pub mod streams;
+
 #[cfg(test)]
 mod tests;
