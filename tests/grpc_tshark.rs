@@ -12,7 +12,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::http2_view::{ours, theirs};
+use common::http2_view::{fields_ours, fields_theirs, ours, theirs};
 use common::tshark::tshark_available;
 use serde_json::Value;
 
@@ -95,6 +95,28 @@ fn a_recorded_grpc_run_matches_tshark_frame_by_frame() {
     assert_eq!(got[&29].0, [(3, 7)], "RST_STREAM on stream 7");
     if tshark_available() {
         assert_eq!(got, theirs(&capture, 50051));
+    }
+}
+
+/// The gRPC messages' protobuf, decoded with the greeter's generated types,
+/// field for field as tshark decodes them with `proto/greeter.proto`.
+#[test]
+fn recorded_grpc_messages_decode_as_tshark_decodes_them_with_the_proto() {
+    let capture = common::capture("recorded_grpc.pcap");
+    let got = fields_ours(&capture);
+    let row = |t: &str, n: &str, text: &str| {
+        let hex = text.bytes().map(|b| format!("{b:02x}")).collect();
+        (t.to_string(), n.to_string(), hex)
+    };
+    assert_eq!(got[&13], [row("greet.HelloRequest", "name", "protolab")]);
+    assert_eq!(got[&27], [row("greet.HelloRequest", "name", "slow")]);
+    assert_eq!(
+        got[&20].iter().map(|r| r.2.as_str()).collect::<Vec<_>>(),
+        ["03", "02", "01"],
+        "three Ticks in one DATA frame"
+    );
+    if tshark_available() {
+        assert_eq!(got, fields_theirs(&capture, 50051));
     }
 }
 

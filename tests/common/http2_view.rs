@@ -26,7 +26,8 @@ fn type_number(name: &str) -> u64 {
     names.iter().position(|n| *n == name).unwrap() as u64
 }
 
-pub fn ours(file: &Path) -> H2 {
+/// Each frame's object of `protolab inspect --json`.
+fn inspect_json(file: &Path) -> Vec<Value> {
     let out = Command::new(env!("CARGO_BIN_EXE_protolab"))
         .args(["inspect".as_ref(), "--json".as_ref(), file.as_os_str()])
         .output()
@@ -36,9 +37,16 @@ pub fn ours(file: &Path) -> H2 {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+pub fn ours(file: &Path) -> H2 {
     let mut map = H2::new();
-    for line in String::from_utf8(out.stdout).unwrap().lines() {
-        let v: Value = serde_json::from_str(line).unwrap();
+    for v in inspect_json(file) {
         let app = &v["app"];
         if app["proto"] != "http2" {
             continue;
@@ -125,6 +133,103 @@ pub fn theirs(file: &Path, port: u16) -> H2 {
             f[0].parse().unwrap(),
             (frames, pick(":path"), pick("grpc-status")),
         );
+    }
+    map
+}
+
+/// Per frame: (message type, field name, value bytes in hex) of each protobuf
+/// field of its gRPC messages, as tshark shows `protobuf.field.value`.
+pub type Fields = BTreeMap<u64, Vec<(String, String, String)>>;
+
+/// A varint's bytes, as the wire has them.
+fn varint(mut n: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    while n >= 0x80 {
+        out.push(n as u8 | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+    out
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The decoded gRPC messages of `inspect --json` (`grpc.message`): strings as
+/// their bytes, numbers as their varints; proto3 defaults (0, "") are not on
+/// the wire, so not listed.
+pub fn fields_ours(file: &Path) -> Fields {
+    let mut map = Fields::new();
+    for v in inspect_json(file) {
+        let app = &v["app"];
+        let frames = match app["messages"].as_array() {
+            Some(all) => all.clone(),
+            None => vec![app.clone()],
+        };
+        for f in frames {
+            let messages = match f["grpc_messages"].as_array() {
+                Some(all) => all.clone(),
+                None => f.get("grpc").into_iter().cloned().collect(),
+            };
+            for m in messages {
+                let m = &m["message"];
+                let ty = m["type"].as_str().unwrap_or("?");
+                for (name, value) in m["value"].as_object().into_iter().flatten() {
+                    let bytes = match value {
+                        Value::String(s) => s.as_bytes().to_vec(),
+                        Value::Number(n) => varint(n.as_u64().unwrap()),
+                        other => panic!("{other} in {m}"),
+                    };
+                    if !bytes.is_empty() && bytes != [0] {
+                        let e = map.entry(v["frame"].as_u64().unwrap()).or_default();
+                        e.push((ty.to_string(), name.clone(), hex(&bytes)));
+                    }
+                }
+            }
+        }
+    }
+    map
+}
+
+/// The same from tshark, given `proto/` as its protobuf search path.
+pub fn fields_theirs(file: &Path, port: u16) -> Fields {
+    let proto = Path::new(env!("CARGO_MANIFEST_DIR")).join("proto");
+    let out = Command::new("tshark")
+        .args(["-r".as_ref(), file.as_os_str()])
+        .args(["-d", &format!("tcp.port=={port},http2"), "-Y", "grpc"])
+        .args([
+            "-o",
+            &format!("uat:protobuf_search_paths:\"{}\",\"TRUE\"", proto.display()),
+        ])
+        .args([
+            "-T",
+            "fields",
+            "-E",
+            "separator=\t",
+            "-E",
+            "aggregator=\u{1}",
+        ])
+        .args(["-e", "frame.number", "-e", "protobuf.message.name"])
+        .args(["-e", "protobuf.field.name", "-e", "protobuf.field.value"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut map = Fields::new();
+    for line in String::from_utf8(out.stdout).unwrap().lines() {
+        let f: Vec<&str> = line.split('\t').collect();
+        let list = |s: &str| -> Vec<String> { s.split('\u{1}').map(str::to_string).collect() };
+        let rows = list(f[1])
+            .into_iter()
+            .zip(list(f[2]))
+            .zip(list(f[3]))
+            .map(|((t, n), v)| (t, n, v))
+            .collect();
+        map.insert(f[0].parse().unwrap(), rows);
     }
     map
 }

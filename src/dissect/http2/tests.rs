@@ -162,8 +162,13 @@ fn a_unary_grpc_call_split_and_joined_across_segments() {
         Some(GrpcMessage {
             path: Some(path.into()),
             len: 7,
-            compressed: false
+            compressed: false,
+            message: known::decode(path, false, b"\x0a\x05alice"),
         })
+    );
+    assert_eq!(
+        data.summary,
+        r#"DATA stream 1 grpc 7 B greet.HelloRequest {"name":"alice"}"#
     );
     // The answer: headers, two messages in one DATA frame, and trailers.
     let head = c.headers(
@@ -190,6 +195,48 @@ fn a_unary_grpc_call_split_and_joined_across_segments() {
     let json = serde_json::to_value(&app).unwrap();
     assert_eq!(json["messages"][1]["grpc"]["path"], path);
     assert_eq!(json["messages"][1]["grpc"]["len"], 2);
+}
+
+/// A call the dissector has no types for: its messages as wire fields; a
+/// compressed one is not decoded.
+#[test]
+fn another_services_messages_show_their_wire_fields() {
+    let mut c = opened();
+    let block = c.headers(
+        0,
+        &[
+            (":method", "POST"),
+            (":path", "/shop.Cart/Add"),
+            ("content-type", "application/grpc+proto"),
+        ],
+    );
+    // 1: 150, 2: "hi"; then the same bytes flagged compressed.
+    let body = b"\x08\x96\x01\x12\x02hi";
+    let mut compressed = grpc_message(body);
+    compressed[0] = 1;
+    let bytes = [
+        frame_bytes(HEADERS, 0x4, 1, &block),
+        frame_bytes(DATA, 0, 1, &grpc_message(body)),
+        frame_bytes(DATA, 0x1, 1, &compressed),
+    ]
+    .concat();
+    let (app, _) = c.send(0, &bytes).unwrap();
+    let json = serde_json::to_value(&app).unwrap();
+    let message = &json["messages"][1]["grpc"]["message"];
+    assert_eq!(
+        message["fields"],
+        serde_json::json!([
+            {"field": 1, "wire_type": "VARINT", "value": 150},
+            {"field": 2, "wire_type": "LEN", "len": 2, "string": "hi"},
+        ])
+    );
+    assert_eq!(
+        app.messages[1].summary,
+        r#"DATA stream 1 grpc 7 B {1: 150, 2: "hi"}"#
+    );
+    let packed = &json["messages"][2]["grpc"];
+    assert_eq!(packed["compressed"], true);
+    assert!(packed.get("message").is_none(), "{packed}");
 }
 
 #[test]
