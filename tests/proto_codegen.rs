@@ -72,6 +72,12 @@ fn every_method_is_known_to_the_dissector_with_its_types() {
     }
     assert_eq!(
         paths,
-        [known::SAY_HELLO, known::COUNTDOWN, known::ECHO, known::SLOW]
+        [
+            known::SAY_HELLO,
+            known::COUNTDOWN,
+            known::ECHO,
+            known::SLOW,
+            known::DEADLINE
+        ]
     );
 }

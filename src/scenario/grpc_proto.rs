@@ -7,4 +7,4 @@
 pub use crate::dissect::protobuf::greet::{
     CountdownRequest, EchoMessage, HelloReply, HelloRequest, Tick,
 };
-pub use crate::dissect::protobuf::known::{COUNTDOWN, ECHO, SAY_HELLO, SLOW};
+pub use crate::dissect::protobuf::known::{COUNTDOWN, DEADLINE, ECHO, SAY_HELLO, SLOW};

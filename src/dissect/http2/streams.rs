@@ -106,7 +106,7 @@ impl StreamTable {
                 s.status = s.status.take().or_else(|| header(":status"));
                 if let Some(code) = header("grpc-status") {
                     s.grpc_status = code.trim().parse().ok();
-                    s.grpc_message = header("grpc-message");
+                    s.grpc_message = header("grpc-message").map(|m| percent_decoded(&m));
                 }
             }
             if f.kind == "RST_STREAM" && s.reset.is_none() {
@@ -123,6 +123,31 @@ impl StreamTable {
     pub fn into_streams(self) -> Vec<Http2Stream> {
         self.streams
     }
+}
+
+/// `grpc-message` as its sender wrote it: the header is percent-encoded
+/// (`the%20server%20gave%20up`); a `%` not followed by two hex digits stays.
+fn percent_decoded(value: &str) -> String {
+    let b = value.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = b
+            .get(i + 1..i + 3)
+            .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
+            .and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok());
+        match (b[i], hex) {
+            (b'%', Some(x)) => {
+                out.push(x);
+                i += 3;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// A gRPC status code's name (grpc/doc/statuscodes.md).
@@ -147,4 +172,20 @@ pub fn grpc_status_name(code: u32) -> &'static str {
         "UNAUTHENTICATED",
     ];
     NAMES.get(code as usize).copied().unwrap_or("UNKNOWN")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percent_decoded;
+
+    #[test]
+    fn grpc_message_is_percent_decoded() {
+        assert_eq!(
+            percent_decoded("the%20server%20gave%20up"),
+            "the server gave up"
+        );
+        assert_eq!(percent_decoded("100%"), "100%");
+        assert_eq!(percent_decoded("%+1"), "%+1");
+        assert_eq!(percent_decoded("%zz%e4%b8%ad"), "%zz中");
+    }
 }

@@ -13,6 +13,7 @@ pub const SAY_HELLO: &str = "/greet.Greeter/SayHello";
 pub const COUNTDOWN: &str = "/greet.Greeter/Countdown";
 pub const ECHO: &str = "/greet.Greeter/Echo";
 pub const SLOW: &str = "/greet.Greeter/Slow";
+pub const DEADLINE: &str = "/greet.Greeter/Deadline";
 
 /// Decodes `bytes` as `M` into its JSON.
 fn as_json<M: Message + Default + Serialize>(name: &'static str) -> impl Fn(&[u8]) -> ProtoMessage {
@@ -34,8 +35,10 @@ fn as_json<M: Message + Default + Serialize>(name: &'static str) -> impl Fn(&[u8
 /// from the client, the reply's from the server; `None` for any other call.
 pub fn decode(path: &str, from_server: bool, bytes: &[u8]) -> Option<ProtoMessage> {
     Some(match (path, from_server) {
-        (SAY_HELLO | SLOW, false) => as_json::<HelloRequest>("greet.HelloRequest")(bytes),
-        (SAY_HELLO | SLOW, true) => as_json::<HelloReply>("greet.HelloReply")(bytes),
+        (SAY_HELLO | SLOW | DEADLINE, false) => {
+            as_json::<HelloRequest>("greet.HelloRequest")(bytes)
+        }
+        (SAY_HELLO | SLOW | DEADLINE, true) => as_json::<HelloReply>("greet.HelloReply")(bytes),
         (COUNTDOWN, false) => as_json::<CountdownRequest>("greet.CountdownRequest")(bytes),
         (COUNTDOWN, true) => as_json::<Tick>("greet.Tick")(bytes),
         (ECHO, _) => as_json::<EchoMessage>("greet.EchoMessage")(bytes),
