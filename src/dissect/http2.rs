@@ -48,6 +48,9 @@ const HEADER_LEN: usize = 9;
 pub const MAX_TABLE: usize = 64 << 10;
 /// Largest header block (all its CONTINUATIONs) put together.
 const MAX_BLOCK: usize = 1 << 20;
+/// Most bytes of decoded header fields kept per block (name, value and 32
+/// per field, as SETTINGS_MAX_HEADER_LIST_SIZE counts them).
+pub const MAX_HEADER_LIST: usize = 256 << 10;
 /// Largest gRPC message kept to be decoded; a longer one is only counted.
 pub const MAX_MESSAGE: u32 = 64 << 10;
 
@@ -674,9 +677,29 @@ fn header_block(
     // HPACK is a third party's parser of untrusted bytes: a panic in it is a
     // lost table, not a lost dissection.
     let hpack = &mut dir.hpack;
-    let decoded = catch_unwind(AssertUnwindSafe(|| hpack.decode(&block)));
-    let fields = match decoded {
-        Ok(Ok(fields)) => fields,
+    // Each field is kept as text up to MAX_HEADER_LIST bytes in all: a block
+    // of one-byte references to a large table entry would otherwise copy that
+    // entry thousands of times (an "HPACK bomb"). The decoder still reads the
+    // whole block, so its table stays right for the blocks after it.
+    let mut fields: Vec<(String, String)> = Vec::new();
+    let mut size = 0usize;
+    let mut dropped = 0usize;
+    let decoded = catch_unwind(AssertUnwindSafe(|| {
+        hpack.decode_with_cb(&block, |k, v| {
+            // RFC 9113's accounting: name, value and 32 bytes per field.
+            size = size.saturating_add(k.len() + v.len() + 32);
+            if size > MAX_HEADER_LIST {
+                dropped += 1;
+                return;
+            }
+            fields.push((
+                String::from_utf8_lossy(&k).into_owned(),
+                String::from_utf8_lossy(&v).into_owned(),
+            ));
+        })
+    }));
+    match decoded {
+        Ok(Ok(())) => {}
         Ok(Err(e)) => {
             let why = format!("a header block that did not decode ({e:?})");
             f.error = Some(format!("headers not decoded: {why}"));
@@ -688,16 +711,12 @@ fn header_block(
             f.error = Some("headers not decoded: the HPACK decoder failed".into());
             return String::new();
         }
-    };
-    let fields: Vec<(String, String)> = fields
-        .into_iter()
-        .map(|(k, v)| {
-            (
-                String::from_utf8_lossy(&k).into_owned(),
-                String::from_utf8_lossy(&v).into_owned(),
-            )
-        })
-        .collect();
+    }
+    if dropped > 0 {
+        f.error = Some(format!(
+            "a header list over {MAX_HEADER_LIST} bytes: its last {dropped} fields not shown"
+        ));
+    }
     let get = |name: &str| {
         fields
             .iter()

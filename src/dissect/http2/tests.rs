@@ -322,6 +322,56 @@ fn a_table_size_over_the_limit_is_refused() {
     assert!(app.first.unwrap().error.is_some());
 }
 
+/// An HPACK integer with an `n`-bit prefix, after the pattern bits `first`.
+fn hpack_int(first: u8, bits: u32, mut n: usize) -> Vec<u8> {
+    let max = (1usize << bits) - 1;
+    if n < max {
+        return vec![first | n as u8];
+    }
+    let mut out = vec![first | max as u8];
+    n -= max;
+    while n >= 128 {
+        out.push((n % 128) as u8 | 0x80);
+        n /= 128;
+    }
+    out.push(n as u8);
+    out
+}
+
+/// One 60 kB table entry, then 1000 one-byte references to it: 60 MB of
+/// headers from 61 kB. The fields kept stop at MAX_HEADER_LIST bytes, and the
+/// table is still right for the next block.
+#[test]
+fn an_hpack_bomb_is_cut_at_the_header_list_limit() {
+    let mut c = opened();
+    let mut block = hpack_int(0x20, 5, MAX_TABLE); // table size update
+    block.extend([0x40, 1, b'x']); // literal with indexing, new name "x"
+    block.extend(hpack_int(0, 7, 60_000));
+    block.extend(vec![b'a'; 60_000]);
+    block.extend(vec![0x80 | 62; 1000]); // index 62: the entry just added
+    let (app, _) = c.send(0, &frame_bytes(HEADERS, 0x4, 1, &block)).unwrap();
+    let f = app.first.unwrap();
+    let kept = f.headers.as_ref().unwrap().len();
+    assert!(
+        kept * 60_033 <= MAX_HEADER_LIST && kept > 0,
+        "{kept} fields kept"
+    );
+    assert_eq!(
+        f.error.as_deref(),
+        Some(format!(
+            "a header list over {MAX_HEADER_LIST} bytes: its last {} fields not shown",
+            1001 - kept
+        ))
+        .as_deref()
+    );
+    let (app, _) = c
+        .send(0, &frame_bytes(HEADERS, 0x4, 3, &[0x80 | 62]))
+        .unwrap();
+    let f = app.first.unwrap();
+    assert_eq!(f.error, None);
+    assert_eq!(f.headers.unwrap()[0].1.len(), 60_000);
+}
+
 #[test]
 fn huge_lengths_wait_and_garbage_never_panics() {
     let mut c = opened();
