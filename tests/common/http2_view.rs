@@ -77,60 +77,34 @@ pub fn ours(file: &Path) -> H2 {
 }
 
 pub fn theirs(file: &Path, port: u16) -> H2 {
-    let out = Command::new("tshark")
-        .args(["-r".as_ref(), file.as_os_str()])
-        .args(["-d", &format!("tcp.port=={port},http2"), "-Y", "http2"])
-        .args([
-            "-T",
-            "fields",
-            "-E",
-            "separator=\t",
-            "-E",
-            "aggregator=\u{1}",
-        ])
-        .args([
-            "-e",
+    let decode_as = format!("tcp.port=={port},http2");
+    let table = super::tshark::fields(
+        file,
+        &["-d", &decode_as, "-Y", "http2"],
+        &[
             "frame.number",
-            "-e",
             "http2.type",
-            "-e",
             "http2.streamid",
-        ])
-        .args(["-e", "http2.header.name", "-e", "http2.header.value"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+            "http2.header.name",
+            "http2.header.value",
+        ],
     );
-    let list = |s: &str| -> Vec<String> {
-        s.split('\u{1}')
-            .filter(|x| !x.is_empty())
-            .map(str::to_string)
-            .collect()
-    };
     let mut map = H2::new();
-    for line in String::from_utf8(out.stdout).unwrap().lines() {
-        let f: Vec<&str> = line.split('\t').collect();
-        let types = list(f[1]);
-        let streams = list(f[2]);
-        let frames = types
+    for f in table {
+        let frames = f[1]
             .iter()
-            .zip(&streams)
+            .zip(&f[2])
             .map(|(t, s)| (t.parse().unwrap(), s.parse().unwrap()))
             .collect();
-        let (names, values) = (list(f[3]), list(f[4]));
         let pick = |want: &str| -> Vec<String> {
-            names
-                .iter()
-                .zip(&values)
+            f[3].iter()
+                .zip(&f[4])
                 .filter(|(n, _)| *n == want)
                 .map(|(_, v)| v.clone())
                 .collect()
         };
         map.insert(
-            f[0].parse().unwrap(),
+            f[0][0].parse().unwrap(),
             (frames, pick(":path"), pick("grpc-status")),
         );
     }
@@ -195,41 +169,28 @@ pub fn fields_ours(file: &Path) -> Fields {
 /// The same from tshark, given `proto/` as its protobuf search path.
 pub fn fields_theirs(file: &Path, port: u16) -> Fields {
     let proto = Path::new(env!("CARGO_MANIFEST_DIR")).join("proto");
-    let out = Command::new("tshark")
-        .args(["-r".as_ref(), file.as_os_str()])
-        .args(["-d", &format!("tcp.port=={port},http2"), "-Y", "grpc"])
-        .args([
-            "-o",
-            &format!("uat:protobuf_search_paths:\"{}\",\"TRUE\"", proto.display()),
-        ])
-        .args([
-            "-T",
-            "fields",
-            "-E",
-            "separator=\t",
-            "-E",
-            "aggregator=\u{1}",
-        ])
-        .args(["-e", "frame.number", "-e", "protobuf.message.name"])
-        .args(["-e", "protobuf.field.name", "-e", "protobuf.field.value"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let decode_as = format!("tcp.port=={port},http2");
+    let search = format!("uat:protobuf_search_paths:\"{}\",\"TRUE\"", proto.display());
+    let table = super::tshark::fields(
+        file,
+        &["-d", &decode_as, "-Y", "grpc", "-o", &search],
+        &[
+            "frame.number",
+            "protobuf.message.name",
+            "protobuf.field.name",
+            "protobuf.field.value",
+        ],
     );
-    let mut map = Fields::new();
-    for line in String::from_utf8(out.stdout).unwrap().lines() {
-        let f: Vec<&str> = line.split('\t').collect();
-        let list = |s: &str| -> Vec<String> { s.split('\u{1}').map(str::to_string).collect() };
-        let rows = list(f[1])
-            .into_iter()
-            .zip(list(f[2]))
-            .zip(list(f[3]))
-            .map(|((t, n), v)| (t, n, v))
-            .collect();
-        map.insert(f[0].parse().unwrap(), rows);
-    }
-    map
+    table
+        .into_iter()
+        .map(|f| {
+            let rows = f[1]
+                .iter()
+                .zip(&f[2])
+                .zip(&f[3])
+                .map(|((t, n), v)| (t.clone(), n.clone(), v.clone()))
+                .collect();
+            (f[0][0].parse().unwrap(), rows)
+        })
+        .collect()
 }
