@@ -1005,6 +1005,7 @@ fn grpc_report_shows_each_stream_with_its_call_frames_and_end() {
     );
     let en = render_report(&input, Lang::En);
     for row in [
+        "| 0 | the connection (stream 0) | 4 SETTINGS ←, 8 WINDOW_UPDATE ←, 9 SETTINGS →, 9 SETTINGS →, 9 WINDOW_UPDATE →, 10 SETTINGS ←, 31 GOAWAY → | closed by the client: GOAWAY NO_ERROR (0), #31 |",
         "| 1 | /greet.Greeter/SayHello | 11 HEADERS →, 13 DATA →, 13 DATA →, 15 HEADERS ←, 15 DATA ←, 15 HEADERS ← | grpc-status 0 (OK) |",
         "| 7 | /greet.Greeter/Slow | 25 HEADERS →, 27 DATA →, 27 DATA →, 29 RST_STREAM → | reset by the client: RST_STREAM CANCEL (8), #29 |",
     ] {

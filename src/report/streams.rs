@@ -33,8 +33,9 @@ struct Words {
     /// Before the RST_STREAM's code, with its punctuation.
     reset_by_client: &'static str,
     reset_by_server: &'static str,
+    goaway_by_client: &'static str,
+    goaway_by_server: &'static str,
     open: &'static str,
-    ended: &'static str,
 }
 
 const EN: Words = Words {
@@ -48,8 +49,9 @@ const EN: Words = Words {
     more: "more frames",
     reset_by_client: "reset by the client: ",
     reset_by_server: "reset by the server: ",
+    goaway_by_client: "closed by the client: ",
+    goaway_by_server: "closed by the server: ",
     open: "no end seen in the capture",
-    ended: "ended",
 };
 
 const ZH: Words = Words {
@@ -63,8 +65,9 @@ const ZH: Words = Words {
     more: "帧未列出",
     reset_by_client: "被客户端重置：",
     reset_by_server: "被服务器重置：",
+    goaway_by_client: "客户端关闭连接：",
+    goaway_by_server: "服务器关闭连接：",
     open: "抓包中未见结束",
-    ended: "已结束",
 };
 
 fn words(lang: Lang) -> &'static Words {
@@ -101,22 +104,19 @@ fn outcome_cell(s: &Http2Stream, w: &Words) -> String {
         }
         parts.push(p);
     }
-    if let Some(r) = &s.reset {
-        let who = if r.by_server {
-            w.reset_by_server
-        } else {
-            w.reset_by_client
-        };
-        parts.push(format!(
-            "{who}RST_STREAM {} ({}), #{}",
-            r.code.0, r.code.1, r.frame
-        ));
+    for (kind, end, by_client, by_server) in [
+        ("RST_STREAM", &s.reset, w.reset_by_client, w.reset_by_server),
+        ("GOAWAY", &s.goaway, w.goaway_by_client, w.goaway_by_server),
+    ] {
+        if let Some(r) = end {
+            let who = if r.by_server { by_server } else { by_client };
+            let (name, code) = &r.code;
+            parts.push(format!("{who}{kind} {name} ({code}), #{}", r.frame));
+        }
     }
     if parts.is_empty() && s.stream != 0 {
-        let ended = s.frames.iter().any(|f| f.kind == "GOAWAY");
         parts.push(match &s.status {
             Some(status) => format!(":status {status}"),
-            None if ended => w.ended.to_string(),
             None => w.open.to_string(),
         });
     }

@@ -24,7 +24,7 @@ pub struct StreamFrame {
     pub from_server: bool,
 }
 
-/// How a stream was cut off.
+/// How a stream was cut off (RST_STREAM), or the connection closed (GOAWAY).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Reset {
     /// The error code's name (`CANCEL`) and number.
@@ -50,6 +50,8 @@ pub struct Http2Stream {
     pub grpc_status: Option<u32>,
     pub grpc_message: Option<String>,
     pub reset: Option<Reset>,
+    /// Stream 0: the first GOAWAY, which closes the connection.
+    pub goaway: Option<Reset>,
 }
 
 /// The streams seen so far: feed it every dissected segment in capture order.
@@ -78,6 +80,7 @@ impl StreamTable {
                         grpc_status: None,
                         grpc_message: None,
                         reset: None,
+                        goaway: None,
                     });
                     self.streams.len() - 1
                 }
@@ -109,8 +112,13 @@ impl StreamTable {
                     s.grpc_message = header("grpc-message").map(|m| percent_decoded(&m));
                 }
             }
-            if f.kind == "RST_STREAM" && s.reset.is_none() {
-                s.reset = f.error_code.clone().map(|code| Reset {
+            let slot = match f.kind {
+                "RST_STREAM" => &mut s.reset,
+                "GOAWAY" => &mut s.goaway,
+                _ => continue,
+            };
+            if slot.is_none() {
+                *slot = f.error_code.clone().map(|code| Reset {
                     code,
                     by_server: from_server,
                     frame,
