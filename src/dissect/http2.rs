@@ -739,7 +739,12 @@ fn header_block(
         ("grpc-message", ""),
     ] {
         if let Some(v) = get(name) {
-            detail.push_str(&format!(" {shown}{v}"));
+            if name == "grpc-message" {
+                // Percent-encoded on the wire; shown as the server wrote it.
+                detail.push_str(&format!(" \"{}\"", streams::percent_decoded(v)));
+            } else {
+                detail.push_str(&format!(" {shown}{v}"));
+            }
         }
     }
     f.headers = Some(fields);

@@ -135,7 +135,7 @@ impl StreamTable {
 
 /// `grpc-message` as its sender wrote it: the header is percent-encoded
 /// (`the%20server%20gave%20up`); a `%` not followed by two hex digits stays.
-fn percent_decoded(value: &str) -> String {
+pub(crate) fn percent_decoded(value: &str) -> String {
     let b = value.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
