@@ -28,17 +28,9 @@ fn type_number(name: &str) -> u64 {
 
 /// Each frame's object of `protolab inspect --json`.
 fn inspect_json(file: &Path) -> Vec<Value> {
-    let out = Command::new(env!("CARGO_BIN_EXE_protolab"))
-        .args(["inspect".as_ref(), "--json".as_ref(), file.as_os_str()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
+    let mut inspect = Command::new(env!("CARGO_BIN_EXE_protolab"));
+    inspect.args(["inspect".as_ref(), "--json".as_ref(), file.as_os_str()]);
+    super::stdout_of(&mut inspect)
         .lines()
         .map(|line| serde_json::from_str(line).unwrap())
         .collect()

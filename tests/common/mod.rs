@@ -26,6 +26,17 @@ pub fn protolab(args: &[&str]) -> std::process::Output {
         .expect("run protolab")
 }
 
+/// What a command printed, once it has exited 0 (else its stderr, in a panic).
+pub fn stdout_of(cmd: &mut std::process::Command) -> String {
+    let out = cmd.output().expect("the command runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8 output")
+}
+
 /// True when the test may go on: running as root. Without root it prints why
 /// the test is skipped (`needs` says what for), unless `PROTOLAB_REQUIRE_ROOT_TESTS=1`
 /// (CI), where a skipped root test would hide a failure: then it panics.

@@ -37,14 +37,7 @@ pub fn fields(file: &std::path::Path, args: &[&str], fields: &[&str]) -> Vec<Vec
     for f in fields {
         cmd.args(["-e", f]);
     }
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
+    super::stdout_of(&mut cmd)
         .lines()
         .map(|line| {
             line.split('\t')
