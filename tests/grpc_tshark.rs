@@ -12,7 +12,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::http2_view::{ours, theirs};
+use common::http2_view::{fields_ours, fields_theirs, ours, theirs};
 use common::tshark::tshark_available;
 use serde_json::Value;
 
@@ -49,9 +49,9 @@ fn a_grpc_run_matches_tshark_frame_by_frame() {
         .expect("the run wrote a capture");
     let got = ours(&capture);
     let frames: Vec<(u64, u64)> = got.values().flat_map(|f| f.0.clone()).collect();
-    // Four calls on four client streams, the first frame SETTINGS.
+    // Five calls on five client streams, the first frame SETTINGS.
     assert_eq!(frames.first(), Some(&(4, 0)), "{got:?}");
-    for stream in [1, 3, 5, 7] {
+    for stream in [1, 3, 5, 7, 9] {
         assert!(
             frames.iter().any(|&(t, s)| t == 1 && s == stream),
             "HEADERS on {stream}: {got:?}"
@@ -61,6 +61,10 @@ fn a_grpc_run_matches_tshark_frame_by_frame() {
         frames.contains(&(3, 7)),
         "the deadline's RST_STREAM on stream 7: {got:?}"
     );
+    assert!(
+        !frames.contains(&(3, 9)),
+        "the server answers stream 9 before the client's deadline: {got:?}"
+    );
     let paths: Vec<String> = got.values().flat_map(|f| f.1.clone()).collect();
     assert_eq!(
         paths,
@@ -68,14 +72,15 @@ fn a_grpc_run_matches_tshark_frame_by_frame() {
             "/greet.Greeter/SayHello",
             "/greet.Greeter/Countdown",
             "/greet.Greeter/Echo",
-            "/greet.Greeter/Slow"
+            "/greet.Greeter/Slow",
+            "/greet.Greeter/Deadline"
         ]
     );
     let statuses: Vec<String> = got.values().flat_map(|f| f.2.clone()).collect();
     assert_eq!(
         statuses,
-        ["0", "0", "0"],
-        "three calls end with grpc-status 0"
+        ["0", "0", "0", "4"],
+        "three calls end with grpc-status 0, the watched deadline with 4"
     );
     if tshark_available() {
         let port = port_of(&capture);
@@ -95,6 +100,28 @@ fn a_recorded_grpc_run_matches_tshark_frame_by_frame() {
     assert_eq!(got[&29].0, [(3, 7)], "RST_STREAM on stream 7");
     if tshark_available() {
         assert_eq!(got, theirs(&capture, 50051));
+    }
+}
+
+/// The gRPC messages' protobuf, decoded with the greeter's generated types,
+/// field for field as tshark decodes them with `proto/greeter.proto`.
+#[test]
+fn recorded_grpc_messages_decode_as_tshark_decodes_them_with_the_proto() {
+    let capture = common::capture("recorded_grpc.pcap");
+    let got = fields_ours(&capture);
+    let row = |t: &str, n: &str, text: &str| {
+        let hex = text.bytes().map(|b| format!("{b:02x}")).collect();
+        (t.to_string(), n.to_string(), hex)
+    };
+    assert_eq!(got[&13], [row("greet.HelloRequest", "name", "protolab")]);
+    assert_eq!(got[&27], [row("greet.HelloRequest", "name", "slow")]);
+    assert_eq!(
+        got[&20].iter().map(|r| r.2.as_str()).collect::<Vec<_>>(),
+        ["03", "02", "01"],
+        "three Ticks in one DATA frame"
+    );
+    if tshark_available() {
+        assert_eq!(got, fields_theirs(&capture, 50051));
     }
 }
 

@@ -65,39 +65,17 @@ fn ours(file: &Path) -> Http {
 
 /// What tshark's HTTP dissector says, frame by frame.
 fn theirs(file: &Path) -> Http {
-    let out = Command::new("tshark")
-        .args(["-r".as_ref(), file.as_os_str()])
-        .args([
-            "-Y",
-            "http",
-            "-T",
-            "fields",
-            "-E",
-            "separator=/t",
-            "-E",
-            "aggregator=,",
-        ])
-        .args(["-e", "frame.number", "-e", "http.request.method"])
-        .args(["-e", "http.request.uri", "-e", "http.response.code"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let list = |s: &str| -> Vec<String> {
-        s.split(',')
-            .filter(|x| !x.is_empty())
-            .map(str::to_string)
-            .collect()
-    };
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| {
-            let f: Vec<&str> = l.split('\t').collect();
-            (f[0].parse().unwrap(), (list(f[1]), list(f[2]), list(f[3])))
+    let fields = [
+        "frame.number",
+        "http.request.method",
+        "http.request.uri",
+        "http.response.code",
+    ];
+    common::tshark::fields(file, &["-Y", "http"], &fields)
+        .into_iter()
+        .map(|mut f| {
+            let (code, uri, method) = (f.pop().unwrap(), f.pop().unwrap(), f.pop().unwrap());
+            (f[0][0].parse().unwrap(), (method, uri, code))
         })
         .collect()
 }

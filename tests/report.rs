@@ -963,3 +963,61 @@ fn a_connect_that_timed_out_is_explained_with_its_backoff() {
         assert!(r.html.contains(notice));
     }
 }
+
+#[test]
+fn grpc_report_shows_each_stream_with_its_call_frames_and_end() {
+    in_manifest_dir();
+    let input = load_input(&fixture("recorded_grpc")).unwrap();
+    let streams: Vec<_> = input
+        .http2_streams
+        .iter()
+        .map(|s| {
+            let reset = s.reset.as_ref().map(|r| (r.code.0.as_str(), r.by_server));
+            (s.stream, s.path.as_deref(), s.grpc_status, reset)
+        })
+        .collect();
+    assert_eq!(
+        streams,
+        [
+            (0, None, None, None),
+            (1, Some("/greet.Greeter/SayHello"), Some(0), None),
+            (3, Some("/greet.Greeter/Countdown"), Some(0), None),
+            (5, Some("/greet.Greeter/Echo"), Some(0), None),
+            (
+                7,
+                Some("/greet.Greeter/Slow"),
+                None,
+                Some(("CANCEL", false))
+            ),
+        ]
+    );
+    // Frames in capture order, each in its own stream only.
+    let slow = &input.http2_streams[4];
+    let kinds: Vec<_> = slow.frames.iter().map(|f| (f.frame, f.kind)).collect();
+    assert_eq!(
+        kinds,
+        [
+            (25, "HEADERS"),
+            (27, "DATA"),
+            (27, "DATA"),
+            (29, "RST_STREAM")
+        ]
+    );
+    let en = render_report(&input, Lang::En);
+    for row in [
+        "| 0 | the connection (stream 0) | 4 SETTINGS ←, 8 WINDOW_UPDATE ←, 9 SETTINGS →, 9 SETTINGS →, 9 WINDOW_UPDATE →, 10 SETTINGS ←, 31 GOAWAY → | closed by the client: GOAWAY NO_ERROR (0), #31 |",
+        "| 1 | /greet.Greeter/SayHello | 11 HEADERS →, 13 DATA →, 13 DATA →, 15 HEADERS ←, 15 DATA ←, 15 HEADERS ← | grpc-status 0 (OK) |",
+        "| 7 | /greet.Greeter/Slow | 25 HEADERS →, 27 DATA →, 27 DATA →, 29 RST_STREAM → | reset by the client: RST_STREAM CANCEL (8), #29 |",
+    ] {
+        assert!(en.markdown.contains(row), "{row} not in\n{}", en.markdown);
+    }
+    assert!(
+        en.html.contains("<h4>HTTP&#x2f;2 streams</h4>"),
+        "{}",
+        en.html
+    );
+    assert!(en.json.contains("\"http2_streams\""));
+    let zh = render_report(&input, Lang::Zh);
+    assert!(zh.markdown.contains("#### HTTP/2 流"), "{}", zh.markdown);
+    assert!(zh.markdown.contains("| 7 | /greet.Greeter/Slow | 25 HEADERS →, 27 DATA →, 27 DATA →, 29 RST_STREAM → | 被客户端重置：RST_STREAM CANCEL (8), #29 |"), "{}", zh.markdown);
+}

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::chat::{ChatApp, ChatDissector, ChatEvent, ChatMessage};
 use super::http1::{Http1Dissector, HttpApp};
+use super::http2::streams::{Http2Stream, StreamTable};
 use super::http2::{Http2App, Http2Dissector};
 use crate::decode::Packet;
 
@@ -35,6 +36,8 @@ pub struct AppDissector {
     chat: ChatDissector,
     http1: Http1Dissector,
     http2: Http2Dissector,
+    /// The HTTP/2 frames [`AppDissector::http_events`] saw, by stream.
+    streams: StreamTable,
 }
 
 impl AppDissector {
@@ -44,6 +47,7 @@ impl AppDissector {
             chat,
             http1: Http1Dissector::default(),
             http2: Http2Dissector::default(),
+            streams: StreamTable::default(),
         }
     }
 
@@ -92,6 +96,7 @@ impl AppDissector {
             }));
         }
         if let Some((app, from_server)) = self.http2.frame(packet, bytes) {
+            self.streams.add(flow, packet.frame, &app, from_server);
             events.extend(app.all().map(|f| {
                 event(
                     from_server,
@@ -102,5 +107,11 @@ impl AppDissector {
             }));
         }
         events
+    }
+
+    /// The HTTP/2 streams of the frames given to [`AppDissector::http_events`]
+    /// so far, each with its frames in order and how it ended.
+    pub fn http2_streams(self) -> Vec<Http2Stream> {
+        self.streams.into_streams()
     }
 }

@@ -24,7 +24,9 @@
 //! compressed flag and a 32-bit length, then the message, in the DATA frames
 //! of a stream whose `content-type` is `application/grpc…`; a message may
 //! span frames. The stream's `:path` (`/package.Service/Method`) names the
-//! call. Message bytes are counted, not kept.
+//! call. A message's bytes are kept (up to [`MAX_MESSAGE`]) and decoded as
+//! protobuf: by the greeter's own types for its calls, as raw wire fields for
+//! any other ([`super::protobuf`]).
 
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
@@ -34,6 +36,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use loona_hpack::Decoder;
 use serde::Serialize;
 
+use super::protobuf::{known, wire_fields, ProtoMessage};
 use super::tcp_stream::{sorted, ByteStream, Key, Segment};
 use crate::decode::Packet;
 
@@ -45,6 +48,11 @@ const HEADER_LEN: usize = 9;
 pub const MAX_TABLE: usize = 64 << 10;
 /// Largest header block (all its CONTINUATIONs) put together.
 const MAX_BLOCK: usize = 1 << 20;
+/// Most bytes of decoded header fields kept per block (name, value and 32
+/// per field, as SETTINGS_MAX_HEADER_LIST_SIZE counts them).
+pub const MAX_HEADER_LIST: usize = 256 << 10;
+/// Largest gRPC message kept to be decoded; a longer one is only counted.
+pub const MAX_MESSAGE: u32 = 64 << 10;
 
 /// One gRPC message found in a stream's DATA.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -55,6 +63,9 @@ pub struct GrpcMessage {
     /// Bytes of the message (without its 5-byte prefix).
     pub len: u32,
     pub compressed: bool,
+    /// The message decoded (absent when compressed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<ProtoMessage>,
 }
 
 /// One HTTP/2 frame.
@@ -158,6 +169,8 @@ struct GrpcCursor {
     /// Bytes of the current message still to come.
     left: u64,
     current: Option<GrpcMessage>,
+    /// The current message's bytes so far (when it is to be decoded).
+    body: Vec<u8>,
 }
 
 /// One direction of one connection.
@@ -575,7 +588,7 @@ fn frame(
                     if streams.get(&stream).is_some_and(|s| s.grpc) {
                         let path = streams.get(&stream).and_then(|s| s.path.clone());
                         let cursor = dir.grpc.entry(stream).or_default();
-                        let done = grpc(cursor, data, path);
+                        let done = grpc(cursor, data, path, !dir.client);
                         f.grpc = done.first().cloned();
                         if done.len() > 1 {
                             f.grpc_messages = done;
@@ -584,8 +597,17 @@ fn frame(
                 }
                 Err(e) => f.error = Some(e),
             }
-            if let Some(g) = &f.grpc {
-                detail = format!(" grpc {} B", g.len);
+            let all = if f.grpc_messages.is_empty() {
+                f.grpc.as_slice()
+            } else {
+                &f.grpc_messages
+            };
+            for g in all {
+                detail.push_str(&format!(" grpc {} B", g.len));
+                if let Some(m) = &g.message {
+                    detail.push(' ');
+                    detail.push_str(&m.short());
+                }
             }
         }
         _ => {}
@@ -655,9 +677,29 @@ fn header_block(
     // HPACK is a third party's parser of untrusted bytes: a panic in it is a
     // lost table, not a lost dissection.
     let hpack = &mut dir.hpack;
-    let decoded = catch_unwind(AssertUnwindSafe(|| hpack.decode(&block)));
-    let fields = match decoded {
-        Ok(Ok(fields)) => fields,
+    // Each field is kept as text up to MAX_HEADER_LIST bytes in all: a block
+    // of one-byte references to a large table entry would otherwise copy that
+    // entry thousands of times (an "HPACK bomb"). The decoder still reads the
+    // whole block, so its table stays right for the blocks after it.
+    let mut fields: Vec<(String, String)> = Vec::new();
+    let mut size = 0usize;
+    let mut dropped = 0usize;
+    let decoded = catch_unwind(AssertUnwindSafe(|| {
+        hpack.decode_with_cb(&block, |k, v| {
+            // RFC 9113's accounting: name, value and 32 bytes per field.
+            size = size.saturating_add(k.len() + v.len() + 32);
+            if size > MAX_HEADER_LIST {
+                dropped += 1;
+                return;
+            }
+            fields.push((
+                String::from_utf8_lossy(&k).into_owned(),
+                String::from_utf8_lossy(&v).into_owned(),
+            ));
+        })
+    }));
+    match decoded {
+        Ok(Ok(())) => {}
         Ok(Err(e)) => {
             let why = format!("a header block that did not decode ({e:?})");
             f.error = Some(format!("headers not decoded: {why}"));
@@ -669,16 +711,12 @@ fn header_block(
             f.error = Some("headers not decoded: the HPACK decoder failed".into());
             return String::new();
         }
-    };
-    let fields: Vec<(String, String)> = fields
-        .into_iter()
-        .map(|(k, v)| {
-            (
-                String::from_utf8_lossy(&k).into_owned(),
-                String::from_utf8_lossy(&v).into_owned(),
-            )
-        })
-        .collect();
+    }
+    if dropped > 0 {
+        f.error = Some(format!(
+            "a header list over {MAX_HEADER_LIST} bytes: its last {dropped} fields not shown"
+        ));
+    }
     let get = |name: &str| {
         fields
             .iter()
@@ -701,25 +739,40 @@ fn header_block(
         ("grpc-message", ""),
     ] {
         if let Some(v) = get(name) {
-            detail.push_str(&format!(" {shown}{v}"));
+            if name == "grpc-message" {
+                // Percent-encoded on the wire; shown as the server wrote it.
+                detail.push_str(&format!(" \"{}\"", streams::percent_decoded(v)));
+            } else {
+                detail.push_str(&format!(" {shown}{v}"));
+            }
         }
     }
     f.headers = Some(fields);
     detail
 }
 
-/// Reads gRPC prefixes and counts message bytes in a DATA payload; returns
-/// the messages it completes.
-fn grpc(cursor: &mut GrpcCursor, mut data: &[u8], path: Option<String>) -> Vec<GrpcMessage> {
+/// Reads gRPC prefixes and message bytes in a DATA payload; returns the
+/// messages it completes, decoded.
+fn grpc(
+    cursor: &mut GrpcCursor,
+    mut data: &[u8],
+    path: Option<String>,
+    from_server: bool,
+) -> Vec<GrpcMessage> {
     let mut done = Vec::new();
     loop {
-        if cursor.current.is_some() {
+        if let Some(current) = &mut cursor.current {
             let take = cursor.left.min(data.len() as u64) as usize;
             cursor.left -= take as u64;
+            if !current.compressed && current.len <= MAX_MESSAGE {
+                cursor.body.extend_from_slice(&data[..take]);
+            }
             data = &data[take..];
             if cursor.left > 0 {
                 break;
             }
+            let body = std::mem::take(&mut cursor.body);
+            current.message = decode_message(current, from_server, &body);
             done.extend(cursor.current.take());
             continue;
         }
@@ -740,9 +793,40 @@ fn grpc(cursor: &mut GrpcCursor, mut data: &[u8], path: Option<String>) -> Vec<G
             path: path.clone(),
             len,
             compressed: p[0] & 1 != 0,
+            message: None,
         });
     }
     done
+}
+
+pub mod streams;
+
+/// A whole message's protobuf: by the greeter's types for its calls, else as
+/// wire fields. Compressed messages are not decoded (gzip is not undone
+/// here), nor those longer than [`MAX_MESSAGE`], whose bytes were not kept.
+fn decode_message(m: &GrpcMessage, from_server: bool, body: &[u8]) -> Option<ProtoMessage> {
+    if m.compressed {
+        return None;
+    }
+    if m.len > MAX_MESSAGE {
+        return Some(ProtoMessage::error(format!(
+            "{} bytes, longer than the {MAX_MESSAGE} kept",
+            m.len
+        )));
+    }
+    let by_type = m
+        .path
+        .as_deref()
+        .and_then(|p| known::decode(p, from_server, body));
+    Some(by_type.unwrap_or_else(|| match wire_fields(body) {
+        Ok(fields) => ProtoMessage {
+            type_name: None,
+            value: None,
+            fields: Some(fields),
+            error: None,
+        },
+        Err(e) => ProtoMessage::error(e),
+    }))
 }
 
 #[cfg(test)]

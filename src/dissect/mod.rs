@@ -8,6 +8,7 @@
 //! - [`chat`] — the chat's length-prefixed JSON frames, reassembled per direction.
 //! - [`http1`] — HTTP/1.x requests and responses, on any port.
 //! - [`http2`] — HTTP/2 frames from the connection preface on, HPACK headers, gRPC messages.
+//! - [`protobuf`] — protobuf messages in gRPC payloads: the greeter's by type, any other as wire fields.
 //! - [`redact`] — passwords masked in payload bytes before anything shows them.
 //! - [`tcp_stream`] — one direction of a connection as bytes in order (HTTP's).
 
@@ -15,6 +16,7 @@ pub mod app;
 pub mod chat;
 pub mod http1;
 pub mod http2;
+pub mod protobuf;
 pub mod redact;
 pub mod tcp_stream;
 #[cfg(test)]

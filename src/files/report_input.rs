@@ -12,6 +12,7 @@ use crate::capture::{CaptureError, FileReader};
 use crate::chart::CaptureData;
 use crate::dissect::app::AppDissector;
 use crate::dissect::chat::{ChatDissector, ChatEvent};
+use crate::dissect::http2::streams::Http2Stream;
 use crate::replay::{replay_borrowed, Next};
 use crate::report::input::{
     parse_dropped_frames, parse_kernel_json, ReportInput, RunInfo, MAX_CHAT_EVENTS,
@@ -70,10 +71,11 @@ pub fn load_input(path: &Path) -> Result<ReportInput, ReportError> {
         path: capture_path.clone(),
         message: e.to_string(),
     })?;
-    let (chat, app) = app_events(&capture_path, &data).map_err(|e| ReportError::Capture {
-        path: capture_path.clone(),
-        message: e.to_string(),
-    })?;
+    let (chat, app, http2_streams) =
+        app_events(&capture_path, &data).map_err(|e| ReportError::Capture {
+            path: capture_path.clone(),
+            message: e.to_string(),
+        })?;
     Ok(ReportInput {
         capture_path,
         run_dir: meta.is_dir().then(|| path.to_path_buf()),
@@ -83,6 +85,7 @@ pub fn load_input(path: &Path) -> Result<ReportInput, ReportError> {
         kernel,
         chat,
         app,
+        http2_streams,
         dropped_frames,
     })
 }
@@ -101,10 +104,10 @@ pub fn dropped_frames_beside(capture: &Path) -> Vec<u64> {
         .unwrap_or_default()
 }
 
-/// The chat messages of the capture, on the chat port or found off it, and the
-/// HTTP messages (a second pass over the file, only when some TCP connection
-/// carried data).
-type Events = (Vec<ChatEvent>, Vec<ChatEvent>);
+/// The chat messages of the capture, on the chat port or found off it, the
+/// HTTP messages and the HTTP/2 streams (a second pass over the file, only when
+/// some TCP connection carried data).
+type Events = (Vec<ChatEvent>, Vec<ChatEvent>, Vec<Http2Stream>);
 fn app_events(path: &Path, data: &CaptureData) -> Result<Events, CaptureError> {
     let mut dissector = ChatDissector::default();
     let mut http = AppDissector::new(ChatDissector::default().ports_only());
@@ -114,7 +117,7 @@ fn app_events(path: &Path, data: &CaptureData) -> Result<Events, CaptureError> {
         .iter()
         .any(|f| f.proto == "tcp" && f.bytes.client + f.bytes.server > 0)
     {
-        return Ok((Vec::new(), Vec::new()));
+        return Ok((Vec::new(), Vec::new(), Vec::new()));
     }
     let mut reader = FileReader::open(path)?;
     let mut events = Vec::new();
@@ -137,7 +140,7 @@ fn app_events(path: &Path, data: &CaptureData) -> Result<Events, CaptureError> {
     )?;
     events.truncate(MAX_CHAT_EVENTS);
     app.truncate(MAX_CHAT_EVENTS);
-    Ok((events, app))
+    Ok((events, app, http.http2_streams()))
 }
 
 /// capture.pcap in the folder, else the file run.json names (as written, or by its

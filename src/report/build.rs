@@ -356,6 +356,12 @@ fn connection(input: &ReportInput, f: &FlowSummary, lang: Lang) -> Connection {
         folded: data.folded.get(&f.flow).copied().unwrap_or(0),
         charts: chart_refs(f, frames, lang),
         messages: message_rows(input, f.flow, first_ts),
+        http2_streams: input
+            .http2_streams
+            .iter()
+            .filter(|s| s.flow == Some(f.flow))
+            .cloned()
+            .collect(),
         dynamics: super::dynamics::DynamicsData::of(f),
     }
 }

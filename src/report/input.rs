@@ -12,6 +12,7 @@ use serde::Deserialize;
 use crate::analyze::TcpState;
 use crate::chart::CaptureData;
 use crate::dissect::chat::ChatEvent;
+use crate::dissect::http2::streams::Http2Stream;
 use crate::model::kernel::{ConnectionComparison, EndpointComparison, KernelComparison, Row};
 
 /// What `protolab run` recorded in run.json that the report shows.
@@ -48,6 +49,8 @@ pub struct ReportInput {
     /// the same shape: the message sequence lists them with the chat's, the
     /// chat's notes are not about them.
     pub app: Vec<ChatEvent>,
+    /// The HTTP/2 streams of the capture's connections, each with its frames.
+    pub http2_streams: Vec<Http2Stream>,
     /// Frames of the capture the lab's bridge dropped (a `--netns` run's
     /// bridge.json), sorted; empty otherwise.
     pub dropped_frames: Vec<u64>,

@@ -9,6 +9,7 @@
 //! - [`text`] — every word of the report in English and Chinese.
 //! - [`dynamics`] — each TCP connection's bytes in flight, retransmissions,
 //!   windows, phases and RTO estimator table, in words and a table.
+//! - [`streams`] — each HTTP/2 connection's streams: the call, its frames, how it ended.
 //! - [`lab_questions`] — a TCP lab sheet's questions answered for the first
 //!   connection, with frame numbers.
 //! - [`page`], [`table`], [`player`] — the model as the values the templates lay
@@ -36,6 +37,7 @@ pub mod notices;
 pub mod page;
 pub mod player;
 pub mod player_diagram;
+pub mod streams;
 pub mod table;
 mod templates;
 pub mod text;

@@ -150,6 +150,9 @@ pub struct Connection {
     /// Application messages (the chat's), in order: the sequence above the ladder.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub messages: Vec<MessageRow>,
+    /// HTTP/2 only: the connection's streams, each with its frames and end.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub http2_streams: Vec<crate::dissect::http2::streams::Http2Stream>,
     /// TCP only: bytes in flight, retransmissions, windows, phases, RTT estimation.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dynamics: Option<super::dynamics::DynamicsData>,
@@ -183,6 +186,7 @@ impl Connection {
             folded: 0,
             charts: Vec::new(),
             messages: Vec::new(),
+            http2_streams: Vec::new(),
             dynamics: None,
         }
     }

@@ -108,6 +108,8 @@ pub struct ConnectionView {
     /// "120 frames", when the loader folded some away.
     pub folded: Option<String>,
     pub messages: Option<Table>,
+    /// HTTP/2 connections: which frames belong to which stream.
+    pub streams: Option<super::streams::Streams>,
     pub charts: Vec<ChartView>,
     pub transitions: Option<Table>,
     pub dynamics: Option<super::dynamics::Dynamics>,
@@ -200,6 +202,7 @@ fn connection(c: &Connection, svgs: Svgs, lang: Lang) -> ConnectionView {
             .collect(),
         folded: (c.folded > 0).then(|| plural(c.folded, t.frame_word, t.frames_word)),
         messages: (!c.messages.is_empty()).then(|| table::messages(c, lang)),
+        streams: super::streams::streams(&c.http2_streams, lang),
         charts: c.charts.iter().map(|r| chart(r, svgs)).collect(),
         transitions: (!c.transitions.is_empty()).then(|| table::transitions(c, lang)),
         dynamics: c

@@ -1,23 +1,33 @@
 //! `grpc`: gRPC over cleartext HTTP/2 — a tonic greeter server and client on
-//! one TCP connection, four calls on four streams of it.
+//! one TCP connection, five calls on five streams of it.
 //!
 //! What it teaches:
 //! - one TCP connection carries many HTTP/2 streams: each call is a stream
-//!   (1, 3, 5, 7: odd, the client's), its frames interleaved with the others';
+//!   (1, 3, 5, 7, 9: odd, the client's), its frames interleaved with the others';
 //! - the connection starts with the client's preface (`PRI * HTTP/2.0…`) and a
 //!   SETTINGS frame from each side, each acknowledged;
 //! - HTTP/2 has flow control of its own on top of TCP's window: WINDOW_UPDATE
 //!   frames give the sender more credit, per stream and per connection;
-//! - a deadline travels as the `grpc-timeout` header (`100m`); when it
-//!   passes, the client gives up and cancels the stream on the wire with
-//!   RST_STREAM (CANCEL), while the TCP connection carries on. The status the
-//!   caller gets never travels: tonic says CANCELLED ("Timeout expired"),
-//!   other gRPC libraries DEADLINE_EXCEEDED (4); a server that notices the
-//!   deadline first answers with trailers carrying `grpc-status: 4` instead.
+//! - a deadline travels as the `grpc-timeout` header (`100m`) and both ends
+//!   may watch it; whichever gives up first ends the call on the wire, and
+//!   the TCP connection carries on:
+//!   - `Slow` (stream 7): the server ignores the deadline, so the client's
+//!     timer fires first and it cancels the stream with RST_STREAM (CANCEL).
+//!     No status travels: the caller's status is made up locally (tonic says
+//!     CANCELLED, "Timeout expired"; other libraries DEADLINE_EXCEEDED);
+//!   - `Deadline` (stream 9): the server reads `grpc-timeout` and gives up
+//!     at half of it, before the client's timer: it answers with trailers
+//!     only, `grpc-status: 4` (DEADLINE_EXCEEDED), and there is no RST_STREAM.
+//!
+//!   Why not both on one call: the server's timer starts when the request
+//!   arrives, after the client's, so with the same deadline the client's
+//!   fires first and the server's answer finds a reset stream. A server that
+//!   watches deadlines answers early enough for its answer to travel.
 //!
 //! The calls: unary `SayHello`, the server-streaming `Countdown` (3, 2, 1),
-//! the bidirectional `Echo` (two messages each way), and `Slow`, whose answer
-//! would come after the client's 100 ms deadline. The client then closes the
+//! the bidirectional `Echo` (two messages each way), `Slow`, whose answer
+//! would come after the client's 100 ms deadline, and `Deadline`, whose
+//! server gives up at half its 400 ms deadline. The client then closes the
 //! connection first. The service is in `proto/greeter.proto`.
 //!
 //! Try it by hand: `protolab serve grpc`, then `protolab client grpc`, and
@@ -39,7 +49,8 @@ use tonic::{Code, Request, Response, Status, Streaming};
 use tonic_prost::ProstCodec;
 
 use super::grpc_proto::{
-    CountdownRequest, EchoMessage, HelloReply, HelloRequest, Tick, COUNTDOWN, ECHO, SAY_HELLO, SLOW,
+    CountdownRequest, EchoMessage, HelloReply, HelloRequest, Tick, COUNTDOWN, DEADLINE, ECHO,
+    SAY_HELLO, SLOW,
 };
 use super::lingering::{End, Lingering};
 use super::{
@@ -48,7 +59,11 @@ use super::{
 };
 
 /// The deadline of the `Slow` call.
-pub const DEADLINE: Duration = Duration::from_millis(100);
+pub const SLOW_DEADLINE: Duration = Duration::from_millis(100);
+/// The deadline of the `Deadline` call: long, so that the server's answer at
+/// half of it comes back well before the client's own timer, even on a busy
+/// machine.
+pub const WATCHED_DEADLINE: Duration = Duration::from_millis(400);
 /// How long `Slow` would take (it is cancelled long before).
 const SLOW_TAKES: Duration = Duration::from_secs(5);
 
@@ -108,6 +123,47 @@ async fn slow(req: http::Request<Body>) -> Answer {
         .await
 }
 
+/// The deadline a call carries: its `grpc-timeout` header, up to 8 digits
+/// and a unit (`H`, `M`, `S`, `m`, `u`, `n`; the gRPC HTTP/2 protocol).
+fn grpc_timeout(value: &str) -> Option<Duration> {
+    let (digits, unit) = value.split_at_checked(value.len().checked_sub(1)?)?;
+    if digits.is_empty() || digits.len() > 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(n * 3600),
+        "M" => Duration::from_secs(n * 60),
+        "S" => Duration::from_secs(n),
+        "m" => Duration::from_millis(n),
+        "u" => Duration::from_micros(n),
+        "n" => Duration::from_nanos(n),
+        _ => return None,
+    })
+}
+
+async fn deadline(req: http::Request<Body>) -> Answer {
+    // The server watches the call's deadline and gives up at half of it,
+    // leaving the other half for its answer to reach the client in time.
+    let budget = req
+        .headers()
+        .get("grpc-timeout")
+        .and_then(|v| v.to_str().ok())
+        .and_then(grpc_timeout)
+        .map_or(SLOW_TAKES, |d| d / 2);
+    let svc = tower::service_fn(move |_: Request<HelloRequest>| async move {
+        match tokio::time::timeout(budget, tokio::time::sleep(SLOW_TAKES)).await {
+            Ok(()) => Ok(Response::new(HelloReply {
+                message: "too late".into(),
+            })),
+            Err(_) => Err(Status::deadline_exceeded("the server gave up")),
+        }
+    });
+    tonic::server::Grpc::new(ProstCodec::default())
+        .unary(svc, req)
+        .await
+}
+
 /// The greeter's routes, by `:path`.
 fn greeter() -> Router {
     Router::new()
@@ -115,6 +171,7 @@ fn greeter() -> Router {
         .route(COUNTDOWN, post(countdown))
         .route(ECHO, post(echo))
         .route(SLOW, post(slow))
+        .route(DEADLINE, post(deadline))
 }
 
 /// The server: HTTP/2 on each accepted connection, one after another, until
@@ -159,7 +216,7 @@ pub async fn serve(
     Ok(report)
 }
 
-/// The client: the four calls on one connection, then it closes first.
+/// The client: the five calls on one connection, then it closes first.
 pub async fn client(server: SocketAddr) -> Result<ClientReport, ScenarioError> {
     let stream = connect(server).await?;
     let counts = stream.counts();
@@ -207,7 +264,7 @@ fn failed(call: &str, s: Status) -> ScenarioError {
     ScenarioError::Protocol(format!("{call}: {s}"))
 }
 
-/// The four calls, one after another; their answers, one line each.
+/// The five calls, one after another; their answers, one line each.
 async fn calls(
     mut grpc: tonic::client::Grpc<tonic::transport::Channel>,
 ) -> Result<Vec<String>, ScenarioError> {
@@ -250,7 +307,7 @@ async fn calls(
     let mut late = Request::new(HelloRequest {
         name: "slow".into(),
     });
-    late.set_timeout(DEADLINE);
+    late.set_timeout(SLOW_DEADLINE);
     let r: Result<Response<HelloReply>, Status> =
         grpc.unary(late, path(SLOW), ProstCodec::default()).await;
     match r {
@@ -266,6 +323,27 @@ async fn calls(
             ))
         }
     }
+
+    grpc.ready().await.map_err(ready)?;
+    let mut watched = Request::new(HelloRequest {
+        name: "deadline".into(),
+    });
+    watched.set_timeout(WATCHED_DEADLINE);
+    let r: Result<Response<HelloReply>, Status> = grpc
+        .unary(watched, path(DEADLINE), ProstCodec::default())
+        .await;
+    match r {
+        // The server's trailers said so: grpc-status 4.
+        Err(s) if s.code() == Code::DeadlineExceeded => {
+            replies.push(format!("Deadline: {:?} ({})", s.code(), s.message()));
+        }
+        Err(s) => return Err(failed("Deadline", s)),
+        Ok(_) => {
+            return Err(ScenarioError::Protocol(
+                "Deadline answered within its deadline".into(),
+            ))
+        }
+    }
     Ok(replies)
 }
 
@@ -276,74 +354,28 @@ pub fn expectation() -> Expectation {
         udp_datagrams: None,
         kernel_confirms: false,
         notes: vec![
-            "one TCP connection, four HTTP/2 streams (1, 3, 5, 7): one per call",
+            "one TCP connection, five HTTP/2 streams (1, 3, 5, 7, 9): one per call",
             "the preface and a SETTINGS from each side, each acknowledged, come first",
             "the Slow call's deadline passes: the client resets stream 7 (RST_STREAM CANCEL)",
+            "the Deadline call's server watches grpc-timeout and gives up first: stream 9 ends with grpc-status 4",
         ],
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use prost::Message;
+    use super::*;
 
-    use super::super::grpc_proto::*;
-
-    /// Each `field = tag` line of `proto/greeter.proto`, by message.
-    fn proto_fields() -> Vec<(String, String, String, u32)> {
-        let text = include_str!("../../proto/greeter.proto");
-        let mut message = String::new();
-        let mut out = Vec::new();
-        for line in text.lines().map(str::trim) {
-            if let Some(rest) = line.strip_prefix("message ") {
-                message = rest.trim_end_matches(" {").to_string();
-            } else if let [ty, name, "=", tag] = line
-                .trim_end_matches(';')
-                .split_whitespace()
-                .collect::<Vec<_>>()[..]
-            {
-                out.push((
-                    message.clone(),
-                    ty.into(),
-                    name.into(),
-                    tag.parse().unwrap(),
-                ));
-            }
-        }
-        out
-    }
-
-    /// The hand-written messages encode as the `.proto` says: every field's
-    /// tag and wire type (string: 2, uint32: 0) is the file's.
     #[test]
-    fn the_messages_match_the_proto_file() {
-        let encoded = |m: &str| -> Vec<u8> {
-            match m {
-                "HelloRequest" => HelloRequest { name: "a".into() }.encode_to_vec(),
-                "HelloReply" => HelloReply {
-                    message: "a".into(),
-                }
-                .encode_to_vec(),
-                "CountdownRequest" => CountdownRequest { from: 1 }.encode_to_vec(),
-                "Tick" => Tick { n: 1 }.encode_to_vec(),
-                "EchoMessage" => EchoMessage { text: "a".into() }.encode_to_vec(),
-                other => panic!("{other} is in the .proto but not in grpc_proto.rs"),
-            }
-        };
-        let fields = proto_fields();
-        assert_eq!(fields.len(), 5, "{fields:?}");
-        for (message, ty, _, tag) in fields {
-            let wire = match ty.as_str() {
-                "string" => 2,
-                "uint32" => 0,
-                other => panic!("type {other} not handled"),
-            };
-            assert_eq!(encoded(&message)[0], (tag << 3 | wire) as u8, "{message}");
-        }
-        let text = include_str!("../../proto/greeter.proto");
-        for p in [SAY_HELLO, COUNTDOWN, ECHO, SLOW] {
-            let method = p.rsplit('/').next().unwrap();
-            assert!(text.contains(&format!("rpc {method}(")), "{p}");
+    fn grpc_timeout_reads_every_unit_and_refuses_the_rest() {
+        assert_eq!(grpc_timeout("100m"), Some(Duration::from_millis(100)));
+        assert_eq!(grpc_timeout("2S"), Some(Duration::from_secs(2)));
+        assert_eq!(grpc_timeout("1H"), Some(Duration::from_secs(3600)));
+        assert_eq!(grpc_timeout("3M"), Some(Duration::from_secs(180)));
+        assert_eq!(grpc_timeout("7u"), Some(Duration::from_micros(7)));
+        assert_eq!(grpc_timeout("9n"), Some(Duration::from_nanos(9)));
+        for bad in ["", "m", "100", "123456789m", "1x", "-1m", "1.5S", "1é"] {
+            assert_eq!(grpc_timeout(bad), None, "{bad}");
         }
     }
 }

@@ -26,19 +26,19 @@ fn type_number(name: &str) -> u64 {
     names.iter().position(|n| *n == name).unwrap() as u64
 }
 
+/// Each frame's object of `protolab inspect --json`.
+fn inspect_json(file: &Path) -> Vec<Value> {
+    let mut inspect = Command::new(env!("CARGO_BIN_EXE_protolab"));
+    inspect.args(["inspect".as_ref(), "--json".as_ref(), file.as_os_str()]);
+    super::stdout_of(&mut inspect)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
 pub fn ours(file: &Path) -> H2 {
-    let out = Command::new(env!("CARGO_BIN_EXE_protolab"))
-        .args(["inspect".as_ref(), "--json".as_ref(), file.as_os_str()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let mut map = H2::new();
-    for line in String::from_utf8(out.stdout).unwrap().lines() {
-        let v: Value = serde_json::from_str(line).unwrap();
+    for v in inspect_json(file) {
         let app = &v["app"];
         if app["proto"] != "http2" {
             continue;
@@ -69,62 +69,120 @@ pub fn ours(file: &Path) -> H2 {
 }
 
 pub fn theirs(file: &Path, port: u16) -> H2 {
-    let out = Command::new("tshark")
-        .args(["-r".as_ref(), file.as_os_str()])
-        .args(["-d", &format!("tcp.port=={port},http2"), "-Y", "http2"])
-        .args([
-            "-T",
-            "fields",
-            "-E",
-            "separator=\t",
-            "-E",
-            "aggregator=\u{1}",
-        ])
-        .args([
-            "-e",
+    let decode_as = format!("tcp.port=={port},http2");
+    let table = super::tshark::fields(
+        file,
+        &["-d", &decode_as, "-Y", "http2"],
+        &[
             "frame.number",
-            "-e",
             "http2.type",
-            "-e",
             "http2.streamid",
-        ])
-        .args(["-e", "http2.header.name", "-e", "http2.header.value"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+            "http2.header.name",
+            "http2.header.value",
+        ],
     );
-    let list = |s: &str| -> Vec<String> {
-        s.split('\u{1}')
-            .filter(|x| !x.is_empty())
-            .map(str::to_string)
-            .collect()
-    };
     let mut map = H2::new();
-    for line in String::from_utf8(out.stdout).unwrap().lines() {
-        let f: Vec<&str> = line.split('\t').collect();
-        let types = list(f[1]);
-        let streams = list(f[2]);
-        let frames = types
+    for f in table {
+        let frames = f[1]
             .iter()
-            .zip(&streams)
+            .zip(&f[2])
             .map(|(t, s)| (t.parse().unwrap(), s.parse().unwrap()))
             .collect();
-        let (names, values) = (list(f[3]), list(f[4]));
         let pick = |want: &str| -> Vec<String> {
-            names
-                .iter()
-                .zip(&values)
+            f[3].iter()
+                .zip(&f[4])
                 .filter(|(n, _)| *n == want)
                 .map(|(_, v)| v.clone())
                 .collect()
         };
         map.insert(
-            f[0].parse().unwrap(),
+            f[0][0].parse().unwrap(),
             (frames, pick(":path"), pick("grpc-status")),
         );
     }
     map
+}
+
+/// Per frame: (message type, field name, value bytes in hex) of each protobuf
+/// field of its gRPC messages, as tshark shows `protobuf.field.value`.
+pub type Fields = BTreeMap<u64, Vec<(String, String, String)>>;
+
+/// A varint's bytes, as the wire has them.
+fn varint(mut n: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    while n >= 0x80 {
+        out.push(n as u8 | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+    out
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The decoded gRPC messages of `inspect --json` (`grpc.message`): strings as
+/// their bytes, numbers as their varints; proto3 defaults (0, "") are not on
+/// the wire, so not listed.
+pub fn fields_ours(file: &Path) -> Fields {
+    let mut map = Fields::new();
+    for v in inspect_json(file) {
+        let app = &v["app"];
+        let frames = match app["messages"].as_array() {
+            Some(all) => all.clone(),
+            None => vec![app.clone()],
+        };
+        for f in frames {
+            let messages = match f["grpc_messages"].as_array() {
+                Some(all) => all.clone(),
+                None => f.get("grpc").into_iter().cloned().collect(),
+            };
+            for m in messages {
+                let m = &m["message"];
+                let ty = m["type"].as_str().unwrap_or("?");
+                for (name, value) in m["value"].as_object().into_iter().flatten() {
+                    let bytes = match value {
+                        Value::String(s) => s.as_bytes().to_vec(),
+                        Value::Number(n) => varint(n.as_u64().unwrap()),
+                        other => panic!("{other} in {m}"),
+                    };
+                    if !bytes.is_empty() && bytes != [0] {
+                        let e = map.entry(v["frame"].as_u64().unwrap()).or_default();
+                        e.push((ty.to_string(), name.clone(), hex(&bytes)));
+                    }
+                }
+            }
+        }
+    }
+    map
+}
+
+/// The same from tshark, given `proto/` as its protobuf search path.
+pub fn fields_theirs(file: &Path, port: u16) -> Fields {
+    let proto = Path::new(env!("CARGO_MANIFEST_DIR")).join("proto");
+    let decode_as = format!("tcp.port=={port},http2");
+    let search = format!("uat:protobuf_search_paths:\"{}\",\"TRUE\"", proto.display());
+    let table = super::tshark::fields(
+        file,
+        &["-d", &decode_as, "-Y", "grpc", "-o", &search],
+        &[
+            "frame.number",
+            "protobuf.message.name",
+            "protobuf.field.name",
+            "protobuf.field.value",
+        ],
+    );
+    table
+        .into_iter()
+        .map(|f| {
+            let rows = f[1]
+                .iter()
+                .zip(&f[2])
+                .zip(&f[3])
+                .map(|((t, n), v)| (t.clone(), n.clone(), v.clone()))
+                .collect();
+            (f[0][0].parse().unwrap(), rows)
+        })
+        .collect()
 }

@@ -26,6 +26,17 @@ pub fn protolab(args: &[&str]) -> std::process::Output {
         .expect("run protolab")
 }
 
+/// What a command printed, once it has exited 0 (else its stderr, in a panic).
+pub fn stdout_of(cmd: &mut std::process::Command) -> String {
+    let out = cmd.output().expect("the command runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8 output")
+}
+
 /// True when the test may go on: running as root. Without root it prints why
 /// the test is skipped (`needs` says what for), unless `PROTOLAB_REQUIRE_ROOT_TESTS=1`
 /// (CI), where a skipped root test would hide a failure: then it panics.
@@ -47,12 +58,19 @@ pub fn assert_golden(dir: &str, name: &str, actual: &str) {
         .join("tests/golden")
         .join(dir)
         .join(name);
+    assert_file(&path, actual);
+}
+
+/// Compares `actual` with the file at `path` (a golden file, or checked-in
+/// generated code), printing both in full on a mismatch. With
+/// `PROTOLAB_BLESS=1` it rewrites the file instead (review the diff).
+pub fn assert_file(path: &std::path::Path, actual: &str) {
     if std::env::var_os("PROTOLAB_BLESS").is_some() {
-        std::fs::create_dir_all(path.parent().expect("inside tests/golden")).unwrap();
-        std::fs::write(&path, actual).unwrap();
+        std::fs::create_dir_all(path.parent().expect("a file in a folder")).unwrap();
+        std::fs::write(path, actual).unwrap();
         return;
     }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+    let expected = std::fs::read_to_string(path).unwrap_or_else(|e| {
         panic!(
             "{}: {e} (run with PROTOLAB_BLESS=1 to create it)",
             path.display()

@@ -162,8 +162,13 @@ fn a_unary_grpc_call_split_and_joined_across_segments() {
         Some(GrpcMessage {
             path: Some(path.into()),
             len: 7,
-            compressed: false
+            compressed: false,
+            message: known::decode(path, false, b"\x0a\x05alice"),
         })
+    );
+    assert_eq!(
+        data.summary,
+        r#"DATA stream 1 grpc 7 B greet.HelloRequest {"name":"alice"}"#
     );
     // The answer: headers, two messages in one DATA frame, and trailers.
     let head = c.headers(
@@ -190,6 +195,48 @@ fn a_unary_grpc_call_split_and_joined_across_segments() {
     let json = serde_json::to_value(&app).unwrap();
     assert_eq!(json["messages"][1]["grpc"]["path"], path);
     assert_eq!(json["messages"][1]["grpc"]["len"], 2);
+}
+
+/// A call the dissector has no types for: its messages as wire fields; a
+/// compressed one is not decoded.
+#[test]
+fn another_services_messages_show_their_wire_fields() {
+    let mut c = opened();
+    let block = c.headers(
+        0,
+        &[
+            (":method", "POST"),
+            (":path", "/shop.Cart/Add"),
+            ("content-type", "application/grpc+proto"),
+        ],
+    );
+    // 1: 150, 2: "hi"; then the same bytes flagged compressed.
+    let body = b"\x08\x96\x01\x12\x02hi";
+    let mut compressed = grpc_message(body);
+    compressed[0] = 1;
+    let bytes = [
+        frame_bytes(HEADERS, 0x4, 1, &block),
+        frame_bytes(DATA, 0, 1, &grpc_message(body)),
+        frame_bytes(DATA, 0x1, 1, &compressed),
+    ]
+    .concat();
+    let (app, _) = c.send(0, &bytes).unwrap();
+    let json = serde_json::to_value(&app).unwrap();
+    let message = &json["messages"][1]["grpc"]["message"];
+    assert_eq!(
+        message["fields"],
+        serde_json::json!([
+            {"field": 1, "wire_type": "VARINT", "value": 150},
+            {"field": 2, "wire_type": "LEN", "len": 2, "string": "hi"},
+        ])
+    );
+    assert_eq!(
+        app.messages[1].summary,
+        r#"DATA stream 1 grpc 7 B {1: 150, 2: "hi"}"#
+    );
+    let packed = &json["messages"][2]["grpc"];
+    assert_eq!(packed["compressed"], true);
+    assert!(packed.get("message").is_none(), "{packed}");
 }
 
 #[test]
@@ -273,6 +320,56 @@ fn a_table_size_over_the_limit_is_refused() {
     block.push(n as u8);
     let (app, _) = c.send(0, &frame_bytes(HEADERS, 0x4, 1, &block)).unwrap();
     assert!(app.first.unwrap().error.is_some());
+}
+
+/// An HPACK integer with an `n`-bit prefix, after the pattern bits `first`.
+fn hpack_int(first: u8, bits: u32, mut n: usize) -> Vec<u8> {
+    let max = (1usize << bits) - 1;
+    if n < max {
+        return vec![first | n as u8];
+    }
+    let mut out = vec![first | max as u8];
+    n -= max;
+    while n >= 128 {
+        out.push((n % 128) as u8 | 0x80);
+        n /= 128;
+    }
+    out.push(n as u8);
+    out
+}
+
+/// One 60 kB table entry, then 1000 one-byte references to it: 60 MB of
+/// headers from 61 kB. The fields kept stop at MAX_HEADER_LIST bytes, and the
+/// table is still right for the next block.
+#[test]
+fn an_hpack_bomb_is_cut_at_the_header_list_limit() {
+    let mut c = opened();
+    let mut block = hpack_int(0x20, 5, MAX_TABLE); // table size update
+    block.extend([0x40, 1, b'x']); // literal with indexing, new name "x"
+    block.extend(hpack_int(0, 7, 60_000));
+    block.extend(vec![b'a'; 60_000]);
+    block.extend(vec![0x80 | 62; 1000]); // index 62: the entry just added
+    let (app, _) = c.send(0, &frame_bytes(HEADERS, 0x4, 1, &block)).unwrap();
+    let f = app.first.unwrap();
+    let kept = f.headers.as_ref().unwrap().len();
+    assert!(
+        kept * 60_033 <= MAX_HEADER_LIST && kept > 0,
+        "{kept} fields kept"
+    );
+    assert_eq!(
+        f.error.as_deref(),
+        Some(format!(
+            "a header list over {MAX_HEADER_LIST} bytes: its last {} fields not shown",
+            1001 - kept
+        ))
+        .as_deref()
+    );
+    let (app, _) = c
+        .send(0, &frame_bytes(HEADERS, 0x4, 3, &[0x80 | 62]))
+        .unwrap();
+    let f = app.first.unwrap();
+    assert_eq!(f.error, None);
+    assert_eq!(f.headers.unwrap()[0].1.len(), 60_000);
 }
 
 #[test]
