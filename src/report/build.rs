@@ -356,7 +356,10 @@ fn connection(input: &ReportInput, f: &FlowSummary, lang: Lang) -> Connection {
         folded: data.folded.get(&f.flow).copied().unwrap_or(0),
         charts: chart_refs(f, frames, lang),
         messages: message_rows(input, f.flow, first_ts),
-        dynamics: super::dynamics::DynamicsData::of(f),
+        dynamics: super::dynamics::DynamicsData::of(f).map(|d| {
+            let frames = data.frames.get(&f.flow).map_or(&[][..], Vec::as_slice);
+            d.with_kernel(input.kernel_tcp.as_ref(), f, frames)
+        }),
     }
 }
 
