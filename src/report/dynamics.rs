@@ -69,6 +69,12 @@ pub struct KernelSender {
     pub cong_state: Vec<KernelStateRow>,
     /// `tcp_retransmit_skb` events of this socket.
     pub retransmissions: Option<u64>,
+    /// Set when the probes stop before the data does: the first frame after the
+    /// last probe, and the last frame carrying this sender's data. `tcp_probe`
+    /// fires only in ESTABLISHED, and a sender that closes right after writing
+    /// goes on sending from FIN_WAIT1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probes_end: Option<(u64, u64)>,
 }
 
 /// A congestion-state change, placed among the frames.
@@ -156,7 +162,22 @@ impl KernelDynamics {
                         .map(|r| r.packet.frame),
                 })
                 .collect();
+            let last_data = frames
+                .iter()
+                .rev()
+                .find(|r| {
+                    r.analysis.sender == Some(role) && r.packet.tcp().is_some_and(|t| t.len > 0)
+                })
+                .map(|r| (r.packet.frame, r.packet.ts_ns));
+            let probes_end = match (probes.last(), last_data) {
+                (Some(p), Some((frame, ts))) if p.ts_ns < ts => frames
+                    .iter()
+                    .find(|r| r.packet.ts_ns >= p.ts_ns)
+                    .map(|r| (r.packet.frame, frame)),
+                _ => None,
+            };
             KernelSender {
+                probes_end,
                 endpoint: if role == Role::Client {
                     "client"
                 } else {
@@ -428,10 +449,15 @@ fn kernel_lines(tcp: &DynamicsData, lang: Lang) -> Vec<String> {
             (None, true) => "没有 tcp_probe 事件".to_string(),
             (Some(c), false) => format!(
                 "cwnd up to {c} segments, ssthresh {}, last srtt {:.1} ms ({} tcp_probe events)",
-                s.ssthresh_last
-                    .map_or("never set (no loss seen)".to_string(), |v| format!(
-                        "finally {v} segments"
-                    )),
+                s.ssthresh_last.map_or(
+                    if bbr {
+                        "never set (BBR)"
+                    } else {
+                        "never set (no loss seen)"
+                    }
+                    .to_string(),
+                    |v| format!("finally {v} segments")
+                ),
                 s.srtt_last_ms.unwrap_or(0.0),
                 s.probe_events
             ),
@@ -460,6 +486,16 @@ fn kernel_lines(tcp: &DynamicsData, lang: Lang) -> Vec<String> {
                 plural(kernel_resent, "segment", "segments")
             )
         });
+    }
+    for s in &k.senders {
+        if let Some((probed, data)) = s.probes_end {
+            let w = who(s.endpoint == "client", lang);
+            out.push(if zh(lang) {
+                format!("tcp_probe 只在 ESTABLISHED 状态触发：{w}的 cwnd 只记录到帧 {probed}，其数据一直发到帧 {data}（应用写完就 close()，之后在 FIN_WAIT1 中发送）；`--protocol sized` 让套接字保持到最后")
+            } else {
+                format!("tcp_probe fires only in ESTABLISHED: the {w}'s cwnd is traced up to frame {probed}, its data goes on to frame {data} (the application closed right after writing and the rest left from FIN_WAIT1); `--protocol sized` keeps the socket open to the end")
+            });
+        }
     }
     if k.lost_events > 0 {
         out.push(if zh(lang) {
