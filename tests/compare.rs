@@ -44,8 +44,9 @@ fn config(dir: &Path, levels: Vec<f64>) -> CompareConfig {
 }
 
 /// The client's resends (sender's view) are the data frames the bridge dropped
-/// plus the spurious ones, and the kernel's tcp_retransmit_skb count agrees
-/// within 2%.
+/// plus the spurious ones. The kernel's tcp_retransmit_skb fires once per
+/// buffer it resends, and TCP always builds GSO buffers that may carry several
+/// segments: its count is at most the segments', and not far below it.
 fn resends_match_the_bridge_and_the_kernel(report: &CompareReport) {
     for level in &report.levels {
         let tcp = &level.tcp;
@@ -67,7 +68,7 @@ fn resends_match_the_bridge_and_the_kernel(report: &CompareReport) {
         let kernel = tcp.retransmissions_kernel.expect("traced (root)");
         let seen = tcp.retransmissions_sender_view;
         assert!(
-            kernel.abs_diff(seen) as f64 <= (seen as f64 * 0.02).max(1.0),
+            kernel <= seen && kernel as f64 >= seen as f64 * 0.8,
             "at {}%: kernel {kernel}, sender's view {seen}",
             level.loss_configured
         );

@@ -296,7 +296,7 @@ fn what_to_notice_is_made_from_the_numbers() {
     for sentence in [
         "At 10% loss TCP still delivered 100% of 4 MiB (SHA-256 matches), but took 3.2× as long as at 0% (4.00 s against 1.25 s); UDP delivered 90.3% — the 9.7% the link lost never came back.",
         "the bridge dropped frame 5 (relative seq 1001); the receiver's duplicate ACKs start at frame 10, and after 3 of them the sender resent that segment, seq 1001, in frame 13",
-        "TCP repaired the losses at 10% by resending 450 segments (counted at the capture point, which is the sender's side of the bridge); the client's kernel counted 450 (tcp_retransmit_skb): the bridge dropped 450 of the client's data frames",
+        "TCP repaired the losses at 10% by resending 450 segments (counted at the capture point, which is the sender's side of the bridge); the client's kernel resent 450 buffers (tcp_retransmit_skb, once per buffer; a buffer may leave as several segments): the bridge dropped 450 of the client's data frames",
         "Wireshark's expert flags count 300",
         "the Mathis et al. model, goodput ≈ (MSS/RTT)·(C/√p) with C = √(3/2), gives 2.19 Mbit/s for MSS 1448 bytes, RTT 20.4 ms and p = 10.12%; TCP measured 8.39 Mbit/s",
         "the first datagram lost was probe 10 (frame 11)",

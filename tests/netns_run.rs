@@ -199,9 +199,11 @@ fn kernel_congestion_control_beside_the_packets(
         .unwrap()
         .retransmitted_segments_sender_view
         .client;
+    // tcp_retransmit_skb fires per buffer resent, and a GSO buffer may carry
+    // several segments: at most the packets' count, not far below it.
     assert!(
-        kernel_resent.abs_diff(seen) <= seen / 50,
-        "the kernel's retransmissions ({kernel_resent}) are the packets' ({seen})"
+        kernel_resent <= seen && kernel_resent as f64 >= seen as f64 * 0.8,
+        "the kernel's retransmissions ({kernel_resent}) against the packets' ({seen})"
     );
     let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
     assert!(

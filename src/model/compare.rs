@@ -213,8 +213,10 @@ pub struct TcpResult {
     /// capture point, which is the sender's own side of the bridge.
     #[serde(default)]
     pub retransmissions_sender_view: u64,
-    /// Segments the client's kernel retransmitted (`tcp_retransmit_skb`); `None`
-    /// without kernel tracing.
+    /// Buffers the client's kernel retransmitted (`tcp_retransmit_skb` fires once
+    /// per buffer; TCP always builds GSO buffers, and one resent buffer may leave
+    /// as several segments, so this is at most `retransmissions_sender_view`);
+    /// `None` without kernel tracing.
     #[serde(default)]
     pub retransmissions_kernel: Option<u64>,
     /// The client's frames carrying data that the bridge dropped: each had to be

@@ -476,14 +476,14 @@ fn kernel_lines(tcp: &DynamicsData, lang: Lang) -> Vec<String> {
         let kernel_resent = s.retransmissions.unwrap_or(0);
         out.push(if zh(lang) {
             format!(
-                "内核视角，{}的套接字：{window}；内核重传 {kernel_resent} 个报文段（tcp_retransmit_skb），发送方视角的分组计数 {resent}",
+                "内核视角，{}的套接字：{window}；内核重传 {kernel_resent} 个缓冲区（tcp_retransmit_skb 每个缓冲区触发一次，一个缓冲区可能分成几个报文段），分组显示重发了 {resent} 个报文段",
                 who(client, lang)
             )
         } else {
             format!(
-                "The kernel, {}'s socket: {window}; the kernel retransmitted {} (tcp_retransmit_skb), the packets show {resent} (sender's view)",
+                "The kernel, {}'s socket: {window}; the kernel retransmitted {} (tcp_retransmit_skb fires once per buffer, which may leave as several segments), the packets show {resent} resent segments",
                 who(client, lang),
-                plural(kernel_resent, "segment", "segments")
+                plural(kernel_resent, "buffer", "buffers")
             )
         });
     }
