@@ -219,8 +219,9 @@ pub struct TcpResult {
     /// `None` without kernel tracing.
     #[serde(default)]
     pub retransmissions_kernel: Option<u64>,
-    /// The client's frames carrying data that the bridge dropped: each had to be
-    /// resent, so `retransmissions_sender_view` = these + spurious resends.
+    /// The client's frames carrying data (or a SYN or FIN) that the bridge
+    /// dropped: each had to be resent, so `retransmissions_sender_view` = these
+    /// + spurious resends.
     #[serde(default)]
     pub dropped_data_frames: u64,
     /// Resends of data whose first copy was not dropped (a timeout that fired

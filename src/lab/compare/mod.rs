@@ -422,15 +422,15 @@ impl CaptureScan {
         self.dup_acks.push((flow, frame));
     }
 
-    /// A data segment of the client (relative `seq`, `len` > 0), `dropped` by the
-    /// bridge or not, flagged a fast retransmission by the analysis or not.
+    /// A segment of the client taking sequence space (relative `seq`, `len` =
+    /// its payload plus one for a SYN or a FIN, as the analysis counts resends),
+    /// `dropped` by the bridge or not, flagged a fast retransmission or not.
     ///
     /// A resend repairs the oldest dropped copy of the same sequence number
     /// (a resend with none waiting is spurious); the first fast retransmission
     /// that repairs one is the recovery close-up, paired with *that* dropped
     /// frame, whatever other frames were dropped in between.
     fn data(&mut self, flow: u64, frame: u64, seq: u32, len: u32, dropped: bool, fast: bool) {
-        self.mss = self.mss.max(u64::from(len));
         let high = self.next_seq.entry(flow).or_insert(0);
         let resend = seq < *high;
         *high = (*high).max(seq.wrapping_add(len));
@@ -501,12 +501,17 @@ fn scan_capture(capture: &Path, bridge: &BridgeReport) -> CaptureScan {
                 if analysis.flags.has(AnalysisFlags::DUPLICATE_ACK) {
                     scan.dup_ack(flow, frame.number);
                 }
-            } else if let (Some(seq), true) = (analysis.rel_seq, tcp.len > 0) {
+            } else if let (Some(seq), false) = (analysis.rel_seq, tcp.flags.rst()) {
+                scan.mss = scan.mss.max(u64::from(tcp.len));
+                let len = tcp.len + u32::from(tcp.flags.syn()) + u32::from(tcp.flags.fin());
+                if len == 0 {
+                    return Ok(Next::Continue);
+                }
                 scan.data(
                     flow,
                     frame.number,
                     seq,
-                    tcp.len,
+                    len,
                     dropped.contains(&frame.number),
                     analysis.flags.has(AnalysisFlags::FAST_RETRANSMISSION),
                 );
@@ -658,6 +663,6 @@ mod tests {
         // A resend of bytes that arrived is spurious.
         scan.data(1, 80, 1, mss, false, false);
         assert_eq!(scan.spurious, 1);
-        assert_eq!(scan.mss, 1448);
+        assert_eq!(scan.spurious, 1);
     }
 }

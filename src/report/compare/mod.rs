@@ -135,14 +135,16 @@ pub fn table_headings(lang: Lang) -> [&'static str; 22] {
 }
 
 /// A figure as its median with the min–max after it when the runs differ:
-/// `1.25 (1.10–3.40)`.
-pub fn spread_label(s: Option<(f64, f64, f64)>, decimals: usize) -> String {
+/// `1.25 (1.10–3.40)`, `10.4% (9.9–10.4%)` with `unit` "%".
+pub fn spread_label(s: Option<(f64, f64, f64)>, decimals: usize, unit: &str) -> String {
     match s {
         None => "—".to_string(),
         Some((m, lo, hi)) if (hi - lo).abs() < 0.5 * 10f64.powi(-(decimals as i32)) => {
-            format!("{m:.decimals$}")
+            format!("{m:.decimals$}{unit}")
         }
-        Some((m, lo, hi)) => format!("{m:.decimals$} ({lo:.decimals$}–{hi:.decimals$})"),
+        Some((m, lo, hi)) => {
+            format!("{m:.decimals$}{unit} ({lo:.decimals$}–{hi:.decimals$}{unit})")
+        }
     }
 }
 
@@ -150,10 +152,11 @@ pub fn spread_label(s: Option<(f64, f64, f64)>, decimals: usize) -> String {
 pub fn table_cells(l: &LevelResult, lang: Lang) -> [String; 21] {
     let t = compare_text(lang);
     let (tcp, udp) = (&l.tcp, &l.udp);
-    let f = |name: &str, d: usize| spread_label(l.figure(name), d);
+    let f = |name: &str, d: usize| spread_label(l.figure(name), d, "");
+    let p = |name: &str, d: usize| spread_label(l.figure(name), d, "%");
     [
         loss_label(l.loss_configured),
-        format!("{}%", f("loss_measured", 2)),
+        p("loss_measured", 2),
         format!("{}%", pct(tcp.delivered_percent)),
         f("completion_s", 2),
         f("goodput_mbps", 2),
@@ -167,7 +170,7 @@ pub fn table_cells(l: &LevelResult, lang: Lang) -> [String; 21] {
         f("rto_count", 0),
         tcp.dup_acks.to_string(),
         (if tcp.sha256_match { t.yes } else { t.no }).to_string(),
-        format!("{}%", f("udp_delivered_percent", 1)),
+        p("udp_delivered_percent", 1),
         format!("{} / {}", f("udp_lost", 0), udp.sent),
         udp.out_of_order.to_string(),
         udp.duplicates.to_string(),
