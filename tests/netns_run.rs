@@ -205,12 +205,12 @@ fn kernel_congestion_control_beside_the_packets(
         kernel_resent <= seen && kernel_resent as f64 >= seen as f64 * 0.8,
         "the kernel's retransmissions ({kernel_resent}) against the packets' ({seen})"
     );
+    // Which socket logs its initial Open varies from run to run; the report
+    // lists the states of each socket that has some.
     let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
     assert!(
-        md.contains(&format!(
-            "The kernel's congestion states of the {}'s socket (tcp_cong_state_set)",
-            if client_sends { "client" } else { "server" }
-        )),
+        md.contains("The kernel's congestion states of the ")
+            && md.contains("(tcp_cong_state_set): Open at "),
         "{md}"
     );
     let svg = std::fs::read_to_string(dir.join("charts/flow1-window.svg")).unwrap();
