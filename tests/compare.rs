@@ -37,7 +37,73 @@ fn config(dir: &Path, levels: Vec<f64>) -> CompareConfig {
         datagram_len: 1400,
         timeout: Duration::from_secs(60),
         lang: protolab::chart::Lang::En,
+        // One run per level keeps this test's time; tests/compare.rs's
+        // `runs_give_median_and_spread` runs a level three times.
+        runs: 1,
     }
+}
+
+/// The client's resends (sender's view) are the data frames the bridge dropped
+/// plus the spurious ones. The kernel's tcp_retransmit_skb fires once per
+/// buffer it resends, and TCP always builds GSO buffers that may carry several
+/// segments: its count is at most the segments', and not far below it.
+fn resends_match_the_bridge_and_the_kernel(report: &CompareReport) {
+    for level in &report.levels {
+        let tcp = &level.tcp;
+        eprintln!(
+            "loss {}%: sender view {}, kernel {:?}, bridge dropped {} data frames, spurious {}, Wireshark {}",
+            level.loss_configured,
+            tcp.retransmissions_sender_view,
+            tcp.retransmissions_kernel,
+            tcp.dropped_data_frames,
+            tcp.spurious_retransmissions,
+            tcp.retransmissions
+        );
+        assert_eq!(
+            tcp.retransmissions_sender_view,
+            tcp.dropped_data_frames + tcp.spurious_retransmissions,
+            "at {}%: {tcp:?}",
+            level.loss_configured
+        );
+        let kernel = tcp.retransmissions_kernel.expect("traced (root)");
+        let seen = tcp.retransmissions_sender_view;
+        assert!(
+            kernel <= seen && kernel as f64 >= seen as f64 * 0.8,
+            "at {}%: kernel {kernel}, sender's view {seen}",
+            level.loss_configured
+        );
+    }
+    let lossy = report.levels.last().unwrap();
+    assert!(lossy.tcp.dropped_data_frames > 0, "{:?}", lossy.tcp);
+}
+
+/// Every recovery close-up pairs a dropped frame with the resend of its bytes:
+/// the two frames carry the same sequence number in the capture.
+fn recovery_pairs_the_same_bytes(folder: &Path, report: &CompareReport) {
+    let mut checked = 0;
+    for level in &report.levels {
+        let Some(rec) = &level.tcp.recovery else {
+            continue;
+        };
+        let raw_seq = |number: u64| -> u32 {
+            let frame = protolab::capture::FileReader::open(folder.join(&level.tcp.capture))
+                .unwrap()
+                .map(|f| f.unwrap())
+                .find(|f| f.number == number)
+                .unwrap_or_else(|| panic!("frame {number}"));
+            protolab::decode::decode(&frame).tcp().expect("TCP").seq
+        };
+        assert_eq!(
+            raw_seq(rec.lost_frame),
+            raw_seq(rec.fast_retransmission_frame),
+            "at {}%: {rec:?}",
+            level.loss_configured
+        );
+        assert!(rec.lost_frame < rec.first_dup_ack_frame);
+        assert!(rec.first_dup_ack_frame < rec.fast_retransmission_frame);
+        checked += 1;
+    }
+    assert!(checked > 0, "a recovery at 10% loss");
 }
 
 /// `k` standard deviations of a binomial share (percent) over `n` trials.
@@ -98,6 +164,8 @@ fn compare_tcp_and_udp_under_loss() {
     );
     assert_eq!(udp.lost + (udp.received - udp.duplicates), udp.sent);
     assert!(lossy.tcp.retransmissions > 0, "{:?}", lossy.tcp);
+    resends_match_the_bridge_and_the_kernel(&report);
+    recovery_pairs_the_same_bytes(&folder, &report);
     let udp_frames = udp.sent + 2;
     let tol = tolerance_pp(0.1, udp_frames, 4.0);
     assert!(

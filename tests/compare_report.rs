@@ -12,7 +12,7 @@ use protolab::chart::compare::{render_compare_svg, ComparePicture};
 use protolab::chart::Lang;
 use protolab::files::{render_compare_report, write_compare_report};
 use protolab::model::compare::{
-    CompareReport, Gap, Latency, LevelResult, Recovery, TcpResult, UdpResult,
+    CompareReport, Gap, Latency, LevelResult, Recovery, RunResult, TcpResult, UdpResult,
 };
 use protolab::report::CompareFiles;
 
@@ -40,6 +40,14 @@ fn level(loss: f64, measured: f64, completion_s: f64, udp_delivered: f64) -> Lev
             completion_s,
             goodput_mbps: MIB4 as f64 * 8.0 / 1e6 / completion_s,
             retransmissions: retrans,
+            retransmissions_sender_view: retrans + retrans / 2,
+            retransmissions_kernel: Some(retrans + retrans / 2),
+            dropped_data_frames: retrans + retrans / 2,
+            spurious_retransmissions: 0,
+            rto_count: Some(0),
+            rto_time_s: Some(0.0),
+            rtt_ms: Some(20.4),
+            mss: Some(1448),
             fast_retransmissions: retrans * 4 / 5,
             dup_acks: retrans * 3,
             loss_measured: measured,
@@ -69,7 +77,27 @@ fn level(loss: f64, measured: f64, completion_s: f64, udp_delivered: f64) -> Lev
             capture: format!("{dir}/udp.pcap"),
             first_gap: None,
         },
+        runs: Vec::new(),
+        summary: Default::default(),
+        model_goodput_mbps: None,
     }
+}
+
+/// The 10% level run three times (seeds 7, 8, 9): completion 3.5, 4.0 and 6.0 s.
+fn three_runs() -> LevelResult {
+    let runs = [(3.5, 7), (4.0, 8), (6.0, 9)]
+        .into_iter()
+        .map(|(t, seed)| {
+            let l = level(10.0, 10.12, t, 90.3);
+            RunResult {
+                seed,
+                loss_measured: l.loss_measured,
+                tcp: l.tcp,
+                udp: l.udp,
+            }
+        })
+        .collect();
+    LevelResult::from_runs(10.0, runs).unwrap()
 }
 
 /// Three levels, 0 %, 5 % and 10 %; recoveries and gaps at 5 % and 10 % (the
@@ -78,7 +106,7 @@ fn report() -> CompareReport {
     let mut levels = vec![
         level(0.0, 0.0, 1.25, 100.0),
         level(5.0, 4.87, 2.5, 95.1),
-        level(10.0, 10.12, 4.0, 90.3),
+        three_runs(),
     ];
     for l in &mut levels[1..] {
         l.tcp.recovery = Some(Recovery {
@@ -87,6 +115,7 @@ fn report() -> CompareReport {
             first_dup_ack_frame: 10,
             fast_retransmission_frame: 13,
             dup_acks: 3,
+            seq: 1001,
         });
         l.udp.first_gap = Some(Gap { seq: 10, frame: 11 });
     }
@@ -201,12 +230,62 @@ fn markdown_has_the_table_of_levels_with_the_numbers() {
         md.contains("| Loss configured | Loss measured | TCP delivered |"),
         "{md}"
     );
+    // The 10% level ran three times: median (min–max) where the runs differ.
     assert!(md.contains(
-        "| 10% | 10.12% | 100% | 4.00 | 8.39 | 300 | 240 | 900 | yes | 90.3% | 281 / 2900 | 1 | 1 | 0.412 | 20.10 | 20.90 | [lab report](loss-10/tcp/index.html) |"
+        "| 10% | 10.12% | 100% | 4.00 (3.50–6.00) | 8.39 (5.59–9.59) | 2.19 | 450 | 450 | 450 | 300 | 240 | 0 | 900 | yes | 90.3% | 281 / 2900 | 1 | 1 | 0.412 | 20.10 | 20.90 | [lab report](loss-10/tcp/index.html) |"
     ), "{md}");
+    assert!(
+        md.contains("| 5% | 4.87% | 100% | 2.50 | 13.42 | — | 225 |"),
+        "{md}"
+    );
     assert!(md.contains("![Delivered against loss](charts/delivered.png)"));
     assert!(md.contains("protolab compare --loss 0,5,10"));
     common::assert_golden("compare", "report.md", &md);
+}
+
+#[test]
+fn report_json_keeps_each_run_and_the_spread() {
+    let r = report();
+    let (_dir, files) = write(&r, Lang::En);
+    let json: serde_json::Value = serde_json::from_str(&read(&files.report_json)).unwrap();
+    let top = &json["levels"][2];
+    assert_eq!(top["runs"].as_array().unwrap().len(), 3);
+    assert_eq!(top["runs"][2]["seed"], 9);
+    assert_eq!(top["summary"]["completion_s_median"], 4.0);
+    assert_eq!(top["summary"]["completion_s_min"], 3.5);
+    assert_eq!(top["summary"]["completion_s_max"], 6.0);
+    assert_eq!(
+        top["tcp"]["completion_s"], 4.0,
+        "the median run stands for the level"
+    );
+    // (1448·8 bit / 20.4 ms)·√1.5/√0.1012 = 2.19 Mbit/s.
+    let model = top["model_goodput_mbps"].as_f64().unwrap();
+    assert!((model - 2.186).abs() < 0.01, "{model}");
+    // A single-run level keeps the old shape.
+    assert!(json["levels"][0].get("runs").is_none());
+}
+
+/// A level whose timeouts took most of the transfer says so, with numbers; a
+/// median completion time that falls with more loss is explained.
+#[test]
+fn timeouts_and_a_non_monotone_time_are_explained() {
+    let mut r = report();
+    r.levels[1].tcp.rto_count = Some(3);
+    r.levels[1].tcp.rto_time_s = Some(2.0);
+    r.levels[1].tcp.completion_s = 5.0;
+    let (_dir, files) = write(&r, Lang::En);
+    let md = read(&files.report_md);
+    for sentence in [
+        "At 5% retransmission timeouts dominate: the sender's kernel went into the Loss state 3 times and spent 2.00 s of the 5.00 s transfer there (40%)",
+        "The median completion time does not grow with loss everywhere: 4.00 s at 10% against 5.00 s at 5%",
+    ] {
+        assert!(md.contains(sentence), "no «{sentence}» in\n{md}");
+    }
+    // The monotone default says nothing of it.
+    let (_dir, files) = write(&report(), Lang::En);
+    let md = read(&files.report_md);
+    assert!(!md.contains("does not grow with loss"), "{md}");
+    assert!(!md.contains("timeouts dominate"), "{md}");
 }
 
 #[test]
@@ -216,7 +295,10 @@ fn what_to_notice_is_made_from_the_numbers() {
     let md = read(&files.report_md);
     for sentence in [
         "At 10% loss TCP still delivered 100% of 4 MiB (SHA-256 matches), but took 3.2× as long as at 0% (4.00 s against 1.25 s); UDP delivered 90.3% — the 9.7% the link lost never came back.",
-        "the bridge dropped frame 5; the receiver's duplicate ACKs start at frame 10, and after 3 of them the sender resent the segment in frame 13",
+        "the bridge dropped frame 5 (relative seq 1001); the receiver's duplicate ACKs start at frame 10, and after 3 of them the sender resent that segment, seq 1001, in frame 13",
+        "TCP repaired the losses at 10% by resending 450 segments (counted at the capture point, which is the sender's side of the bridge); the client's kernel resent 450 buffers (tcp_retransmit_skb, once per buffer; a buffer may leave as several segments): the bridge dropped 450 of the client's data frames",
+        "Wireshark's expert flags count 300",
+        "the Mathis et al. model, goodput ≈ (MSS/RTT)·(C/√p) with C = √(3/2), gives 2.19 Mbit/s for MSS 1448 bytes, RTT 20.4 ms and p = 10.12%; TCP measured 8.39 Mbit/s",
         "the first datagram lost was probe 10 (frame 11)",
         "the bridge really dropped 10.12% of the frames",
         "datagrams out of order (1) and the same datagram twice (1)",
@@ -294,6 +376,8 @@ fn cost_and_latency_charts_label_their_series_and_marks() {
         "TCP goodput",
         "UDP goodput",
         "4.00 s (×3.2)",
+        "min–max over the runs",
+        "Mathis model",
     ] {
         assert!(cost.contains(label), "no {label} in the cost chart");
     }
@@ -316,7 +400,7 @@ fn recovery_chart_is_the_ladder_close_up_of_the_highest_level() {
     let (dir, _files) = write(&r, Lang::En);
     let s = read(&dir.path().join("charts/recovery.svg"));
     for label in [
-        "TCP at 10% loss: frame 5 dropped → 3 duplicate ACKs from frame 10 → fast retransmission in frame 13",
+        "TCP at 10% loss: frame 5 (seq 1001) dropped → 3 duplicate ACKs from frame 10 → fast retransmission of seq 1001 in frame 13",
         "UDP at 10% loss: probe 10 (frame 11) dropped",
         "frames 5–15 of 19",
         "frames 7–15 of 98",

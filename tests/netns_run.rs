@@ -131,8 +131,90 @@ fn every_scenario_runs_through_a_lossy_bridge() {
             "{}: no link-layer ladder",
             info.id
         );
+        if name == ScenarioName::FileTransfer {
+            kernel_congestion_control_beside_the_packets(&outcome.report_dir, &outcome.flows);
+        }
         assert!(netns::leftovers().is_empty(), "{:?}", netns::leftovers());
     }
+}
+
+/// A lossy file transfer: kernel.json has the kernel's congestion control of the
+/// sending socket (tcp_probe, cong_state, kernel_retransmissions, no lost event),
+/// and the report puts it beside the packets (window chart, dynamics lines).
+fn kernel_congestion_control_beside_the_packets(
+    dir: &Path,
+    flows: &[protolab::analyze::FlowSummary],
+) {
+    let kernel: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("kernel.json")).unwrap()).unwrap();
+    let trace = &kernel["tcp_trace"];
+    assert_eq!(trace["traced"], true, "{trace}");
+    assert_eq!(trace["lost_events"], 0, "{trace}");
+    // The sender: whichever end sent the file.
+    let f = &flows[0];
+    let client_sends = f.bytes.client >= f.bytes.server;
+    let sender = if client_sends { f.client } else { f.server }.to_string();
+    let of_sender = |key: &str| -> Vec<serde_json::Value> {
+        kernel[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["local"] == sender.as_str())
+            .cloned()
+            .collect()
+    };
+    let probes = of_sender("tcp_probe");
+    // tcp_probe fires only while the socket is ESTABLISHED: this sender writes
+    // 64 KiB and closes at once, so only the first ACK or so is probed.
+    assert!(
+        probes
+            .iter()
+            .any(|p| !p["samples"].as_array().unwrap().is_empty()),
+        "the sender's ACKs fire tcp_probe: {probes:?}"
+    );
+    let states: Vec<String> = kernel["cong_state"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["changes"].as_array().unwrap().clone())
+        .map(|c| c["state"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        states.iter().any(|s| s == "Open"),
+        "every established socket starts Open: {states:?}"
+    );
+    // The capture is the client's sending view (the bridge drops after it): its
+    // resends are the kernel's.
+    let client = f.client.to_string();
+    let kernel_resent: u64 = kernel["kernel_retransmissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["local"] == client.as_str())
+        .map(|r| r["count"].as_u64().unwrap())
+        .sum();
+    let seen = f
+        .tcp
+        .as_ref()
+        .unwrap()
+        .retransmitted_segments_sender_view
+        .client;
+    // tcp_retransmit_skb fires per buffer resent, and a GSO buffer may carry
+    // several segments: at most the packets' count, not far below it.
+    assert!(
+        kernel_resent <= seen && kernel_resent as f64 >= seen as f64 * 0.8,
+        "the kernel's retransmissions ({kernel_resent}) against the packets' ({seen})"
+    );
+    // Which socket logs its initial Open varies from run to run; the report
+    // lists the states of each socket that has some.
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(
+        md.contains("The kernel's congestion states of the ")
+            && md.contains("(tcp_cong_state_set): Open at "),
+        "{md}"
+    );
+    let svg = std::fs::read_to_string(dir.join("charts/flow1-window.svg")).unwrap();
+    assert!(svg.contains("kernel&apos;s cwnd") || svg.contains("kernel's cwnd"));
 }
 
 fn spawn_long_run(dir: &std::path::Path) -> Child {

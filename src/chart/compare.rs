@@ -136,6 +136,29 @@ fn loss_axis(levels: &[LevelResult]) -> f64 {
     }
 }
 
+/// How many y labels the meshes ask plotters for.
+const Y_LABELS: usize = 10;
+
+/// The decimals a tick label needs on an axis from 0 to `span` with at most
+/// `max_points` ticks: plotters steps by 1, 2 or 5 × 10^k (the smallest that
+/// fits), so the step's own decimals, and no tick repeats its neighbour's label
+/// (as 0.1, 0.1, 0.2 did for steps of 0.05 printed with one decimal).
+pub fn tick_decimals(span: f64, max_points: usize) -> usize {
+    if span <= 0.0 || !span.is_finite() || max_points < 2 {
+        return 0;
+    }
+    let mut k = (span / max_points as f64).log10().floor() as i32 - 1;
+    loop {
+        for m in [1.0, 2.0, 5.0] {
+            let step = m * 10f64.powi(k);
+            if ((span / step).floor() as usize) < max_points {
+                return (-k).max(0) as usize;
+            }
+        }
+        k += 1;
+    }
+}
+
 fn mesh<'c, DB: DrawingBackend + 'c>(
     chart: &mut ChartContext<'c, DB, Xy>,
     fam: &str,
@@ -148,6 +171,7 @@ fn mesh<'c, DB: DrawingBackend + 'c>(
         .x_desc(x_desc)
         .y_desc(y_desc)
         .x_label_formatter(&|x| loss_label(*x))
+        .y_labels(Y_LABELS)
         .y_label_formatter(&|y| format!("{y:.decimals$}"))
         .label_style((fam, 15))
         .axis_desc_style((fam, 17))
@@ -318,7 +342,7 @@ fn panel<'a, DB: DrawingBackend>(
         .y_label_area_size(70)
         .build_cartesian_2d(0f64..max.0, 0f64..y_max)
         .map_err(draw_err)?;
-    let decimals = if y_max < 10.0 { 1 } else { 0 };
+    let decimals = tick_decimals(y_max, Y_LABELS);
     mesh(
         &mut chart,
         fam,
@@ -353,8 +377,12 @@ fn draw_cost<DB: DrawingBackend>(
     let x_max = loss_axis(&r.levels);
     let done: Vec<&LevelResult> = r.levels.iter().filter(|l| l.tcp.error.is_none()).collect();
 
-    // Left: completion time, each point labelled with its ratio to the baseline.
-    let t_max = done.iter().map(|l| l.tcp.completion_s).fold(0.0, f64::max);
+    // Left: completion time (the median run's, with the runs' min–max as a bar),
+    // each point labelled with its ratio to the baseline.
+    let t_max = done
+        .iter()
+        .map(|l| l.figure("completion_s").map_or(l.tcp.completion_s, |s| s.2))
+        .fold(0.0, f64::max);
     let mut chart = panel(
         &left,
         t.pick("TCP completion time", "TCP 完成时间"),
@@ -380,13 +408,25 @@ fn draw_cost<DB: DrawingBackend>(
         Some((-22, &ratio)),
         fam,
     )?;
+    spread_bars(
+        &mut chart,
+        &done,
+        "completion_s",
+        TCP,
+        t.pick("min–max over the runs", "各次运行的最小–最大值"),
+    )?;
     series_legend(&mut chart, SeriesLabelPosition::UpperLeft, fam)?;
 
     // Right: goodput of both protocols.
     let g_max = r
         .levels
         .iter()
-        .flat_map(|l| [l.tcp.goodput_mbps, l.udp.goodput_mbps])
+        .flat_map(|l| {
+            [
+                l.figure("goodput_mbps").map_or(l.tcp.goodput_mbps, |s| s.2),
+                l.udp.goodput_mbps,
+            ]
+        })
         .fold(0.0, f64::max);
     let mut chart = panel(
         &right,
@@ -408,7 +448,79 @@ fn draw_cost<DB: DrawingBackend>(
     dotted_line(&mut chart, &tcp, TCP, label, None, fam)?;
     let label = t.pick("UDP goodput", "UDP 有效吞吐量");
     dotted_line(&mut chart, &udp, UDP, label, None, fam)?;
+    spread_bars(
+        &mut chart,
+        &done,
+        "goodput_mbps",
+        TCP,
+        t.pick("TCP: min–max over the runs", "TCP：各次运行的最小–最大值"),
+    )?;
+    // The Mathis model over the measured TCP goodput, clipped to the panel: at
+    // a small loss it predicts far more than the link or the transfer allows.
+    let model: Vec<(f64, f64)> = done
+        .iter()
+        .filter_map(|l| Some((l.loss_configured, l.model_goodput_mbps?)))
+        .collect();
+    if !model.is_empty() {
+        let top = g_max.max(0.001) * 1.2;
+        let clipped: Vec<(f64, f64)> = model.iter().map(|&(x, y)| (x, y.min(top))).collect();
+        let dashed = ShapeStyle::from(&style::GREY).stroke_width(2);
+        chart
+            .draw_series(DashedLineSeries::new(clipped.iter().copied(), 8, 5, dashed))
+            .map_err(draw_err)?
+            .label(t.pick(
+                "Mathis model (MSS/RTT)·(C/√p), measured RTT and loss",
+                "Mathis 模型 (MSS/RTT)·(C/√p)，用实测 RTT 与丢包率",
+            ))
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], dashed));
+        chart
+            .draw_series(
+                clipped
+                    .iter()
+                    .map(|&p| Cross::new(p, 5, style::GREY.stroke_width(2))),
+            )
+            .map_err(draw_err)?;
+    }
     series_legend(&mut chart, SeriesLabelPosition::UpperRight, fam)
+}
+
+/// A vertical bar from each level's min to its max of `figure` over the runs
+/// (none for a level run once), in the legend once.
+fn spread_bars<'c, DB: DrawingBackend + 'c>(
+    chart: &mut ChartContext<'c, DB, Xy>,
+    levels: &[&LevelResult],
+    figure: &str,
+    color: RGBColor,
+    label: &str,
+) -> Result<(), ChartError> {
+    let bars: Vec<(f64, f64, f64)> = levels
+        .iter()
+        .filter(|l| l.runs.len() > 1)
+        .filter_map(|l| {
+            let (_, lo, hi) = l.figure(figure)?;
+            Some((l.loss_configured, lo, hi))
+        })
+        .collect();
+    if bars.is_empty() {
+        return Ok(());
+    }
+    let bar = ShapeStyle::from(&color.mix(0.6)).stroke_width(2);
+    chart
+        .draw_series(
+            bars.iter()
+                .map(|&(x, lo, hi)| PathElement::new(vec![(x, lo), (x, hi)], bar)),
+        )
+        .map_err(draw_err)?
+        .label(label)
+        .legend(move |(x, y)| PathElement::new(vec![(x + 10, y - 6), (x + 10, y + 6)], bar));
+    // Whisker ends, a few pixels wide whatever the scale.
+    chart
+        .draw_series(bars.iter().flat_map(|&(x, lo, hi)| {
+            [lo, hi]
+                .map(|y| EmptyElement::at((x, y)) + PathElement::new(vec![(-5, 0), (5, 0)], bar))
+        }))
+        .map_err(draw_err)?;
+    Ok(())
 }
 
 /// Linear-interpolated quantile `q` (0–1) of sorted values.
@@ -624,6 +736,30 @@ fn draw_recovery<DB: DrawingBackend>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tick_labels_never_repeat() {
+        // 0 to 0.29 s: plotters steps by 0.05, which needs two decimals.
+        assert_eq!(tick_decimals(0.288, 10), 2);
+        assert_eq!(tick_decimals(2.4, 10), 1);
+        assert_eq!(tick_decimals(12.0, 10), 0);
+        assert_eq!(tick_decimals(0.0, 10), 0);
+        // Against plotters' own ticks: every label differs from its neighbour.
+        use plotters::coord::ranged1d::Ranged;
+        for span in [0.0123, 0.15, 0.288, 0.9, 1.7, 3.3, 47.0, 980.0] {
+            let d = tick_decimals(span, 10);
+            let axis: RangedCoordf64 = (0.0..span).into();
+            let labels: Vec<String> = axis
+                .key_points(10)
+                .iter()
+                .map(|y| format!("{y:.d$}"))
+                .collect();
+            let mut unique = labels.clone();
+            unique.dedup();
+            assert_eq!(labels, unique, "span {span}");
+            assert!(labels.len() >= 3, "span {span}: {labels:?}");
+        }
+    }
 
     #[test]
     fn loss_labels_drop_trailing_zeros() {

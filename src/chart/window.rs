@@ -172,7 +172,12 @@ pub fn draw<DB: DrawingBackend>(
     let dashed = ShapeStyle::from(&peer).stroke_width(1);
     if rwnd_shown && !rwnd.is_empty() {
         chart
-            .draw_series(DashedLineSeries::new(step(&rwnd, x_max), 6, 4, dashed))
+            .draw_series(DashedLineSeries::new(
+                step(&rwnd, Some(x_max)),
+                6,
+                4,
+                dashed,
+            ))
             .map_err(draw_err)?
             .label(rwnd_label)
             .legend(move |(x, y)| {
@@ -218,7 +223,7 @@ pub fn draw<DB: DrawingBackend>(
         let cwnd: Vec<(f64, f64)> = kernel.iter().map(|k| (x(k.ts_ns), k.cwnd_bytes)).collect();
         let ink = ShapeStyle::from(&style::INK).stroke_width(2);
         chart
-            .draw_series(LineSeries::new(step(&cwnd, x_max), ink))
+            .draw_series(LineSeries::new(step(&cwnd, None), ink))
             .map_err(draw_err)?
             .label(t.pick("kernel's cwnd (tcp_probe)", "内核的 cwnd（tcp_probe）"))
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], ink));
@@ -229,7 +234,7 @@ pub fn draw<DB: DrawingBackend>(
         if !ss.is_empty() {
             let grey = ShapeStyle::from(&style::GREY).stroke_width(2);
             chart
-                .draw_series(DashedLineSeries::new(step(&ss, x_max), 8, 4, grey))
+                .draw_series(DashedLineSeries::new(step(&ss, None), 8, 4, grey))
                 .map_err(draw_err)?
                 .label(t.pick("kernel's ssthresh", "内核的 ssthresh"))
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], grey));
@@ -238,8 +243,10 @@ pub fn draw<DB: DrawingBackend>(
     ctx.shade_folded_and_legend(&mut chart, x, y_max, SeriesLabelPosition::UpperLeft, fam)
 }
 
-/// A step line (each value holds until the next), held to `x_end`.
-fn step(points: &[(f64, f64)], x_end: f64) -> Vec<(f64, f64)> {
+/// A step line (each value holds until the next), held to `x_end` when given.
+/// The kernel's lines stop at their last sample: `tcp_probe` fires only while the
+/// socket is ESTABLISHED, so after the sender's close() its window is unknown.
+fn step(points: &[(f64, f64)], x_end: Option<f64>) -> Vec<(f64, f64)> {
     let mut out = Vec::with_capacity(points.len() * 2 + 1);
     for (i, &(x, y)) in points.iter().enumerate() {
         if i > 0 {
@@ -247,7 +254,7 @@ fn step(points: &[(f64, f64)], x_end: f64) -> Vec<(f64, f64)> {
         }
         out.push((x, y));
     }
-    if let Some(&(_, y)) = points.last() {
+    if let (Some(&(_, y)), Some(x_end)) = (points.last(), x_end) {
         out.push((x_end, y));
     }
     out

@@ -75,6 +75,19 @@ pub fn run(args: ChartArgs) -> anyhow::Result<ExitCode> {
     };
     // A `--netns` run's capture: bridge.json beside it says which frames were dropped.
     let dropped = crate::files::dropped_frames_beside(&args.file);
+    // …and kernel.json what the kernel's congestion control did (root runs).
+    let kernel_window = match (args.kind, crate::files::kernel_tcp_beside(&args.file)) {
+        (ChartKind::Window, Some(tcp)) => data
+            .flows
+            .iter()
+            .find(|f| f.flow == flow)
+            .map(|f| {
+                let frames = data.frames.get(&flow).map_or(&[][..], Vec::as_slice);
+                crate::report::dynamics::kernel_window(&tcp, f, frames)
+            })
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
     let opts = ChartOptions {
         lang: args.lang,
         kernel: None,
@@ -82,7 +95,7 @@ pub fn run(args: ChartArgs) -> anyhow::Result<ExitCode> {
         frames: None,
         mark: None,
         dropped: &dropped,
-        kernel_window: &[],
+        kernel_window: &kernel_window,
         width: args.width,
         height: args.height.unwrap_or(args.kind.default_height()),
     };

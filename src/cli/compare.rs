@@ -37,7 +37,16 @@ pub struct CompareArgs {
     /// Language of the report (中文: zh).
     #[arg(long, value_parser = super::choices::lang_parser(), default_value = "en")]
     pub lang: crate::chart::Lang,
+    /// Runs per level, each with its own seed (seed, seed+1, …): the report gives
+    /// the median and the min–max of every figure, since one retransmission
+    /// timeout more or less can double a transfer's time.
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=50))]
+    pub runs: u32,
 }
+
+/// `compare`'s one-way delay when `--delay` is not given: goodput depends on the
+/// round trip, as on a real path (`--delay 0` turns it off).
+pub const DEFAULT_DELAY_NS: u64 = 10_000_000;
 
 /// Loss levels in percent.
 #[derive(Debug, Clone)]
@@ -61,9 +70,12 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(signal, Arc::clone(&interrupted))?;
     }
+    let mut impair_args = args.impair.clone();
+    impair_args.delay = impair_args.delay.or(Some(DEFAULT_DELAY_NS));
     let config = CompareConfig {
         levels: args.loss.0.clone(),
-        impair: args.impair.config(Loss::None)?,
+        impair: impair_args.config(Loss::None)?,
+        runs: args.runs,
         seed: args.impair.seed,
         bytes: args.bytes,
         out_dir: args.out.clone(),
@@ -85,34 +97,43 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
         }
         Err(e) => return Err(e.into()),
     };
+    // Medians over the runs (the report has the min–max).
     println!(
-        "{:>6} {:>9} | {:>9} {:>8} {:>9} {:>6} | {:>9} {:>6} {:>5} {:>9} {:>8}",
+        "{:>6} {:>9} | {:>9} {:>8} {:>9} {:>8} {:>7} {:>7} {:>7} {:>5} | {:>9} {:>6} {:>9} {:>8}",
         "loss%",
         "measured%",
         "TCP del%",
         "time s",
         "Mbit/s",
-        "retx",
+        "model",
+        "resent",
+        "kernel",
+        "dropped",
+        "RTOs",
         "UDP del%",
         "lost",
-        "ooo",
         "jitter ms",
         "p99 ms"
     );
     for l in &report.levels {
+        let m = |name: &str| l.figure(name).map(|s| s.0);
+        let n = |name: &str| m(name).map_or("-".to_string(), |v| format!("{v:.0}"));
         println!(
-            "{:>6} {:>9.2} | {:>9.1} {:>8.3} {:>9.1} {:>6} | {:>9.1} {:>6} {:>5} {:>9.3} {:>8.3}",
+            "{:>6} {:>9.2} | {:>9.1} {:>8.3} {:>9.2} {:>8} {:>7} {:>7} {:>7} {:>5} | {:>9.1} {:>6} {:>9.3} {:>8.3}",
             l.loss_configured,
-            l.loss_measured,
+            m("loss_measured").unwrap_or(l.loss_measured),
             l.tcp.delivered_percent,
-            l.tcp.completion_s,
-            l.tcp.goodput_mbps,
-            l.tcp.retransmissions,
-            l.udp.delivered_percent,
-            l.udp.lost,
-            l.udp.out_of_order,
-            l.udp.jitter_ms,
-            l.udp.latency_ms.p99
+            m("completion_s").unwrap_or(l.tcp.completion_s),
+            m("goodput_mbps").unwrap_or(l.tcp.goodput_mbps),
+            l.model_goodput_mbps.map_or("-".to_string(), |v| format!("{v:.2}")),
+            n("retransmissions_sender_view"),
+            n("retransmissions_kernel"),
+            n("dropped_data_frames"),
+            n("rto_count"),
+            m("udp_delivered_percent").unwrap_or(l.udp.delivered_percent),
+            n("udp_lost"),
+            m("udp_jitter_ms").unwrap_or(l.udp.jitter_ms),
+            m("udp_p99_ms").unwrap_or(l.udp.latency_ms.p99)
         );
     }
     println!(

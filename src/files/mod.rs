@@ -16,5 +16,7 @@ pub mod report_output;
 
 pub use capture::{load_capture, load_capture_with, load_close_up};
 pub use font::load_cjk_font;
-pub use report_input::{dropped_frames_beside, load_input, sha256_file, sha256_hex};
+pub use report_input::{
+    dropped_frames_beside, kernel_tcp_beside, load_input, sha256_file, sha256_hex,
+};
 pub use report_output::{render_compare_report, write_compare_report, write_report};

@@ -13,9 +13,11 @@ use crate::chart::CaptureData;
 use crate::dissect::app::AppDissector;
 use crate::dissect::chat::{ChatDissector, ChatEvent};
 use crate::dissect::http2::streams::Http2Stream;
+use crate::model::tcp_dynamics::KernelTcp;
 use crate::replay::{replay_borrowed, Next};
 use crate::report::input::{
-    parse_dropped_frames, parse_kernel_json, ReportInput, RunInfo, MAX_CHAT_EVENTS,
+    parse_dropped_frames, parse_kernel_json, parse_kernel_tcp, ReportInput, RunInfo,
+    MAX_CHAT_EVENTS,
 };
 use crate::report::ReportError;
 
@@ -29,6 +31,7 @@ pub fn load_input(path: &Path) -> Result<ReportInput, ReportError> {
     };
     let meta = std::fs::metadata(path).map_err(read_err(path))?;
     let mut dropped_frames = Vec::new();
+    let mut kernel_tcp = None;
     let (capture_path, run, kernel) = if meta.is_dir() {
         let run_json = path.join("run.json");
         let run: Option<RunInfo> = if run_json.exists() {
@@ -46,6 +49,7 @@ pub fn load_input(path: &Path) -> Result<ReportInput, ReportError> {
         let kernel_json = path.join("kernel.json");
         let kernel = if kernel_json.exists() {
             let text = std::fs::read_to_string(&kernel_json).map_err(read_err(&kernel_json))?;
+            kernel_tcp = kernel_tcp_of(&text);
             parse_kernel_json(&text).map_err(|source| ReportError::Json {
                 path: kernel_json.clone(),
                 source,
@@ -83,11 +87,30 @@ pub fn load_input(path: &Path) -> Result<ReportInput, ReportError> {
         data,
         run,
         kernel,
+        kernel_tcp,
         chat,
         app,
         http2_streams,
         dropped_frames,
     })
+}
+
+/// kernel.json's congestion-control sections; `None` for a kernel.json from
+/// before they existed (neither traced nor said why not).
+fn kernel_tcp_of(text: &str) -> Option<KernelTcp> {
+    parse_kernel_tcp(text)
+        .ok()
+        .filter(|t| t.tcp_trace.traced || t.tcp_trace.unavailable.is_some())
+}
+
+/// The kernel's congestion control of a run, from the kernel.json beside its
+/// `capture.pcapng` (for `chart --kind window` on a run's capture).
+pub fn kernel_tcp_beside(capture: &Path) -> Option<KernelTcp> {
+    if capture.file_name().is_none_or(|n| n != "capture.pcapng") {
+        return None;
+    }
+    let text = std::fs::read_to_string(capture.parent()?.join("kernel.json")).ok()?;
+    kernel_tcp_of(&text)
 }
 
 /// The dropped frames of a `--netns` run's capture, from the bridge.json in the

@@ -9,12 +9,18 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::kernel::{
-    group_by_socket, poll_proc_net, DiagSampler, SocketHistory, SocketTimeline, TracepointSession,
+    group_by_socket, poll_proc_net, DiagSampler, SocketHistory, SocketTimeline, TraceOptions,
+    TracepointSession,
 };
 use crate::model::kernel::{KernelRecord, KernelSocket, KernelStep, KernelTableEntry};
+use crate::model::tcp_dynamics::KernelTcp;
 
 /// Socket-table sampling period: TIME_WAIT lasts 60 s, CLOSE_WAIT often a few ms.
 const SAMPLE_EVERY: Duration = Duration::from_millis(1);
+
+/// Per-CPU ring buffer of the session, KiB: at ~100 bytes a `tcp_probe` record,
+/// room for ~40 000 events between two reads of a reader that fell behind.
+const TCP_BUFFER_KB: u32 = 4096;
 
 /// Running observers.
 pub struct KernelObservers {
@@ -34,6 +40,10 @@ pub struct KernelObservations {
     pub sockets: Vec<SocketHistory>,
     /// The socket table over time (TIME_WAIT lives only here).
     pub table: Vec<SocketTimeline>,
+    /// The kernel's congestion control: `tcp_probe`, `cong_state`,
+    /// `kernel_retransmissions` and `tcp_trace` (why missing, when it is).
+    #[serde(flatten)]
+    pub tcp: KernelTcp,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
     /// Set when no kernel source worked at all.
@@ -99,7 +109,14 @@ impl KernelObservers {
                 tracing::debug!("removed stale tracing instance {name}");
             }
         }
-        let trace = match TracepointSession::start(ports) {
+        // The TCP congestion-control events ride in the same session: same ports,
+        // same clock, one reader. tcp_probe fires per ACK, hence a larger buffer.
+        let options = TraceOptions {
+            tcp_dynamics: true,
+            buffer_size_kb: Some(TCP_BUFFER_KB),
+            ..TraceOptions::default()
+        };
+        let trace = match TracepointSession::start_with(ports, options) {
             Ok(t) => Some(t),
             Err(e) => {
                 warnings.push(format!("kernel tracepoint unavailable: {e}"));
@@ -182,13 +199,45 @@ impl KernelObservers {
     /// Stops both observers and collects what they saw.
     pub fn stop(self) -> KernelObservations {
         let mut warnings = self.warnings;
-        let sockets = match self.trace.map(TracepointSession::stop) {
-            Some(Ok(transitions)) => group_by_socket(&transitions),
+        let (sockets, tcp) = match self.trace.map(TracepointSession::stop_all) {
+            Some(Ok((transitions, stats, tcp))) => {
+                let mut tcp = tcp.map_or_else(
+                    || KernelTcp::unavailable("the TCP events were not traced"),
+                    KernelTcp::from_trace,
+                );
+                if stats.lost_events > 0 || stats.lost_unknown {
+                    warnings.push(format!(
+                        "the kernel's ring buffer overran: {} trace events lost{}",
+                        stats.lost_events,
+                        if stats.lost_unknown {
+                            " (and more, uncounted)"
+                        } else {
+                            ""
+                        }
+                    ));
+                }
+                tcp.tcp_trace.lost_events = stats.lost_events;
+                // The namespaces the lab creates inherit the host's default.
+                tcp.tcp_trace.congestion_control =
+                    std::fs::read_to_string("/proc/sys/net/ipv4/tcp_congestion_control")
+                        .ok()
+                        .map(|s| s.trim().to_string());
+                (group_by_socket(&transitions), tcp)
+            }
             Some(Err(e)) => {
                 warnings.push(format!("kernel tracepoint failed: {e}"));
-                Vec::new()
+                (
+                    Vec::new(),
+                    KernelTcp::unavailable(format!("kernel tracepoint failed: {e}")),
+                )
             }
-            None => Vec::new(),
+            None => (
+                Vec::new(),
+                KernelTcp::unavailable(
+                    "no kernel tracing (needs root): cwnd, ssthresh, srtt, congestion \
+                     states and the kernel's retransmissions are missing",
+                ),
+            ),
         };
         let table = self
             .tables
@@ -201,6 +250,7 @@ impl KernelObservers {
             source: self.source,
             sockets,
             table,
+            tcp,
             warnings,
             unavailable,
         }

@@ -102,6 +102,8 @@ pub struct RunOutcome {
     pub report: Result<PathBuf, String>,
     /// What the bridge did (`--netns` runs).
     pub bridge: Option<BridgeReport>,
+    /// The kernel's congestion control during the run (kernel.json's tcp sections).
+    pub kernel_tcp: crate::model::tcp_dynamics::KernelTcp,
 }
 
 /// run.json: enough to know what ran and to run it again.
@@ -414,6 +416,7 @@ pub fn run(config: &RunConfig, interrupted: &dyn Fn() -> bool) -> Result<RunOutc
         notes,
         report,
         bridge,
+        kernel_tcp: kernel.tcp.clone(),
     })
 }
 

@@ -7,3 +7,4 @@
 
 pub mod compare;
 pub mod kernel;
+pub mod tcp_dynamics;

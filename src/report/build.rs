@@ -362,7 +362,10 @@ fn connection(input: &ReportInput, f: &FlowSummary, lang: Lang) -> Connection {
             .filter(|s| s.flow == Some(f.flow))
             .cloned()
             .collect(),
-        dynamics: super::dynamics::DynamicsData::of(f),
+        dynamics: super::dynamics::DynamicsData::of(f).map(|d| {
+            let frames = data.frames.get(&f.flow).map_or(&[][..], Vec::as_slice);
+            d.with_kernel(input.kernel_tcp.as_ref(), f, frames)
+        }),
     }
 }
 

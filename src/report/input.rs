@@ -14,6 +14,7 @@ use crate::chart::CaptureData;
 use crate::dissect::chat::ChatEvent;
 use crate::dissect::http2::streams::Http2Stream;
 use crate::model::kernel::{ConnectionComparison, EndpointComparison, KernelComparison, Row};
+use crate::model::tcp_dynamics::KernelTcp;
 
 /// What `protolab run` recorded in run.json that the report shows.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -43,6 +44,9 @@ pub struct ReportInput {
     pub data: CaptureData,
     pub run: Option<RunInfo>,
     pub kernel: Option<KernelComparison>,
+    /// The kernel's congestion control during the run (kernel.json's `tcp_probe`,
+    /// `cong_state`, `kernel_retransmissions`, `tcp_trace`); `None` without kernel.json.
+    pub kernel_tcp: Option<KernelTcp>,
     /// Chat messages of connections on the chat port, in capture order (empty when none).
     pub chat: Vec<ChatEvent>,
     /// Messages of other application protocols (HTTP), in capture order, in
@@ -158,6 +162,12 @@ fn endpoint(e: EndpointIn) -> EndpointComparison {
             .collect(),
         agree: e.agree,
     }
+}
+
+/// The congestion-control sections of a run's kernel.json (empty, with
+/// `tcp_trace.traced` false, for a kernel.json written before they existed).
+pub fn parse_kernel_tcp(text: &str) -> Result<KernelTcp, serde_json::Error> {
+    serde_json::from_str(text)
 }
 
 /// The `comparison` object of a run's kernel.json, if it has one.

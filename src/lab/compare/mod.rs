@@ -28,7 +28,7 @@ use crate::capture::FileReader;
 use crate::decode::decode;
 use crate::files::sha256_hex;
 use crate::model::compare::{
-    CompareReport, Gap, Latency, LevelResult, Recovery, TcpResult, UdpResult,
+    CompareReport, Gap, Latency, LevelResult, Recovery, RunResult, TcpResult, UdpResult,
 };
 use crate::output::words::plural;
 use crate::replay::{replay, Next};
@@ -56,6 +56,8 @@ pub struct CompareConfig {
     /// Longest a single TCP transfer may take.
     pub timeout: Duration,
     pub lang: crate::chart::Lang,
+    /// Runs per level, seeds `seed`, `seed + 1`, …
+    pub runs: u32,
 }
 
 /// Why a comparison could not be carried out.
@@ -90,6 +92,13 @@ fn wall_secs() -> f64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0)
+}
+
+/// One run of one level: its loss, its seed and its name in file names.
+struct Run {
+    loss: f64,
+    seed: u64,
+    tag: String,
 }
 
 /// A level's name in file names: `0`, `2.5`, `10`.
@@ -128,42 +137,66 @@ pub fn compare(
             },
             ..config.impair.clone()
         };
-        progress(&format!(
-            "loss {loss}%: TCP transfer of {}",
-            plural(config.bytes, "byte", "bytes")
-        ));
-        let (tcp, tcp_bridge) = tcp_level(
-            config,
-            &dir,
-            &payload,
-            &payload_sha,
-            loss,
-            &impair,
-            interrupted,
-        )?;
-        progress(&format!(
-            "loss {loss}%: TCP {:.1}% delivered in {:.2} s, {}; UDP stream",
-            tcp.delivered_percent,
-            tcp.completion_s,
-            plural(tcp.retransmissions, "retransmission", "retransmissions")
-        ));
-        let (udp, udp_bridge) = udp_level(config, &dir, loss, &impair)?;
-        progress(&format!(
-            "loss {loss}%: UDP {:.1}% delivered, {} lost",
-            udp.delivered_percent, udp.lost
-        ));
-        let all = tcp_bridge.frames() + udp_bridge.frames();
-        let loss_measured = if all == 0 {
-            0.0
-        } else {
-            (tcp_bridge.dropped() + udp_bridge.dropped()) as f64 * 100.0 / all as f64
-        };
-        levels.push(LevelResult {
-            loss_configured: loss,
-            loss_measured,
-            tcp,
-            udp,
-        });
+        let runs = config.runs.max(1);
+        let mut results = Vec::new();
+        for run in 0..runs {
+            if interrupted() {
+                return Err(CompareError::Interrupted);
+            }
+            let at = Run {
+                loss,
+                seed: config.seed + u64::from(run),
+                // One run keeps the folder names of before; several number theirs.
+                tag: if runs == 1 {
+                    level_name(loss)
+                } else {
+                    format!("{}-run{}", level_name(loss), run + 1)
+                },
+            };
+            let of = if runs == 1 {
+                String::new()
+            } else {
+                format!(" (run {} of {runs}, seed {})", run + 1, at.seed)
+            };
+            progress(&format!(
+                "loss {loss}%{of}: TCP transfer of {}",
+                plural(config.bytes, "byte", "bytes")
+            ));
+            let (tcp, tcp_bridge) = tcp_level(
+                config,
+                &dir,
+                &payload,
+                &payload_sha,
+                &at,
+                &impair,
+                interrupted,
+            )?;
+            progress(&format!(
+                "loss {loss}%{of}: TCP {:.1}% delivered in {:.2} s, {} resent",
+                tcp.delivered_percent,
+                tcp.completion_s,
+                plural(tcp.retransmissions_sender_view, "segment", "segments")
+            ));
+            progress(&format!("loss {loss}%{of}: UDP stream"));
+            let (udp, udp_bridge) = udp_level(config, &dir, &at, &impair)?;
+            progress(&format!(
+                "loss {loss}%{of}: UDP {:.1}% delivered, {} lost",
+                udp.delivered_percent, udp.lost
+            ));
+            let all = tcp_bridge.frames() + udp_bridge.frames();
+            let loss_measured = if all == 0 {
+                0.0
+            } else {
+                (tcp_bridge.dropped() + udp_bridge.dropped()) as f64 * 100.0 / all as f64
+            };
+            results.push(RunResult {
+                seed: at.seed,
+                loss_measured,
+                tcp,
+                udp,
+            });
+        }
+        levels.extend(LevelResult::from_runs(loss, results));
     }
     let report = CompareReport {
         levels,
@@ -226,11 +259,11 @@ fn tcp_level(
     dir: &Path,
     payload: &Path,
     payload_sha: &str,
-    loss: f64,
+    at: &Run,
     impair: &ImpairConfig,
     interrupted: &dyn Fn() -> bool,
 ) -> Result<(TcpResult, BridgeReport), CompareError> {
-    let name = level_name(loss);
+    let (name, loss) = (&at.tag, at.loss);
     let recv_dir = dir.join(format!("received-{name}"));
     let run_config = RunConfig {
         scenario: ScenarioName::FileTransfer,
@@ -245,14 +278,14 @@ fn tcp_level(
         timeout: config.timeout,
         command: format!(
             "protolab run file-transfer --bytes {} --netns --loss {loss} --delay {}ns --seed {}",
-            config.bytes, impair.delay_ns, config.seed
+            config.bytes, impair.delay_ns, at.seed
         ),
         // Headers are what the ladders and counters need; 4 MiB × levels would be large.
         snaplen: Some(256),
         lang: config.lang,
         netns: Some(LinkSettings {
             impair: impair.clone(),
-            seed: config.seed,
+            seed: at.seed,
         }),
     };
     let outcome = run_lab(&run_config, interrupted)?;
@@ -279,6 +312,22 @@ fn tcp_level(
         .max_by_key(|f| f.bytes.client + f.bytes.server);
     let completion_s = flow.map_or(0.0, |f| f.duration.0 as f64 / 1e9);
     let tcp = flow.and_then(|f| f.tcp.as_ref());
+    let scan = scan_capture(&outcome.capture_path, &bridge);
+    // The kernel's view of the client's socket: its resends and its timeouts.
+    let (kernel_resent, rto, srtt_ms) = match flow {
+        Some(f) => {
+            let k = &outcome.kernel_tcp;
+            let changes = k.cong_changes(f.client, f.server);
+            let rto = k.tcp_trace.traced.then(|| rto_summary(&changes));
+            let srtt = k
+                .probes(f.client, f.server)
+                .last()
+                .map(|p| f64::from(p.srtt_us) / 1e3);
+            (k.retransmissions(f.client, f.server), rto, srtt)
+        }
+        None => (None, None, None),
+    };
+    let rtt_ms = srtt_ms.or_else(|| tcp.and_then(|t| t.rtt_ms.mean.or(t.rtt_ms.handshake)));
     let result = TcpResult {
         delivered_percent: if config.bytes == 0 {
             100.0
@@ -294,15 +343,40 @@ fn tcp_level(
             0.0
         },
         retransmissions: tcp.map_or(0, |t| t.retransmissions),
+        retransmissions_sender_view: tcp.map_or(0, |t| t.retransmitted_segments_sender_view.client),
+        retransmissions_kernel: kernel_resent,
+        dropped_data_frames: scan.dropped_data_frames,
+        spurious_retransmissions: scan.spurious,
+        rto_count: rto.map(|r| r.0),
+        rto_time_s: rto.map(|r| r.1),
+        rtt_ms,
+        mss: (scan.mss > 0).then_some(scan.mss),
         fast_retransmissions: tcp.map_or(0, |t| t.fast_retransmissions),
         dup_acks: tcp.map_or(0, |t| t.dup_acks),
         loss_measured: bridge.loss_percent(),
         run_dir: relative(dir, &outcome.report_dir),
         capture: relative(dir, &outcome.capture_path),
-        recovery: find_recovery(&outcome.capture_path, &bridge),
+        recovery: scan.recovery,
         error: outcome.scenario_error.clone(),
     };
     Ok((result, bridge))
+}
+
+/// Timeouts from the kernel's congestion states: how many times the socket
+/// entered Loss (a retransmission timeout), and how long it stayed there, s.
+fn rto_summary(changes: &[crate::model::tcp_dynamics::CongStateChange]) -> (u64, f64) {
+    use crate::model::tcp_dynamics::CongState;
+    let mut count = 0;
+    let mut ns = 0u64;
+    for (i, c) in changes.iter().enumerate() {
+        if c.state == CongState::Loss {
+            count += 1;
+            if let Some(next) = changes.get(i + 1) {
+                ns += next.ts_ns.saturating_sub(c.ts_ns);
+            }
+        }
+    }
+    (count, ns as f64 / 1e9)
 }
 
 /// Capture frames of the client's frames the bridge dropped, in order.
@@ -317,50 +391,145 @@ fn client_drops(bridge: &BridgeReport) -> Vec<u64> {
         .collect()
 }
 
-/// The first fast retransmission in the capture, with the dropped segment
-/// before it and the first duplicate ACK after that.
-fn find_recovery(capture: &Path, bridge: &BridgeReport) -> Option<Recovery> {
-    let dropped = client_drops(bridge);
-    let mut reader = FileReader::open(capture).ok()?;
-    let mut dup_acks: Vec<u64> = Vec::new();
-    let mut found = None;
+/// What one pass over a level's TCP capture finds, with the bridge's drops.
+#[derive(Debug, Default)]
+struct CaptureScan {
+    dropped_data_frames: u64,
+    spurious: u64,
+    mss: u64,
+    recovery: Option<Recovery>,
+    /// Dropped data segments still waiting for their resend.
+    waiting: Vec<Dropped>,
+    /// (flow, frame) of the server's duplicate ACKs.
+    dup_acks: Vec<(u64, u64)>,
+    /// The next sequence number after the highest sent, per flow: a segment
+    /// starting below it is a resend.
+    next_seq: std::collections::HashMap<u64, u32>,
+}
+
+/// One dropped data segment of the client, waiting for its resend.
+#[derive(Debug, Clone, Copy)]
+struct Dropped {
+    frame: u64,
+    flow: u64,
+    seq: u32,
+    len: u32,
+}
+
+impl CaptureScan {
+    /// A duplicate ACK from the server.
+    fn dup_ack(&mut self, flow: u64, frame: u64) {
+        self.dup_acks.push((flow, frame));
+    }
+
+    /// A segment of the client taking sequence space (relative `seq`, `len` =
+    /// its payload plus one for a SYN or a FIN, as the analysis counts resends),
+    /// `dropped` by the bridge or not, flagged a fast retransmission or not.
+    ///
+    /// A resend repairs the oldest dropped copy of the same sequence number
+    /// (a resend with none waiting is spurious); the first fast retransmission
+    /// that repairs one is the recovery close-up, paired with *that* dropped
+    /// frame, whatever other frames were dropped in between.
+    fn data(&mut self, flow: u64, frame: u64, seq: u32, len: u32, dropped: bool, fast: bool) {
+        let high = self.next_seq.entry(flow).or_insert(0);
+        let resend = seq < *high;
+        *high = (*high).max(seq.wrapping_add(len));
+        if resend {
+            let repaired = self
+                .waiting
+                .iter()
+                .position(|d| d.flow == flow && d.seq <= seq && seq < d.seq + d.len.max(1));
+            match repaired {
+                Some(i) => {
+                    let lost = self.waiting.remove(i);
+                    if self.recovery.is_none() && fast {
+                        self.pair(lost, frame, seq);
+                    }
+                }
+                None => self.spurious += 1,
+            }
+        }
+        if dropped {
+            self.dropped_data_frames += 1;
+            self.waiting.push(Dropped {
+                frame,
+                flow,
+                seq,
+                len,
+            });
+        }
+    }
+
+    /// The close-up: the lost frame, its fast retransmission and the duplicate
+    /// ACKs in between (none: no close-up, the resend came from elsewhere).
+    fn pair(&mut self, lost: Dropped, fast: u64, seq: u32) {
+        let between: Vec<u64> = self
+            .dup_acks
+            .iter()
+            .filter(|(f, n)| *f == lost.flow && *n > lost.frame && *n < fast)
+            .map(|(_, n)| *n)
+            .collect();
+        if let Some(&first) = between.first() {
+            self.recovery = Some(Recovery {
+                flow: lost.flow,
+                lost_frame: lost.frame,
+                first_dup_ack_frame: first,
+                fast_retransmission_frame: fast,
+                dup_acks: between.len() as u64,
+                seq,
+            });
+        }
+    }
+}
+
+/// Goes through the capture once (the capture point is the client's side of
+/// the bridge: every segment the client sent is in it, dropped or not), feeding
+/// a [`CaptureScan`].
+fn scan_capture(capture: &Path, bridge: &BridgeReport) -> CaptureScan {
+    let dropped: std::collections::HashSet<u64> = client_drops(bridge).into_iter().collect();
+    let mut scan = CaptureScan::default();
+    let Ok(mut reader) = FileReader::open(capture) else {
+        return scan;
+    };
     let _ = replay(
         &mut reader,
-        |frame, _packet, analysis| -> Result<Next, ()> {
-            if analysis.flags.has(AnalysisFlags::DUPLICATE_ACK) {
-                dup_acks.push(frame.number);
-            }
-            if analysis.flags.has(AnalysisFlags::FAST_RETRANSMISSION) {
-                found = Some((frame.number, analysis.flow.unwrap_or(0)));
-                return Ok(Next::Stop);
+        |frame, packet, analysis| -> Result<Next, ()> {
+            let (Some(tcp), Some(flow)) = (packet.tcp(), analysis.flow) else {
+                return Ok(Next::Continue);
+            };
+            if analysis.sender != Some(crate::analyze::Role::Client) {
+                if analysis.flags.has(AnalysisFlags::DUPLICATE_ACK) {
+                    scan.dup_ack(flow, frame.number);
+                }
+            } else if let (Some(seq), false) = (analysis.rel_seq, tcp.flags.rst()) {
+                scan.mss = scan.mss.max(u64::from(tcp.len));
+                let len = tcp.len + u32::from(tcp.flags.syn()) + u32::from(tcp.flags.fin());
+                if len == 0 {
+                    return Ok(Next::Continue);
+                }
+                scan.data(
+                    flow,
+                    frame.number,
+                    seq,
+                    len,
+                    dropped.contains(&frame.number),
+                    analysis.flags.has(AnalysisFlags::FAST_RETRANSMISSION),
+                );
             }
             Ok(Next::Continue)
         },
         |_| Ok(()),
     );
-    let (fast, flow) = found?;
-    let lost = dropped.iter().copied().filter(|&f| f < fast).max()?;
-    let between: Vec<u64> = dup_acks
-        .iter()
-        .copied()
-        .filter(|&f| f > lost && f < fast)
-        .collect();
-    Some(Recovery {
-        flow,
-        lost_frame: lost,
-        first_dup_ack_frame: *between.first()?,
-        fast_retransmission_frame: fast,
-        dup_acks: between.len() as u64,
-    })
+    scan
 }
 
 fn udp_level(
     config: &CompareConfig,
     dir: &Path,
-    loss: f64,
+    at: &Run,
     impair: &ImpairConfig,
 ) -> Result<(UdpResult, BridgeReport), CompareError> {
-    let capture = dir.join(format!("udp-{}.pcapng", level_name(loss)));
+    let capture = dir.join(format!("udp-{}.pcapng", at.tag));
     let net = LabNet::create()?;
     let bridge = Bridge::start(
         &BridgeConfig {
@@ -368,7 +537,7 @@ fn udp_level(
             server_if: net.server_peer.clone(),
             c2s: impair.clone(),
             s2c: impair.clone(),
-            seed: config.seed,
+            seed: at.seed,
             capture: Some(capture.clone()),
             snaplen: Some(256),
             drop_tcp_to_server: false,
@@ -453,4 +622,47 @@ fn first_gap(capture: &Path, bridge: &BridgeReport) -> Option<Gap> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CaptureScan;
+
+    /// The case a teacher found: frames 38 and 57 were dropped, and the first
+    /// fast retransmission (frame 75) resends frame 38's bytes, not 57's: the
+    /// close-up pairs 75 with 38 (it used to take the latest drop before it).
+    #[test]
+    fn a_fast_retransmission_pairs_with_the_drop_of_the_same_sequence() {
+        let mut scan = CaptureScan::default();
+        let mss = 1448;
+        let seq_of = |frame: u64| 1 + (frame as u32 - 10) * mss;
+        for frame in 10..=70u64 {
+            scan.data(
+                1,
+                frame,
+                seq_of(frame),
+                mss,
+                frame == 38 || frame == 57,
+                false,
+            );
+        }
+        for frame in 71..=74 {
+            scan.dup_ack(1, frame);
+        }
+        scan.data(1, 75, seq_of(38), mss, false, true);
+        scan.data(1, 76, seq_of(57), mss, false, true);
+        let rec = scan.recovery.as_ref().expect("a recovery");
+        assert_eq!(
+            (rec.lost_frame, rec.fast_retransmission_frame, rec.seq),
+            (38, 75, seq_of(38))
+        );
+        assert_eq!((rec.first_dup_ack_frame, rec.dup_acks), (71, 4));
+        assert_eq!(scan.dropped_data_frames, 2);
+        assert_eq!(scan.spurious, 0, "both resends repaired a drop");
+        assert!(scan.waiting.is_empty());
+        // A resend of bytes that arrived is spurious.
+        scan.data(1, 80, 1, mss, false, false);
+        assert_eq!(scan.spurious, 1);
+        assert_eq!(scan.spurious, 1);
+    }
 }

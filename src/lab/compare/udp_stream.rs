@@ -65,6 +65,7 @@ pub fn run(cfg: &StreamConfig) -> Result<StreamOutcome, StreamError> {
     let len = cfg.datagram_len.max(PROBE_HEADER_LEN);
     let count = cfg.bytes.div_ceil(len as u64).max(1);
     let sender_done = Arc::new(AtomicBool::new(false));
+    let warmed = Arc::new(AtomicBool::new(false));
 
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let receiver = {
@@ -72,6 +73,7 @@ pub fn run(cfg: &StreamConfig) -> Result<StreamOutcome, StreamError> {
         let addr = cfg.server;
         let linger = cfg.linger;
         let done = Arc::clone(&sender_done);
+        let warm = Arc::clone(&warmed);
         std::thread::spawn(move || -> Result<_, StreamError> {
             netns::enter(&ns).map_err(|e| StreamError::Io(e.to_string()))?;
             let sock = UdpSocket::bind(addr).map_err(io("bind the receiver"))?;
@@ -84,7 +86,7 @@ pub fn run(cfg: &StreamConfig) -> Result<StreamOutcome, StreamError> {
             sock.set_read_timeout(Some(Duration::from_millis(20)))
                 .map_err(io("set a read timeout"))?;
             let _ = ready_tx.send(());
-            receive(&sock, linger, &done)
+            receive(&sock, linger, &done, &warm)
         })
     };
     ready_rx
@@ -95,6 +97,7 @@ pub fn run(cfg: &StreamConfig) -> Result<StreamOutcome, StreamError> {
         let ns = cfg.client_ns.clone();
         let server = cfg.server;
         let rate = cfg.rate_bps.max(8_000);
+        let warm = Arc::clone(&warmed);
         std::thread::spawn(move || -> Result<u64, StreamError> {
             netns::enter(&ns).map_err(|e| StreamError::Io(e.to_string()))?;
             let sock = UdpSocket::bind(SocketAddr::new(
@@ -103,10 +106,16 @@ pub fn run(cfg: &StreamConfig) -> Result<StreamOutcome, StreamError> {
             ))
             .map_err(io("bind the sender"))?;
             sock.connect(server).map_err(io("connect"))?;
-            // Resolve the server's MAC first (a datagram that is not a probe:
-            // the receiver ignores it), so the stream does not wait on ARP.
-            let _ = sock.send(b"protolab warm-up");
-            std::thread::sleep(Duration::from_millis(50));
+            // Resolve the server's MAC first (datagrams that are not probes: the
+            // receiver only notes that one came), so the stream does not wait on
+            // ARP. The bridge's loss applies to ARP too: a dropped request is
+            // asked again a second later, and meanwhile the kernel would drop
+            // the probes queued behind it, so warm up until one gets through.
+            let deadline = Instant::now() + WARM_UP_LIMIT;
+            while !warm.load(Ordering::Relaxed) && Instant::now() < deadline {
+                let _ = sock.send(WARM_UP);
+                std::thread::sleep(Duration::from_millis(50));
+            }
             // Each datagram occupies the link for its bits at `rate` (IP/UDP/Ethernet
             // headers included, 42 bytes).
             let interval_ns = ((len as u64 + 42) * 8 * 1_000_000_000) / rate;
@@ -150,10 +159,16 @@ pub fn run(cfg: &StreamConfig) -> Result<StreamOutcome, StreamError> {
     Ok(StreamOutcome { sent, ..received })
 }
 
+/// The datagram that resolves the server's address before the stream.
+const WARM_UP: &[u8] = b"protolab warm-up";
+/// How long the sender keeps warming up (ARP retries every second).
+const WARM_UP_LIMIT: Duration = Duration::from_secs(10);
+
 fn receive(
     sock: &UdpSocket,
     linger: Duration,
     sender_done: &AtomicBool,
+    warmed: &AtomicBool,
 ) -> Result<StreamOutcome, StreamError> {
     let mut counter = ProbeCounter::new();
     let mut buf = vec![0u8; 65_536];
@@ -166,6 +181,10 @@ fn receive(
         match sock.recv(&mut buf) {
             Ok(n) => {
                 let arrival = wall_ns();
+                if &buf[..n] == WARM_UP {
+                    warmed.store(true, Ordering::Relaxed);
+                    continue;
+                }
                 let Some(header) = ProbeHeader::decode(&buf[..n]) else {
                     continue;
                 };

@@ -27,6 +27,7 @@ mod proc_net;
 mod ring_buffer;
 mod sampler;
 mod sock_diag;
+mod tcp_trace;
 mod timeline;
 mod tracepoint;
 mod watch;

@@ -71,6 +71,7 @@ pub(super) mod clock;
 pub(super) mod filter;
 pub(super) mod live;
 pub(super) mod record;
+pub(super) mod tcp_event;
 pub(super) mod text_line;
 pub(super) mod transition;
 // I/O: tracefs files and the reader thread.
@@ -89,11 +90,14 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use super::tcp_trace::group_tcp_events;
 use super::{normalize_ports, port_matches, realtime_ns, KernelError};
+use crate::model::tcp_dynamics::TcpTrace;
 use clock::ClockMap;
 use filter::build_filter;
 use reader::{open_raw, reader_loop, stop_marker_text, ReaderOutput, Source};
 use record::RecordDecoder;
+use tcp_event::{TcpDecoder, TCP_CONG_STATE_SET, TCP_PROBE, TCP_RETRANSMIT_SKB};
 use tracefs::{open_nonblocking, tracefs_root, Instance, EVENT_DIR};
 use transition::stitch_text_sockets;
 
@@ -133,6 +137,11 @@ pub struct TraceOptions {
     pub buffer_size_kb: Option<u32>,
     /// How long the reader sleeps when the buffer is empty.
     pub poll_interval: Duration,
+    /// Also trace the TCP congestion-control events (`tcp_probe`,
+    /// `tcp_cong_state_set`, `tcp_retransmit_skb`) of the same ports, into the same
+    /// ring buffer ([`TraceFormat::Raw`] only). Off by default: `tcp_probe` fires
+    /// per ACK, which `serve`'s long sessions do not need.
+    pub tcp_dynamics: bool,
 }
 
 impl Default for TraceOptions {
@@ -142,6 +151,7 @@ impl Default for TraceOptions {
             clock: "mono".to_string(),
             buffer_size_kb: None,
             poll_interval: Duration::from_millis(1),
+            tcp_dynamics: false,
         }
     }
 }
@@ -183,6 +193,10 @@ pub struct TracepointSession {
     reader: Option<ReaderHandle>,
     marker: Option<File>,
     clock: ClockMap,
+    /// The TCP events enabled (directories under `events/`) and the ones missing.
+    tcp_events: Vec<&'static str>,
+    tcp_missing: Vec<String>,
+    started_ns: u64,
     // Declared last: dropped after the reader is joined and the marker file closed.
     instance: Instance,
 }
@@ -241,8 +255,29 @@ impl TracepointSession {
         if let Some(kb) = options.buffer_size_kb {
             instance.write("buffer_size_kb", &kb.to_string())?;
         }
-        let decoder = load_decoder(&instance)?;
-        set_filter(&instance, &build_filter(&ports, decoder.has_protocol()))?;
+        let mut decoder = load_decoder(&instance)?;
+        set_filter(
+            &instance,
+            EVENT_DIR,
+            &build_filter(&ports, decoder.has_protocol()),
+        )?;
+        let (tcp_events, tcp_missing) =
+            if options.tcp_dynamics && options.format == TraceFormat::Raw {
+                let (tcp, enabled, missing) = load_tcp_decoder(&instance)?;
+                for event in &enabled {
+                    // Per ACK: without the port filter every connection of the machine
+                    // would fill the buffer.
+                    set_filter(
+                        &instance,
+                        &format!("events/{event}"),
+                        &build_filter(&ports, false),
+                    )?;
+                }
+                decoder = decoder.with_tcp(tcp);
+                (enabled, missing)
+            } else {
+                (Vec::new(), Vec::new())
+            };
 
         // Open the readers before enabling, so that the first event is already theirs.
         let source = match options.format {
@@ -253,6 +288,9 @@ impl TracepointSession {
         };
         instance.write("tracing_on", "1")?;
         instance.write(&format!("{EVENT_DIR}/enable"), "1")?;
+        for event in &tcp_events {
+            instance.write(&format!("events/{event}/enable"), "1")?;
+        }
 
         let stop_flag = Arc::new(AtomicBool::new(false));
         let (reader, marker_rx) =
@@ -268,6 +306,9 @@ impl TracepointSession {
                 offset_ns: 0,
                 uncertainty_ns: 0,
             },
+            tcp_events,
+            tcp_missing,
+            started_ns: realtime_ns(),
             instance,
         };
         let marker_path = session.instance.file("trace_marker");
@@ -356,7 +397,16 @@ impl TracepointSession {
 
     /// [`TracepointSession::stop`], with what else happened (lost events, the clock
     /// calibration, cleanup).
-    pub fn stop_with_stats(mut self) -> Result<(Vec<KernelTransition>, TraceStats), KernelError> {
+    pub fn stop_with_stats(self) -> Result<(Vec<KernelTransition>, TraceStats), KernelError> {
+        self.stop_all().map(|(t, s, _)| (t, s))
+    }
+
+    /// [`TracepointSession::stop_with_stats`], with the TCP congestion-control
+    /// events when the options asked for them ([`TraceOptions::tcp_dynamics`]).
+    pub fn stop_all(
+        mut self,
+    ) -> Result<(Vec<KernelTransition>, TraceStats, Option<TcpTrace>), KernelError> {
+        let stopped_ns = realtime_ns();
         let output = self.finish_reader();
         let cleanup_error = self.instance.remove().err().map(|e| {
             let msg = format!(
@@ -405,13 +455,39 @@ impl TracepointSession {
             stop_marker_seen: output.stop_marker_seen,
             cleanup_error,
         };
-        Ok((transitions, stats))
+        let traced = self.options.tcp_dynamics && self.options.format == TraceFormat::Raw;
+        let tcp = traced.then(|| {
+            let clock = self.clock;
+            let records = output
+                .tcp
+                .into_iter()
+                .filter(|r| port_matches(&self.ports, &r.local, &r.remote))
+                .map(|mut r| {
+                    // From here on the "trace" time is CLOCK_REALTIME.
+                    r.ts_trace_ns = clock.to_realtime(r.ts_trace_ns);
+                    r
+                })
+                .collect();
+            let (sockets, events) = group_tcp_events(records);
+            TcpTrace {
+                sockets,
+                events,
+                lost_events: output.lost_events,
+                lost_unknown: output.lost_unknown,
+                duration_s: stopped_ns.saturating_sub(self.started_ns) as f64 / 1e9,
+                missing: self.tcp_missing.clone(),
+            }
+        });
+        Ok((transitions, stats, tcp))
     }
 
     /// Disables the event, writes the stop marker, joins the reader and closes the
     /// marker file (after which the instance can be removed).
     fn finish_reader(&mut self) -> Result<ReaderOutput, KernelError> {
         let _ = self.instance.write(&format!("{EVENT_DIR}/enable"), "0");
+        for event in &self.tcp_events {
+            let _ = self.instance.write(&format!("events/{event}/enable"), "0");
+        }
         if let Some(mut marker) = self.marker.take() {
             let _ = marker.write_all(stop_marker_text(&self.instance.name).as_bytes());
         }
@@ -477,9 +553,41 @@ fn load_decoder(instance: &Instance) -> Result<RecordDecoder, KernelError> {
     })
 }
 
-/// Writes the event's filter; a refusal quotes the kernel's `error_log`.
-fn set_filter(instance: &Instance, filter: &str) -> Result<(), KernelError> {
-    match instance.write(&format!("{EVENT_DIR}/filter"), filter) {
+/// The decoder of the TCP events this kernel has, the ones it has (directories
+/// under `events/`), and the ones it lacks (said in kernel.json, not an error).
+fn load_tcp_decoder(
+    instance: &Instance,
+) -> Result<(TcpDecoder, Vec<&'static str>, Vec<String>), KernelError> {
+    let mut enabled = Vec::new();
+    let mut missing = Vec::new();
+    let mut texts: [Option<String>; 3] = [None, None, None];
+    for (i, event) in [TCP_PROBE, TCP_CONG_STATE_SET, TCP_RETRANSMIT_SKB]
+        .into_iter()
+        .enumerate()
+    {
+        match instance.read(&format!("events/{event}/format")) {
+            Ok(text) => {
+                texts[i] = Some(text);
+                enabled.push(event);
+            }
+            Err(_) => missing.push(format!(
+                "tracepoint {} is not offered by this kernel",
+                event.replace('/', ":")
+            )),
+        }
+    }
+    let [probe, cong, retransmit] = texts;
+    let decoder = TcpDecoder::new(probe.as_deref(), cong.as_deref(), retransmit.as_deref())
+        .map_err(|detail| KernelError::Format {
+            path: instance.file("events/tcp"),
+            detail,
+        })?;
+    Ok((decoder, enabled, missing))
+}
+
+/// Writes an event's filter; a refusal quotes the kernel's `error_log`.
+fn set_filter(instance: &Instance, event_dir: &str, filter: &str) -> Result<(), KernelError> {
+    match instance.write(&format!("{event_dir}/filter"), filter) {
         Ok(()) => Ok(()),
         Err(KernelError::Io { path, source }) => {
             let log = instance.read("error_log").unwrap_or_default();

@@ -106,7 +106,7 @@ pub fn run_report_link(level: &LevelResult) -> String {
 }
 
 /// The column headings of the table of levels (the TCP run link comes last).
-pub fn table_headings(lang: Lang) -> [&'static str; 17] {
+pub fn table_headings(lang: Lang) -> [&'static str; 22] {
     let t = compare_text(lang);
     [
         t.loss_configured,
@@ -114,8 +114,13 @@ pub fn table_headings(lang: Lang) -> [&'static str; 17] {
         t.tcp_delivered,
         t.tcp_completion,
         t.tcp_goodput,
+        t.model_goodput,
+        t.sender_view,
+        t.kernel_retransmissions,
+        t.dropped_data,
         t.retransmissions,
         t.fast_retransmissions,
+        t.rtos,
         t.dup_acks,
         t.sha256,
         t.udp_delivered,
@@ -129,27 +134,49 @@ pub fn table_headings(lang: Lang) -> [&'static str; 17] {
     ]
 }
 
+/// A figure as its median with the min–max after it when the runs differ:
+/// `1.25 (1.10–3.40)`, `10.4% (9.9–10.4%)` with `unit` "%".
+pub fn spread_label(s: Option<(f64, f64, f64)>, decimals: usize, unit: &str) -> String {
+    match s {
+        None => "—".to_string(),
+        Some((m, lo, hi)) if (hi - lo).abs() < 0.5 * 10f64.powi(-(decimals as i32)) => {
+            format!("{m:.decimals$}{unit}")
+        }
+        Some((m, lo, hi)) => {
+            format!("{m:.decimals$}{unit} ({lo:.decimals$}–{hi:.decimals$}{unit})")
+        }
+    }
+}
+
 /// One level's cells, in [`table_headings`] order but for the run link.
-pub fn table_cells(l: &LevelResult, lang: Lang) -> [String; 16] {
+pub fn table_cells(l: &LevelResult, lang: Lang) -> [String; 21] {
     let t = compare_text(lang);
     let (tcp, udp) = (&l.tcp, &l.udp);
+    let f = |name: &str, d: usize| spread_label(l.figure(name), d, "");
+    let p = |name: &str, d: usize| spread_label(l.figure(name), d, "%");
     [
         loss_label(l.loss_configured),
-        format!("{:.2}%", l.loss_measured),
+        p("loss_measured", 2),
         format!("{}%", pct(tcp.delivered_percent)),
-        format!("{:.2}", tcp.completion_s),
-        format!("{:.2}", tcp.goodput_mbps),
-        tcp.retransmissions.to_string(),
+        f("completion_s", 2),
+        f("goodput_mbps", 2),
+        l.model_goodput_mbps
+            .map_or("—".to_string(), |m| format!("{m:.2}")),
+        f("retransmissions_sender_view", 0),
+        f("retransmissions_kernel", 0),
+        f("dropped_data_frames", 0),
+        f("retransmissions", 0),
         tcp.fast_retransmissions.to_string(),
+        f("rto_count", 0),
         tcp.dup_acks.to_string(),
         (if tcp.sha256_match { t.yes } else { t.no }).to_string(),
-        format!("{}%", pct(udp.delivered_percent)),
-        format!("{} / {}", udp.lost, udp.sent),
+        p("udp_delivered_percent", 1),
+        format!("{} / {}", f("udp_lost", 0), udp.sent),
         udp.out_of_order.to_string(),
         udp.duplicates.to_string(),
-        format!("{:.3}", udp.jitter_ms),
+        f("udp_jitter_ms", 3),
         format!("{:.2}", udp.latency_ms.p50),
-        format!("{:.2}", udp.latency_ms.p99),
+        f("udp_p99_ms", 2),
     ]
 }
 
@@ -169,6 +196,15 @@ pub fn what_ran(r: &CompareReport, lang: Lang) -> Vec<(&'static str, String)> {
             format!("{} ({})", bytes_label(r.bytes, lang), r.bytes),
         ),
         (t.delay, format!("{} ms", r.delay_ms)),
+        (
+            t.runs,
+            r.levels
+                .iter()
+                .map(|l| l.runs.len().max(1))
+                .max()
+                .unwrap_or(1)
+                .to_string(),
+        ),
         (t.jitter, format!("{} ms", r.jitter_ms)),
         (t.started, started),
         (t.version, r.protolab_version.clone()),
@@ -231,15 +267,22 @@ fn load_recovery(
     let l = loss_label(level.loss_configured);
     let heading = match lang {
         Lang::En => format!(
-            "TCP at {l} loss: frame {} dropped → {} from frame {} → fast retransmission in frame {}",
+            "TCP at {l} loss: frame {} (seq {}) dropped → {} from frame {} → fast retransmission of seq {} in frame {}",
             rec.lost_frame,
+            rec.seq,
             plural(rec.dup_acks, "duplicate ACK", "duplicate ACKs"),
             rec.first_dup_ack_frame,
+            rec.seq,
             rec.fast_retransmission_frame
         ),
         Lang::Zh => format!(
-            "丢包率 {l} 时的 TCP：第 {} 帧被丢弃 → 从第 {} 帧起 {} 个重复 ACK → 第 {} 帧快速重传",
-            rec.lost_frame, rec.first_dup_ack_frame, rec.dup_acks, rec.fast_retransmission_frame
+            "丢包率 {l} 时的 TCP：第 {} 帧（序号 {}）被丢弃 → 从第 {} 帧起 {} 个重复 ACK → 第 {} 帧快速重传序号 {}",
+            rec.lost_frame,
+            rec.seq,
+            rec.first_dup_ack_frame,
+            rec.dup_acks,
+            rec.fast_retransmission_frame,
+            rec.seq
         ),
     };
     Ok(Some(Loaded {

@@ -13,19 +13,22 @@ pub fn notices(r: &CompareReport, lang: Lang) -> Vec<String> {
     let (Some(base), Some(top)) = (lowest(r), highest(r)) else {
         return Vec::new();
     };
-    [
+    let mut out: Vec<String> = [
         headline(r, base, top, lang),
         repairs(top, lang),
         recovery(r, lang),
         gap(r, lang),
         measured(top, lang),
         goodput(base, top, lang),
-        latency(r, lang),
-        disorder(r, lang),
+        model(r, lang),
+        monotone(r, lang),
     ]
     .into_iter()
     .flatten()
-    .collect()
+    .collect();
+    out.extend(timeouts(r, lang));
+    out.extend([latency(r, lang), disorder(r, lang)].into_iter().flatten());
+    out
 }
 
 fn lowest(r: &CompareReport) -> Option<&LevelResult> {
@@ -99,22 +102,121 @@ fn headline(
     })
 }
 
-/// How TCP repaired the losses at the highest level.
+/// How TCP repaired the losses at the highest level: the sender's resends
+/// against the frames the bridge dropped and the kernel's own count.
 fn repairs(top: &LevelResult, lang: Lang) -> Option<String> {
     let tcp = &top.tcp;
-    if tcp.retransmissions == 0 {
+    let n = tcp.retransmissions_sender_view;
+    if n == 0 && tcp.retransmissions == 0 {
         return None;
     }
     let l = loss_label(top.loss_configured);
-    let (n, f, d) = (tcp.retransmissions, tcp.fast_retransmissions, tcp.dup_acks);
+    let (d, sp, f, w) = (
+        tcp.dropped_data_frames,
+        tcp.spurious_retransmissions,
+        tcp.fast_retransmissions,
+        tcp.retransmissions,
+    );
+    let kernel = tcp.retransmissions_kernel;
     Some(match lang {
         Lang::En => format!(
-            "TCP repaired the losses at {l} with {}; {f} of them {}, sent after duplicate ACKs ({d} in all) instead of after a timeout.",
-            plural(n, "retransmission", "retransmissions"),
-            if f == 1 { "was a fast retransmission" } else { "were fast retransmissions" }
+            "TCP repaired the losses at {l} by resending {} (counted at the capture point, which is the sender's side of the bridge){}: the bridge dropped {d} of the client's data frames, and {} whose first copy had arrived. {} after duplicate ACKs. Wireshark's expert flags count {w}: its heuristic, made for a capture point in the middle of the path, calls many of the sender's resends \"out of order\".",
+            plural(n, "segment", "segments"),
+            kernel.map_or(String::new(), |k| format!(
+                "; the client's kernel resent {k} buffers (tcp_retransmit_skb, once per buffer; a buffer may leave as several segments)"
+            )),
+            plural(sp, "resend was spurious, one", "resends were spurious, ones"),
+            if f == 1 {
+                "One was a fast retransmission".to_string()
+            } else {
+                format!("{f} were fast retransmissions")
+            },
         ),
         Lang::Zh => format!(
-            "丢包率 {l} 时 TCP 用 {n} 次重传修复了丢失；其中 {f} 次是快速重传，由重复 ACK（共 {d} 个）触发，而不是等到超时。"
+            "丢包率 {l} 时 TCP 重发了 {n} 个报文段（在捕获点计数，即网桥的发送方一侧）{}：网桥丢弃了客户端的 {d} 个数据帧，另有 {sp} 次重发是多余的（第一份已经到达）。其中 {f} 次是由重复 ACK 触发的快速重传。Wireshark 的专家标记只算出 {w} 次重传：它的启发式规则是为路径中间的捕获点设计的，把许多重发标成了“乱序”。",
+            kernel.map_or(String::new(), |k| format!(
+                "；客户端内核重发了 {k} 个缓冲区（tcp_retransmit_skb 每个缓冲区触发一次，一个缓冲区可能分成几个报文段发出）"
+            )),
+        ),
+    })
+}
+
+/// For each level where retransmission timeouts took a large share of the
+/// transfer: how many, and how long the sender spent in the Loss state.
+fn timeouts(r: &CompareReport, lang: Lang) -> Vec<String> {
+    r.levels
+        .iter()
+        .filter_map(|level| {
+            let tcp = &level.tcp;
+            let (n, secs) = (tcp.rto_count?, tcp.rto_time_s?);
+            // "Dominate": a third of the transfer or more waited on timeouts.
+            if n == 0 || tcp.completion_s <= 0.0 || secs < tcp.completion_s / 3.0 {
+                return None;
+            }
+            let l = loss_label(level.loss_configured);
+            let share = secs / tcp.completion_s * 100.0;
+            let total = tcp.completion_s;
+            Some(match lang {
+                Lang::En => format!(
+                    "At {l} retransmission timeouts dominate: the sender's kernel went into the Loss state {} and spent {secs:.2} s of the {total:.2} s transfer there ({share:.0}%). Each timeout waits at least 200 ms (Linux's minimum RTO) and starts the window again from one segment, so one timeout more or less changes the time a lot: compare the runs' min–max.",
+                    plural(n, "time", "times"),
+                ),
+                Lang::Zh => format!(
+                    "丢包率 {l} 时超时重传占了主导：发送方内核进入 Loss 状态 {n} 次，在 {total:.2} 秒的传输中有 {secs:.2} 秒处于该状态（{share:.0}%）。每次超时至少等待 200 毫秒（Linux 的最小 RTO），并让窗口从一个报文段重新开始，所以多一次或少一次超时会大大改变用时：请对比各次运行的最小–最大值。"
+                ),
+            })
+        })
+        .collect()
+}
+
+/// Whether the median completion time grows with loss; if not, why not.
+fn monotone(r: &CompareReport, lang: Lang) -> Option<String> {
+    let mut levels: Vec<&LevelResult> = r.levels.iter().filter(|l| l.tcp.error.is_none()).collect();
+    levels.sort_by(|a, b| a.loss_configured.total_cmp(&b.loss_configured));
+    let median = |l: &LevelResult| l.figure("completion_s").map_or(l.tcp.completion_s, |s| s.0);
+    let runs = levels
+        .iter()
+        .map(|l| l.runs.len().max(1))
+        .max()
+        .unwrap_or(1);
+    let (a, b) = levels
+        .windows(2)
+        .map(|w| (w[0], w[1]))
+        .find(|(a, b)| median(b) < median(a))?;
+    let (la, lb) = (loss_label(a.loss_configured), loss_label(b.loss_configured));
+    let (ta, tb) = (median(a), median(b));
+    let rto = |l: &LevelResult| l.figure("rto_count").map_or(0.0, |s| s.0);
+    let (ra, rb) = (rto(a), rto(b));
+    Some(match lang {
+        Lang::En => format!(
+            "The median completion time does not grow with loss everywhere: {tb:.2} s at {lb} against {ta:.2} s at {la}. With {} per level, chance decides how many drops hit the segments whose loss costs a timeout (median timeouts: {ra:.0} at {la}, {rb:.0} at {lb}); more runs (--runs) or more bytes (--bytes) average that out.",
+            plural(runs as u64, "run", "runs"),
+        ),
+        Lang::Zh => format!(
+            "完成时间的中位数并非处处随丢包率增长：{lb} 时为 {tb:.2} 秒，而 {la} 时为 {ta:.2} 秒。每级只有 {runs} 次运行时，丢包是否恰好落在那些一丢就要等超时的报文段上全凭运气（超时次数中位数：{la} 时 {ra:.0}，{lb} 时 {rb:.0}）；更多次运行（--runs）或更多字节（--bytes）能把它平均掉。"
+        ),
+    })
+}
+
+/// The measured goodput beside the Mathis model's.
+fn model(r: &CompareReport, lang: Lang) -> Option<String> {
+    let l = r
+        .levels
+        .iter()
+        .filter(|l| l.model_goodput_mbps.is_some() && l.tcp.error.is_none())
+        .max_by(|a, b| a.loss_configured.total_cmp(&b.loss_configured))?;
+    let m = l.model_goodput_mbps?;
+    let g = l.figure("goodput_mbps").map_or(l.tcp.goodput_mbps, |s| s.0);
+    let rtt = l.figure("rtt_ms").map(|s| s.0)?;
+    let mss = l.tcp.mss?;
+    let lv = loss_label(l.loss_configured);
+    let p = l.tcp.loss_measured;
+    Some(match lang {
+        Lang::En => format!(
+            "At {lv} the Mathis et al. model, goodput ≈ (MSS/RTT)·(C/√p) with C = √(3/2), gives {m:.2} Mbit/s for MSS {mss} bytes, RTT {rtt:.1} ms and p = {p:.2}%; TCP measured {g:.2} Mbit/s. The model assumes a long transfer in congestion avoidance whose losses fast retransmit repairs; short transfers, timeouts and BBR (which does not halve its rate on a loss) move the measurement away from it."
+        ),
+        Lang::Zh => format!(
+            "丢包率 {lv} 时，Mathis 等人的模型 goodput ≈ (MSS/RTT)·(C/√p)（C = √(3/2)）在 MSS {mss} 字节、RTT {rtt:.1} 毫秒、p = {p:.2}% 时给出 {m:.2} Mbit/s；TCP 实测为 {g:.2} Mbit/s。该模型假设长时间处于拥塞避免、丢包都由快速重传修复；短传输、超时以及 BBR（它不会因一次丢包把速率减半）都会让实测值偏离模型。"
         ),
     })
 }
@@ -124,18 +226,19 @@ fn recovery(r: &CompareReport, lang: Lang) -> Option<String> {
     let level = level_for_recovery(r)?;
     let rec = level.tcp.recovery.as_ref()?;
     let l = loss_label(level.loss_configured);
-    let (lost, dup, fr, n) = (
+    let (lost, dup, fr, n, seq) = (
         rec.lost_frame,
         rec.first_dup_ack_frame,
         rec.fast_retransmission_frame,
         rec.dup_acks,
+        rec.seq,
     );
     Some(match lang {
         Lang::En => format!(
-            "The ladder shows TCP's first recovery at {l}: the bridge dropped frame {lost}; the receiver's duplicate ACKs start at frame {dup}, and after {n} of them the sender resent the segment in frame {fr} (fast retransmission)."
+            "The ladder shows TCP's first recovery at {l}: the bridge dropped frame {lost} (relative seq {seq}); the receiver's duplicate ACKs start at frame {dup}, and after {n} of them the sender resent that segment, seq {seq}, in frame {fr} (fast retransmission)."
         ),
         Lang::Zh => format!(
-            "时序图展示了丢包率 {l} 时 TCP 的第一次恢复：网桥丢弃了第 {lost} 帧；接收方的重复 ACK 从第 {dup} 帧开始，{n} 个之后发送方在第 {fr} 帧重发了该段（快速重传）。"
+            "时序图展示了丢包率 {l} 时 TCP 的第一次恢复：网桥丢弃了第 {lost} 帧（相对序号 {seq}）；接收方的重复 ACK 从第 {dup} 帧开始，{n} 个之后发送方在第 {fr} 帧重发了这个序号为 {seq} 的段（快速重传）。"
         ),
     })
 }

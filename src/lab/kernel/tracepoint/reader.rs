@@ -14,6 +14,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::record::{Decoded, RecordDecoder, TraceRecord};
+use super::tcp_event::TcpEventRecord;
 use super::text_line::{parse_trace_line, TraceLine};
 use super::tracefs::{open_nonblocking, read_tracefs, Instance};
 use crate::lab::kernel::ring_buffer::{decode_page, PageLayout};
@@ -39,6 +40,8 @@ pub(super) enum Source {
 #[derive(Debug, Default)]
 pub(super) struct ReaderOutput {
     pub(super) records: Vec<TraceRecord>,
+    /// TCP congestion-control events (when traced), in trace-clock time.
+    pub(super) tcp: Vec<TcpEventRecord>,
     pub(super) lost_events: u64,
     pub(super) lost_unknown: bool,
     pub(super) unknown_states: u64,
@@ -270,6 +273,7 @@ fn drain_raw(
                 match decoder.decode(rec) {
                     Decoded::Transition(r) => out.records.push(r),
                     Decoded::Marker { ts_trace_ns, text } => sink.on_marker(text, ts_trace_ns, out),
+                    Decoded::Tcp(t) => out.tcp.push(t),
                     Decoded::UnknownState => out.unknown_states += 1,
                     Decoded::Other => {}
                 }

@@ -7,6 +7,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use super::clock::ClockMap;
+use super::tcp_event::{TcpDecoder, TcpEventRecord};
 use super::transition::KernelTransition;
 use crate::lab::kernel::ring_buffer::{Field, Format, RawRecord};
 use crate::lab::kernel::KernelState;
@@ -58,6 +59,8 @@ pub(crate) struct RecordDecoder {
     saddr_v6: Field,
     daddr_v6: Field,
     print_buf_offset: usize,
+    /// The TCP congestion-control events, when the session traces them.
+    tcp: TcpDecoder,
 }
 
 /// What a raw record turned out to be.
@@ -65,6 +68,7 @@ pub(crate) struct RecordDecoder {
 pub(crate) enum Decoded {
     Transition(TraceRecord),
     Marker { ts_trace_ns: u64, text: String },
+    Tcp(TcpEventRecord),
     UnknownState,
     Other,
 }
@@ -91,6 +95,7 @@ impl RecordDecoder {
             saddr_v6: sock.field("saddr_v6")?,
             daddr_v6: sock.field("daddr_v6")?,
             print_buf_offset: print.field("buf")?.offset,
+            tcp: TcpDecoder::default(),
         };
         if decoder.sock_event_id == 0 || decoder.print_event_id == 0 {
             return Err("missing ID line".to_string());
@@ -99,6 +104,12 @@ impl RecordDecoder {
             return Err("unexpected address field sizes".to_string());
         }
         Ok(decoder)
+    }
+
+    /// Also decodes the TCP congestion-control events `tcp` knows.
+    pub fn with_tcp(mut self, tcp: TcpDecoder) -> RecordDecoder {
+        self.tcp = tcp;
+        self
     }
 
     pub fn has_protocol(&self) -> bool {
@@ -116,7 +127,10 @@ impl RecordDecoder {
                 },
                 None => Decoded::Other,
             },
-            _ => Decoded::Other,
+            _ => match self.tcp.decode(rec) {
+                Some(t) => Decoded::Tcp(t),
+                None => Decoded::Other,
+            },
         }
     }
 
