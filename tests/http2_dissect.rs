@@ -14,51 +14,29 @@ mod common;
 use std::path::Path;
 
 use common::http2_view::{ours, theirs as theirs_on, H2};
+use common::tcp_conversation::TcpConversation;
 use common::tshark::tshark_available;
-use etherparse::PacketBuilder;
 use loona_hpack::Encoder;
 
 const PORT: u16 = 50051;
 const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
+/// The h2c connection being built, and each side's HPACK encoder.
 struct Conn {
-    frames: Vec<Vec<u8>>,
-    next: [u32; 2],
+    tcp: TcpConversation,
     enc: [Encoder<'static>; 2],
 }
 
 impl Conn {
     fn new() -> Conn {
-        let mut c = Conn {
-            frames: Vec::new(),
-            next: [1000, 5000],
+        Conn {
+            tcp: TcpConversation::new([[127, 0, 0, 1], [127, 0, 0, 1]], [40000, PORT]),
             enc: [Encoder::new(), Encoder::new()],
-        };
-        c.segment(0, "S", b"");
-        c.segment(1, "SA", b"");
-        c.segment(0, "A", b"");
-        c
+        }
     }
 
     fn segment(&mut self, from: usize, flags: &str, payload: &[u8]) {
-        let to = 1 - from;
-        let ports = [40000, PORT];
-        let ip = [[127, 0, 0, 1], [127, 0, 0, 1]];
-        let b = PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
-            .ipv4(ip[from], ip[to], 64)
-            .tcp(ports[from], ports[to], self.next[from], 65535);
-        let b = match flags {
-            "S" => b.syn(),
-            "SA" => b.syn().ack(self.next[to]),
-            _ => b.ack(self.next[to]).psh(),
-        };
-        let mut v = Vec::new();
-        b.write(&mut v, payload).unwrap();
-        self.frames.push(v);
-        self.next[from] = self.next[from].wrapping_add(payload.len() as u32);
-        if flags.starts_with('S') {
-            self.next[from] = self.next[from].wrapping_add(1);
-        }
+        self.tcp.segment(from, flags, payload);
     }
 
     fn headers(&mut self, from: usize, fields: &[(&str, &str)]) -> Vec<u8> {
@@ -137,7 +115,7 @@ fn built_capture(dir: &Path) -> std::path::PathBuf {
     c.segment(0, "PA", &frame(3, 0, 3, &8u32.to_be_bytes()));
     c.segment(0, "PA", &frame(7, 0, 0, &[0, 0, 0, 3, 0, 0, 0, 0]));
     let file = dir.join("h2.pcap");
-    std::fs::write(&file, common::classic_pcap(&c.frames)).unwrap();
+    std::fs::write(&file, common::classic_pcap(&c.tcp.frames)).unwrap();
     file
 }
 

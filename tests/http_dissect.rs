@@ -13,9 +13,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-use etherparse::PacketBuilder;
 use serde_json::Value;
 
+use common::tcp_conversation::TcpConversation;
 use common::tshark::tshark_available;
 
 /// Per frame: its requests' methods, their URIs, its responses' codes.
@@ -80,52 +80,10 @@ fn theirs(file: &Path) -> Http {
         .collect()
 }
 
-/// A connection being built: each side's next sequence number.
-struct Conn {
-    frames: Vec<Vec<u8>>,
-    next: [u32; 2],
-}
-
-impl Conn {
-    const PORTS: [u16; 2] = [40000, 8080];
-
-    fn new() -> Conn {
-        let mut c = Conn {
-            frames: Vec::new(),
-            next: [1000, 5000],
-        };
-        c.segment(0, "S", b"");
-        c.segment(1, "SA", b"");
-        c.segment(0, "A", b"");
-        c
-    }
-
-    /// A segment from the client (0) or the server (1).
-    fn segment(&mut self, from: usize, flags: &str, payload: &[u8]) {
-        let to = 1 - from;
-        let ip = [[198, 18, 0, 1], [198, 18, 0, 2]];
-        let b = PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
-            .ipv4(ip[from], ip[to], 64)
-            .tcp(Self::PORTS[from], Self::PORTS[to], self.next[from], 65535);
-        let b = match flags {
-            "S" => b.syn(),
-            "SA" => b.syn().ack(self.next[to]),
-            _ => b.ack(self.next[to]).psh(),
-        };
-        let mut v = Vec::new();
-        b.write(&mut v, payload).unwrap();
-        self.frames.push(v);
-        self.next[from] = self.next[from].wrapping_add(payload.len() as u32);
-        if flags.starts_with('S') {
-            self.next[from] = self.next[from].wrapping_add(1);
-        }
-    }
-}
-
 /// Pipelined requests, a body split over segments, a chunked answer, a POST
 /// whose body comes in its own segment, a 204.
 fn built_capture(dir: &Path) -> std::path::PathBuf {
-    let mut c = Conn::new();
+    let mut c = TcpConversation::new([[198, 18, 0, 1], [198, 18, 0, 2]], [40000, 8080]);
     c.segment(
         0,
         "PA",

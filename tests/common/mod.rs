@@ -6,6 +6,7 @@
 pub mod browser;
 pub mod http2_view;
 pub mod repeat;
+pub mod tcp_conversation;
 pub mod tshark;
 pub mod wait;
 
