@@ -11,6 +11,19 @@ use super::http2::streams::{Http2Stream, StreamTable};
 use super::http2::{Http2App, Http2Dissector};
 use crate::decode::Packet;
 
+/// The `app` shape every dissector shares (docs/json.md): the frame's first
+/// message flattened into `app`, and all of them under `messages` only when the
+/// segment completed several.
+pub(crate) fn first_and_all<T: Clone>(messages: Vec<T>) -> (Option<T>, Vec<T>) {
+    let first = messages.first().cloned();
+    let all = if messages.len() > 1 {
+        messages
+    } else {
+        Vec::new()
+    };
+    (first, all)
+}
+
 /// A frame's `app` object, whichever protocol it is (each has its `proto`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]

@@ -29,6 +29,7 @@ use std::net::{IpAddr, SocketAddr};
 use serde::Serialize;
 use serde_json::Value;
 
+use super::app::first_and_all;
 use super::tcp_stream::ByteStream;
 use crate::chat::message::{DataForm, Message};
 use crate::decode::{Packet, Transport};
@@ -321,14 +322,11 @@ fn cut(stream: &mut ByteStream) -> ChatApp {
     if let Some(why) = stop {
         stream.stop(why);
     }
+    let (first, messages) = first_and_all(messages);
     ChatApp {
         proto: "chat",
-        first: messages.first().cloned(),
-        messages: if messages.len() > 1 {
-            messages
-        } else {
-            Vec::new()
-        },
+        first,
+        messages,
         partial,
         stopped: stream.stopped.clone(),
     }

@@ -22,6 +22,7 @@ use std::collections::{HashMap, VecDeque};
 
 use serde::Serialize;
 
+use super::app::first_and_all;
 use super::tcp_stream::{sorted, ByteStream, Key, Segment};
 use crate::decode::Packet;
 
@@ -106,14 +107,11 @@ impl HttpApp {
     }
 
     fn new(messages: Vec<HttpMessage>, partial: Option<Partial>, stopped: Option<String>) -> Self {
+        let (first, messages) = first_and_all(messages);
         HttpApp {
             proto: "http",
-            first: messages.first().cloned(),
-            messages: if messages.len() > 1 {
-                messages
-            } else {
-                Vec::new()
-            },
+            first,
+            messages,
             partial,
             stopped,
         }

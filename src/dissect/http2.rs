@@ -36,6 +36,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use loona_hpack::Decoder;
 use serde::Serialize;
 
+use super::app::first_and_all;
 use super::protobuf::{known, wire_fields, ProtoMessage};
 use super::tcp_stream::{sorted, ByteStream, Key, Segment};
 use crate::decode::Packet;
@@ -402,11 +403,12 @@ fn cut(dir: &mut Direction, streams: &mut HashMap<u32, StreamInfo>) -> Http2App 
         dir.bytes.consume(HEADER_LEN + len);
         frames.push(frame(dir, streams, header, stream, &payload));
     }
+    let (first, messages) = first_and_all(frames);
     Http2App {
         proto: "http2",
         preface: false,
-        first: frames.first().cloned(),
-        messages: if frames.len() > 1 { frames } else { Vec::new() },
+        first,
+        messages,
         partial,
         stopped: dir.bytes.stopped.clone(),
     }
