@@ -8,7 +8,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use common::{protolab, require_root};
 
@@ -78,17 +78,6 @@ fn readable_forms(path: &Path, content: &str) -> Vec<(String, String)> {
     forms
 }
 
-fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            files_under(&p, out);
-        } else {
-            out.push(p);
-        }
-    }
-}
-
 fn ok(out: std::process::Output, what: &str) -> String {
     assert!(
         out.status.success(),
@@ -125,7 +114,7 @@ fn no_output_of_a_chat_run_shows_a_password() {
         ),
     )];
     let mut files = Vec::new();
-    files_under(&run_dir, &mut files);
+    common::files_under(&run_dir, &mut files);
     let capture = files
         .iter()
         .find(|p| p.file_name().is_some_and(|n| n == "capture.pcap"))
@@ -191,7 +180,7 @@ fn no_output_of_a_chat_run_shows_a_password() {
         }
     }
 
-    files_under(&out_dir, &mut files);
+    common::files_under(&out_dir, &mut files);
     let mut searched = 0;
     let mut masked_dumps = 0;
     for path in files.iter().filter(|p| **p != capture) {

@@ -9,23 +9,12 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use common::http2_view::{fields_ours, fields_theirs, ours, theirs};
 use common::tshark::tshark_available;
 use serde_json::Value;
-
-fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            files_under(&p, out);
-        } else {
-            out.push(p);
-        }
-    }
-}
 
 #[test]
 fn a_grpc_run_matches_tshark_frame_by_frame() {
@@ -42,7 +31,7 @@ fn a_grpc_run_matches_tshark_frame_by_frame() {
         String::from_utf8_lossy(&run.stdout).into_owned() + &String::from_utf8_lossy(&run.stderr);
     assert!(run.status.success(), "{said}");
     let mut files = Vec::new();
-    files_under(dir.path(), &mut files);
+    common::files_under(dir.path(), &mut files);
     let capture = files
         .into_iter()
         .find(|p| p.extension().is_some_and(|e| e == "pcap" || e == "pcapng"))

@@ -22,16 +22,7 @@ use common::tshark::tshark_available;
 type Http = BTreeMap<u64, (Vec<String>, Vec<String>, Vec<String>)>;
 
 fn protolab(args: &[&std::ffi::OsStr]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_protolab"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    common::stdout_of(Command::new(env!("CARGO_BIN_EXE_protolab")).args(args))
 }
 
 /// What `inspect --json` says of HTTP, frame by frame.

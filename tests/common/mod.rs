@@ -38,6 +38,19 @@ pub fn stdout_of(cmd: &mut std::process::Command) -> String {
     String::from_utf8(out.stdout).expect("UTF-8 output")
 }
 
+/// Every file under `dir`, recursively, appended to `out` (directories walked in
+/// `read_dir`'s order).
+pub fn files_under(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            files_under(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
 /// True when the test may go on: running as root. Without root it prints why
 /// the test is skipped (`needs` says what for), unless `PROTOLAB_REQUIRE_ROOT_TESTS=1`
 /// (CI), where a skipped root test would hide a failure: then it panics.
