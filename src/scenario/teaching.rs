@@ -177,13 +177,13 @@ pub(super) const GRPC: Lesson = Lesson {
          travels as `grpc-timeout`, watched by both ends: whoever gives up first ends \
          the call. Slow's server ignores it, so the client resets stream 7 \
          (RST_STREAM CANCEL, no grpc-status on the wire); Deadline's server gives up \
-         at half of it and answers stream 9 with trailers `grpc-status: 4` \
+         at a quarter of it and answers stream 9 with trailers `grpc-status: 4` \
          (DEADLINE_EXCEEDED), no reset. The connection carries on.",
     zh: "基于 HTTP/2 的 gRPC：一个 TCP 连接承载多个流，每次调用一个流；连接以客户端的前言\
          （preface）和双方各自的 SETTINGS 开始，WINDOW_UPDATE 帧在 TCP 窗口之上再加一层 \
          HTTP/2 自己的流量控制；截止时间（deadline）以 `grpc-timeout` 头传递，两端都可以\
          监视它，先放弃的一方结束这次调用。Slow 的服务器不理会截止时间，于是客户端用 \
          RST_STREAM（CANCEL）重置流 7，线路上没有 grpc-status；Deadline 的服务器在截止\
-         时间过半时放弃，用只含 trailers 的响应 `grpc-status: 4`（DEADLINE_EXCEEDED）\
+         时间过去四分之一时放弃，用只含 trailers 的响应 `grpc-status: 4`（DEADLINE_EXCEEDED）\
          结束流 9，没有重置。TCP 连接继续使用。",
 };
