@@ -44,16 +44,18 @@ fn config(dir: &Path, levels: Vec<f64>) -> CompareConfig {
 }
 
 /// The client's resends (sender's view) are the data frames the bridge dropped
-/// plus the spurious ones. The kernel's tcp_retransmit_skb fires once per
-/// buffer it resends, and TCP always builds GSO buffers that may carry several
-/// segments: its count is at most the segments', and not far below it.
+/// plus the spurious ones, and the client's socket counted the same segments
+/// (tcpi_total_retrans), within 2%. The kernel's tcp_retransmit_skb fires once
+/// per buffer it resends, and TCP always builds GSO buffers that may carry
+/// several segments: its count is at most the segments'.
 fn resends_match_the_bridge_and_the_kernel(report: &CompareReport) {
     for level in &report.levels {
         let tcp = &level.tcp;
         eprintln!(
-            "loss {}%: sender view {}, kernel {:?}, bridge dropped {} data frames, spurious {}, Wireshark {}",
+            "loss {}%: sender view {}, kernel {:?} segments in {:?} buffers, bridge dropped {} data frames, spurious {}, Wireshark {}",
             level.loss_configured,
             tcp.retransmissions_sender_view,
+            tcp.retransmissions_kernel_segments,
             tcp.retransmissions_kernel,
             tcp.dropped_data_frames,
             tcp.spurious_retransmissions,
@@ -65,11 +67,19 @@ fn resends_match_the_bridge_and_the_kernel(report: &CompareReport) {
             "at {}%: {tcp:?}",
             level.loss_configured
         );
-        let kernel = tcp.retransmissions_kernel.expect("traced (root)");
         let seen = tcp.retransmissions_sender_view;
+        let segments = tcp
+            .retransmissions_kernel_segments
+            .expect("read from the client's socket");
         assert!(
-            kernel <= seen && kernel as f64 >= seen as f64 * 0.8,
-            "at {}%: kernel {kernel}, sender's view {seen}",
+            segments.abs_diff(seen) as f64 <= seen as f64 * 0.02,
+            "at {}%: the socket's count {segments}, sender's view {seen}",
+            level.loss_configured
+        );
+        let buffers = tcp.retransmissions_kernel.expect("traced (root)");
+        assert!(
+            buffers <= segments && (seen == 0 || buffers > 0),
+            "at {}%: {buffers} buffers for {segments} segments",
             level.loss_configured
         );
     }

@@ -99,7 +99,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
     };
     // Medians over the runs (the report has the min–max).
     println!(
-        "{:>6} {:>9} | {:>9} {:>8} {:>9} {:>8} {:>7} {:>7} {:>7} {:>5} | {:>9} {:>6} {:>9} {:>8}",
+        "{:>6} {:>9} | {:>9} {:>8} {:>9} {:>8} {:>7} {:>7} {:>7} {:>7} {:>5} | {:>9} {:>6} {:>9} {:>8}",
         "loss%",
         "measured%",
         "TCP del%",
@@ -108,6 +108,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
         "model",
         "resent",
         "kernel",
+        "skbs",
         "dropped",
         "RTOs",
         "UDP del%",
@@ -119,7 +120,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
         let m = |name: &str| l.figure(name).map(|s| s.0);
         let n = |name: &str| m(name).map_or("-".to_string(), |v| format!("{v:.0}"));
         println!(
-            "{:>6} {:>9.2} | {:>9.1} {:>8.3} {:>9.2} {:>8} {:>7} {:>7} {:>7} {:>5} | {:>9.1} {:>6} {:>9.3} {:>8.3}",
+            "{:>6} {:>9.2} | {:>9.1} {:>8.3} {:>9.2} {:>8} {:>7} {:>7} {:>7} {:>7} {:>5} | {:>9.1} {:>6} {:>9.3} {:>8.3}",
             l.loss_configured,
             m("loss_measured").unwrap_or(l.loss_measured),
             l.tcp.delivered_percent,
@@ -127,6 +128,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
             m("goodput_mbps").unwrap_or(l.tcp.goodput_mbps),
             l.model_goodput_mbps.map_or("-".to_string(), |v| format!("{v:.2}")),
             n("retransmissions_sender_view"),
+            n("retransmissions_kernel_segments"),
             n("retransmissions_kernel"),
             n("dropped_data_frames"),
             n("rto_count"),

@@ -254,7 +254,7 @@ pub fn run(config: &RunConfig, interrupted: &dyn Fn() -> bool) -> Result<RunOutc
         interrupted,
         &runtimes,
     )) {
-        Ok(notes) => Ok(notes),
+        Ok(ran) => Ok(ran),
         Err(Failure::Failed(e)) => Err(e),
         Err(Failure::Setup(e)) => {
             // Nothing ran: leave no half-made run behind.
@@ -310,7 +310,11 @@ pub fn run(config: &RunConfig, interrupted: &dyn Fn() -> bool) -> Result<RunOutc
     }
     // Let the socket table sampler see TIME_WAIT before stopping it.
     observers.wait_for_fresh_samples(Duration::from_secs(2));
-    let kernel = observers.stop();
+    let mut kernel = observers.stop();
+    // The senders' own counters sit beside what the tracepoints saw of them.
+    if let Ok(ran) = &scenario_result {
+        kernel.tcp.tcp_info.clone_from(&ran.tcp_info);
+    }
     drop(runtimes);
     let (stats, bridge) = recording.stop()?;
 
@@ -324,7 +328,7 @@ pub fn run(config: &RunConfig, interrupted: &dyn Fn() -> bool) -> Result<RunOutc
         expected.udp_datagrams = Some((to_server, back.saturating_sub(b.dropped())));
     }
     let (scenario_error, mut notes) = match &scenario_result {
-        Ok(notes) => (None, notes.clone()),
+        Ok(ran) => (None, ran.notes.clone()),
         Err(e) => (Some(e.clone()), Vec::new()),
     };
     if config.scenario.crosses() {
@@ -629,7 +633,16 @@ impl From<String> for Failure {
     }
 }
 
-/// Binds the server, runs it and the clients; returns the clients' and server's notes.
+/// What the scenario's two sides reported back to the run.
+struct Ran {
+    /// The clients' and the server's notes.
+    notes: Vec<String>,
+    /// The bulk senders' socket counters, for kernel.json's `tcp_info`.
+    tcp_info: Vec<crate::model::tcp_dynamics::SocketTcpInfo>,
+}
+
+/// Binds the server, runs it and the clients; returns the clients' and server's
+/// notes, and the clients' socket counters.
 /// The server side runs on the server's runtime and the clients on the client's
 /// (the same one on loopback); this future only waits for them.
 async fn run_scenario(
@@ -639,7 +652,7 @@ async fn run_scenario(
     transport: Transport,
     interrupted: &dyn Fn() -> bool,
     runtimes: &Runtimes,
-) -> Result<Vec<String>, Failure> {
+) -> Result<Ran, Failure> {
     let name = config.scenario;
     let listener = runtimes
         .server()
@@ -705,7 +718,10 @@ async fn run_scenario(
         }
         _ => {}
     }
-    Ok(notes)
+    Ok(Ran {
+        notes,
+        tcp_info: report.tcp_info,
+    })
 }
 
 /// A port nobody uses on 127.0.0.1 now, for `--port 0`.

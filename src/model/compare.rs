@@ -63,7 +63,7 @@ pub struct RunResult {
 pub type Figure = fn(&RunResult) -> Option<f64>;
 
 /// The figures summarised over a level's runs, with how to read each from a run.
-pub const SPREAD_FIGURES: [(&str, Figure); 14] = [
+pub const SPREAD_FIGURES: [(&str, Figure); 15] = [
     ("loss_measured", |r| Some(r.loss_measured)),
     ("completion_s", |r| Some(r.tcp.completion_s)),
     ("goodput_mbps", |r| Some(r.tcp.goodput_mbps)),
@@ -74,6 +74,9 @@ pub const SPREAD_FIGURES: [(&str, Figure); 14] = [
     }),
     ("retransmissions_kernel", |r| {
         r.tcp.retransmissions_kernel.map(|k| k as f64)
+    }),
+    ("retransmissions_kernel_segments", |r| {
+        r.tcp.retransmissions_kernel_segments.map(|k| k as f64)
     }),
     ("dropped_data_frames", |r| {
         Some(r.tcp.dropped_data_frames as f64)
@@ -219,6 +222,12 @@ pub struct TcpResult {
     /// `None` without kernel tracing.
     #[serde(default)]
     pub retransmissions_kernel: Option<u64>,
+    /// Segments the client's kernel resent, each segment of a resent buffer
+    /// counted (`tcpi_total_retrans`, read from the socket when the transfer
+    /// was over; no root needed): the same count as
+    /// `retransmissions_sender_view` when the capture misses nothing.
+    #[serde(default)]
+    pub retransmissions_kernel_segments: Option<u64>,
     /// The client's frames carrying data (or a SYN or FIN) that the bridge
     /// dropped: each had to be resent, so `retransmissions_sender_view` = these
     /// + spurious resends.

@@ -1,9 +1,11 @@
 //! The kernel's congestion control of a run's sockets over time, as plain data:
 //! `tcp_probe` samples (cwnd, ssthresh, srtt, windows), congestion-state changes
-//! (`tcp_cong_state_set`) and retransmissions (`tcp_retransmit_skb`) per socket.
-//! The lab fills it from the tracepoints; `kernel.json` holds it under
-//! `tcp_probe`, `cong_state`, `kernel_retransmissions` and `tcp_trace`; the report
-//! reads it back for the window chart and the "TCP dynamics" lines.
+//! (`tcp_cong_state_set`) and retransmissions (`tcp_retransmit_skb`) per socket,
+//! and each bulk sender's own count of resent segments at its end (`tcp_info`).
+//! The lab fills it from the tracepoints and the scenario's sockets;
+//! `kernel.json` holds it under `tcp_probe`, `cong_state`,
+//! `kernel_retransmissions`, `tcp_info` and `tcp_trace`; the report reads it
+//! back for the window chart and the "TCP dynamics" lines.
 //!
 //! Why thinning: `tcp_probe` fires per received segment, ~370 000 times per socket
 //! for a 1 GiB transfer through the lab's bridge. Every change of `snd_cwnd` or
@@ -159,9 +161,14 @@ pub struct KernelTcp {
     /// `tcp_cong_state_set` per socket: the state changes.
     #[serde(default)]
     pub cong_state: Vec<CongSeries>,
-    /// `tcp_retransmit_skb` per socket: segments the kernel sent again.
+    /// `tcp_retransmit_skb` per socket: buffers the kernel sent again (one
+    /// event per buffer, which may leave as several segments).
     #[serde(default)]
     pub kernel_retransmissions: Vec<RetransmitSeries>,
+    /// The bulk senders' own counters once their connection was over
+    /// (`getsockopt(TCP_INFO)`, which needs no root): segments resent.
+    #[serde(default)]
+    pub tcp_info: Vec<SocketTcpInfo>,
     /// Event counts, rates and losses, or why there are none.
     #[serde(default)]
     pub tcp_trace: TcpTraceInfo,
@@ -189,6 +196,18 @@ pub struct RetransmitSeries {
     pub remote: SocketAddr,
     pub count: u64,
     pub ts_ns: Vec<u64>,
+}
+
+/// A socket's `struct tcp_info` counters, read by its program when the
+/// connection was over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SocketTcpInfo {
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
+    /// `tcpi_total_retrans`: every segment the kernel sent again, each
+    /// segment of a resent buffer counted (`tcp_retransmit_skb` counts the
+    /// buffers).
+    pub total_retrans: u64,
 }
 
 /// How the tracing of the TCP events went.
@@ -304,6 +323,15 @@ impl KernelTcp {
             .collect();
         out.sort_by_key(|s| s.ts_ns);
         out
+    }
+
+    /// The segments the socket `local` → `remote` says it resent
+    /// (`tcpi_total_retrans`); `None` when its program did not read them.
+    pub fn retransmitted_segments(&self, local: SocketAddr, remote: SocketAddr) -> Option<u64> {
+        self.tcp_info
+            .iter()
+            .find(|i| i.local == local && i.remote == remote)
+            .map(|i| i.total_retrans)
     }
 
     /// The kernel's retransmissions from `local` to `remote`; `None` when nothing was

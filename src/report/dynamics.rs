@@ -69,6 +69,10 @@ pub struct KernelSender {
     pub cong_state: Vec<KernelStateRow>,
     /// `tcp_retransmit_skb` events of this socket.
     pub retransmissions: Option<u64>,
+    /// The segments the socket itself counted as resent (`tcpi_total_retrans`
+    /// at its end), when its program read them (`file-transfer`'s client).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retransmitted_segments: Option<u64>,
     /// Set when the probes stop before the data does: the first frame after the
     /// last probe, and the last frame carrying this sender's data. `tcp_probe`
     /// fires only in ESTABLISHED, and a sender that closes right after writing
@@ -194,6 +198,7 @@ impl KernelDynamics {
                 srtt_last_ms: probes.last().map(|p| f64::from(p.srtt_us) / 1e3),
                 cong_state,
                 retransmissions: tcp.retransmissions(local, remote),
+                retransmitted_segments: tcp.retransmitted_segments(local, remote),
             }
         })
         .collect();
@@ -476,14 +481,19 @@ fn kernel_lines(tcp: &DynamicsData, lang: Lang) -> Vec<String> {
         let kernel_resent = s.retransmissions.unwrap_or(0);
         out.push(if zh(lang) {
             format!(
-                "内核视角，{}的套接字：{window}；内核重传 {kernel_resent} 个缓冲区（tcp_retransmit_skb 每个缓冲区触发一次，一个缓冲区可能分成几个报文段），分组显示重发了 {resent} 个报文段",
-                who(client, lang)
+                "内核视角，{}的套接字：{window}；内核重传 {kernel_resent} 个缓冲区（tcp_retransmit_skb 每个缓冲区触发一次，一个缓冲区可能分成几个报文段）{}，分组显示重发了 {resent} 个报文段",
+                who(client, lang),
+                s.retransmitted_segments.map_or(String::new(), |n| format!("，套接字自己计数 {n} 个报文段（tcpi_total_retrans）"))
             )
         } else {
             format!(
-                "The kernel, {}'s socket: {window}; the kernel retransmitted {} (tcp_retransmit_skb fires once per buffer, which may leave as several segments), the packets show {resent} resent segments",
+                "The kernel, {}'s socket: {window}; the kernel retransmitted {} (tcp_retransmit_skb fires once per buffer, which may leave as several segments){}, the packets show {resent} resent segments",
                 who(client, lang),
-                plural(kernel_resent, "buffer", "buffers")
+                plural(kernel_resent, "buffer", "buffers"),
+                s.retransmitted_segments.map_or(String::new(), |n| format!(
+                    ", {} by the socket's own count (tcpi_total_retrans)",
+                    plural(n, "segment", "segments")
+                ))
             )
         });
     }

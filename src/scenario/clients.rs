@@ -36,6 +36,7 @@ where
         report.replies.extend(one.replies);
         report.notes.extend(one.notes);
         report.sha256 = one.sha256.or(report.sha256);
+        report.tcp_info.extend(one.tcp_info);
     }
     Ok(report)
 }

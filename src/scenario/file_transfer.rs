@@ -56,9 +56,9 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use super::{
-    connect, handler, read_message, read_to_eof, serve_tcp, step, text, ClientReport, ConnOutcome,
-    ConnectionExpectation, Counted, Expectation, FileProtocol, Log, Params, ScenarioError,
-    ServerReport, Shutdown,
+    connect, handler, read_message, read_to_eof, serve_tcp, step, tcp_info, text, ClientReport,
+    ConnOutcome, ConnectionExpectation, Counted, Expectation, FileProtocol, Log, Params,
+    ScenarioError, ServerReport, Shutdown,
 };
 
 /// The receiver's "go on".
@@ -392,6 +392,7 @@ pub async fn client(server: SocketAddr, params: &Params) -> Result<ClientReport,
 
     let mut stream = connect(server).await?;
     let counts = stream.counts();
+    let ends = tcp_info::ends(stream.get_ref()).map_err(|e| ScenarioError::io("getpeername", e))?;
     let mut report = ClientReport::default();
 
     // 1. The name, alone, then wait for "ok".
@@ -442,6 +443,11 @@ pub async fn client(server: SocketAddr, params: &Params) -> Result<ClientReport,
     }
     step(|| "send FIN".into(), stream.shutdown()).await?;
     read_to_eof(&mut stream, "close").await?;
+    // The server's FIN came after all our data and our FIN were acknowledged:
+    // the socket resends nothing more, and its count is final.
+    report
+        .tcp_info
+        .extend(tcp_info::counters(stream.get_ref(), ends));
     drop(stream);
 
     let sha256 = format!("{:x}", hasher.finalize());

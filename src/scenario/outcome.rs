@@ -36,4 +36,8 @@ pub struct ClientReport {
     pub sha256: Option<String>,
     /// Observations worth a line in the report.
     pub notes: Vec<String>,
+    /// The counters of the clients' sockets once their connections were over
+    /// (`getsockopt(TCP_INFO)`), for the scenarios that send bulk data
+    /// (`file-transfer`); empty for the others.
+    pub tcp_info: Vec<crate::model::tcp_dynamics::SocketTcpInfo>,
 }

@@ -8,10 +8,12 @@
 //! slower to ask).
 
 use std::io;
+use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use crate::analyze::TcpState;
+use crate::model::tcp_dynamics::SocketTcpInfo;
 
 /// The TCP state the kernel holds for `socket` now (Linux's `TCP_*` numbering,
 /// `include/net/tcp_states.h`).
@@ -28,20 +30,47 @@ pub(crate) fn state_of(socket: &impl AsRawFd) -> io::Result<TcpState> {
 pub(crate) fn segs_out(socket: &impl AsRawFd) -> io::Result<u32> {
     // struct tcp_info up to tcpi_segs_out: 8 bytes of u8 fields, 24 u32, 4 u64,
     // then tcpi_segs_out (offset 136).
-    const SEGS_OUT: usize = 8 + 24 * 4 + 4 * 8;
-    let (info, len) = tcp_info::<{ SEGS_OUT + 4 }>(socket)?;
-    if len < info.len() {
-        return Err(io::Error::other(
-            "this kernel's TCP_INFO has no tcpi_segs_out",
-        ));
-    }
-    let bytes = [
-        info[SEGS_OUT],
-        info[SEGS_OUT + 1],
-        info[SEGS_OUT + 2],
-        info[SEGS_OUT + 3],
-    ];
-    Ok(u32::from_ne_bytes(bytes))
+    u32_at::<{ 8 + 24 * 4 + 4 * 8 }>(socket, "tcpi_segs_out")
+}
+
+/// How many segments `socket` has retransmitted in its life
+/// (`tcpi_total_retrans`): the kernel counts each segment of a resent buffer,
+/// where the `tcp_retransmit_skb` tracepoint fires once per buffer. It stays
+/// readable after the connection is over, as long as the socket is open.
+pub(crate) fn total_retrans(socket: &impl AsRawFd) -> io::Result<u32> {
+    // 8 bytes of u8 fields, then the 24th u32 (after tcpi_rcv_space): offset 100.
+    u32_at::<{ 8 + 23 * 4 }>(socket, "tcpi_total_retrans")
+}
+
+/// The counters the lab keeps in kernel.json of `socket`, connected from
+/// `local` to `remote` (asked for when it connected: once the peer's FIN has
+/// come, the socket is closed and no longer names its peer); `None` when this
+/// kernel lacks the field.
+pub(crate) fn counters(
+    socket: &impl AsRawFd,
+    (local, remote): (SocketAddr, SocketAddr),
+) -> Option<SocketTcpInfo> {
+    Some(SocketTcpInfo {
+        local,
+        remote,
+        total_retrans: u64::from(total_retrans(socket).ok()?),
+    })
+}
+
+/// The two ends of a connected `socket`, for [`counters`].
+pub(crate) fn ends(socket: &tokio::net::TcpStream) -> io::Result<(SocketAddr, SocketAddr)> {
+    Ok((socket.local_addr()?, socket.peer_addr()?))
+}
+
+/// The `u32` at byte `AT` of `socket`'s `struct tcp_info`, named `what` in the
+/// error when this kernel's struct is too short to have it.
+fn u32_at<const AT: usize>(socket: &impl AsRawFd, what: &str) -> io::Result<u32> {
+    let (info, len) = tcp_info::<160>(socket)?;
+    let bytes = info
+        .get(AT..AT + 4)
+        .filter(|_| len >= AT + 4)
+        .ok_or_else(|| io::Error::other(format!("this kernel's TCP_INFO has no {what}")))?;
+    Ok(u32::from_ne_bytes(bytes.try_into().expect("4 bytes")))
 }
 
 /// The first `N` bytes of `socket`'s `struct tcp_info`, and how many of them the
@@ -137,5 +166,7 @@ mod tests {
         // The client sent its SYN (and its ACK of the SYN-ACK); the listener nothing.
         assert!(segs_out(&stream).unwrap() >= 1);
         assert_eq!(segs_out(&listener).unwrap(), 0);
+        // Nothing was lost on loopback.
+        assert_eq!(total_retrans(&stream).unwrap(), 0);
     }
 }

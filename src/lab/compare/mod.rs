@@ -323,9 +323,16 @@ fn tcp_level(
                 .probes(f.client, f.server)
                 .last()
                 .map(|p| f64::from(p.srtt_us) / 1e3);
-            (k.retransmissions(f.client, f.server), rto, srtt)
+            (
+                (
+                    k.retransmissions(f.client, f.server),
+                    k.retransmitted_segments(f.client, f.server),
+                ),
+                rto,
+                srtt,
+            )
         }
-        None => (None, None, None),
+        None => ((None, None), None, None),
     };
     let rtt_ms = srtt_ms.or_else(|| tcp.and_then(|t| t.rtt_ms.mean.or(t.rtt_ms.handshake)));
     let result = TcpResult {
@@ -344,7 +351,8 @@ fn tcp_level(
         },
         retransmissions: tcp.map_or(0, |t| t.retransmissions),
         retransmissions_sender_view: tcp.map_or(0, |t| t.retransmitted_segments_sender_view.client),
-        retransmissions_kernel: kernel_resent,
+        retransmissions_kernel: kernel_resent.0,
+        retransmissions_kernel_segments: kernel_resent.1,
         dropped_data_frames: scan.dropped_data_frames,
         spurious_retransmissions: scan.spurious,
         rto_count: rto.map(|r| r.0),

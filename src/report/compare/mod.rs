@@ -106,7 +106,7 @@ pub fn run_report_link(level: &LevelResult) -> String {
 }
 
 /// The column headings of the table of levels (the TCP run link comes last).
-pub fn table_headings(lang: Lang) -> [&'static str; 22] {
+pub fn table_headings(lang: Lang) -> [&'static str; 23] {
     let t = compare_text(lang);
     [
         t.loss_configured,
@@ -116,6 +116,7 @@ pub fn table_headings(lang: Lang) -> [&'static str; 22] {
         t.tcp_goodput,
         t.model_goodput,
         t.sender_view,
+        t.kernel_segments,
         t.kernel_retransmissions,
         t.dropped_data,
         t.retransmissions,
@@ -149,7 +150,7 @@ pub fn spread_label(s: Option<(f64, f64, f64)>, decimals: usize, unit: &str) -> 
 }
 
 /// One level's cells, in [`table_headings`] order but for the run link.
-pub fn table_cells(l: &LevelResult, lang: Lang) -> [String; 21] {
+pub fn table_cells(l: &LevelResult, lang: Lang) -> [String; 22] {
     let t = compare_text(lang);
     let (tcp, udp) = (&l.tcp, &l.udp);
     let f = |name: &str, d: usize| spread_label(l.figure(name), d, "");
@@ -163,6 +164,7 @@ pub fn table_cells(l: &LevelResult, lang: Lang) -> [String; 21] {
         l.model_goodput_mbps
             .map_or("—".to_string(), |m| format!("{m:.2}")),
         f("retransmissions_sender_view", 0),
+        f("retransmissions_kernel_segments", 0),
         f("retransmissions_kernel", 0),
         f("dropped_data_frames", 0),
         f("retransmissions", 0),

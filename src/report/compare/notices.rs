@@ -117,14 +117,30 @@ fn repairs(top: &LevelResult, lang: Lang) -> Option<String> {
         tcp.fast_retransmissions,
         tcp.retransmissions,
     );
-    let kernel = tcp.retransmissions_kernel;
+    let kernel = (
+        tcp.retransmissions_kernel_segments,
+        tcp.retransmissions_kernel,
+    );
     Some(match lang {
         Lang::En => format!(
             "TCP repaired the losses at {l} by resending {} (counted at the capture point, which is the sender's side of the bridge){}: the bridge dropped {d} of the client's data frames, and {} whose first copy had arrived. {} after duplicate ACKs. Wireshark's expert flags count {w}: its heuristic, made for a capture point in the middle of the path, calls many of the sender's resends \"out of order\".",
             plural(n, "segment", "segments"),
-            kernel.map_or(String::new(), |k| format!(
-                "; the client's kernel resent {k} buffers (tcp_retransmit_skb, once per buffer; a buffer may leave as several segments)"
-            )),
+            match kernel {
+                (Some(s), Some(b)) => format!(
+                    "; the client's kernel says it resent {} (tcpi_total_retrans) in {} (tcp_retransmit_skb, once per buffer; a buffer may leave as several segments)",
+                    plural(s, "segment", "segments"),
+                    plural(b, "buffer", "buffers")
+                ),
+                (Some(s), None) => format!(
+                    "; the client's kernel says it resent {} (tcpi_total_retrans)",
+                    plural(s, "segment", "segments")
+                ),
+                (None, Some(b)) => format!(
+                    "; the client's kernel resent {} (tcp_retransmit_skb, once per buffer; a buffer may leave as several segments)",
+                    plural(b, "buffer", "buffers")
+                ),
+                (None, None) => String::new(),
+            },
             plural(sp, "resend was spurious, one", "resends were spurious, ones"),
             if f == 1 {
                 "One was a fast retransmission".to_string()
@@ -134,9 +150,16 @@ fn repairs(top: &LevelResult, lang: Lang) -> Option<String> {
         ),
         Lang::Zh => format!(
             "丢包率 {l} 时 TCP 重发了 {n} 个报文段（在捕获点计数，即网桥的发送方一侧）{}：网桥丢弃了客户端的 {d} 个数据帧，另有 {sp} 次重发是多余的（第一份已经到达）。其中 {f} 次是由重复 ACK 触发的快速重传。Wireshark 的专家标记只算出 {w} 次重传：它的启发式规则是为路径中间的捕获点设计的，把许多重发标成了“乱序”。",
-            kernel.map_or(String::new(), |k| format!(
-                "；客户端内核重发了 {k} 个缓冲区（tcp_retransmit_skb 每个缓冲区触发一次，一个缓冲区可能分成几个报文段发出）"
-            )),
+            match kernel {
+                (Some(s), Some(b)) => format!(
+                    "；客户端内核自己计数重发了 {s} 个报文段（tcpi_total_retrans），分在 {b} 个缓冲区里（tcp_retransmit_skb 每个缓冲区触发一次，一个缓冲区可能分成几个报文段发出）"
+                ),
+                (Some(s), None) => format!("；客户端内核自己计数重发了 {s} 个报文段（tcpi_total_retrans）"),
+                (None, Some(b)) => format!(
+                    "；客户端内核重发了 {b} 个缓冲区（tcp_retransmit_skb 每个缓冲区触发一次，一个缓冲区可能分成几个报文段发出）"
+                ),
+                (None, None) => String::new(),
+            },
         ),
     })
 }
