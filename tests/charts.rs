@@ -787,6 +787,37 @@ fn window_chart_shows_flight_window_and_phases() {
     };
     let with = render_svg(ChartKind::Window, &load("fast_retransmit.pcap"), 1, &opts).unwrap();
     assert!(with.contains("kernel&apos;s cwnd") || with.contains("kernel's cwnd"));
+    // No kernel states given: no strip; given, one legend entry per state.
+    assert!(!with.contains("tcp_cong_state_set"));
+    use protolab::model::tcp_dynamics::{CongState, CongStateChange};
+    let states = [
+        CongStateChange {
+            ts_ns: 1_700_000_000_001_000_000,
+            state: CongState::Open,
+        },
+        CongStateChange {
+            ts_ns: 1_700_000_000_001_500_000,
+            state: CongState::Recovery,
+        },
+        CongStateChange {
+            ts_ns: 1_700_000_000_001_800_000,
+            state: CongState::Open,
+        },
+    ];
+    let opts = ChartOptions {
+        kernel_window: &kernel,
+        kernel_states: &states,
+        ..ChartOptions::default()
+    };
+    let strip = render_svg(ChartKind::Window, &load("fast_retransmit.pcap"), 1, &opts).unwrap();
+    for state in ["Open", "Recovery"] {
+        let entry = format!("(tcp_cong_state_set, top strip): {state}");
+        assert_eq!(strip.matches(&entry).count(), 1, "{state}");
+    }
+    // Three bands of the strip and two legend swatches, in the states' colours.
+    let bands =
+        strip.matches("fill=\"#DC5A5A\"").count() + strip.matches("fill=\"#96C896\"").count();
+    assert_eq!(bands, 5, "bands and swatches");
     let zh = render_svg(
         ChartKind::Window,
         &load("fast_retransmit.pcap"),

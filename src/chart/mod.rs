@@ -40,6 +40,7 @@ pub use window::KernelWindow;
 
 use crate::analyze::FlowSummary;
 use crate::model::kernel::KernelComparison;
+use crate::model::tcp_dynamics::CongStateChange;
 
 /// Which picture to draw.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -164,6 +165,10 @@ pub struct ChartOptions<'a> {
     /// For the window chart: the kernel's cwnd and ssthresh over time (`tcp_probe`
     /// of a live run), drawn beside the packets' bytes in flight; empty: not drawn.
     pub kernel_window: &'a [KernelWindow],
+    /// For the window chart: the kernel's congestion-state changes of the same
+    /// sender (`tcp_cong_state_set`), drawn as a strip along the top above the
+    /// phases the packets suggest; empty: not drawn.
+    pub kernel_states: &'a [CongStateChange],
     /// Size in pixels (SVG user units).
     pub width: u32,
     pub height: u32,
@@ -179,6 +184,7 @@ impl Default for ChartOptions<'_> {
             mark: None,
             dropped: &[],
             kernel_window: &[],
+            kernel_states: &[],
             width: 1200,
             height: 800,
         }

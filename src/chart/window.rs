@@ -6,7 +6,10 @@
 //! The packets cannot show the congestion window itself. A live run can: the
 //! kernel's `tcp_probe` gives `snd_cwnd` and `ssthresh`, and a caller that has them
 //! passes them in [`ChartOptions::kernel_window`](super::ChartOptions), drawn as two
-//! more lines over the same times (nothing is drawn when there are none).
+//! more lines over the same times (nothing is drawn when there are none). Its
+//! congestion states (`tcp_cong_state_set`: Open, Disorder, Recovery, Loss) come
+//! in [`ChartOptions::kernel_states`](super::ChartOptions), drawn as a strip along
+//! the top, so the kernel's Recovery sits right above the packets' guess of it.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -15,6 +18,10 @@ use super::seq::window_scale;
 use super::{draw_err, style, ChartError, Ctx, Lang};
 use crate::analyze::phases::Phase;
 use crate::analyze::Role;
+use crate::model::tcp_dynamics::CongState;
+
+/// Height of the kernel's state strip, pixels.
+const STRIP_PX: u32 = 18;
 
 /// The kernel's view of one socket's sending window at one time (`tcp_probe`).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -32,6 +39,18 @@ fn shade(p: Phase) -> RGBColor {
         Phase::SlowStart => RGBColor(227, 238, 250),
         Phase::CongestionAvoidance => RGBColor(229, 244, 230),
         Phase::Recovery => RGBColor(252, 228, 228),
+    }
+}
+
+/// The kernel state's colour in the strip: stronger than the phases' shades,
+/// the same hue for the same meaning (red: repairing a loss).
+fn state_colour(s: CongState) -> RGBColor {
+    match s {
+        CongState::Open => RGBColor(150, 200, 150),
+        CongState::Disorder => RGBColor(240, 200, 90),
+        CongState::Cwr => RGBColor(240, 150, 70),
+        CongState::Recovery => RGBColor(220, 90, 90),
+        CongState::Loss => RGBColor(130, 20, 20),
     }
 }
 
@@ -240,7 +259,44 @@ pub fn draw<DB: DrawingBackend>(
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], grey));
         }
     }
-    ctx.shade_folded_and_legend(&mut chart, x, y_max, SeriesLabelPosition::UpperLeft, fam)
+    // The kernel's states last, on top: a strip along the top edge, the legend
+    // below it.
+    let states = ctx.opts.kernel_states;
+    let legend_at = if states.is_empty() {
+        SeriesLabelPosition::UpperLeft
+    } else {
+        let (_, h) = chart.plotting_area().dim_in_pixel();
+        let bottom = y_max * (1.0 - f64::from(STRIP_PX) / f64::from(h.max(STRIP_PX)));
+        let mut named: Vec<CongState> = Vec::new();
+        for (i, c) in states.iter().enumerate() {
+            // A state holds until the next change; the last to the capture's end.
+            let until = states.get(i + 1).map_or(end, |n| n.ts_ns);
+            let colour = state_colour(c.state);
+            let series = chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(x(c.ts_ns), bottom), (x(until.max(c.ts_ns)), y_max)],
+                    colour.filled(),
+                )))
+                .map_err(draw_err)?;
+            if !named.contains(&c.state) {
+                named.push(c.state);
+                series
+                    .label(format!(
+                        "{} {}",
+                        t.pick(
+                            "kernel's state (tcp_cong_state_set, top strip):",
+                            "内核的拥塞状态（tcp_cong_state_set，顶部色带）："
+                        ),
+                        c.state.name()
+                    ))
+                    .legend(move |(x, y)| {
+                        Rectangle::new([(x, y - 6), (x + 20, y + 6)], colour.filled())
+                    });
+            }
+        }
+        SeriesLabelPosition::Coordinate(5, STRIP_PX as i32 + 6)
+    };
+    ctx.shade_folded_and_legend(&mut chart, x, y_max, legend_at, fam)
 }
 
 /// A step line (each value holds until the next), held to `x_end` when given.

@@ -76,17 +76,13 @@ pub fn run(args: ChartArgs) -> anyhow::Result<ExitCode> {
     // A `--netns` run's capture: bridge.json beside it says which frames were dropped.
     let dropped = crate::files::dropped_frames_beside(&args.file);
     // …and kernel.json what the kernel's congestion control did (root runs).
-    let kernel_window = match (args.kind, crate::files::kernel_tcp_beside(&args.file)) {
-        (ChartKind::Window, Some(tcp)) => data
-            .flows
-            .iter()
-            .find(|f| f.flow == flow)
-            .map(|f| {
-                let frames = data.frames.get(&flow).map_or(&[][..], Vec::as_slice);
-                crate::report::dynamics::kernel_window(&tcp, f, frames)
-            })
-            .unwrap_or_default(),
-        _ => Vec::new(),
+    let (kernel_window, kernel_states) = match args.kind {
+        ChartKind::Window => crate::report::dynamics::kernel_chart_lines(
+            crate::files::kernel_tcp_beside(&args.file).as_ref(),
+            &data,
+            flow,
+        ),
+        _ => Default::default(),
     };
     let opts = ChartOptions {
         lang: args.lang,
@@ -96,6 +92,7 @@ pub fn run(args: ChartArgs) -> anyhow::Result<ExitCode> {
         mark: None,
         dropped: &dropped,
         kernel_window: &kernel_window,
+        kernel_states: &kernel_states,
         width: args.width,
         height: args.height.unwrap_or(args.kind.default_height()),
     };

@@ -14,7 +14,7 @@ use crate::analyze::{
     FlightSummary, FlowSummary, MinWindow, PerRole, PerSender, Role, RttEstimator, TcpSummary,
 };
 use crate::chart::{FrameRecord, KernelWindow, Lang};
-use crate::model::tcp_dynamics::{CongState, KernelTcp};
+use crate::model::tcp_dynamics::{CongState, CongStateChange, KernelTcp};
 use crate::output::words::plural;
 
 /// Congestion-state changes listed per socket (the JSON has them all).
@@ -139,6 +139,28 @@ pub fn kernel_window(
             ssthresh_bytes: p.ssthresh.map(|s| f64::from(s) * mss),
         })
         .collect()
+}
+
+/// The congestion-state changes of the window chart's sender, for
+/// [`crate::chart::ChartOptions::kernel_states`]; empty without a trace.
+pub fn kernel_states(tcp: &KernelTcp, f: &FlowSummary) -> Vec<CongStateChange> {
+    let (local, remote) = ends(f, chart_sender(f));
+    tcp.cong_changes(local, remote)
+}
+
+/// What the window chart of flow `flow` draws from the kernel (a traced run's
+/// kernel.json): the sender's cwnd and ssthresh, and its congestion states;
+/// both empty without a trace or without the flow.
+pub fn kernel_chart_lines(
+    tcp: Option<&KernelTcp>,
+    data: &crate::chart::CaptureData,
+    flow: u64,
+) -> (Vec<KernelWindow>, Vec<CongStateChange>) {
+    let Some((tcp, f)) = tcp.zip(data.flows.iter().find(|f| f.flow == flow)) else {
+        return Default::default();
+    };
+    let frames = data.frames.get(&flow).map_or(&[][..], Vec::as_slice);
+    (kernel_window(tcp, f, frames), kernel_states(tcp, f))
 }
 
 impl KernelDynamics {

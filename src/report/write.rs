@@ -69,19 +69,13 @@ pub fn render_report(input: &ReportInput, lang: Lang) -> RenderedReport {
     let mut chart_errors = Vec::new();
     for (flow, frame, chart) in wanted {
         let k = kind(chart.kind);
-        // The window chart of a traced run: the kernel's cwnd beside the flight.
-        let kernel_window = match (k, &input.kernel_tcp) {
-            (ChartKind::Window, Some(tcp)) => input
-                .data
-                .flows
-                .iter()
-                .find(|f| f.flow == flow)
-                .map(|f| {
-                    let frames = input.data.frames.get(&flow).map_or(&[][..], Vec::as_slice);
-                    super::dynamics::kernel_window(tcp, f, frames)
-                })
-                .unwrap_or_default(),
-            _ => Vec::new(),
+        // The window chart of a traced run: the kernel's cwnd beside the
+        // flight, its congestion states above the phases.
+        let (kernel_window, kernel_states) = match k {
+            ChartKind::Window => {
+                super::dynamics::kernel_chart_lines(input.kernel_tcp.as_ref(), &input.data, flow)
+            }
+            _ => Default::default(),
         };
         let opts = ChartOptions {
             lang,
@@ -89,6 +83,7 @@ pub fn render_report(input: &ReportInput, lang: Lang) -> RenderedReport {
             frame,
             dropped: &input.dropped_frames,
             kernel_window: &kernel_window,
+            kernel_states: &kernel_states,
             height: k.default_height(),
             ..ChartOptions::default()
         };
