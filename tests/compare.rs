@@ -203,12 +203,12 @@ fn compare_tcp_and_udp_under_loss() {
     );
     assert!((saved.levels[1].loss_measured - lossy.loss_measured).abs() < 1e-9);
 
-    // The same seed drops the same frames: run the lossy level again.
+    // The same seed drops the same frames: run the lossy level again, twice,
+    // through the command line (`--runs 2`: seeds 7 and 8).
     let again_dir = tempfile::tempdir().unwrap();
-    let (again, again_folder) =
-        compare(&config(again_dir.path(), vec![10.0]), &|| false, &|_| {}).expect("compare runs");
+    let (again, again_folder) = runs_through_the_cli(again_dir.path());
     let first = dropped_indices(&folder.join("udp-10.bridge.json"));
-    let second = dropped_indices(&again_folder.join("udp-10.bridge.json"));
+    let second = dropped_indices(&again_folder.join("udp-10-run1.bridge.json"));
     let n = udp.sent.min(again.levels[0].udp.sent);
     let upto = |v: &[u64]| v.iter().copied().filter(|&i| i <= n).collect::<Vec<_>>();
     assert!(!upto(&first).is_empty());
@@ -221,6 +221,75 @@ fn compare_tcp_and_udp_under_loss() {
     eprintln!("compare runs done after {:?}", started.elapsed());
     iperf3_agrees(udp.delivered_percent);
     eprintln!("iperf3 done after {:?}", started.elapsed());
+}
+
+/// `protolab compare --loss 10 --runs 2` with this file's other settings: each
+/// run is kept with its seed, the summary has median, min and max of every
+/// figure, and the table and the chart show the spread. Returns the report and
+/// its folder.
+fn runs_through_the_cli(out: &Path) -> (CompareReport, std::path::PathBuf) {
+    let text = common::stdout_of(
+        Command::new(env!("CARGO_BIN_EXE_protolab"))
+            .args(["compare", "--loss", "10", "--runs", "2", "--bytes"])
+            .arg(BYTES.to_string())
+            .args(["--delay", "2ms", "--seed"])
+            .arg(SEED.to_string())
+            .args(["--udp-rate", "20mbit", "--datagram", "1400", "-o"])
+            .arg(out),
+    );
+    let folder = std::fs::read_dir(out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_dir())
+        .expect("a compare folder");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(folder.join("report.json")).unwrap())
+            .unwrap();
+    let level = &json["levels"][0];
+    let runs = level["runs"].as_array().expect("each run kept");
+    let seeds: Vec<u64> = runs.iter().map(|r| r["seed"].as_u64().unwrap()).collect();
+    assert_eq!(seeds, [SEED, SEED + 1], "{level}");
+    let summary = &level["summary"];
+    for figure in [
+        "completion_s",
+        "goodput_mbps",
+        "retransmissions_sender_view",
+    ] {
+        let (m, lo, hi) = (
+            summary[format!("{figure}_median")].as_f64().unwrap(),
+            summary[format!("{figure}_min")].as_f64().unwrap(),
+            summary[format!("{figure}_max")].as_f64().unwrap(),
+        );
+        let each: Vec<f64> = runs
+            .iter()
+            .map(|r| r["tcp"][figure].as_f64().unwrap())
+            .collect();
+        assert_eq!(
+            (lo, hi),
+            (
+                each.iter().copied().fold(f64::INFINITY, f64::min),
+                each.iter().copied().fold(0.0, f64::max)
+            ),
+            "{figure}: {summary}"
+        );
+        assert!(lo <= m && m <= hi, "{figure}: {summary}");
+    }
+    assert!(
+        level["model_goodput_mbps"].as_f64().unwrap() > 0.0,
+        "{level}"
+    );
+    // Both runs' resends agree with their own kernels.
+    let report: CompareReport = serde_json::from_value(json.clone()).unwrap();
+    resends_match_the_bridge_and_the_kernel(&report);
+    // The terminal table prints the median; the report names both runs.
+    assert!(text.contains("report "), "{text}");
+    let md = std::fs::read_to_string(folder.join("report.md")).unwrap();
+    assert!(
+        md.contains("Runs per level (median, min–max shown)") && md.contains("--runs 2"),
+        "{md}"
+    );
+    assert!(folder.join("charts/tcp_cost.svg").is_file());
+    (report, folder)
 }
 
 /// How many client-to-server frames may come before iperf3's UDP "connect"
