@@ -40,6 +40,7 @@ fn config(dir: &Path, levels: Vec<f64>) -> CompareConfig {
         // One run per level keeps this test's time; tests/compare.rs's
         // `runs_give_median_and_spread` runs a level three times.
         runs: 1,
+        congestion_control: None,
     }
 }
 
@@ -223,10 +224,11 @@ fn compare_tcp_and_udp_under_loss() {
     eprintln!("iperf3 done after {:?}", started.elapsed());
 }
 
-/// `protolab compare --loss 10 --runs 2` with this file's other settings: each
-/// run is kept with its seed, the summary has median, min and max of every
-/// figure, and the table and the chart show the spread. Returns the report and
-/// its folder.
+/// `protolab compare --loss 10 --runs 2 --cc cubic` with this file's other
+/// settings: each run is kept with its seed, the summary has median, min and
+/// max of every figure, and the table and the chart show the spread; the
+/// sender ran cubic, which (unlike this machine's default BBR) sets ssthresh on
+/// a loss. Returns the report and its folder.
 fn runs_through_the_cli(out: &Path) -> (CompareReport, std::path::PathBuf) {
     let text = common::stdout_of(
         Command::new(env!("CARGO_BIN_EXE_protolab"))
@@ -234,7 +236,15 @@ fn runs_through_the_cli(out: &Path) -> (CompareReport, std::path::PathBuf) {
             .arg(BYTES.to_string())
             .args(["--delay", "2ms", "--seed"])
             .arg(SEED.to_string())
-            .args(["--udp-rate", "20mbit", "--datagram", "1400", "-o"])
+            .args([
+                "--udp-rate",
+                "20mbit",
+                "--datagram",
+                "1400",
+                "--cc",
+                "cubic",
+                "-o",
+            ])
             .arg(out),
     );
     let folder = std::fs::read_dir(out)
@@ -278,6 +288,27 @@ fn runs_through_the_cli(out: &Path) -> (CompareReport, std::path::PathBuf) {
         level["model_goodput_mbps"].as_f64().unwrap() > 0.0,
         "{level}"
     );
+    assert_eq!(json["congestion_control"], "cubic");
+    for run in runs {
+        let dir = folder.join(run["tcp"]["run_dir"].as_str().unwrap());
+        let kernel: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("kernel.json")).unwrap())
+                .unwrap();
+        let sender = &kernel["tcp_info"][0];
+        assert_eq!(sender["congestion_control"], "cubic", "{kernel}");
+        let ssthresh_set = kernel["tcp_probe"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["local"] == sender["local"])
+            .flat_map(|p| p["samples"].as_array().unwrap())
+            .any(|s| s["ssthresh"].is_u64());
+        assert!(
+            ssthresh_set,
+            "cubic sets ssthresh after a loss: {}",
+            kernel["tcp_probe"]
+        );
+    }
     // Both runs' resends agree with their own kernels.
     let report: CompareReport = serde_json::from_value(json.clone()).unwrap();
     resends_match_the_bridge_and_the_kernel(&report);

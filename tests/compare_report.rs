@@ -132,6 +132,7 @@ fn report() -> CompareReport {
         jitter_ms: 0.0,
         started: 1_700_000_000.0,
         protolab_version: "0.1.0".to_string(),
+        congestion_control: None,
     }
 }
 

@@ -42,6 +42,11 @@ pub struct CompareArgs {
     /// timeout more or less can double a transfer's time.
     #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=50))]
     pub runs: u32,
+    /// The TCP sender's congestion control (TCP_CONGESTION), e.g. cubic or reno,
+    /// the loss-based algorithms the Mathis model describes; default: the
+    /// system's (sysctl net.ipv4.tcp_congestion_control).
+    #[arg(long = "cc", value_name = "ALGO", value_parser = super::values::parse_congestion)]
+    pub congestion_control: Option<String>,
 }
 
 /// `compare`'s one-way delay when `--delay` is not given: goodput depends on the
@@ -76,6 +81,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
         levels: args.loss.0.clone(),
         impair: impair_args.config(Loss::None)?,
         runs: args.runs,
+        congestion_control: args.congestion_control.clone(),
         seed: args.impair.seed,
         bytes: args.bytes,
         out_dir: args.out.clone(),

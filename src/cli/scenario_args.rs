@@ -26,6 +26,11 @@ pub struct ScenarioArgs {
     /// 7 s (1+2+4) and Linux's default 6 about 127 s.
     #[arg(long, value_name = "N", default_value_t = crate::scenario::connect_timeout::DEFAULT_SYN_RETRIES, value_parser = clap::value_parser!(u8).range(1..=127))]
     pub syn_retries: u8,
+    /// file-transfer: the client's congestion control (TCP_CONGESTION), e.g. cubic
+    /// or reno, whose ssthresh the window chart draws (BBR never sets one); default:
+    /// the system's (sysctl net.ipv4.tcp_congestion_control).
+    #[arg(long = "cc", value_name = "ALGO", value_parser = super::values::parse_congestion)]
+    pub congestion_control: Option<String>,
 }
 
 impl ScenarioArgs {
@@ -37,6 +42,7 @@ impl ScenarioArgs {
             bytes: self.bytes,
             protocol: self.protocol,
             syn_retries: self.syn_retries,
+            congestion_control: self.congestion_control.clone(),
             ..Params::default()
         }
     }

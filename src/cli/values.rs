@@ -128,6 +128,13 @@ pub fn parse_count(s: &str) -> Result<u64, String> {
     }
 }
 
+/// A congestion-control algorithm this process's sockets may use (`--cc
+/// cubic`): checked on a throwaway socket, so a wrong name stops before the run
+/// with the kernel's lists.
+pub fn parse_congestion(s: &str) -> Result<String, String> {
+    crate::scenario::congestion::check(s).map(|()| s.to_string())
+}
+
 /// A listening or connecting address: `127.0.0.1:8001`, `[::1]:8001`,
 /// `localhost:8001`, or `:8001`, which means 127.0.0.1 (the lab stays on loopback
 /// unless told).

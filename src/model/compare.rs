@@ -22,6 +22,10 @@ pub struct CompareReport {
     /// Start, seconds since the Unix epoch.
     pub started: f64,
     pub protolab_version: String,
+    /// The TCP sender's congestion control when `--cc` chose one; `None`: the
+    /// system's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub congestion_control: Option<String>,
 }
 
 /// One loss level.

@@ -200,7 +200,7 @@ pub struct RetransmitSeries {
 
 /// A socket's `struct tcp_info` counters, read by its program when the
 /// connection was over.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SocketTcpInfo {
     pub local: SocketAddr,
     pub remote: SocketAddr,
@@ -208,6 +208,10 @@ pub struct SocketTcpInfo {
     /// segment of a resent buffer counted (`tcp_retransmit_skb` counts the
     /// buffers).
     pub total_retrans: u64,
+    /// The algorithm the socket used (`TCP_CONGESTION`): `run --cc` may have
+    /// chosen another than the system's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub congestion_control: Option<String>,
 }
 
 /// How the tracing of the TCP events went.

@@ -228,7 +228,16 @@ impl KernelDynamics {
             unavailable: tcp.tcp_trace.unavailable.clone(),
             senders,
             lost_events: tcp.tcp_trace.lost_events,
-            congestion_control: tcp.tcp_trace.congestion_control.clone(),
+            // The sender's own (`run --cc`), else the system's default.
+            congestion_control: tcp
+                .tcp_info
+                .iter()
+                .filter(|i| {
+                    (i.local, i.remote) == (f.client, f.server)
+                        || (i.local, i.remote) == (f.server, f.client)
+                })
+                .find_map(|i| i.congestion_control.clone())
+                .or_else(|| tcp.tcp_trace.congestion_control.clone()),
         }
     }
 }
@@ -459,9 +468,9 @@ fn kernel_lines(tcp: &DynamicsData, lang: Lang) -> Vec<String> {
     let bbr = k.congestion_control.as_deref() == Some("bbr");
     if let Some(cc) = &k.congestion_control {
         out.push(if zh(lang) {
-            format!("内核的拥塞控制算法：{cc}{}", if bbr { "（BBR 按带宽和 RTT 估计调节发送速率，不使用 ssthresh；经典的慢启动/拥塞避免用 `sysctl net.ipv4.tcp_congestion_control=cubic` 或 reno）" } else { "" })
+            format!("内核的拥塞控制算法：{cc}{}", if bbr { "（BBR 按带宽和 RTT 估计调节发送速率，不使用 ssthresh；经典的慢启动/拥塞避免用 `--cc cubic` 或 `--cc reno` 重新运行）" } else { "" })
         } else {
-            format!("The kernel's congestion control: {cc}{}", if bbr { " (BBR paces by its bandwidth and RTT estimates and never sets ssthresh; for textbook slow start and congestion avoidance, `sysctl net.ipv4.tcp_congestion_control=cubic` or reno)" } else { "" })
+            format!("The kernel's congestion control: {cc}{}", if bbr { " (BBR paces by its bandwidth and RTT estimates and never sets ssthresh; for textbook slow start and congestion avoidance, run again with `--cc cubic` or `--cc reno`)" } else { "" })
         });
     }
     for s in &k.senders {

@@ -56,9 +56,9 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use super::{
-    connect, handler, read_message, read_to_eof, serve_tcp, step, tcp_info, text, ClientReport,
-    ConnOutcome, ConnectionExpectation, Counted, Expectation, FileProtocol, Log, Params,
-    ScenarioError, ServerReport, Shutdown,
+    congestion, connect, handler, read_message, read_to_eof, serve_tcp, step, tcp_info, text,
+    ClientReport, ConnOutcome, ConnectionExpectation, Counted, Expectation, FileProtocol, Log,
+    Params, ScenarioError, ServerReport, Shutdown,
 };
 
 /// The receiver's "go on".
@@ -393,6 +393,10 @@ pub async fn client(server: SocketAddr, params: &Params) -> Result<ClientReport,
     let mut stream = connect(server).await?;
     let counts = stream.counts();
     let ends = tcp_info::ends(stream.get_ref()).map_err(|e| ScenarioError::io("getpeername", e))?;
+    if let Some(name) = &params.congestion_control {
+        // Before any data: the whole transfer runs under the algorithm asked for.
+        congestion::set(stream.get_ref(), name).map_err(ScenarioError::InvalidParams)?;
+    }
     let mut report = ClientReport::default();
 
     // 1. The name, alone, then wait for "ok".

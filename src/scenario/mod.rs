@@ -64,6 +64,7 @@
 pub mod abort_states;
 pub mod arcs;
 pub mod chat;
+pub mod congestion;
 pub mod connect_abandon;
 pub mod connect_timeout;
 pub mod file_transfer;

@@ -55,6 +55,9 @@ pub struct Params {
     /// `connect-timeout`: the client's `TCP_SYNCNT`, how many times its SYN is sent
     /// again before connect() gives up.
     pub syn_retries: u8,
+    /// `file-transfer`: the client's congestion control (`TCP_CONGESTION`, e.g.
+    /// `cubic`); `None` keeps the system's default.
+    pub congestion_control: Option<String>,
 }
 
 impl Default for Params {
@@ -72,6 +75,7 @@ impl Default for Params {
             peer: None,
             gate: Gate::default(),
             syn_retries: super::connect_timeout::DEFAULT_SYN_RETRIES,
+            congestion_control: None,
         }
     }
 }

@@ -47,13 +47,14 @@ pub(crate) fn total_retrans(socket: &impl AsRawFd) -> io::Result<u32> {
 /// come, the socket is closed and no longer names its peer); `None` when this
 /// kernel lacks the field.
 pub(crate) fn counters(
-    socket: &impl AsRawFd,
+    socket: &(impl AsRawFd + std::os::fd::AsFd),
     (local, remote): (SocketAddr, SocketAddr),
 ) -> Option<SocketTcpInfo> {
     Some(SocketTcpInfo {
         local,
         remote,
         total_retrans: u64::from(total_retrans(socket).ok()?),
+        congestion_control: super::congestion::of(socket).ok(),
     })
 }
 

@@ -58,6 +58,8 @@ pub struct CompareConfig {
     pub lang: crate::chart::Lang,
     /// Runs per level, seeds `seed`, `seed + 1`, …
     pub runs: u32,
+    /// The TCP sender's congestion control; `None`: the system's default.
+    pub congestion_control: Option<String>,
 }
 
 /// Why a comparison could not be carried out.
@@ -207,6 +209,7 @@ pub fn compare(
         jitter_ms: config.impair.jitter_ns as f64 / 1e6,
         started,
         protolab_version: env!("CARGO_PKG_VERSION").to_string(),
+        congestion_control: config.congestion_control.clone(),
     };
     // report.json, report.md (PNG charts) and index.html (inline SVG).
     crate::files::write_compare_report(&report, &dir, config.lang).map_err(|e| {
@@ -271,14 +274,21 @@ fn tcp_level(
             file: Some(payload.to_path_buf()),
             bytes: config.bytes,
             recv_dir: recv_dir.clone(),
+            congestion_control: config.congestion_control.clone(),
             ..Params::default()
         },
         port: None,
         out_dir: Some(dir.join(format!("tcp-{name}"))),
         timeout: config.timeout,
         command: format!(
-            "protolab run file-transfer --bytes {} --netns --loss {loss} --delay {}ns --seed {}",
-            config.bytes, impair.delay_ns, at.seed
+            "protolab run file-transfer --bytes {} --netns --loss {loss} --delay {}ns --seed {}{}",
+            config.bytes,
+            impair.delay_ns,
+            at.seed,
+            config
+                .congestion_control
+                .as_ref()
+                .map_or(String::new(), |cc| format!(" --cc {cc}"))
         ),
         // Headers are what the ladders and counters need; 4 MiB × levels would be large.
         snaplen: Some(256),

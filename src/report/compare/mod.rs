@@ -207,6 +207,12 @@ pub fn what_ran(r: &CompareReport, lang: Lang) -> Vec<(&'static str, String)> {
                 .unwrap_or(1)
                 .to_string(),
         ),
+        (
+            t.congestion,
+            r.congestion_control
+                .clone()
+                .unwrap_or_else(|| t.system_default.to_string()),
+        ),
         (t.jitter, format!("{} ms", r.jitter_ms)),
         (t.started, started),
         (t.version, r.protolab_version.clone()),

@@ -236,10 +236,10 @@ fn model(r: &CompareReport, lang: Lang) -> Option<String> {
     let p = l.tcp.loss_measured;
     Some(match lang {
         Lang::En => format!(
-            "At {lv} the Mathis et al. model, goodput ≈ (MSS/RTT)·(C/√p) with C = √(3/2), gives {m:.2} Mbit/s for MSS {mss} bytes, RTT {rtt:.1} ms and p = {p:.2}%; TCP measured {g:.2} Mbit/s. The model assumes a long transfer in congestion avoidance whose losses fast retransmit repairs; short transfers, timeouts and BBR (which does not halve its rate on a loss) move the measurement away from it."
+            "At {lv} the Mathis et al. model, goodput ≈ (MSS/RTT)·(C/√p) with C = √(3/2), gives {m:.2} Mbit/s for MSS {mss} bytes, RTT {rtt:.1} ms and p = {p:.2}%; TCP measured {g:.2} Mbit/s. The model assumes a long transfer in congestion avoidance whose losses fast retransmit repairs; short transfers, timeouts and BBR (which does not halve its rate on a loss) move the measurement away from it; `--cc reno` sends the way the model assumes."
         ),
         Lang::Zh => format!(
-            "丢包率 {lv} 时，Mathis 等人的模型 goodput ≈ (MSS/RTT)·(C/√p)（C = √(3/2)）在 MSS {mss} 字节、RTT {rtt:.1} 毫秒、p = {p:.2}% 时给出 {m:.2} Mbit/s；TCP 实测为 {g:.2} Mbit/s。该模型假设长时间处于拥塞避免、丢包都由快速重传修复；短传输、超时以及 BBR（它不会因一次丢包把速率减半）都会让实测值偏离模型。"
+            "丢包率 {lv} 时，Mathis 等人的模型 goodput ≈ (MSS/RTT)·(C/√p)（C = √(3/2)）在 MSS {mss} 字节、RTT {rtt:.1} 毫秒、p = {p:.2}% 时给出 {m:.2} Mbit/s；TCP 实测为 {g:.2} Mbit/s。该模型假设长时间处于拥塞避免、丢包都由快速重传修复；短传输、超时以及 BBR（它不会因一次丢包把速率减半）都会让实测值偏离模型；`--cc reno` 按模型假设的方式发送。"
         ),
     })
 }
