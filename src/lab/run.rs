@@ -662,6 +662,9 @@ async fn run_scenario(
         .map_err(Failure::Setup)?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut params = config.params.clone();
+    // A transfer may stall as long as the run may last: through a lossy link TCP
+    // backs off for seconds between resends, and that is what the run shows.
+    params.transfer_stall = params.transfer_stall.max(config.timeout);
     if name.uses_gate() {
         // One gate for both sides: the second acts once the first's segment has left
         // (or the first's close, which sends nothing, is done).

@@ -50,15 +50,16 @@ use crate::output::words::plural;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use super::{
-    congestion, connect, handler, read_message, read_to_eof, serve_tcp, step, tcp_info, text,
-    ClientReport, ConnOutcome, ConnectionExpectation, Counted, Expectation, FileProtocol, Log,
-    Params, ScenarioError, ServerReport, Shutdown,
+    congestion, connect, handler, read_message_within, read_to_eof, read_to_eof_within, serve_tcp,
+    step, step_within, tcp_info, text, ClientReport, ConnOutcome, ConnectionExpectation, Counted,
+    Expectation, FileProtocol, Log, Params, ScenarioError, ServerReport, Shutdown, IO_TIMEOUT,
 };
 
 /// The receiver's "go on".
@@ -405,7 +406,7 @@ pub async fn client(server: SocketAddr, params: &Params) -> Result<ClientReport,
         stream.write_all(plan.name.as_bytes()),
     )
     .await?;
-    expect_ok(&mut stream, "the name", &mut report).await?;
+    expect_ok(&mut stream, "the name", IO_TIMEOUT, &mut report).await?;
     // 2. Sized variant: the size, then wait for "ok".
     if params.protocol == FileProtocol::Sized {
         step(
@@ -413,7 +414,7 @@ pub async fn client(server: SocketAddr, params: &Params) -> Result<ClientReport,
             stream.write_all(size.to_string().as_bytes()),
         )
         .await?;
-        expect_ok(&mut stream, "the size", &mut report).await?;
+        expect_ok(&mut stream, "the size", IO_TIMEOUT, &mut report).await?;
     }
     // 3. The bytes.
     let mut hasher = Sha256::new();
@@ -432,7 +433,8 @@ pub async fn client(server: SocketAddr, params: &Params) -> Result<ClientReport,
             break;
         }
         hasher.update(&buf[..n]);
-        step(
+        step_within(
+            params.transfer_stall,
             || format!("send the file after {}", plural(sent, "byte", "bytes")),
             stream.write_all(&buf[..n]),
         )
@@ -443,10 +445,10 @@ pub async fn client(server: SocketAddr, params: &Params) -> Result<ClientReport,
     // first. Either way we close first (FIN_WAIT_1 → FIN_WAIT_2), and wait for the
     // server's FIN (→ TIME_WAIT) so that the transfer is over when we return.
     if params.protocol == FileProtocol::Sized {
-        expect_ok(&mut stream, "the bytes", &mut report).await?;
+        expect_ok(&mut stream, "the bytes", params.transfer_stall, &mut report).await?;
     }
     step(|| "send FIN".into(), stream.shutdown()).await?;
-    read_to_eof(&mut stream, "close").await?;
+    read_to_eof_within(params.transfer_stall, &mut stream, "close").await?;
     // The server's FIN came after all our data and our FIN were acknowledged:
     // the socket resends nothing more, and its count is final.
     report
@@ -470,9 +472,11 @@ pub async fn client(server: SocketAddr, params: &Params) -> Result<ClientReport,
 async fn expect_ok(
     stream: &mut Counted<TcpStream>,
     what: &str,
+    limit: Duration,
     report: &mut ClientReport,
 ) -> Result<(), ScenarioError> {
-    let reply = read_message(stream, &format!("wait for the answer to {what}")).await?;
+    let reply =
+        read_message_within(limit, stream, &format!("wait for the answer to {what}")).await?;
     report.replies.push(text(&reply));
     if reply == OK {
         return Ok(());

@@ -118,7 +118,10 @@ pub(crate) use crate::serving::Log;
 pub(crate) use clients::run_clients;
 pub(crate) use counted::{Counted, Counts};
 pub(crate) use crossing::bound_socket;
-pub(crate) use steps::{connect, read_message, read_to_eof, step, text};
+pub(crate) use steps::{
+    connect, read_message, read_message_within, read_to_eof, read_to_eof_within, step, step_within,
+    text,
+};
 pub(crate) use tcp_server::{answer_request, handler, serve_one_session, serve_tcp, ConnOutcome};
 
 /// Runs the server side of `name` on `listener`.

@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use super::Gate;
 
@@ -58,6 +59,12 @@ pub struct Params {
     /// `file-transfer`: the client's congestion control (`TCP_CONGESTION`, e.g.
     /// `cubic`); `None` keeps the system's default.
     pub congestion_control: Option<String>,
+    /// `file-transfer`: how long the client waits for a stalled transfer to
+    /// move (a write, the receiver's answer, its FIN). A lab run gives it the
+    /// run's whole `--timeout`: through a lossy link TCP backs off for seconds
+    /// between resends (200 ms, 400 ms, … doubling), which is no reason to give
+    /// up.
+    pub transfer_stall: Duration,
 }
 
 impl Default for Params {
@@ -76,6 +83,7 @@ impl Default for Params {
             gate: Gate::default(),
             syn_retries: super::connect_timeout::DEFAULT_SYN_RETRIES,
             congestion_control: None,
+            transfer_stall: super::IO_TIMEOUT,
         }
     }
 }

@@ -21,12 +21,21 @@ pub(crate) async fn step<T>(
     what: impl Fn() -> String,
     fut: impl Future<Output = io::Result<T>>,
 ) -> Result<T, ScenarioError> {
-    match tokio::time::timeout(IO_TIMEOUT, fut).await {
+    step_within(IO_TIMEOUT, what, fut).await
+}
+
+/// Runs one client step for at most `limit`, naming the step in the error.
+pub(crate) async fn step_within<T>(
+    limit: Duration,
+    what: impl Fn() -> String,
+    fut: impl Future<Output = io::Result<T>>,
+) -> Result<T, ScenarioError> {
+    match tokio::time::timeout(limit, fut).await {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(ScenarioError::io(what(), e)),
         Err(_) => Err(ScenarioError::Timeout {
             what: what(),
-            after: IO_TIMEOUT,
+            after: limit,
         }),
     }
 }
@@ -48,8 +57,18 @@ pub(crate) async fn read_to_eof<S: AsyncRead + Unpin>(
     stream: &mut S,
     what: &str,
 ) -> Result<Vec<u8>, ScenarioError> {
+    read_to_eof_within(IO_TIMEOUT, stream, what).await
+}
+
+/// [`read_to_eof`] waiting at most `limit`.
+pub(crate) async fn read_to_eof_within<S: AsyncRead + Unpin>(
+    limit: Duration,
+    stream: &mut S,
+    what: &str,
+) -> Result<Vec<u8>, ScenarioError> {
     let mut rest = Vec::new();
-    step(
+    step_within(
+        limit,
         || format!("{what}: waiting for the peer's FIN"),
         stream.read_to_end(&mut rest),
     )
@@ -64,8 +83,17 @@ pub(crate) async fn read_message<S: AsyncRead + Unpin>(
     stream: &mut S,
     what: &str,
 ) -> Result<Vec<u8>, ScenarioError> {
+    read_message_within(IO_TIMEOUT, stream, what).await
+}
+
+/// [`read_message`] waiting at most `limit`.
+pub(crate) async fn read_message_within<S: AsyncRead + Unpin>(
+    limit: Duration,
+    stream: &mut S,
+    what: &str,
+) -> Result<Vec<u8>, ScenarioError> {
     let mut buf = vec![0u8; 1024];
-    let n = step(|| what.to_string(), stream.read(&mut buf)).await?;
+    let n = step_within(limit, || what.to_string(), stream.read(&mut buf)).await?;
     buf.truncate(n);
     Ok(buf)
 }
