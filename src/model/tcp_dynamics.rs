@@ -329,13 +329,18 @@ impl KernelTcp {
         out
     }
 
-    /// The segments the socket `local` → `remote` says it resent
-    /// (`tcpi_total_retrans`); `None` when its program did not read them.
-    pub fn retransmitted_segments(&self, local: SocketAddr, remote: SocketAddr) -> Option<u64> {
+    /// The counters of the socket `local` → `remote`; `None` when its program
+    /// did not read them.
+    pub fn tcp_info_of(&self, local: SocketAddr, remote: SocketAddr) -> Option<&SocketTcpInfo> {
         self.tcp_info
             .iter()
             .find(|i| i.local == local && i.remote == remote)
-            .map(|i| i.total_retrans)
+    }
+
+    /// The segments the socket `local` → `remote` says it resent
+    /// (`tcpi_total_retrans`); `None` when its program did not read them.
+    pub fn retransmitted_segments(&self, local: SocketAddr, remote: SocketAddr) -> Option<u64> {
+        self.tcp_info_of(local, remote).map(|i| i.total_retrans)
     }
 
     /// The kernel's retransmissions from `local` to `remote`; `None` when nothing was

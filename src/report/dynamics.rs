@@ -119,38 +119,10 @@ fn segment_size(frames: &[FrameRecord], role: Role) -> u32 {
         .unwrap_or(0)
 }
 
-/// The kernel's cwnd and ssthresh of the window chart's sender, in bytes, for
-/// [`crate::chart::ChartOptions::kernel_window`]; empty without a trace.
-pub fn kernel_window(
-    tcp: &KernelTcp,
-    f: &FlowSummary,
-    frames: &[FrameRecord],
-) -> Vec<KernelWindow> {
-    let role = chart_sender(f);
-    let (local, remote) = ends(f, role);
-    let mss = f64::from(segment_size(frames, role).max(1));
-    tcp.probes(local, remote)
-        .into_iter()
-        // A probe fired by a data segment the sender *received* shows the same
-        // window; only its ACKs move it, and both are kept.
-        .map(|p| KernelWindow {
-            ts_ns: p.ts_ns,
-            cwnd_bytes: f64::from(p.snd_cwnd) * mss,
-            ssthresh_bytes: p.ssthresh.map(|s| f64::from(s) * mss),
-        })
-        .collect()
-}
-
-/// The congestion-state changes of the window chart's sender, for
-/// [`crate::chart::ChartOptions::kernel_states`]; empty without a trace.
-pub fn kernel_states(tcp: &KernelTcp, f: &FlowSummary) -> Vec<CongStateChange> {
-    let (local, remote) = ends(f, chart_sender(f));
-    tcp.cong_changes(local, remote)
-}
-
 /// What the window chart of flow `flow` draws from the kernel (a traced run's
-/// kernel.json): the sender's cwnd and ssthresh, and its congestion states;
-/// both empty without a trace or without the flow.
+/// kernel.json), for [`crate::chart::ChartOptions`]: the chart sender's cwnd
+/// and ssthresh in bytes (`kernel_window`), and its congestion-state changes
+/// (`kernel_states`); both empty without a trace or without the flow.
 pub fn kernel_chart_lines(
     tcp: Option<&KernelTcp>,
     data: &crate::chart::CaptureData,
@@ -160,7 +132,21 @@ pub fn kernel_chart_lines(
         return Default::default();
     };
     let frames = data.frames.get(&flow).map_or(&[][..], Vec::as_slice);
-    (kernel_window(tcp, f, frames), kernel_states(tcp, f))
+    let role = chart_sender(f);
+    let (local, remote) = ends(f, role);
+    let mss = f64::from(segment_size(frames, role).max(1));
+    let window = tcp
+        .probes(local, remote)
+        .into_iter()
+        // A probe fired by a data segment the sender *received* shows the same
+        // window; only its ACKs move it, and both are kept.
+        .map(|p| KernelWindow {
+            ts_ns: p.ts_ns,
+            cwnd_bytes: f64::from(p.snd_cwnd) * mss,
+            ssthresh_bytes: p.ssthresh.map(|s| f64::from(s) * mss),
+        })
+        .collect();
+    (window, tcp.cong_changes(local, remote))
 }
 
 impl KernelDynamics {
@@ -229,14 +215,11 @@ impl KernelDynamics {
             senders,
             lost_events: tcp.tcp_trace.lost_events,
             // The sender's own (`run --cc`), else the system's default.
-            congestion_control: tcp
-                .tcp_info
-                .iter()
-                .filter(|i| {
-                    (i.local, i.remote) == (f.client, f.server)
-                        || (i.local, i.remote) == (f.server, f.client)
+            congestion_control: [(f.client, f.server), (f.server, f.client)]
+                .into_iter()
+                .find_map(|(local, remote)| {
+                    tcp.tcp_info_of(local, remote)?.congestion_control.clone()
                 })
-                .find_map(|i| i.congestion_control.clone())
                 .or_else(|| tcp.tcp_trace.congestion_control.clone()),
         }
     }

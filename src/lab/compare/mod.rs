@@ -324,7 +324,7 @@ fn tcp_level(
     let tcp = flow.and_then(|f| f.tcp.as_ref());
     let scan = scan_capture(&outcome.capture_path, &bridge);
     // The kernel's view of the client's socket: its resends and its timeouts.
-    let (kernel_resent, rto, srtt_ms) = match flow {
+    let (kernel_buffers, rto, srtt_ms) = match flow {
         Some(f) => {
             let k = &outcome.kernel_tcp;
             let changes = k.cong_changes(f.client, f.server);
@@ -333,17 +333,15 @@ fn tcp_level(
                 .probes(f.client, f.server)
                 .last()
                 .map(|p| f64::from(p.srtt_us) / 1e3);
-            (
-                (
-                    k.retransmissions(f.client, f.server),
-                    k.retransmitted_segments(f.client, f.server),
-                ),
-                rto,
-                srtt,
-            )
+            (k.retransmissions(f.client, f.server), rto, srtt)
         }
-        None => ((None, None), None, None),
+        None => (None, None, None),
     };
+    let kernel_segments = flow.and_then(|f| {
+        outcome
+            .kernel_tcp
+            .retransmitted_segments(f.client, f.server)
+    });
     let rtt_ms = srtt_ms.or_else(|| tcp.and_then(|t| t.rtt_ms.mean.or(t.rtt_ms.handshake)));
     let result = TcpResult {
         delivered_percent: if config.bytes == 0 {
@@ -361,8 +359,8 @@ fn tcp_level(
         },
         retransmissions: tcp.map_or(0, |t| t.retransmissions),
         retransmissions_sender_view: tcp.map_or(0, |t| t.retransmitted_segments_sender_view.client),
-        retransmissions_kernel: kernel_resent.0,
-        retransmissions_kernel_segments: kernel_resent.1,
+        retransmissions_kernel: kernel_buffers,
+        retransmissions_kernel_segments: kernel_segments,
         dropped_data_frames: scan.dropped_data_frames,
         spurious_retransmissions: scan.spurious,
         rto_count: rto.map(|r| r.0),
