@@ -17,7 +17,7 @@ use protolab::lab::bridge::{Bridge, BridgeConfig};
 use protolab::lab::compare::{compare, CompareConfig};
 use protolab::lab::impair::{direction_seed, ImpairConfig, Impairment, Loss, Verdict};
 use protolab::lab::netns::{self, LabNet};
-use protolab::model::compare::CompareReport;
+use protolab::model::compare::{CompareReport, TcpResult};
 
 const BYTES: u64 = 512 * 1024;
 const SEED: u64 = 7;
@@ -51,38 +51,45 @@ fn config(dir: &Path, levels: Vec<f64>) -> CompareConfig {
 /// several segments: its count is at most the segments'.
 fn resends_match_the_bridge_and_the_kernel(report: &CompareReport) {
     for level in &report.levels {
-        let tcp = &level.tcp;
-        eprintln!(
-            "loss {}%: sender view {}, kernel {:?} segments in {:?} buffers, bridge dropped {} data frames, spurious {}, Wireshark {}",
-            level.loss_configured,
-            tcp.retransmissions_sender_view,
-            tcp.retransmissions_kernel_segments,
-            tcp.retransmissions_kernel,
-            tcp.dropped_data_frames,
-            tcp.spurious_retransmissions,
-            tcp.retransmissions
-        );
-        assert_eq!(
-            tcp.retransmissions_sender_view,
-            tcp.dropped_data_frames + tcp.spurious_retransmissions,
-            "at {}%: {tcp:?}",
-            level.loss_configured
-        );
-        let seen = tcp.retransmissions_sender_view;
-        let segments = tcp
-            .retransmissions_kernel_segments
-            .expect("read from the client's socket");
-        assert!(
-            segments.abs_diff(seen) as f64 <= seen as f64 * 0.02,
-            "at {}%: the socket's count {segments}, sender's view {seen}",
-            level.loss_configured
-        );
-        let buffers = tcp.retransmissions_kernel.expect("traced (root)");
-        assert!(
-            buffers <= segments && (seen == 0 || buffers > 0),
-            "at {}%: {buffers} buffers for {segments} segments",
-            level.loss_configured
-        );
+        // Every run of the level (`--runs N`), or its only one.
+        let runs: Vec<&TcpResult> = if level.runs.is_empty() {
+            vec![&level.tcp]
+        } else {
+            level.runs.iter().map(|r| &r.tcp).collect()
+        };
+        for tcp in runs {
+            eprintln!(
+                "loss {}%: sender view {}, kernel {:?} segments in {:?} buffers, bridge dropped {} data frames, spurious {}, Wireshark {}",
+                level.loss_configured,
+                tcp.retransmissions_sender_view,
+                tcp.retransmissions_kernel_segments,
+                tcp.retransmissions_kernel,
+                tcp.dropped_data_frames,
+                tcp.spurious_retransmissions,
+                tcp.retransmissions
+            );
+            assert_eq!(
+                tcp.retransmissions_sender_view,
+                tcp.dropped_data_frames + tcp.spurious_retransmissions,
+                "at {}%: {tcp:?}",
+                level.loss_configured
+            );
+            let seen = tcp.retransmissions_sender_view;
+            let segments = tcp
+                .retransmissions_kernel_segments
+                .expect("read from the client's socket");
+            assert!(
+                segments.abs_diff(seen) as f64 <= seen as f64 * 0.02,
+                "at {}%: the socket's count {segments}, sender's view {seen}",
+                level.loss_configured
+            );
+            let buffers = tcp.retransmissions_kernel.expect("traced (root)");
+            assert!(
+                buffers <= segments && (seen == 0 || buffers > 0),
+                "at {}%: {buffers} buffers for {segments} segments",
+                level.loss_configured
+            );
+        }
     }
     let lossy = report.levels.last().unwrap();
     assert!(lossy.tcp.dropped_data_frames > 0, "{:?}", lossy.tcp);

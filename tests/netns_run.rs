@@ -154,16 +154,17 @@ fn kernel_congestion_control_beside_the_packets(
     let f = &flows[0];
     let client_sends = f.bytes.client >= f.bytes.server;
     let sender = if client_sends { f.client } else { f.server }.to_string();
-    let of_sender = |key: &str| -> Vec<serde_json::Value> {
+    // A kernel.json section's entries for the socket at `local`.
+    let of_socket = |key: &str, local: &str| -> Vec<serde_json::Value> {
         kernel[key]
             .as_array()
             .unwrap()
             .iter()
-            .filter(|s| s["local"] == sender.as_str())
+            .filter(|s| s["local"] == local)
             .cloned()
             .collect()
     };
-    let probes = of_sender("tcp_probe");
+    let probes = of_socket("tcp_probe", &sender);
     // tcp_probe fires only while the socket is ESTABLISHED: this sender writes
     // 64 KiB and closes at once, so only the first ACK or so is probed.
     assert!(
@@ -186,11 +187,8 @@ fn kernel_congestion_control_beside_the_packets(
     // The capture is the client's sending view (the bridge drops after it): its
     // resends are the kernel's.
     let client = f.client.to_string();
-    let kernel_resent: u64 = kernel["kernel_retransmissions"]
-        .as_array()
-        .unwrap()
+    let kernel_resent: u64 = of_socket("kernel_retransmissions", &client)
         .iter()
-        .filter(|r| r["local"] == client.as_str())
         .map(|r| r["count"].as_u64().unwrap())
         .sum();
     let seen = f
@@ -201,11 +199,8 @@ fn kernel_congestion_control_beside_the_packets(
         .client;
     // The client's socket counted its resent segments itself (tcp_info, read
     // when the transfer was over): the packets' count, within 2%.
-    let socket_resent: Vec<u64> = kernel["tcp_info"]
-        .as_array()
-        .unwrap()
+    let socket_resent: Vec<u64> = of_socket("tcp_info", &client)
         .iter()
-        .filter(|r| r["local"] == client.as_str())
         .map(|r| r["total_retrans"].as_u64().unwrap())
         .collect();
     assert_eq!(socket_resent.len(), 1, "{}", kernel["tcp_info"]);
